@@ -1,0 +1,35 @@
+// The subcommands of the `backtalk` binary. Each adds itself to the app and
+// sets its own callback; main() only parses.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace backtalk::cli {
+
+// Options every subcommand takes. Flags override BACKTALK_* environment
+// variables, which override the config file (--config), which overrides
+// these defaults.
+struct CommonOptions {
+    std::string rules_dir;              // empty: ./rules, then the installed data directory
+    std::string db_path = "data/backtalk.db";
+    std::string locale = "en";
+    std::string emergency_number;       // empty: the locale's default
+};
+
+void add_common_options(CLI::App& command, CommonOptions& options);
+
+// The locale directory to load, e.g. rules/en. Throws std::runtime_error
+// with a clear message when none is found.
+std::filesystem::path resolve_rules_dir(const CommonOptions& options);
+// The directory of the web files (widget, pages): next to the rules.
+std::filesystem::path resolve_web_dir();
+
+void add_chat_command(CLI::App& app);
+void add_rules_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
+void add_logs_command(CLI::App& app);
+
+}  // namespace backtalk::cli

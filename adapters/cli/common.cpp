@@ -1,0 +1,54 @@
+#include "adapters/cli/commands.hpp"
+
+#include <stdexcept>
+
+namespace backtalk::cli {
+
+void add_common_options(CLI::App& command, CommonOptions& options) {
+    command.add_option("--rules", options.rules_dir, "Rules directory (holds <locale>/)")
+        ->envname("BACKTALK_RULES");
+    command.add_option("--db", options.db_path, "SQLite database file")
+        ->envname("BACKTALK_DB")
+        ->capture_default_str();
+    command.add_option("--locale", options.locale, "Language of the rules")
+        ->envname("BACKTALK_LOCALE")
+        ->capture_default_str();
+    command.add_option("--emergency-number", options.emergency_number,
+                       "Emergency phone number shown to people (default: the locale's)")
+        ->envname("BACKTALK_EMERGENCY_NUMBER");
+}
+
+namespace {
+bool has_locale(const std::filesystem::path& root, const std::string& locale) {
+    std::error_code ec;
+    return std::filesystem::is_directory(root / locale, ec);
+}
+}  // namespace
+
+std::filesystem::path resolve_rules_dir(const CommonOptions& options) {
+    if (!options.rules_dir.empty()) {
+        std::filesystem::path root{options.rules_dir};
+        // Accept both rules/ and rules/en.
+        if (has_locale(root, options.locale)) return root / options.locale;
+        std::error_code ec;
+        if (std::filesystem::exists(root / "flow.json", ec)) return root;
+        throw std::runtime_error("no rules for locale '" + options.locale + "' in " + root.string());
+    }
+    for (const std::filesystem::path root : {std::filesystem::path("rules"),
+                                             std::filesystem::path(BACKTALK_DATA_DIR) / "rules"}) {
+        if (has_locale(root, options.locale)) return root / options.locale;
+    }
+    throw std::runtime_error("no rules found: run from the repository root, install backtalk, "
+                             "or pass --rules DIR");
+}
+
+std::filesystem::path resolve_web_dir() {
+    for (const std::filesystem::path dir : {std::filesystem::path("adapters/web"),
+                                            std::filesystem::path(BACKTALK_DATA_DIR) / "web"}) {
+        std::error_code ec;
+        if (std::filesystem::exists(dir / "widget.js", ec)) return dir;
+    }
+    throw std::runtime_error("web files not found: run from the repository root or install backtalk");
+}
+
+}  // namespace backtalk::cli

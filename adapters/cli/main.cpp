@@ -1,0 +1,30 @@
+#include "adapters/cli/commands.hpp"
+
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+int main(int argc, char** argv) {
+    CLI::App app{"backtalk: a rule-based advisor for back-muscle pain.\n"
+                 "It does not diagnose; in an emergency call your local emergency number.",
+                 "backtalk"};
+    app.set_version_flag("--version", std::string("backtalk ") + BACKTALK_VERSION);
+    app.set_config("--config", "", "Config file (TOML or INI); also BACKTALK_CONFIG")
+        ->envname("BACKTALK_CONFIG");
+    app.require_subcommand(1);
+
+    backtalk::cli::add_chat_command(app);
+    backtalk::cli::add_rules_command(app);
+    backtalk::cli::add_serve_command(app);
+    backtalk::cli::add_logs_command(app);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const std::exception& e) {
+        std::cerr << "backtalk: " << e.what() << '\n';
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}

@@ -1,0 +1,76 @@
+// The conversation service: the one place where a channel's client object
+// meets the engine, the session table and the conversation log. Every channel
+// (terminal, WebSocket, REST, Telegram) calls handle() and only formats what
+// comes back, so none of them holds dialogue logic.
+#pragma once
+
+#include "bot/engine.hpp"
+#include "bot/protocol.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace backtalk {
+
+namespace store { class Store; }
+
+struct SessionOpened {
+    std::string session;
+    bool resumed = false;
+};
+
+// One object the bot sends; the last of a turn carries end_of_turn.
+using OutObject = std::variant<SessionOpened, Reply, protocol::Error>;
+
+// Serialises a turn's objects as PROTOCOL.md JSON, end_of_turn on the last.
+std::vector<std::string> to_json_objects(const std::vector<OutObject>& objects);
+
+struct ChannelInfo {
+    std::string channel;    // "terminal", "websocket", "rest", "telegram"
+    std::string user_hash;  // keyed hash of the channel's user id, or empty
+};
+
+struct ConversationOptions {
+    std::chrono::seconds idle_expiry{std::chrono::hours(24)};
+    std::string locale = "en";
+};
+
+class ConversationService {
+public:
+    // `store` may be null (logging and persistence off). `now` and
+    // `new_session_id` are injected so tests can replay conversations.
+    ConversationService(std::shared_ptr<const Engine> engine, store::Store* store,
+                        ConversationOptions options,
+                        std::function<std::int64_t()> now_ms,
+                        std::function<std::string()> new_session_id);
+    ~ConversationService();
+
+    // Handles one client object for the conversation `session_id` (empty:
+    // none yet; updated when one opens). Safe to call from several threads;
+    // a channel serialises calls for one connection.
+    std::vector<OutObject> handle(std::string& session_id, const protocol::ClientObject& object,
+                                  const ChannelInfo& channel);
+    // The same for raw JSON text: a parse error becomes an error object.
+    std::vector<OutObject> handle_json(std::string& session_id, std::string_view json_text,
+                                       const ChannelInfo& channel);
+
+    // Swaps in a new engine (rules reload); conversations keep going.
+    void replace_engine(std::shared_ptr<const Engine> engine);
+    std::shared_ptr<const Engine> engine() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// 128 random bits from the operating system, hex encoded.
+std::string random_session_id();
+
+}  // namespace backtalk

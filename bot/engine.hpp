@@ -1,0 +1,57 @@
+// The advisor engine: a turn and a session in, replies and the new session
+// out. Pure and deterministic: the time is an argument, there is no I/O, and
+// a compiled RuleSet is immutable, so one Engine serves every thread.
+#pragma once
+
+#include "bot/protocol.hpp"
+#include "bot/reply.hpp"
+#include "bot/session.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace backtalk {
+
+class RuleSet;
+
+struct EngineOptions {
+    std::string emergency_number;  // empty: the locale default from rules/<locale>/meta.json
+};
+
+// What the engine understood of one client object, for the conversation log.
+struct TurnNotes {
+    std::vector<std::string> intents;  // intent and topic ids matched, in order
+    double confidence = 0.0;           // 0..1; 0 when nothing was understood
+    bool understood = false;           // false: a fallback or clarifying reply
+};
+
+struct TurnResult {
+    std::vector<Reply> replies;  // at least one unless error is set
+    std::optional<protocol::Error> error;  // bad_choice: replies are empty, session unchanged
+    Session session;
+    TurnNotes notes;
+};
+
+class Engine {
+public:
+    Engine(std::shared_ptr<const RuleSet> rules, EngineOptions options);
+
+    // A new conversation: the greeting.
+    TurnResult begin(std::int64_t now_ms) const;
+    // A conversation picked up again: where it stood, asked again.
+    TurnResult resume(const Session& session, std::int64_t now_ms) const;
+    // One message or choice.
+    TurnResult step(const Session& session, const protocol::Message& message, std::int64_t now_ms) const;
+    TurnResult step(const Session& session, const protocol::Choice& choice, std::int64_t now_ms) const;
+
+    const RuleSet& rules() const { return *rules_; }
+    const std::shared_ptr<const RuleSet>& rules_ptr() const { return rules_; }
+
+private:
+    std::shared_ptr<const RuleSet> rules_;
+    EngineOptions options_;
+};
+
+}  // namespace backtalk

@@ -1,0 +1,47 @@
+// PROTOCOL.md version 1: parsing client objects and writing bot objects.
+// Every channel goes through these functions so that the wire format lives
+// in one place.
+#pragma once
+
+#include "bot/reply.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace backtalk::protocol {
+
+inline constexpr std::size_t max_text_chars = 2000;
+
+struct Start {
+    std::string session;  // empty: start a new conversation
+    std::string locale;
+};
+struct Message {
+    std::string text;  // trimmed, valid UTF-8, 1..max_text_chars code points
+};
+struct Choice {
+    std::string id;
+};
+using ClientObject = std::variant<Start, Message, Choice>;
+
+struct Error {
+    std::string code;  // bad_json, unknown_type, empty, too_long, bad_choice, rate_limited, unavailable, internal
+    std::string message;
+};
+
+// Parses one client object (one WebSocket frame or one line). Unknown fields
+// are ignored, as the protocol allows fields to be added.
+std::variant<ClientObject, Error> parse_client_object(std::string_view json_text);
+
+// Checks and trims free text the same way for every channel.
+std::variant<Message, Error> make_message(std::string_view raw_text);
+
+Error make_error(std::string_view code);  // with the standard human message
+
+std::string to_json(const Reply& reply, bool end_of_turn);
+std::string to_json(const Error& error, bool end_of_turn);
+std::string session_json(std::string_view session_id, bool resumed, bool end_of_turn);
+
+}  // namespace backtalk::protocol

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer, and runs every test: unit, conversation,
+# integration and browser. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+deploy/install-deps.sh test
+
+if [[ -f tests/browser/package-lock.json ]]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+build_dir=${BACKTALK_TEST_BUILD_DIR:-build/test}
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DBACKTALK_SANITIZE=ON -DBACKTALK_TESTS=ON >/dev/null
+cmake --build "$build_dir" -j "$(nproc)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 300
