@@ -1,0 +1,131 @@
+// `backtalk serve`: the web chat widget, its WebSocket, /healthz and
+// /metrics in one process. Options come from flags, BACKTALK_* environment
+// variables or the config file, in that order.
+#include "adapters/cli/commands.hpp"
+#include "adapters/core/conversations.hpp"
+#include "adapters/server/gateway.hpp"
+#include "adapters/server/server.hpp"
+#include "bot/engine.hpp"
+#include "bot/rules.hpp"
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace backtalk::cli {
+
+namespace {
+
+struct ServeSettings {
+    CommonOptions common;
+    std::string listen = "127.0.0.1:8080";
+    std::vector<std::string> allowed_origins;
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    std::string idle_expiry = "24h";
+    std::string frame_ancestors = "'self'";
+    std::string web_dir;
+    std::size_t max_connections = 10000;
+    std::size_t max_connections_per_address = 100;
+    double messages_per_second = 5.0;
+    double message_burst = 10.0;
+};
+
+std::shared_ptr<const Engine> load_engine(const CommonOptions& common) {
+    const auto rules_dir = resolve_rules_dir(common);
+    RuleLoad load = load_rules(rules_dir);
+    if (!load.errors.empty()) {
+        std::string message = "the rules in " + rules_dir.string() + " have errors:";
+        for (const auto& error : load.errors) message += "\n  " + error.to_string();
+        throw std::runtime_error(message);
+    }
+    return std::make_shared<const Engine>(load.rules, EngineOptions{common.emergency_number});
+}
+
+server::ServerOptions server_options(const ServeSettings& settings) {
+    server::ServerOptions options;
+    options.listen = server::parse_listen_address(settings.listen);
+    options.allowed_origins = settings.allowed_origins;
+    options.threads = settings.threads;
+    options.frame_ancestors = settings.frame_ancestors;
+    options.web_dir = settings.web_dir.empty() ? resolve_web_dir() : std::filesystem::path(settings.web_dir);
+    options.max_connections = settings.max_connections;
+    options.max_connections_per_address = settings.max_connections_per_address;
+    options.messages_per_second = settings.messages_per_second;
+    options.message_burst = settings.message_burst;
+    return options;
+}
+
+std::int64_t wall_clock_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void serve(const ServeSettings& settings) {
+    // Everything that can be wrong with the options fails here, before the
+    // database or the port is touched.
+    const auto options = server_options(settings);
+    ConversationOptions conversation_options;
+    conversation_options.idle_expiry = server::parse_duration(settings.idle_expiry);
+    conversation_options.locale = settings.common.locale;
+
+    ConversationService conversations(load_engine(settings.common), nullptr, conversation_options,
+                                      wall_clock_ms, random_session_id);
+    server::Server http_server(options);
+    http_server.listen();
+    server::add_gateway_routes(http_server, {conversations, options.web_dir, {}});
+    http_server.run();
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+    auto settings = std::make_shared<ServeSettings>();
+    CLI::App* command = app.add_subcommand(
+        "serve", "Serve the web chat widget, its WebSocket (/ws), /healthz and /metrics");
+    add_common_options(*command, settings->common);
+    command->add_option("--listen", settings->listen, "HOST:PORT to listen on (port 0: any free port)")
+        ->envname("BACKTALK_LISTEN")
+        ->capture_default_str();
+    command->add_option("--allowed-origin", settings->allowed_origins,
+                        "Origin allowed to open the WebSocket, e.g. https://example.org, or *; "
+                        "repeatable (default: the server's own origin)")
+        ->envname("BACKTALK_ALLOWED_ORIGIN")
+        ->delimiter(',');
+    command->add_option("--threads", settings->threads, "Network threads (default: the cores)")
+        ->envname("BACKTALK_THREADS")
+        ->capture_default_str();
+    command->add_option("--idle-expiry", settings->idle_expiry,
+                        "Idle time after which a conversation can no longer be resumed (90s, 30m, 24h, 7d)")
+        ->envname("BACKTALK_IDLE_EXPIRY")
+        ->capture_default_str();
+    command->add_option("--frame-ancestors", settings->frame_ancestors,
+                        "CSP frame-ancestors: the sites that may embed the pages in a frame")
+        ->envname("BACKTALK_FRAME_ANCESTORS")
+        ->capture_default_str();
+    command->add_option("--web-dir", settings->web_dir,
+                        "Directory of index.html, widget.js and widget.css (default: adapters/web, "
+                        "then the installed data directory)")
+        ->envname("BACKTALK_WEB_DIR");
+    command->add_option("--max-connections", settings->max_connections, "Open connections in total")
+        ->envname("BACKTALK_MAX_CONNECTIONS")
+        ->capture_default_str();
+    command->add_option("--max-connections-per-address", settings->max_connections_per_address,
+                        "Open connections from one client address")
+        ->envname("BACKTALK_MAX_CONNECTIONS_PER_ADDRESS")
+        ->capture_default_str();
+    command->add_option("--rate", settings->messages_per_second,
+                        "Messages per second one WebSocket may send, sustained")
+        ->envname("BACKTALK_RATE")
+        ->capture_default_str();
+    command->add_option("--burst", settings->message_burst,
+                        "Messages one WebSocket may send at once before the rate applies")
+        ->envname("BACKTALK_BURST")
+        ->capture_default_str();
+    command->callback([settings] { serve(*settings); });
+}
+
+}  // namespace backtalk::cli
