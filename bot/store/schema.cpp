@@ -1,0 +1,118 @@
+#include "bot/store/schema.hpp"
+
+#include <SQLiteCpp/Transaction.h>
+
+#include <array>
+#include <string>
+
+namespace backtalk::store {
+
+namespace {
+
+// Never edit a released migration; add a new one.
+constexpr std::array<const char*, 3> migrations = {
+    // 1: the conversation log.
+    R"sql(
+    CREATE TABLE conversations (
+        id              TEXT PRIMARY KEY,
+        channel         TEXT NOT NULL,
+        user_hash       TEXT,
+        started         INTEGER NOT NULL,   -- ms since the epoch
+        last_activity   INTEGER NOT NULL,
+        locale          TEXT,
+        outcome_level   TEXT,               -- null until a recommendation
+        outcome_reasons TEXT,               -- JSON array of cause ids
+        turns           INTEGER NOT NULL DEFAULT 0,
+        state           TEXT,               -- where the conversation stands
+        asking          TEXT
+    );
+    CREATE INDEX conversations_started ON conversations(started);
+    CREATE INDEX conversations_last_activity ON conversations(last_activity);
+
+    CREATE TABLE messages (
+        conversation    TEXT NOT NULL,
+        seq             INTEGER NOT NULL,   -- 1, 2, ... per conversation
+        time            INTEGER NOT NULL,
+        direction       TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        kind            TEXT NOT NULL,      -- in: start message choice invalid; out: session reply error
+        text            TEXT NOT NULL,      -- after redaction
+        code            TEXT,               -- error code of an error object
+        intents         TEXT,               -- JSON array
+        confidence      REAL,
+        understood      INTEGER,
+        state           TEXT,
+        asking          TEXT,
+        triage_level    TEXT,
+        triage_reasons  TEXT,               -- JSON array
+        rules_version   TEXT,
+        channel         TEXT,
+        processing_us   INTEGER,
+        PRIMARY KEY (conversation, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX messages_time ON messages(time);
+    )sql",
+    // 2: session snapshots, so conversations resume after a restart.
+    R"sql(
+    CREATE TABLE sessions (
+        id       TEXT PRIMARY KEY,
+        snapshot TEXT NOT NULL,             -- JSON of backtalk::Session
+        updated  INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_updated ON sessions(updated);
+    )sql",
+    // 3: who looked at what, and channel bindings (e.g. a chat to a session).
+    R"sql(
+    CREATE TABLE audit (
+        id     INTEGER PRIMARY KEY,
+        time   INTEGER NOT NULL,
+        actor  TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX audit_time ON audit(time);
+
+    CREATE TABLE bindings (
+        scope   TEXT NOT NULL,              -- e.g. "telegram"
+        key     TEXT NOT NULL,              -- a keyed hash of the external id
+        value   TEXT NOT NULL,              -- e.g. a session id
+        updated INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX bindings_updated ON bindings(updated);
+    )sql",
+};
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(migrations.size()); }
+
+int schema_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
+
+void migrate(SQLite::Database& db, int target) {
+    const int current = schema_version(db);
+    if (current > latest_schema_version()) {
+        throw SchemaTooNew("database schema version " + std::to_string(current) +
+                           " is newer than this backtalk supports (" +
+                           std::to_string(latest_schema_version()) + ")");
+    }
+    for (int version = current + 1; version <= target; ++version) {
+        SQLite::Transaction transaction(db);
+        db.exec(migrations[static_cast<std::size_t>(version - 1)]);
+        db.exec("PRAGMA user_version = " + std::to_string(version));
+        transaction.commit();
+    }
+}
+
+void configure_writer_connection(SQLite::Database& db, int busy_timeout_ms) {
+    db.setBusyTimeout(busy_timeout_ms);
+    // journal_mode answers with the mode in force; anything but "wal" means
+    // the file could not be switched (e.g. it is read-only).
+    const std::string mode = db.execAndGet("PRAGMA journal_mode = WAL").getString();
+    if (mode != "wal") {
+        throw std::runtime_error("cannot switch the database to WAL (journal mode is " + mode + ")");
+    }
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA secure_delete = ON");
+}
+
+}  // namespace backtalk::store

@@ -1,0 +1,30 @@
+// The database schema, versioned with PRAGMA user_version. Migration N brings
+// a database from version N-1 to N; they run in order inside one transaction
+// each, so a crash mid-migration leaves the previous version intact.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <stdexcept>
+
+namespace backtalk::store {
+
+int latest_schema_version();
+
+// The database's user_version.
+int schema_version(SQLite::Database& db);
+
+// Runs the migrations from the database's version up to `target` (default:
+// the latest). Throws SchemaTooNew when the file comes from a newer backtalk.
+void migrate(SQLite::Database& db, int target = latest_schema_version());
+
+class SchemaTooNew : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Per-connection settings for the writer: WAL, synchronous=NORMAL,
+// secure_delete, and a busy timeout.
+void configure_writer_connection(SQLite::Database& db, int busy_timeout_ms);
+
+}  // namespace backtalk::store

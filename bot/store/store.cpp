@@ -1,0 +1,849 @@
+#include "bot/store/store.hpp"
+
+#include "bot/store/schema.hpp"
+#include "bot/store/user_hash.hpp"
+
+#include <SQLiteCpp/Backup.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+
+namespace backtalk::store {
+
+std::string_view to_string(Direction direction) { return direction == Direction::in ? "in" : "out"; }
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct SessionItem {
+    std::string id;
+    std::string snapshot;
+    std::int64_t updated_ms = 0;
+    std::uint64_t version = 0;
+};
+
+struct BindingItem {
+    std::string scope;
+    std::string key;
+    std::string value;
+    std::int64_t updated_ms = 0;
+    std::uint64_t version = 0;
+};
+
+// Maintenance work for the writer thread. The caller may give up waiting; a
+// command is then cancelled rather than run later behind the caller's back.
+struct Command {
+    enum class Phase { queued, running, cancelled };
+    std::function<void(SQLite::Database&)> run;
+    std::mutex mutex;
+    Phase phase = Phase::queued;
+    std::promise<void> done;
+
+    bool begin() {
+        std::lock_guard lock(mutex);
+        if (phase != Phase::queued) return false;
+        phase = Phase::running;
+        return true;
+    }
+    bool cancel() {
+        std::lock_guard lock(mutex);
+        if (phase != Phase::queued) return false;
+        phase = Phase::cancelled;
+        return true;
+    }
+};
+
+using Item = std::variant<ConversationRecord, MessageRecord, SessionItem, AuditRecord, BindingItem,
+                          std::shared_ptr<Command>>;
+
+struct Pending {
+    Item item;
+    Clock::time_point enqueued;
+};
+
+bool is_command(const Pending& pending) {
+    return std::holds_alternative<std::shared_ptr<Command>>(pending.item);
+}
+
+// Errors that belong to one record (it can never be written) rather than to
+// the database; the record is dropped and the rest of the batch goes on.
+bool is_record_error(const SQLite::Exception& error) {
+    switch (error.getErrorCode()) {
+        case SQLITE_CONSTRAINT:
+        case SQLITE_MISMATCH:
+        case SQLITE_TOOBIG:
+        case SQLITE_RANGE:
+            return true;
+        default:
+            return false;
+    }
+}
+
+class FatalOpenError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+std::string binding_key(const std::string& scope, const std::string& key) {
+    std::string joined = scope;
+    joined += '\0';
+    joined += key;
+    return joined;
+}
+
+std::int64_t elapsed_us(Clock::time_point since) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - since).count();
+}
+
+// A string column, or NULL when empty.
+void bind_text_or_null(SQLite::Statement& statement, int index, const std::string& text) {
+    if (text.empty()) {
+        statement.bind(index);
+    } else {
+        statement.bind(index, text);
+    }
+}
+
+std::string reasons_json(const std::vector<std::string>& reasons) { return nlohmann::json(reasons).dump(); }
+
+// The writer's connection and its prepared statements.
+struct WriterConnection {
+    SQLite::Database db;
+    SQLite::Statement upsert_conversation;
+    SQLite::Statement insert_message;
+    SQLite::Statement last_seq;
+    SQLite::Statement upsert_session;
+    SQLite::Statement insert_audit;
+    SQLite::Statement upsert_binding;
+
+    explicit WriterConnection(SQLite::Database opened)
+        : db(std::move(opened)),
+          upsert_conversation(db, R"sql(
+              INSERT INTO conversations (id, channel, user_hash, started, last_activity, locale,
+                                         outcome_level, outcome_reasons, turns, state, asking)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              ON CONFLICT (id) DO UPDATE SET
+                  user_hash = COALESCE(excluded.user_hash, user_hash),
+                  last_activity = max(last_activity, excluded.last_activity),
+                  locale = excluded.locale,
+                  outcome_level = COALESCE(excluded.outcome_level, outcome_level),
+                  outcome_reasons = COALESCE(excluded.outcome_reasons, outcome_reasons),
+                  turns = max(turns, excluded.turns),
+                  state = excluded.state,
+                  asking = excluded.asking)sql"),
+          insert_message(db, R"sql(
+              INSERT INTO messages (conversation, seq, time, direction, kind, text, code, intents,
+                                    confidence, understood, state, asking, triage_level,
+                                    triage_reasons, rules_version, channel, processing_us)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql"),
+          last_seq(db, "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation = ?"),
+          upsert_session(db, R"sql(
+              INSERT INTO sessions (id, snapshot, updated) VALUES (?, ?, ?)
+              ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated = excluded.updated)sql"),
+          insert_audit(db, "INSERT INTO audit (time, actor, action, detail) VALUES (?, ?, ?, ?)"),
+          upsert_binding(db, R"sql(
+              INSERT INTO bindings (scope, key, value, updated) VALUES (?, ?, ?, ?)
+              ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, updated = excluded.updated)sql") {}
+};
+
+constexpr std::size_t batch_time_samples = 255;
+constexpr auto drop_report_interval = std::chrono::seconds(5);
+
+}  // namespace
+
+struct Store::Impl {
+    StoreOptions options;
+    UserHasher hasher;
+
+    // Queue and everything the writer shares with callers.
+    mutable std::mutex mutex;
+    std::condition_variable work_ready;
+    std::condition_variable batch_done;
+    std::deque<Pending> queue;
+    std::size_t commands_queued = 0;
+    std::size_t in_flight = 0;
+    // Items and commands taken into the queue, and those of them that are
+    // committed, dropped or run (always a prefix of the queue's order).
+    std::uint64_t items_queued = 0;
+    std::uint64_t items_settled = 0;
+    bool stopping = false;
+    bool closed = false;
+    Clock::time_point close_deadline;
+    std::unordered_map<std::string, SessionItem> pending_sessions;
+    std::unordered_map<std::string, BindingItem> pending_bindings;
+    std::uint64_t next_version = 0;
+    StoreCounters counters;
+    bool failing = false;
+    std::deque<std::int64_t> batch_times_us;
+
+    // Writer thread only.
+    std::unique_ptr<WriterConnection> writer;
+    std::unordered_map<std::string, std::int64_t> last_seq_cache;
+    std::uint64_t reported_dropped = 0;
+    Clock::time_point last_drop_report;
+    std::thread thread;
+
+    std::mutex reader_mutex;
+    std::optional<SQLite::Database> reader;
+
+    explicit Impl(StoreOptions opts)
+        : options(std::move(opts)),
+          hasher(UserHasher::from_environment(options.hash_key_file.empty()
+                                                  ? options.path.parent_path() / "hash.key"
+                                                  : options.hash_key_file)) {
+        if (!options.report) {
+            options.report = [](std::string_view line) { std::cerr << "backtalk store: " << line << '\n'; };
+        }
+        if (options.batch_rows == 0) throw std::invalid_argument("batch_rows must be at least 1");
+        if (options.queue_capacity < options.batch_rows) {
+            throw std::invalid_argument("queue_capacity must be at least batch_rows");
+        }
+    }
+
+    // ---- callers' side ----
+
+    bool enqueue(Item item) {
+        std::unique_lock lock(mutex);
+        if (stopping || queue.size() >= options.queue_capacity) {
+            ++counters.dropped;
+            return false;
+        }
+        if (auto* session = std::get_if<SessionItem>(&item)) {
+            session->version = ++next_version;
+            pending_sessions[session->id] = *session;
+        } else if (auto* binding = std::get_if<BindingItem>(&item)) {
+            binding->version = ++next_version;
+            pending_bindings[binding_key(binding->scope, binding->key)] = *binding;
+        }
+        queue.push_back(Pending{std::move(item), Clock::now()});
+        ++items_queued;
+        // Wake the writer to start its batch timer, or when a batch is full.
+        if (queue.size() == 1 || queue.size() >= options.batch_rows) work_ready.notify_one();
+        return true;
+    }
+
+    // Queues a command and waits for it; gives up (and cancels it) after
+    // close_timeout if it has not started.
+    void run_command(std::function<void(SQLite::Database&)> run) {
+        auto command = std::make_shared<Command>();
+        command->run = std::move(run);
+        std::future<void> done = command->done.get_future();
+        {
+            std::lock_guard lock(mutex);
+            if (stopping) throw std::runtime_error("the store is closed");
+            queue.push_back(Pending{command, Clock::now()});
+            ++commands_queued;
+            ++items_queued;
+            work_ready.notify_one();
+        }
+        if (done.wait_for(options.close_timeout) == std::future_status::timeout && command->cancel()) {
+            std::lock_guard lock(mutex);
+            throw std::runtime_error("the database is not writable: " +
+                                     (counters.last_error.empty() ? std::string("timed out")
+                                                                  : counters.last_error));
+        }
+        done.get();
+    }
+
+    // ---- writer thread ----
+
+    void open_writer() {
+        std::error_code ec;
+        if (options.path.has_parent_path()) std::filesystem::create_directories(options.path.parent_path(), ec);
+        const int busy_ms = static_cast<int>(options.busy_timeout.count());
+        SQLite::Database db(options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, busy_ms);
+        try {
+            configure_writer_connection(db, busy_ms);
+            if (options.max_bytes > 0) {
+                const auto page_size = db.execAndGet("PRAGMA page_size").getInt64();
+                const auto pages = std::max<std::uint64_t>(1, options.max_bytes / static_cast<std::uint64_t>(page_size));
+                db.execAndGet("PRAGMA max_page_count = " + std::to_string(pages));
+            }
+            migrate(db);
+        } catch (const SchemaTooNew& error) {
+            throw FatalOpenError(error.what());
+        } catch (const SQLite::Exception& error) {
+            if (error.getErrorCode() == SQLITE_NOTADB) {
+                throw FatalOpenError(options.path.string() + " is not a backtalk database: " + error.what());
+            }
+            throw;
+        }
+        writer = std::make_unique<WriterConnection>(std::move(db));
+        last_seq_cache.clear();
+    }
+
+    void ensure_writer() {
+        if (!writer) open_writer();
+    }
+
+    std::int64_t next_seq(const std::string& conversation,
+                          std::unordered_map<std::string, std::int64_t>& batch_seqs) {
+        auto in_batch = batch_seqs.find(conversation);
+        if (in_batch != batch_seqs.end()) return ++in_batch->second;
+        std::int64_t last = 0;
+        if (auto cached = last_seq_cache.find(conversation); cached != last_seq_cache.end()) {
+            last = cached->second;
+        } else {
+            auto& query = writer->last_seq;
+            query.bind(1, conversation);
+            query.executeStep();
+            last = query.getColumn(0).getInt64();
+            query.reset();
+        }
+        batch_seqs[conversation] = last + 1;
+        return last + 1;
+    }
+
+    void write(const ConversationRecord& record, std::unordered_map<std::string, std::int64_t>&) {
+        auto& s = writer->upsert_conversation;
+        s.bind(1, record.id);
+        s.bind(2, record.channel);
+        bind_text_or_null(s, 3, record.user_hash);
+        s.bind(4, record.started_ms);
+        s.bind(5, record.last_activity_ms);
+        s.bind(6, record.locale);
+        if (record.outcome) {
+            s.bind(7, std::string(backtalk::to_string(record.outcome->level)));
+            s.bind(8, reasons_json(record.outcome->reasons));
+        } else {
+            s.bind(7);
+            s.bind(8);
+        }
+        s.bind(9, record.turns);
+        bind_text_or_null(s, 10, record.state);
+        bind_text_or_null(s, 11, record.asking);
+        s.exec();
+        s.reset();
+    }
+
+    void write(const MessageRecord& record, std::unordered_map<std::string, std::int64_t>& batch_seqs) {
+        const std::int64_t seq = next_seq(record.conversation, batch_seqs);
+        auto& s = writer->insert_message;
+        s.bind(1, record.conversation);
+        s.bind(2, seq);
+        s.bind(3, record.time_ms);
+        s.bind(4, std::string(to_string(record.direction)));
+        s.bind(5, record.kind);
+        s.bind(6, record.text);
+        bind_text_or_null(s, 7, record.code);
+        if (record.direction == Direction::in) {
+            s.bind(8, nlohmann::json(record.intents).dump());
+            s.bind(9, record.confidence);
+            s.bind(10, record.understood ? 1 : 0);
+        } else {
+            s.bind(8);
+            s.bind(9);
+            s.bind(10);
+        }
+        bind_text_or_null(s, 11, record.state);
+        bind_text_or_null(s, 12, record.asking);
+        if (record.triage) {
+            s.bind(13, std::string(backtalk::to_string(record.triage->level)));
+            s.bind(14, reasons_json(record.triage->reasons));
+        } else {
+            s.bind(13);
+            s.bind(14);
+        }
+        bind_text_or_null(s, 15, record.rules_version);
+        bind_text_or_null(s, 16, record.channel);
+        s.bind(17, record.processing_us);
+        try {
+            s.exec();
+        } catch (...) {
+            // The sequence number was not used.
+            --batch_seqs[record.conversation];
+            s.reset();
+            throw;
+        }
+        s.reset();
+    }
+
+    void write(const SessionItem& item, std::unordered_map<std::string, std::int64_t>&) {
+        auto& s = writer->upsert_session;
+        s.bind(1, item.id);
+        s.bind(2, item.snapshot);
+        s.bind(3, item.updated_ms);
+        s.exec();
+        s.reset();
+    }
+
+    void write(const AuditRecord& record, std::unordered_map<std::string, std::int64_t>&) {
+        auto& s = writer->insert_audit;
+        s.bind(1, record.time_ms);
+        s.bind(2, record.actor);
+        s.bind(3, record.action);
+        bind_text_or_null(s, 4, record.detail);
+        s.exec();
+        s.reset();
+    }
+
+    void write(const BindingItem& item, std::unordered_map<std::string, std::int64_t>&) {
+        auto& s = writer->upsert_binding;
+        s.bind(1, item.scope);
+        s.bind(2, item.key);
+        s.bind(3, item.value);
+        s.bind(4, item.updated_ms);
+        s.exec();
+        s.reset();
+    }
+
+    void write(const std::shared_ptr<Command>&, std::unordered_map<std::string, std::int64_t>&) {
+        throw std::logic_error("a command inside a batch");
+    }
+
+    // One attempt at committing the batch. Records that can never be written
+    // are dropped (counted in `rejected`); database errors propagate.
+    void try_write_batch(const std::vector<Pending>& batch, std::uint64_t& rejected) {
+        ensure_writer();
+        std::unordered_map<std::string, std::int64_t> batch_seqs;
+        rejected = 0;
+        SQLite::Transaction transaction(writer->db);
+        for (const Pending& pending : batch) {
+            try {
+                std::visit([&](const auto& item) { write(item, batch_seqs); }, pending.item);
+            } catch (const SQLite::Exception& error) {
+                if (!is_record_error(error)) throw;
+                ++rejected;
+                options.report(std::string("dropped a record the database refused: ") + error.what());
+            }
+        }
+        transaction.commit();
+        for (const auto& [conversation, seq] : batch_seqs) last_seq_cache[conversation] = seq;
+        // Bounded memory: the cache refills from the index on demand.
+        if (last_seq_cache.size() > 100000) last_seq_cache.clear();
+    }
+
+    void note_failure(const std::string& error) {
+        writer.reset();  // reopen on the next attempt: permissions or the file may have changed
+        bool started_failing = false;
+        {
+            std::lock_guard lock(mutex);
+            ++counters.write_failures;
+            counters.last_error = error;
+            started_failing = !failing;
+            failing = true;
+        }
+        if (started_failing) options.report("cannot write the conversation log, retrying: " + error);
+    }
+
+    void note_recovered() {
+        bool recovered = false;
+        {
+            std::lock_guard lock(mutex);
+            recovered = failing;
+            failing = false;
+        }
+        if (recovered) options.report("the conversation log is writable again");
+    }
+
+    // Waits before the next attempt; false once close has waited long enough.
+    bool back_off(std::chrono::milliseconds& delay) {
+        std::unique_lock lock(mutex);
+        if (stopping && Clock::now() >= close_deadline) return false;
+        const auto until = stopping ? std::min(Clock::now() + delay, close_deadline) : Clock::now() + delay;
+        // Woken early only by close(), which shortens the wait to its deadline.
+        work_ready.wait_until(lock, until, [&] { return stopping && Clock::now() >= close_deadline; });
+        delay = std::min(delay * 2, options.max_backoff);
+        return true;
+    }
+
+    void settle(const std::vector<Pending>& batch, std::uint64_t written, std::uint64_t dropped,
+                std::int64_t commit_us) {
+        std::lock_guard lock(mutex);
+        for (const Pending& pending : batch) {
+            if (const auto* session = std::get_if<SessionItem>(&pending.item)) {
+                auto found = pending_sessions.find(session->id);
+                if (found != pending_sessions.end() && found->second.version == session->version) {
+                    pending_sessions.erase(found);
+                }
+            } else if (const auto* binding = std::get_if<BindingItem>(&pending.item)) {
+                auto found = pending_bindings.find(binding_key(binding->scope, binding->key));
+                if (found != pending_bindings.end() && found->second.version == binding->version) {
+                    pending_bindings.erase(found);
+                }
+            }
+        }
+        counters.rows_written += written;
+        counters.dropped += dropped;
+        if (written > 0) {
+            ++counters.batches;
+            batch_times_us.push_back(commit_us);
+            if (batch_times_us.size() > batch_time_samples) batch_times_us.pop_front();
+        }
+        in_flight = 0;
+        items_settled += batch.size();
+        batch_done.notify_all();
+    }
+
+    void write_batch(const std::vector<Pending>& batch) {
+        auto delay = std::chrono::milliseconds(10);
+        for (;;) {
+            const auto started = Clock::now();
+            try {
+                std::uint64_t rejected = 0;
+                try_write_batch(batch, rejected);
+                settle(batch, batch.size() - rejected, rejected, elapsed_us(started));
+                note_recovered();
+                return;
+            } catch (const FatalOpenError& error) {
+                note_failure(error.what());
+            } catch (const std::exception& error) {
+                note_failure(error.what());
+            }
+            if (!back_off(delay)) {
+                options.report("closing: dropped " + std::to_string(batch.size()) +
+                               " records the database would not take");
+                settle(batch, 0, batch.size(), 0);
+                return;
+            }
+        }
+    }
+
+    void run_command_item(const std::shared_ptr<Command>& command) {
+        if (!command->begin()) return;
+        try {
+            ensure_writer();
+            command->run(writer->db);
+            command->done.set_value();
+        } catch (const FatalOpenError& error) {
+            note_failure(error.what());
+            command->done.set_exception(std::current_exception());
+        } catch (const SQLite::Exception& error) {
+            if (!is_record_error(error)) note_failure(error.what());
+            command->done.set_exception(std::current_exception());
+        } catch (...) {
+            command->done.set_exception(std::current_exception());
+        }
+    }
+
+    void report_queue_drops() {
+        std::uint64_t dropped = 0;
+        {
+            std::lock_guard lock(mutex);
+            dropped = counters.dropped;
+        }
+        const auto now = Clock::now();
+        if (dropped > reported_dropped && now - last_drop_report >= drop_report_interval) {
+            options.report("dropped " + std::to_string(dropped - reported_dropped) +
+                           " log records (queue full or database failing); " + std::to_string(dropped) +
+                           " in all");
+            reported_dropped = dropped;
+            last_drop_report = now;
+        }
+    }
+
+    void writer_loop() {
+        std::unique_lock lock(mutex);
+        for (;;) {
+            work_ready.wait(lock, [&] { return !queue.empty() || stopping; });
+            if (queue.empty()) return;
+            if (!stopping && commands_queued == 0 && !is_command(queue.front())) {
+                const auto deadline = queue.front().enqueued + options.batch_interval;
+                work_ready.wait_until(lock, deadline, [&] {
+                    return stopping || commands_queued > 0 || queue.size() >= options.batch_rows;
+                });
+            }
+            if (is_command(queue.front())) {
+                auto command = std::get<std::shared_ptr<Command>>(std::move(queue.front().item));
+                queue.pop_front();
+                --commands_queued;
+                in_flight = 1;
+                lock.unlock();
+                run_command_item(command);
+                lock.lock();
+                in_flight = 0;
+                ++items_settled;
+                batch_done.notify_all();
+                continue;
+            }
+            std::vector<Pending> batch;
+            batch.reserve(std::min(queue.size(), options.batch_rows));
+            while (!queue.empty() && batch.size() < options.batch_rows && !is_command(queue.front())) {
+                batch.push_back(std::move(queue.front()));
+                queue.pop_front();
+            }
+            in_flight = batch.size();
+            lock.unlock();
+            write_batch(batch);
+            report_queue_drops();
+            lock.lock();
+        }
+    }
+
+    // ---- reads ----
+
+    template <class Read>
+    auto with_reader(Read&& read_fn) {
+        std::lock_guard lock(reader_mutex);
+        try {
+            if (!reader) {
+                reader.emplace(options.path, SQLite::OPEN_READONLY,
+                               static_cast<int>(options.busy_timeout.count()));
+            }
+            return read_fn(*reader);
+        } catch (...) {
+            reader.reset();
+            throw;
+        }
+    }
+};
+
+Store::Store(StoreOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+    // The first open happens on the writer thread too, so that SQLite is
+    // only ever written from there; fatal problems are reported here.
+    std::promise<void> opened;
+    std::future<void> open_result = opened.get_future();
+    impl_->thread = std::thread([impl = impl_.get(), opened = std::move(opened)]() mutable {
+        try {
+            impl->open_writer();
+            opened.set_value();
+        } catch (const FatalOpenError&) {
+            opened.set_exception(std::current_exception());
+            return;
+        } catch (const std::exception& error) {
+            impl->note_failure(error.what());
+            opened.set_value();
+        }
+        impl->writer_loop();
+    });
+    try {
+        open_result.get();
+    } catch (...) {
+        impl_->thread.join();
+        throw;
+    }
+}
+
+Store::~Store() { close(); }
+
+StoreCounters Store::close() {
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (!impl_->closed) {
+            impl_->stopping = true;
+            impl_->closed = true;
+            impl_->close_deadline = Clock::now() + impl_->options.close_timeout;
+            impl_->work_ready.notify_all();
+        }
+    }
+    if (impl_->thread.joinable()) impl_->thread.join();
+    impl_->writer.reset();
+    {
+        std::lock_guard lock(impl_->reader_mutex);
+        impl_->reader.reset();
+    }
+    return counters();
+}
+
+bool Store::log_conversation(ConversationRecord record) { return impl_->enqueue(std::move(record)); }
+
+bool Store::log_message(MessageRecord record) {
+    if (impl_->options.redact) record.text = redact(record.text, impl_->options.redaction);
+    return impl_->enqueue(std::move(record));
+}
+
+bool Store::save_session(const std::string& id, const Session& session, std::int64_t now_ms) {
+    return impl_->enqueue(SessionItem{id, to_json(session).dump(), now_ms, 0});
+}
+
+bool Store::record_audit(AuditRecord record) { return impl_->enqueue(std::move(record)); }
+
+bool Store::set_binding(const std::string& scope, const std::string& key, const std::string& value,
+                        std::int64_t now_ms) {
+    return impl_->enqueue(BindingItem{scope, key, value, now_ms, 0});
+}
+
+std::optional<Session> Store::load_session(const std::string& id) {
+    std::string snapshot;
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (auto found = impl_->pending_sessions.find(id); found != impl_->pending_sessions.end()) {
+            snapshot = found->second.snapshot;
+        }
+    }
+    try {
+        if (snapshot.empty()) {
+            snapshot = impl_->with_reader([&](SQLite::Database& db) {
+                SQLite::Statement query(db, "SELECT snapshot FROM sessions WHERE id = ?");
+                query.bind(1, id);
+                return query.executeStep() ? query.getColumn(0).getString() : std::string();
+            });
+        }
+        if (snapshot.empty()) return std::nullopt;
+        return session_from_json(nlohmann::json::parse(snapshot));
+    } catch (const std::exception& error) {
+        std::lock_guard lock(impl_->mutex);
+        impl_->counters.last_error = std::string("reading session ") + id + ": " + error.what();
+        return std::nullopt;
+    }
+}
+
+std::optional<std::string> Store::binding(const std::string& scope, const std::string& key) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (auto found = impl_->pending_bindings.find(binding_key(scope, key));
+            found != impl_->pending_bindings.end()) {
+            return found->second.value;
+        }
+    }
+    try {
+        return impl_->with_reader([&](SQLite::Database& db) -> std::optional<std::string> {
+            SQLite::Statement query(db, "SELECT value FROM bindings WHERE scope = ? AND key = ?");
+            query.bind(1, scope);
+            query.bind(2, key);
+            if (!query.executeStep()) return std::nullopt;
+            return query.getColumn(0).getString();
+        });
+    } catch (const std::exception& error) {
+        std::lock_guard lock(impl_->mutex);
+        impl_->counters.last_error = std::string("reading a binding: ") + error.what();
+        return std::nullopt;
+    }
+}
+
+void Store::read(const std::function<void(SQLite::Database&)>& read_fn) { impl_->with_reader(read_fn); }
+
+bool Store::flush() {
+    std::unique_lock lock(impl_->mutex);
+    const std::uint64_t target = impl_->items_queued;
+    return impl_->batch_done.wait_for(lock, impl_->options.close_timeout,
+                                      [&] { return impl_->items_settled >= target; });
+}
+
+namespace {
+
+// Deleted text must not linger in the WAL either: secure_delete zeroes the
+// freed pages, and a truncating checkpoint empties the WAL (best effort: a
+// reader in progress can keep frames alive until the next checkpoint).
+void checkpoint_truncate(SQLite::Database& db) { db.execAndGet("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
+}  // namespace
+
+std::size_t Store::purge_before(std::int64_t cutoff_ms) {
+    std::size_t removed = 0;
+    impl_->run_command([&](SQLite::Database& db) {
+        {
+            SQLite::Transaction transaction(db);
+            const char* old_conversations = "SELECT id FROM conversations WHERE last_activity < ?1";
+            SQLite::Statement messages(db, std::string("DELETE FROM messages WHERE conversation IN (") +
+                                               old_conversations +
+                                               ") OR (time < ?1 AND conversation NOT IN "
+                                               "(SELECT id FROM conversations))");
+            messages.bind(1, cutoff_ms);
+            messages.exec();
+            SQLite::Statement sessions(db, std::string("DELETE FROM sessions WHERE updated < ?1 OR id IN (") +
+                                               old_conversations + ")");
+            sessions.bind(1, cutoff_ms);
+            sessions.exec();
+            SQLite::Statement bindings(db, "DELETE FROM bindings WHERE updated < ?1");
+            bindings.bind(1, cutoff_ms);
+            bindings.exec();
+            SQLite::Statement conversations(db, "DELETE FROM conversations WHERE last_activity < ?1");
+            conversations.bind(1, cutoff_ms);
+            removed = static_cast<std::size_t>(conversations.exec());
+            transaction.commit();
+        }
+        impl_->last_seq_cache.clear();
+        checkpoint_truncate(db);
+    });
+    std::lock_guard lock(impl_->mutex);
+    std::erase_if(impl_->pending_sessions, [&](const auto& entry) { return entry.second.updated_ms < cutoff_ms; });
+    return removed;
+}
+
+bool Store::delete_conversation(const std::string& id) {
+    bool found = false;
+    impl_->run_command([&](SQLite::Database& db) {
+        {
+            SQLite::Transaction transaction(db);
+            int changed = 0;
+            for (const char* sql : {"DELETE FROM messages WHERE conversation = ?", "DELETE FROM sessions WHERE id = ?",
+                                    "DELETE FROM bindings WHERE value = ?", "DELETE FROM conversations WHERE id = ?"}) {
+                SQLite::Statement statement(db, sql);
+                statement.bind(1, id);
+                changed += statement.exec();
+            }
+            transaction.commit();
+            found = changed > 0;
+        }
+        impl_->last_seq_cache.erase(id);
+        checkpoint_truncate(db);
+    });
+    std::lock_guard lock(impl_->mutex);
+    impl_->pending_sessions.erase(id);
+    std::erase_if(impl_->pending_bindings, [&](const auto& entry) { return entry.second.value == id; });
+    return found;
+}
+
+void Store::backup_to(const std::filesystem::path& target) {
+    if (std::filesystem::exists(target)) {
+        throw std::runtime_error(target.string() + " exists; backups never overwrite a file");
+    }
+    if (!flush()) {
+        throw std::runtime_error("the log cannot be written (" + counters().last_error +
+                                 "); refusing to back up while records are pending");
+    }
+    try {
+        SQLite::Database source(impl_->options.path, SQLite::OPEN_READONLY,
+                                static_cast<int>(impl_->options.busy_timeout.count()));
+        SQLite::Database copy(target, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        SQLite::Backup backup(copy, source);
+        // One step copies everything under a single read transaction, so the
+        // copy is a consistent snapshot even while the writer commits.
+        while (backup.executeStep(-1) != SQLITE_DONE) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        const std::string check = copy.execAndGet("PRAGMA quick_check").getString();
+        if (check != "ok") throw std::runtime_error("quick_check on the copy says: " + check);
+    } catch (const std::exception& error) {
+        std::error_code ec;
+        std::filesystem::remove(target, ec);
+        throw std::runtime_error("backup to " + target.string() + " failed: " + error.what());
+    }
+}
+
+StoreHealth Store::health() const {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->closed) return {false, "the store is closed"};
+    if (impl_->failing) return {false, "cannot write the conversation log: " + impl_->counters.last_error};
+    if (impl_->queue.size() * 10 >= impl_->options.queue_capacity * 9) {
+        return {false, "the log queue is nearly full"};
+    }
+    if (!impl_->hasher.warning().empty()) return {false, impl_->hasher.warning()};
+    return {true, {}};
+}
+
+StoreCounters Store::counters() const {
+    std::lock_guard lock(impl_->mutex);
+    StoreCounters result = impl_->counters;
+    result.queue_depth = impl_->queue.size() + impl_->in_flight;
+    if (!impl_->batch_times_us.empty()) {
+        std::vector<std::int64_t> times(impl_->batch_times_us.begin(), impl_->batch_times_us.end());
+        auto middle = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+        std::nth_element(times.begin(), middle, times.end());
+        result.median_batch_us = *middle;
+    }
+    return result;
+}
+
+std::string Store::hash_user(std::string_view channel, std::string_view user_id) const {
+    return impl_->hasher.hash(channel, user_id);
+}
+
+const StoreOptions& Store::options() const { return impl_->options; }
+
+}  // namespace backtalk::store

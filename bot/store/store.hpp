@@ -1,0 +1,179 @@
+// The conversation log and session store. Callers on any thread hand records
+// to store methods, which redact free text and queue them; one writer thread
+// commits the queue to SQLite in batches (at most `batch_rows` rows or
+// `batch_interval` of waiting, whichever comes first). A graceful close
+// commits everything queued; a hard kill loses at most the batch in flight;
+// WAL keeps the file consistent either way.
+//
+// Faults never block a caller: when the database is read-only, full, locked
+// or gone, the writer retries the batch with backoff, the queue fills up to
+// its capacity and further records are dropped and counted; health() and
+// counters() say so.
+#pragma once
+
+#include "bot/reply.hpp"
+#include "bot/session.hpp"
+#include "bot/store/redact.hpp"
+
+#include <SQLiteCpp/Database.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace backtalk::store {
+
+struct StoreOptions {
+    std::filesystem::path path = "data/backtalk.db";
+    bool redact = true;
+    RedactionOptions redaction;
+    std::size_t batch_rows = 100;
+    std::chrono::milliseconds batch_interval{50};
+    std::size_t queue_capacity = 20000;
+    std::chrono::milliseconds busy_timeout{2000};
+    // How long close() keeps retrying a failing database before it drops
+    // what is left (and counts it).
+    std::chrono::milliseconds close_timeout{5000};
+    std::chrono::milliseconds max_backoff{1000};
+    // 0: no limit. Otherwise writes fail as "database or disk is full" once
+    // the file would grow past this size.
+    std::uint64_t max_bytes = 0;
+    // Where the HMAC key for user hashes lives unless BACKTALK_HASH_KEY is
+    // set; empty: "hash.key" next to the database.
+    std::filesystem::path hash_key_file;
+    // Called from the writer thread when writing starts failing, recovers, or
+    // drops records. Empty: a line on stderr.
+    std::function<void(std::string_view)> report;
+};
+
+enum class Direction { in, out };
+std::string_view to_string(Direction direction);
+
+struct ConversationRecord {
+    std::string id;
+    std::string channel;
+    std::string user_hash;  // keyed hash; empty if the channel has no user id
+    std::int64_t started_ms = 0;
+    std::int64_t last_activity_ms = 0;
+    std::string locale;
+    std::optional<Triage> outcome;
+    int turns = 0;
+    std::string state;   // where the conversation stands after its latest turn
+    std::string asking;
+};
+
+// One object in or out. Inbound rows carry what the engine understood and
+// the state and topic the message answered; outbound rows carry the reply's
+// own state, topic and triage.
+struct MessageRecord {
+    std::string conversation;
+    std::int64_t time_ms = 0;
+    Direction direction = Direction::in;
+    std::string kind;  // in: start, message, choice, invalid; out: session, reply, error
+    std::string text;  // redacted by the store before it is queued
+    std::string code;  // the error code of an error object
+    std::vector<std::string> intents;
+    double confidence = 0.0;
+    bool understood = false;
+    std::string state;
+    std::string asking;
+    std::optional<Triage> triage;
+    std::string rules_version;
+    std::string channel;
+    std::int64_t processing_us = 0;
+};
+
+struct AuditRecord {
+    std::int64_t time_ms = 0;
+    std::string actor;   // who: e.g. "admin-api 127.0.0.1", "cli"
+    std::string action;  // what: "list", "show", "export", "delete", ...
+    std::string detail;  // e.g. the conversation id or the filters
+};
+
+struct StoreCounters {
+    std::uint64_t rows_written = 0;
+    std::uint64_t batches = 0;
+    std::uint64_t dropped = 0;        // records that will never be written
+    std::uint64_t write_failures = 0; // failed attempts, each retried or dropped
+    std::size_t queue_depth = 0;
+    std::string last_error;           // empty if none yet
+    // Median commit time of recent batches, microseconds.
+    std::int64_t median_batch_us = 0;
+};
+
+struct StoreHealth {
+    bool ok = true;
+    std::string reason;  // why not ok
+};
+
+class Store {
+public:
+    // Opens (creating it and its folder if needed) and migrates the database
+    // on the writer thread. Throws when the file is not a database or comes
+    // from a newer backtalk; a database that cannot be written yet (read-only,
+    // full, locked) gives a degraded store that keeps retrying.
+    explicit Store(StoreOptions options);
+    ~Store();  // close()
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // Commits everything queued, then stops the writer. Idempotent.
+    StoreCounters close();
+
+    // Queue a record; never blocks on the database. False if it was dropped
+    // because the queue is full or the store is closed.
+    bool log_conversation(ConversationRecord record);
+    bool log_message(MessageRecord record);
+    bool save_session(const std::string& id, const Session& session, std::int64_t now_ms);
+    bool record_audit(AuditRecord record);
+    // A small key/value table for channels, e.g. a Telegram chat's hashed id
+    // to its session id.
+    bool set_binding(const std::string& scope, const std::string& key, const std::string& value,
+                     std::int64_t now_ms);
+
+    // Reads see queued records that are not committed yet. They return
+    // nothing when the database cannot be read; health() then says why.
+    std::optional<Session> load_session(const std::string& id);
+    std::optional<std::string> binding(const std::string& scope, const std::string& key);
+
+    // Runs `read` on a read-only connection of its own (review queries).
+    // Throws what opening or reading throws.
+    void read(const std::function<void(SQLite::Database&)>& query);
+
+    // Waits until everything queued before the call is committed or dropped.
+    // False if that took longer than close_timeout (the database is failing).
+    bool flush();
+
+    // Maintenance, run on the writer thread in queue order. Each throws when
+    // the database cannot be written within close_timeout; the operation is
+    // then cancelled, not left to run later.
+    // Removes conversations whose last activity is before `cutoff_ms`, with
+    // their messages, sessions and bindings. Returns the conversations removed.
+    std::size_t purge_before(std::int64_t cutoff_ms);
+    // Removes one conversation, its messages and its session. False if unknown.
+    bool delete_conversation(const std::string& id);
+    // An online copy (SQLite backup API) of everything committed, checked
+    // with PRAGMA quick_check. Refuses to overwrite an existing file. Runs on
+    // the caller's thread with a connection of its own.
+    void backup_to(const std::filesystem::path& target);
+
+    StoreHealth health() const;
+    StoreCounters counters() const;
+
+    // The keyed hash to store for a channel's user id (see user_hash.hpp).
+    std::string hash_user(std::string_view channel, std::string_view user_id) const;
+
+    const StoreOptions& options() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace backtalk::store
