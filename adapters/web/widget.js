@@ -1,0 +1,939 @@
+// backtalk web chat widget.
+//
+// A site embeds it with one tag:
+//   <script src="https://backtalk.example/widget.js" defer></script>
+// Optional attributes on that tag: data-open="true" (start with the panel
+// open), data-locale="en" (sent with "start"), data-emergency-number="112"
+// (used in the emergency banner when the bot's reply names no number).
+//
+// The widget finds the server from its own src, loads /widget.css from there,
+// and talks to /ws with the protocol in PROTOCOL.md (version 1). It lives in a
+// shadow root so the host page's styles cannot break it. Text from the person
+// and from the bot is only ever inserted as text nodes: the bot's small
+// markdown subset is built with createElement, never innerHTML.
+(function () {
+  'use strict';
+
+  const ownScript = document.currentScript || findOwnScript();
+  if (!ownScript || window.backtalkWidgetLoaded) return;
+  window.backtalkWidgetLoaded = true;
+
+  const MAX_CHARS = 2000;
+  const COUNTER_WARN_AT = 1800;
+  const MAX_STORED_ENTRIES = 300;
+  const RETRY_FIRST_MS = 500;
+  const RETRY_MAX_MS = 30000;
+
+  const serverOrigin = new URL(ownScript.src, document.baseURI).origin;
+  const socketUrl = serverOrigin.replace(/^http/, 'ws') + '/ws';
+  const storageKey = 'backtalk:v1:' + serverOrigin;
+  const openKey = storageKey + ':open';
+  const config = {
+    openAtStart: ownScript.dataset.open === 'true',
+    locale: ownScript.dataset.locale || '',
+    emergencyNumber: ownScript.dataset.emergencyNumber || '',
+  };
+
+  const LEVELS = {
+    emergency: {
+      title: 'Emergency: get help now',
+      action: 'Call an ambulance or go to the emergency department now.',
+    },
+    urgent: {
+      title: 'See a doctor today',
+      action: 'Get an urgent appointment today: your doctor, an urgent care service or a nurse line.',
+    },
+    gp_soon: {
+      title: "Book a doctor's appointment",
+      action: 'Book a doctor or physiotherapist within about 1 to 2 weeks.',
+    },
+    self_care: {
+      title: 'You can look after this at home',
+      action: 'Follow the advice below, and seek care if any of the warning signs appear.',
+    },
+  };
+
+  const CAUSES = {
+    cauda_equina: 'pressure on the nerves at the base of the spine',
+    cardiac: 'a possible heart attack',
+    aortic: 'a possible problem with the main artery (aorta)',
+    spinal_infection: 'a possible infection of the spine',
+    cancer: 'a possible tumour affecting the spine',
+    fracture: 'a possible broken bone in the spine',
+    kidney: 'a possible kidney infection or kidney stone',
+    rhabdomyolysis: 'possible muscle breakdown after extreme exercise',
+    inflammatory: 'inflammatory back pain',
+    sciatica: 'an irritated nerve sending pain down the leg (sciatica)',
+    chronic_pain: 'long-lasting back pain',
+    lifting_strain: 'strain from lifting or hard physical work',
+    post_exercise_soreness: 'muscle soreness after exercise',
+    posture: 'pain from sitting or posture',
+    muscle_strain: 'a simple muscle strain',
+  };
+
+  // Polite wording for PROTOCOL.md error codes; unknown codes fall back to
+  // the server's own message.
+  const ERROR_TEXT = {
+    bad_json: 'Sorry, that message could not be read. Please try again.',
+    unknown_type: 'Sorry, that message could not be read. Please try again.',
+    empty: 'Please type a message first.',
+    too_long: 'That message is too long. Please keep it under 2,000 characters.',
+    bad_choice: 'That option is no longer available. Please pick one of the current answers or type your reply.',
+    rate_limited: 'You are sending messages very quickly. Please wait a moment, then try again.',
+    unavailable: 'The advisor is unavailable for a moment. Please try again shortly.',
+    internal: 'Something went wrong on our side. Your conversation is kept; please try again.',
+  };
+  // Codes that mean the person's last message was not taken in.
+  const NOT_TAKEN = new Set(['bad_json', 'unknown_type', 'empty', 'too_long', 'bad_choice',
+    'rate_limited', 'unavailable', 'internal']);
+
+  const store = loadStore();  // { session, entries }, persisted in localStorage
+  const connection = {
+    socket: null,
+    online: false,
+    retries: 0,
+    retryTimer: 0,
+    retryAt: 0,
+    statusTimer: 0,
+    wanted: false,        // the panel has been opened, so keep a connection
+    resumeAsked: false,   // the last "start" carried a session id
+    resumeTail: null,     // bot texts already on screen that a resume re-sends
+    waiting: false,       // a client object awaits its end_of_turn
+  };
+  let pendingUserEntry = null;  // the person's last message, until its turn ends
+  let answerStart = null;       // the first node of the bot's latest answer
+  const entryNodes = new WeakMap();
+  const ui = {};
+
+  function findOwnScript() {
+    return Array.from(document.scripts).find((s) => /\/widget\.js([?#]|$)/.test(s.src)) || null;
+  }
+
+  // ---------------------------------------------------------------- storage
+
+  function readStorage(area, key) {
+    try {
+      return window[area].getItem(key);
+    } catch (e) {
+      return null;  // storage blocked (privacy settings, sandboxed frame)
+    }
+  }
+
+  function writeStorage(area, key, value) {
+    try {
+      if (value === null) window[area].removeItem(key);
+      else window[area].setItem(key, value);
+    } catch (e) {
+      // Storage blocked or full: the conversation still works, it just will
+      // not survive a reload.
+    }
+  }
+
+  function loadStore() {
+    const empty = { session: '', entries: [] };
+    const text = readStorage('localStorage', storageKey);
+    if (!text) return empty;
+    try {
+      const saved = JSON.parse(text);
+      return {
+        session: typeof saved.session === 'string' ? saved.session : '',
+        entries: Array.isArray(saved.entries) ? saved.entries.filter(isEntry) : [],
+      };
+    } catch (e) {
+      return empty;
+    }
+  }
+
+  function isEntry(entry) {
+    return entry && typeof entry === 'object' && typeof entry.text === 'string' &&
+      ['user', 'bot', 'notice'].includes(entry.kind);
+  }
+
+  function saveStore() {
+    if (store.entries.length > MAX_STORED_ENTRIES) {
+      store.entries.splice(0, store.entries.length - MAX_STORED_ENTRIES);
+    }
+    writeStorage('localStorage', storageKey, JSON.stringify(store));
+  }
+
+  // ------------------------------------------------------------- DOM helpers
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function svgIcon(pathData) {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    svg.classList.add('bt-icon');
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', pathData);
+    svg.append(path);
+    return svg;
+  }
+
+  // ---------------------------------------------------------------- markdown
+
+  // **bold**, *italic*, [label](http://...), and bare http(s) addresses.
+  const INLINE = /\*\*(.+?)\*\*|\*([^*\s](?:[^*]*[^*\s])?)\*|\[([^\]\n]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>"']+)/g;
+  const MAX_INLINE_DEPTH = 2;
+
+  function renderMarkdown(text) {
+    const fragment = document.createDocumentFragment();
+    let paragraph = null;
+    let list = null;
+    for (const line of text.replace(/\r\n?/g, '\n').split('\n')) {
+      const bullet = /^\s*[-*\u2022]\s+(.*)$/.exec(line);
+      const numbered = bullet ? null : /^\s*(\d{1,3})[.)]\s+(.*)$/.exec(line);
+      if (bullet || numbered) {
+        const tag = bullet ? 'UL' : 'OL';
+        if (!list || list.tagName !== tag) {
+          list = el(tag.toLowerCase());
+          if (numbered && numbered[1] !== '1') list.start = Number(numbered[1]);
+          fragment.append(list);
+        }
+        const item = el('li');
+        appendInline(item, bullet ? bullet[1] : numbered[2], 0);
+        list.append(item);
+        paragraph = null;
+        continue;
+      }
+      list = null;
+      if (!line.trim()) {
+        paragraph = null;
+        continue;
+      }
+      if (paragraph) {
+        paragraph.append(el('br'));
+      } else {
+        paragraph = el('p');
+        fragment.append(paragraph);
+      }
+      appendInline(paragraph, line, 0);
+    }
+    return fragment;
+  }
+
+  function appendInline(parent, text, depth) {
+    let done = 0;
+    for (const match of text.matchAll(INLINE)) {
+      parent.append(text.slice(done, match.index));
+      done = match.index + match[0].length;
+      const [, bold, italic, label, target, bare] = match;
+      if (bold !== undefined || italic !== undefined) {
+        const node = el(bold !== undefined ? 'strong' : 'em');
+        const inner = bold !== undefined ? bold : italic;
+        if (depth < MAX_INLINE_DEPTH) appendInline(node, inner, depth + 1);
+        else node.append(inner);
+        parent.append(node);
+      } else if (label !== undefined) {
+        parent.append(safeLink(target, label));
+      } else {
+        // Punctuation that ends a sentence is not part of the address.
+        const trailing = /[.,;:!?)\]]+$/.exec(bare);
+        const address = trailing ? bare.slice(0, -trailing[0].length) : bare;
+        parent.append(safeLink(address, address));
+        if (trailing) parent.append(trailing[0]);
+      }
+    }
+    parent.append(text.slice(done));
+  }
+
+  // Only http(s) links become anchors; anything else stays visible as text.
+  function safeLink(address, label) {
+    let url;
+    try {
+      url = new URL(address);
+    } catch (e) {
+      return document.createTextNode(label === address ? label : label + ' (' + address + ')');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return document.createTextNode(label === address ? label : label + ' (' + address + ')');
+    }
+    const link = el('a', 'bt-link', label);
+    link.href = url.href;
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    return link;
+  }
+
+  // ---------------------------------------------------------- wire sanitising
+
+  function textField(value) {
+    return typeof value === 'string' ? value : '';
+  }
+
+  function quickRepliesOf(frame) {
+    if (!Array.isArray(frame.quick_replies)) return [];
+    return frame.quick_replies
+      .filter((q) => q && typeof q.id === 'string' && q.id !== '')
+      .map((q) => ({ id: q.id, title: textField(q.title) || q.id }));
+  }
+
+  function triageOf(frame) {
+    const triage = frame.triage;
+    if (!triage || typeof triage !== 'object' || typeof triage.level !== 'string') return null;
+    const reasons = Array.isArray(triage.reasons) ? triage.reasons.filter((r) => typeof r === 'string') : [];
+    return { level: triage.level, reasons: reasons };
+  }
+
+  function stepsOf(frame) {
+    if (!Array.isArray(frame.steps) || frame.steps.length === 0) return null;
+    return frame.steps
+      .filter((s) => s && typeof s === 'object')
+      .map((s) => ({
+        title: textField(s.title),
+        text: textField(s.text),
+        hold_seconds: clampInt(s.hold_seconds, 0, 3600, 0),
+        repeat: clampInt(s.repeat, 1, 50, 1),
+      }));
+  }
+
+  function clampInt(value, low, high, fallback) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return fallback;
+    return Math.min(high, Math.max(low, Math.round(value)));
+  }
+
+  // The emergency number: a field the server may add, then the site's
+  // data-emergency-number, then the number the bot's text tells to call.
+  function emergencyNumberFor(entry) {
+    if (entry.emergency_number) return entry.emergency_number;
+    if (config.emergencyNumber) return config.emergencyNumber;
+    const afterVerb = /\b(?:call|dial|phone|ring)\b\D{0,40}?(\+?\d[\d -]{0,13}\d)/i.exec(entry.text);
+    if (afterVerb) return afterVerb[1].trim();
+    const known = /(?:^|\D)(112|911|999|000|110|119|120|100|101|102|108)(?!\d)/.exec(entry.text);
+    return known ? known[1] : '';
+  }
+
+  // --------------------------------------------------------------- rendering
+
+  function renderEntry(entry) {
+    let node;
+    if (entry.kind === 'user') {
+      node = el('div', 'bt-msg bt-msg-user');
+      node.append(el('span', 'bt-sr', 'You said: '));
+      node.append(el('div', 'bt-bubble bt-bubble-user', entry.text));
+      if (entry.failed) node.append(el('div', 'bt-msg-failed', 'Not sent'));
+    } else if (entry.kind === 'bot') {
+      node = el('div', 'bt-msg bt-msg-bot');
+      if (entry.asking) node.dataset.asking = entry.asking;  // the topic the bot waits on
+      node.append(el('span', 'bt-sr', 'Advisor: '));
+      if (entry.triage) node.append(renderOutcome(entry));
+      const bubble = el('div', 'bt-bubble bt-bubble-bot');
+      bubble.append(renderMarkdown(entry.text));
+      node.append(bubble);
+      if (entry.steps) node.append(renderSteps(entry.steps));
+    } else {
+      node = el('div', 'bt-notice' + (entry.tone === 'error' ? ' bt-notice-error' : ''), entry.text);
+    }
+    entryNodes.set(entry, node);
+    return node;
+  }
+
+  function renderOutcome(entry) {
+    const level = entry.triage.level;
+    const wording = LEVELS[level] || {
+      title: 'Recommendation',
+      action: 'Please read the advice below.',
+    };
+    const banner = el('div', 'bt-outcome bt-outcome-' + (LEVELS[level] ? level : 'other'));
+    banner.dataset.level = level;
+    if (level === 'emergency') banner.setAttribute('role', 'alert');
+    banner.append(el('p', 'bt-outcome-title', wording.title));
+
+    const action = el('p', 'bt-outcome-action');
+    const number = level === 'emergency' ? emergencyNumberFor(entry) : '';
+    if (number) {
+      action.append('Call ');
+      const call = el('a', 'bt-outcome-call', number);
+      call.href = 'tel:' + number.replace(/[^\d+]/g, '');
+      action.append(call, ' for an ambulance now, or go to the emergency department.');
+    } else {
+      action.textContent = wording.action;
+    }
+    banner.append(action);
+
+    const causes = entry.triage.reasons.map((id) => CAUSES[id]).filter(Boolean);
+    if (causes.length) {
+      banner.append(el('p', 'bt-outcome-causes', 'Possible cause' +
+        (causes.length > 1 ? 's' : '') + ': ' + causes.join('; ') + '.'));
+    }
+    return banner;
+  }
+
+  function renderSteps(steps) {
+    const list = el('ol', 'bt-steps');
+    list.setAttribute('aria-label', 'Stretching plan');
+    for (const step of steps) {
+      const item = el('li', 'bt-step');
+      if (step.title) item.append(el('p', 'bt-step-title', step.title));
+      if (step.text) {
+        const body = el('div', 'bt-step-text');
+        body.append(renderMarkdown(step.text));
+        item.append(body);
+      }
+      if (step.hold_seconds > 0) item.append(createHoldTimer(step));
+      else if (step.repeat > 1) item.append(el('p', 'bt-step-meta', 'Repeat ' + step.repeat + ' times.'));
+      list.append(item);
+    }
+    return list;
+  }
+
+  function formatClock(ms) {
+    const seconds = Math.ceil(Math.max(0, ms) / 1000);
+    return Math.floor(seconds / 60) + ':' + String(seconds % 60).padStart(2, '0');
+  }
+
+  // A start/pause countdown for each hold of a step, round after round.
+  function createHoldTimer(step) {
+    const holdMs = step.hold_seconds * 1000;
+    const rounds = step.repeat;
+    const name = step.title || 'this stretch';
+    let round = 1;
+    let remaining = holdMs;
+    let deadline = 0;
+    let ticker = 0;
+
+    const box = el('div', 'bt-timer');
+    box.setAttribute('role', 'group');
+    box.setAttribute('aria-label', 'Timer for ' + name);
+    const meta = el('p', 'bt-step-meta', 'Hold ' + step.hold_seconds + ' seconds' +
+      (rounds > 1 ? ', ' + rounds + ' times' : '') + '.');
+    const clock = el('span', 'bt-timer-clock', formatClock(remaining));
+    clock.setAttribute('role', 'timer');
+    const roundLabel = el('span', 'bt-timer-round');
+    const toggle = el('button', 'bt-button bt-timer-toggle');
+    toggle.type = 'button';
+    const reset = el('button', 'bt-button bt-button-quiet bt-timer-reset', 'Reset');
+    reset.type = 'button';
+    box.append(meta, clock, roundLabel, toggle, reset);
+    show('Start');
+
+    function running() {
+      return ticker !== 0;
+    }
+
+    function show(label) {
+      clock.textContent = formatClock(remaining);
+      roundLabel.textContent = rounds > 1 ? 'Round ' + round + ' of ' + rounds : '';
+      toggle.textContent = label;
+      toggle.setAttribute('aria-label', label + ' the ' + step.hold_seconds + '-second hold for ' + name);
+      box.classList.toggle('bt-timer-running', running());
+    }
+
+    function stopTicking() {
+      window.clearInterval(ticker);
+      ticker = 0;
+    }
+
+    function tick() {
+      if (!box.isConnected) {  // the conversation was cleared
+        stopTicking();
+        return;
+      }
+      remaining = deadline - performance.now();
+      if (remaining > 0) {
+        clock.textContent = formatClock(remaining);
+        return;
+      }
+      stopTicking();
+      if (round < rounds) {
+        announce(name + ': hold ' + round + ' of ' + rounds + ' done. Relax, then start the next one.');
+        round += 1;
+        remaining = holdMs;
+        show('Start next hold');
+      } else {
+        announce(name + ': all holds done.');
+        remaining = 0;
+        show('Done');
+        toggle.disabled = true;
+      }
+    }
+
+    toggle.addEventListener('click', () => {
+      if (running()) {
+        remaining = deadline - performance.now();
+        stopTicking();
+        show('Resume');
+        return;
+      }
+      deadline = performance.now() + remaining;
+      ticker = window.setInterval(tick, 200);
+      show('Pause');
+    });
+
+    reset.addEventListener('click', () => {
+      stopTicking();
+      round = 1;
+      remaining = holdMs;
+      toggle.disabled = false;
+      show('Start');
+    });
+    return box;
+  }
+
+  function renderQuickReplies() {
+    ui.quickReplies.replaceChildren();
+    const last = store.entries[store.entries.length - 1];
+    const choices = last && last.kind === 'bot' && Array.isArray(last.quick_replies) ? last.quick_replies : [];
+    for (const choice of choices) {
+      const button = el('button', 'bt-button bt-chip', choice.title);
+      button.type = 'button';
+      button.dataset.choice = choice.id;
+      button.disabled = !connection.online;
+      button.addEventListener('click', () => sendChoice(choice));
+      ui.quickReplies.append(button);
+    }
+    ui.quickReplies.hidden = choices.length === 0;
+  }
+
+  function renderTranscript() {
+    ui.log.replaceChildren(...store.entries.map(renderEntry));
+    const lastUser = store.entries.map((e) => e.kind).lastIndexOf('user');
+    const firstAnswer = store.entries.slice(lastUser + 1).find((e) => e.kind === 'bot');
+    answerStart = firstAnswer ? entryNodes.get(firstAnswer) : null;
+    renderQuickReplies();
+    scrollToLatest();
+  }
+
+  function appendEntry(entry) {
+    store.entries.push(entry);
+    saveStore();
+    const node = renderEntry(entry);
+    ui.log.append(node);
+    if (entry.kind === 'user') answerStart = null;
+    else if (entry.kind === 'bot' && !answerStart) answerStart = node;
+    renderQuickReplies();
+    scrollToLatest();
+  }
+
+  function rerenderEntry(entry) {
+    const old = entryNodes.get(entry);
+    if (old && old.isConnected) old.replaceWith(renderEntry(entry));
+  }
+
+  // Shows the newest part of the conversation; when the bot's answer is
+  // taller than the panel, its beginning (where an outcome banner sits)
+  // rather than its end.
+  function scrollToLatest() {
+    const end = ui.scroller.scrollHeight - ui.scroller.clientHeight;
+    const start = answerStart && answerStart.isConnected ? answerStart.offsetTop - 8 : end;
+    ui.scroller.scrollTop = Math.min(end, start);
+  }
+
+  function announce(text) {
+    ui.announcer.textContent = text;
+  }
+
+  function setTyping(on) {
+    connection.waiting = on;
+    ui.typing.hidden = !on;
+    if (on) scrollToLatest();
+  }
+
+  // -------------------------------------------------------------- connection
+
+  function setStatus(text, tone) {
+    ui.status.textContent = text;
+    ui.status.dataset.tone = tone;
+  }
+
+  function setOnline(online) {
+    connection.online = online;
+    ui.send.disabled = !online;
+    for (const button of ui.quickReplies.querySelectorAll('button')) button.disabled = !online;
+    if (online) setStatus('Online', 'online');
+  }
+
+  function connect() {
+    connection.wanted = true;
+    if (connection.socket) return;
+    window.clearTimeout(connection.retryTimer);
+    window.clearInterval(connection.statusTimer);
+    setStatus('Connecting\u2026', 'busy');
+    let socket;
+    try {
+      socket = new WebSocket(socketUrl);
+    } catch (e) {
+      scheduleReconnect();
+      return;
+    }
+    connection.socket = socket;
+    socket.addEventListener('open', () => sendStart(store.session));
+    socket.addEventListener('message', (event) => {
+      if (socket === connection.socket) onFrame(event.data);
+    });
+    socket.addEventListener('close', () => {
+      if (socket === connection.socket) onDisconnected();
+    });
+  }
+
+  function onDisconnected() {
+    connection.socket = null;
+    connection.resumeTail = null;
+    setOnline(false);
+    if (connection.waiting) {
+      setTyping(false);
+      if (pendingUserEntry) {
+        appendEntry({ kind: 'notice', text: 'The connection dropped before the advisor answered. ' +
+          'Once it is back, send your last message again if it gets no answer.' });
+        pendingUserEntry = null;
+      }
+    }
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    connection.socket = null;
+    const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * Math.pow(2, connection.retries));
+    const delay = Math.round(base * (0.75 + Math.random() * 0.5));  // jitter spreads a crowd out
+    connection.retries += 1;
+    connection.retryAt = Date.now() + delay;
+    connection.retryTimer = window.setTimeout(connect, delay);
+    showRetryCountdown();
+    connection.statusTimer = window.setInterval(showRetryCountdown, 1000);
+  }
+
+  function showRetryCountdown() {
+    const seconds = Math.max(1, Math.ceil((connection.retryAt - Date.now()) / 1000));
+    setStatus('Offline. Reconnecting in ' + seconds + ' s\u2026', 'offline');
+  }
+
+  // Retry at once when the network or the tab comes back.
+  function reconnectNow() {
+    if (connection.wanted && !connection.socket) {
+      connection.retries = 0;
+      connect();
+    }
+  }
+
+  function send(object) {
+    if (!connection.online || !connection.socket) return false;
+    connection.socket.send(JSON.stringify(object));
+    setTyping(true);
+    return true;
+  }
+
+  function sendStart(session) {
+    const object = { type: 'start' };
+    if (session) object.session = session;
+    if (config.locale) object.locale = config.locale;
+    connection.resumeAsked = Boolean(session);
+    connection.socket.send(JSON.stringify(object));
+    setTyping(true);
+  }
+
+  function onFrame(data) {
+    let frame;
+    try {
+      frame = JSON.parse(data);
+    } catch (e) {
+      return;  // not ours to show; the server only sends JSON
+    }
+    if (!frame || typeof frame !== 'object') return;
+    if (frame.type === 'session') onSession(frame);
+    else if (frame.type === 'reply') onReply(frame);
+    else if (frame.type === 'error') onError(frame);
+    if (frame.end_of_turn === true) {
+      setTyping(false);
+      connection.resumeTail = null;
+      pendingUserEntry = null;
+    }
+  }
+
+  function onSession(frame) {
+    const id = textField(frame.session);
+    connection.retries = 0;
+    if (connection.resumeAsked && frame.resumed !== true && store.entries.length) {
+      store.entries = [{ kind: 'notice', text: 'Your earlier conversation has ended or expired, so a new one has started.' }];
+      renderTranscript();
+    }
+    if (frame.resumed === true) {
+      // The server repeats where the conversation stands; those replies are
+      // already on screen from the saved transcript.
+      const lastUser = store.entries.map((e) => e.kind).lastIndexOf('user');
+      connection.resumeTail = store.entries.slice(lastUser + 1).filter((e) => e.kind === 'bot');
+    }
+    if (typeof frame.emergency_number === 'string') config.emergencyNumber = frame.emergency_number;
+    store.session = id;
+    saveStore();
+    setOnline(true);
+  }
+
+  function onReply(frame) {
+    const entry = {
+      kind: 'bot',
+      text: textField(frame.text),
+      quick_replies: quickRepliesOf(frame),
+      triage: triageOf(frame),
+      steps: stepsOf(frame),
+      asking: textField(frame.asking),
+    };
+    if (typeof frame.emergency_number === 'string') entry.emergency_number = frame.emergency_number;
+    const shown = connection.resumeTail && connection.resumeTail.find((e) => e.text === entry.text);
+    if (shown) {
+      shown.quick_replies = entry.quick_replies;
+      saveStore();
+      renderQuickReplies();
+      return;
+    }
+    appendEntry(entry);
+  }
+
+  function onError(frame) {
+    const code = textField(frame.code);
+    const text = ERROR_TEXT[code] || textField(frame.message) || 'Something went wrong. Please try again.';
+    if (pendingUserEntry && NOT_TAKEN.has(code)) {
+      pendingUserEntry.failed = true;
+      if (!pendingUserEntry.choice && !ui.input.value) {
+        ui.input.value = pendingUserEntry.text;  // give the words back, nothing lost
+        updateCounter();
+      }
+      rerenderEntry(pendingUserEntry);
+      saveStore();
+    }
+    appendEntry({ kind: 'notice', tone: 'error', text: text });
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  function sendText() {
+    const text = ui.input.value.trim();
+    if (!text) {
+      announce('Please type a message first.');
+      ui.input.focus();
+      return;
+    }
+    if (!send({ type: 'message', text: text })) return;
+    pendingUserEntry = { kind: 'user', text: text };
+    appendEntry(pendingUserEntry);
+    ui.input.value = '';
+    updateCounter();
+  }
+
+  function sendChoice(choice) {
+    if (!send({ type: 'choice', id: choice.id })) return;
+    pendingUserEntry = { kind: 'user', text: choice.title, choice: choice.id };
+    appendEntry(pendingUserEntry);
+    ui.input.focus();  // the buttons just disappeared; keep focus in the panel
+  }
+
+  function startOver() {
+    hideConfirm();
+    store.session = '';
+    store.entries = [];
+    saveStore();
+    pendingUserEntry = null;
+    renderTranscript();
+    if (connection.online) sendStart('');
+    else reconnectNow();
+    ui.input.focus();
+  }
+
+  function updateCounter() {
+    const used = ui.input.value.length;
+    ui.counter.textContent = used + ' / ' + MAX_CHARS;
+    ui.counter.classList.toggle('bt-counter-warn', used >= COUNTER_WARN_AT);
+  }
+
+  // moveFocus is false when the page opens the panel by itself, so loading a
+  // page never steals the keyboard focus.
+  function openPanel(moveFocus) {
+    ui.panel.hidden = false;
+    ui.root.classList.add('bt-open');
+    ui.launcher.setAttribute('aria-expanded', 'true');
+    writeStorage('sessionStorage', openKey, '1');
+    connect();
+    scrollToLatest();
+    if (moveFocus) ui.input.focus();
+  }
+
+  function closePanel() {
+    hideConfirm();
+    ui.panel.hidden = true;
+    ui.root.classList.remove('bt-open');
+    ui.launcher.setAttribute('aria-expanded', 'false');
+    writeStorage('sessionStorage', openKey, '0');
+    ui.launcher.focus();
+  }
+
+  function showConfirm() {
+    ui.confirm.hidden = false;
+    ui.confirmYes.focus();
+  }
+
+  function hideConfirm() {
+    ui.confirm.hidden = true;
+  }
+
+  // ------------------------------------------------------------------ build
+
+  function buildPanel() {
+    const root = el('div', 'bt-root');
+    root.hidden = true;  // shown once the stylesheet has loaded
+
+    const launcher = el('button', 'bt-launcher');
+    launcher.type = 'button';
+    launcher.setAttribute('aria-expanded', 'false');
+    launcher.setAttribute('aria-controls', 'bt-panel');
+    launcher.append(svgIcon('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z'),
+      el('span', 'bt-launcher-label', 'Back pain advice'));
+
+    const panel = el('section', 'bt-panel');
+    panel.id = 'bt-panel';
+    panel.hidden = true;
+    panel.setAttribute('role', 'dialog');
+    panel.setAttribute('aria-labelledby', 'bt-title');
+
+    const header = el('header', 'bt-header');
+    const heading = el('div', 'bt-heading');
+    const title = el('h2', 'bt-title', 'Back pain advisor');
+    title.id = 'bt-title';
+    const status = el('p', 'bt-status');
+    status.setAttribute('role', 'status');
+    heading.append(title, status);
+    const restart = el('button', 'bt-button bt-button-quiet bt-restart', 'Start over');
+    restart.type = 'button';
+    const close = el('button', 'bt-close');
+    close.type = 'button';
+    close.setAttribute('aria-label', 'Close chat');
+    close.append(svgIcon('M6 6l12 12M18 6L6 18'));
+    header.append(heading, restart, close);
+
+    const confirm = el('div', 'bt-confirm');
+    confirm.hidden = true;
+    confirm.setAttribute('role', 'group');
+    confirm.setAttribute('aria-label', 'Start over');
+    const confirmYes = el('button', 'bt-button bt-confirm-yes', 'Clear and start over');
+    confirmYes.type = 'button';
+    const confirmNo = el('button', 'bt-button bt-button-quiet', 'Keep chatting');
+    confirmNo.type = 'button';
+    confirm.append(el('p', 'bt-confirm-text', 'Start a new conversation? This clears the one on screen.'),
+      confirmYes, confirmNo);
+
+    const scroller = el('div', 'bt-scroller');
+    const log = el('div', 'bt-log');
+    log.setAttribute('role', 'log');
+    log.setAttribute('aria-live', 'polite');
+    log.setAttribute('aria-label', 'Conversation');
+    const typing = el('div', 'bt-typing');
+    typing.hidden = true;
+    typing.append(el('span', 'bt-sr', 'The advisor is typing'));
+    for (let i = 0; i < 3; i += 1) {
+      const dot = el('span', 'bt-typing-dot');
+      dot.setAttribute('aria-hidden', 'true');
+      typing.append(dot);
+    }
+    scroller.append(log, typing);
+
+    const quickReplies = el('div', 'bt-quick-replies');
+    quickReplies.setAttribute('role', 'group');
+    quickReplies.setAttribute('aria-label', 'Suggested answers');
+    quickReplies.hidden = true;
+
+    const form = el('form', 'bt-form');
+    form.noValidate = true;
+    const label = el('label', 'bt-sr', 'Your message');
+    label.htmlFor = 'bt-input';
+    const input = el('textarea', 'bt-input');
+    input.id = 'bt-input';
+    input.rows = 2;
+    input.maxLength = MAX_CHARS;
+    input.placeholder = 'Describe your back pain\u2026';
+    input.setAttribute('aria-describedby', 'bt-counter');
+    const counter = el('span', 'bt-counter');
+    counter.id = 'bt-counter';
+    const sendButton = el('button', 'bt-button bt-send', 'Send');
+    sendButton.type = 'submit';
+    sendButton.disabled = true;
+    form.append(label, input, counter, sendButton);
+
+    const disclaimer = el('p', 'bt-disclaimer',
+      'General information, not a diagnosis. If you are worried, or the pain is severe, contact a doctor.');
+    const announcer = el('div', 'bt-sr');
+    announcer.setAttribute('role', 'status');
+
+    panel.append(header, confirm, scroller, quickReplies, form, disclaimer, announcer);
+    root.append(panel, launcher);
+
+    Object.assign(ui, {
+      root, launcher, panel, status, restart, close, confirm, confirmYes, confirmNo,
+      scroller, log, typing, quickReplies, form, input, counter, send: sendButton, announcer,
+    });
+  }
+
+  function wireEvents() {
+    ui.launcher.addEventListener('click', () => (ui.panel.hidden ? openPanel(true) : closePanel()));
+    ui.close.addEventListener('click', closePanel);
+    ui.restart.addEventListener('click', showConfirm);
+    ui.confirmYes.addEventListener('click', startOver);
+    ui.confirmNo.addEventListener('click', () => {
+      hideConfirm();
+      ui.restart.focus();
+    });
+    ui.panel.addEventListener('keydown', (event) => {
+      if (event.key !== 'Escape') return;
+      event.preventDefault();
+      if (!ui.confirm.hidden) {
+        hideConfirm();
+        ui.restart.focus();
+      } else {
+        closePanel();
+      }
+    });
+    ui.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      sendText();
+    });
+    ui.input.addEventListener('input', updateCounter);
+    ui.input.addEventListener('keydown', (event) => {
+      // Enter sends, Shift+Enter adds a line; not while an IME is composing.
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        if (!ui.send.disabled) sendText();
+      }
+    });
+    window.addEventListener('online', reconnectNow);
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') reconnectNow();
+    });
+  }
+
+  function start() {
+    const host = document.createElement('backtalk-chat');
+    const shadow = host.attachShadow({ mode: 'open' });
+    const stylesheet = document.createElement('link');
+    stylesheet.rel = 'stylesheet';
+    stylesheet.href = serverOrigin + '/widget.css';
+
+    buildPanel();
+    wireEvents();
+    // Fill the transcript before it is attached, so a screen reader does not
+    // read the whole restored conversation out as new.
+    renderTranscript();
+    updateCounter();
+    setStatus('Not connected', 'offline');
+
+    const reveal = () => {
+      ui.root.hidden = false;
+      scrollToLatest();
+    };
+    stylesheet.addEventListener('load', reveal, { once: true });
+    stylesheet.addEventListener('error', reveal, { once: true });
+    shadow.append(stylesheet, ui.root);
+    document.body.append(host);
+
+    const wasOpen = readStorage('sessionStorage', openKey);
+    if (wasOpen === '1' || (wasOpen === null && config.openAtStart)) openPanel(false);
+  }
+
+  // Last, so that every constant above is initialised before start() runs.
+  if (document.body) start();
+  else document.addEventListener('DOMContentLoaded', start, { once: true });
+})();
