@@ -478,10 +478,21 @@
     return box;
   }
 
+  // The quick replies of the bot's latest reply, unless the person has
+  // answered it since. Notices and messages that were not taken in do not
+  // count as answers, so an error leaves the choices on screen.
+  function currentChoices() {
+    for (let i = store.entries.length - 1; i >= 0; i -= 1) {
+      const entry = store.entries[i];
+      if (entry.kind === 'bot') return Array.isArray(entry.quick_replies) ? entry.quick_replies : [];
+      if (entry.kind === 'user' && !entry.failed) return [];
+    }
+    return [];
+  }
+
   function renderQuickReplies() {
     ui.quickReplies.replaceChildren();
-    const last = store.entries[store.entries.length - 1];
-    const choices = last && last.kind === 'bot' && Array.isArray(last.quick_replies) ? last.quick_replies : [];
+    const choices = currentChoices();
     for (const choice of choices) {
       const button = el('button', 'bt-button bt-chip', choice.title);
       button.type = 'button';
