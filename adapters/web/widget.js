@@ -749,7 +749,7 @@
 
   function updateCounter() {
     const used = ui.input.value.length;
-    ui.counter.textContent = used + ' / ' + MAX_CHARS;
+    ui.counter.replaceChildren(used + ' / ' + MAX_CHARS, el('span', 'bt-sr', ' characters'));
     ui.counter.classList.toggle('bt-counter-warn', used >= COUNTER_WARN_AT);
   }
 
@@ -788,6 +788,7 @@
   function buildPanel() {
     const root = el('div', 'bt-root');
     root.hidden = true;  // shown once the stylesheet has loaded
+    root.lang = 'en';    // the widget's own words, whatever the host page's language
 
     const launcher = el('button', 'bt-launcher');
     launcher.type = 'button';

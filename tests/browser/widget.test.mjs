@@ -454,7 +454,7 @@ async function checkScriptedReplies(browser, base) {
     const length = await input.evaluate((node) => node.value.length);
     if (length !== 2000) fail(`input holds ${length} characters`);
     const counter = page.locator('.bt-counter');
-    if (await counter.textContent() !== '2000 / 2000') fail(`counter shows "${await counter.textContent()}"`);
+    if (await counter.textContent() !== '2000 / 2000 characters') fail(`counter shows "${await counter.textContent()}"`);
     await input.fill('');
   });
 
