@@ -602,6 +602,7 @@
 
   function scheduleReconnect() {
     connection.socket = null;
+    window.clearInterval(connection.statusTimer);
     const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * Math.pow(2, connection.retries));
     const delay = Math.round(base * (0.75 + Math.random() * 0.5));  // jitter spreads a crowd out
     connection.retries += 1;
