@@ -1,0 +1,458 @@
+#include "bot/store/review.hpp"
+
+#include "bot/reply.hpp"
+
+#include <SQLiteCpp/Statement.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <stdexcept>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace backtalk::store::review {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::array<std::string_view, 4> levels_most_urgent_first{"emergency", "urgent", "gp_soon", "self_care"};
+
+// A WHERE clause over `conversations c` and the values it binds, in order.
+struct Where {
+    std::string sql;
+    std::vector<std::variant<std::int64_t, std::string>> values;
+};
+
+Where conversation_where(const Filter& filter) {
+    Where where;
+    std::vector<std::string> terms;
+    if (filter.since_ms) {
+        terms.emplace_back("c.started >= ?");
+        where.values.emplace_back(*filter.since_ms);
+    }
+    if (filter.until_ms) {
+        terms.emplace_back("c.started < ?");
+        where.values.emplace_back(*filter.until_ms);
+    }
+    if (filter.level) {
+        if (*filter.level == "none") {
+            terms.emplace_back("c.outcome_level IS NULL");
+        } else {
+            terms.emplace_back("c.outcome_level = ?");
+            where.values.emplace_back(*filter.level);
+        }
+    }
+    if (filter.channel) {
+        terms.emplace_back("c.channel = ?");
+        where.values.emplace_back(*filter.channel);
+    }
+    where.sql = terms.empty() ? "1" : terms.front();
+    for (std::size_t i = 1; i < terms.size(); ++i) where.sql += " AND " + terms[i];
+    return where;
+}
+
+// Binds the filter's values from index 1 on; returns the next free index.
+int bind_where(SQLite::Statement& statement, const Where& where) {
+    int index = 1;
+    for (const auto& value : where.values) {
+        std::visit([&](const auto& v) { statement.bind(index, v); }, value);
+        ++index;
+    }
+    return index;
+}
+
+std::int64_t sql_limit(std::size_t limit) { return limit == 0 ? -1 : static_cast<std::int64_t>(limit); }
+
+json text_or_null(const SQLite::Column& column) {
+    return column.isNull() ? json(nullptr) : json(column.getString());
+}
+
+json json_array_or_empty(const SQLite::Column& column) {
+    if (column.isNull()) return json::array();
+    json parsed = json::parse(column.getString(), nullptr, false);
+    return parsed.is_array() ? parsed : json::array();
+}
+
+json triage_or_null(const SQLite::Column& level, const SQLite::Column& reasons) {
+    if (level.isNull()) return nullptr;
+    return json{{"level", level.getString()}, {"reasons", json_array_or_empty(reasons)}};
+}
+
+constexpr const char* conversation_columns =
+    "c.id, c.channel, c.user_hash, c.started, c.last_activity, c.locale, c.outcome_level, "
+    "c.outcome_reasons, c.turns, c.state, c.asking";
+
+json conversation_row(SQLite::Statement& row) {
+    return json{{"id", row.getColumn(0).getString()},
+                {"channel", row.getColumn(1).getString()},
+                {"user_hash", text_or_null(row.getColumn(2))},
+                {"started", format_time_utc(row.getColumn(3).getInt64())},
+                {"started_ms", row.getColumn(3).getInt64()},
+                {"last_activity", format_time_utc(row.getColumn(4).getInt64())},
+                {"last_activity_ms", row.getColumn(4).getInt64()},
+                {"locale", text_or_null(row.getColumn(5))},
+                {"outcome", triage_or_null(row.getColumn(6), row.getColumn(7))},
+                {"turns", row.getColumn(8).getInt()},
+                {"state", text_or_null(row.getColumn(9))},
+                {"asking", text_or_null(row.getColumn(10))}};
+}
+
+constexpr const char* message_columns =
+    "m.seq, m.time, m.direction, m.kind, m.text, m.code, m.intents, m.confidence, m.understood, "
+    "m.state, m.asking, m.triage_level, m.triage_reasons, m.rules_version, m.channel, m.processing_us";
+
+// The message columns start at `first`.
+json message_row(SQLite::Statement& row, int first) {
+    const auto column = [&](int offset) { return row.getColumn(first + offset); };
+    json message{{"seq", column(0).getInt64()},
+                 {"time", format_time_utc(column(1).getInt64())},
+                 {"time_ms", column(1).getInt64()},
+                 {"direction", column(2).getString()},
+                 {"kind", column(3).getString()},
+                 {"text", column(4).getString()},
+                 {"code", text_or_null(column(5))},
+                 {"intents", json_array_or_empty(column(6))},
+                 {"confidence", column(7).isNull() ? json(nullptr) : json(column(7).getDouble())},
+                 {"understood", column(8).isNull() ? json(nullptr) : json(column(8).getInt() != 0)},
+                 {"state", text_or_null(column(9))},
+                 {"asking", text_or_null(column(10))},
+                 {"triage", triage_or_null(column(11), column(12))},
+                 {"rules_version", text_or_null(column(13))},
+                 {"channel", text_or_null(column(14))},
+                 {"processing_us", column(15).getInt64()}};
+    return message;
+}
+
+// Spreadsheets run cells that start with these as formulas.
+bool looks_like_formula(std::string_view text) {
+    return !text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@' ||
+                             text[0] == '\t' || text[0] == '\r');
+}
+
+std::string csv_field(const json& value) {
+    std::string text;
+    if (value.is_string()) {
+        text = value.get<std::string>();
+    } else if (value.is_boolean()) {
+        text.push_back(value.get<bool>() ? '1' : '0');
+    } else if (!value.is_null()) {
+        text = value.dump();
+    }
+    const bool formula = value.is_string() && looks_like_formula(text);
+    const bool quoted = text.find_first_of(",\"\r\n") != std::string::npos;
+    std::string field;
+    field.reserve(text.size() + 4);
+    if (quoted) field.push_back('"');
+    if (formula) field.push_back('\'');
+    for (char c : text) {
+        if (quoted && c == '"') field.push_back('"');
+        field.push_back(c);
+    }
+    if (quoted) field.push_back('"');
+    return field;
+}
+
+std::string joined(const json& array, char separator) {
+    std::string text;
+    for (const auto& item : array) {
+        if (!text.empty()) text += separator;
+        text += item.get<std::string>();
+    }
+    return text;
+}
+
+constexpr std::array<const char*, 17> csv_columns{
+    "conversation", "seq",   "time",   "direction",    "kind",           "text",
+    "code",         "intents", "confidence", "understood", "state",      "asking",
+    "triage_level", "triage_reasons", "rules_version", "channel", "processing_us"};
+
+std::string csv_line(const json& row) {
+    const json& triage = row.at("triage");
+    const std::array<json, csv_columns.size()> fields{
+        row.at("conversation"), row.at("seq"),
+        row.at("time"),         row.at("direction"),
+        row.at("kind"),         row.at("text"),
+        row.at("code"),         json(joined(row.at("intents"), ' ')),
+        row.at("confidence"),   row.at("understood"),
+        row.at("state"),        row.at("asking"),
+        triage.is_null() ? json(nullptr) : triage.at("level"),
+        triage.is_null() ? json(nullptr) : json(joined(triage.at("reasons"), ' ')),
+        row.at("rules_version"), row.at("channel"),
+        row.at("processing_us")};
+    std::string line;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i > 0) line += ',';
+        line += csv_field(fields[i]);
+    }
+    return line;
+}
+
+std::int64_t count(SQLite::Database& db, const std::string& sql, const Where& where) {
+    SQLite::Statement query(db, sql);
+    bind_where(query, where);
+    query.executeStep();
+    return query.getColumn(0).getInt64();
+}
+
+json median_or_null(std::vector<std::int64_t> values) {
+    if (values.empty()) return nullptr;
+    std::sort(values.begin(), values.end());
+    const std::size_t middle = values.size() / 2;
+    if (values.size() % 2 == 1) return values[middle];
+    return static_cast<double>(values[middle - 1] + values[middle]) / 2.0;
+}
+
+bool is_ascii_punctuation(char c) {
+    return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
+}
+
+}  // namespace
+
+void validate(const Filter& filter) {
+    if (filter.level && *filter.level != "none" && !level_from_string(*filter.level)) {
+        throw std::invalid_argument("unknown level '" + *filter.level +
+                                    "' (expected emergency, urgent, gp_soon, self_care or none)");
+    }
+    if (filter.since_ms && filter.until_ms && *filter.since_ms >= *filter.until_ms) {
+        throw std::invalid_argument("the time range is empty: since must be before until");
+    }
+}
+
+std::string format_time_utc(std::int64_t ms) {
+    const std::time_t seconds = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    const auto millis = static_cast<int>(ms - static_cast<std::int64_t>(seconds) * 1000);
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    char buffer[40];
+    const std::size_t length = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &parts);
+    char suffix[8];
+    std::snprintf(suffix, sizeof suffix, ".%03dZ", millis);
+    return std::string(buffer, length) + suffix;
+}
+
+json list_conversations(SQLite::Database& db, const Filter& filter) {
+    validate(filter);
+    const Where where = conversation_where(filter);
+    SQLite::Statement query(db, std::string("SELECT ") + conversation_columns + " FROM conversations c WHERE " +
+                                    where.sql + " ORDER BY c.started DESC, c.id LIMIT ?");
+    query.bind(bind_where(query, where), sql_limit(filter.limit));
+    json list = json::array();
+    while (query.executeStep()) list.push_back(conversation_row(query));
+    return list;
+}
+
+std::optional<json> transcript(SQLite::Database& db, const std::string& id) {
+    json conversation = nullptr;
+    {
+        SQLite::Statement query(db, std::string("SELECT ") + conversation_columns +
+                                        " FROM conversations c WHERE c.id = ?");
+        query.bind(1, id);
+        if (query.executeStep()) conversation = conversation_row(query);
+    }
+    json messages = json::array();
+    SQLite::Statement query(db, std::string("SELECT ") + message_columns +
+                                    " FROM messages m WHERE m.conversation = ? ORDER BY m.seq");
+    query.bind(1, id);
+    while (query.executeStep()) messages.push_back(message_row(query, 0));
+    if (conversation.is_null() && messages.empty()) return std::nullopt;
+    return json{{"id", id}, {"conversation", conversation}, {"messages", messages}};
+}
+
+std::optional<ExportFormat> export_format_from_string(std::string_view text) {
+    if (text == "jsonl") return ExportFormat::jsonl;
+    if (text == "csv") return ExportFormat::csv;
+    return std::nullopt;
+}
+
+void for_each_export_row(SQLite::Database& db, const Filter& filter,
+                         const std::function<void(const json&)>& row) {
+    validate(filter);
+    const Where where = conversation_where(filter);
+    // The newest `limit` conversations, then written oldest first.
+    SQLite::Statement query(db, std::string("SELECT m.conversation, ") + message_columns +
+                                    " FROM messages m JOIN (SELECT c.id, c.started FROM conversations c WHERE " +
+                                    where.sql +
+                                    " ORDER BY c.started DESC, c.id LIMIT ?) s ON s.id = m.conversation"
+                                    " ORDER BY s.started, m.conversation, m.seq");
+    query.bind(bind_where(query, where), sql_limit(filter.limit));
+    while (query.executeStep()) {
+        json message = message_row(query, 1);
+        message["conversation"] = query.getColumn(0).getString();
+        row(message);
+    }
+}
+
+std::size_t write_export(SQLite::Database& db, const Filter& filter, ExportFormat format, std::ostream& out) {
+    std::size_t rows = 0;
+    if (format == ExportFormat::csv) {
+        for (std::size_t i = 0; i < csv_columns.size(); ++i) out << (i > 0 ? "," : "") << csv_columns[i];
+        out << "\r\n";
+    }
+    for_each_export_row(db, filter, [&](const json& row) {
+        if (format == ExportFormat::csv) {
+            out << csv_line(row) << "\r\n";
+        } else {
+            out << row.dump() << '\n';
+        }
+        ++rows;
+    });
+    return rows;
+}
+
+json stats(SQLite::Database& db, const Filter& filter) {
+    validate(filter);
+    const Where where = conversation_where(filter);
+    const std::string selected = "SELECT c.id FROM conversations c WHERE " + where.sql;
+    json result;
+    result["conversations"] = count(db, "SELECT COUNT(*) FROM conversations c WHERE " + where.sql, where);
+    result["turns"] = count(db, "SELECT COALESCE(SUM(c.turns), 0) FROM conversations c WHERE " + where.sql, where);
+    result["messages_in"] = count(
+        db, "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND conversation IN (" + selected + ")", where);
+    result["messages_out"] = count(
+        db, "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND conversation IN (" + selected + ")", where);
+
+    json outcomes = json::object();
+    for (std::string_view level : levels_most_urgent_first) outcomes[std::string(level)] = 0;
+    outcomes["none"] = 0;
+    {
+        SQLite::Statement query(db, "SELECT COALESCE(c.outcome_level, 'none'), COUNT(*) FROM conversations c WHERE " +
+                                        where.sql + " GROUP BY 1");
+        bind_where(query, where);
+        while (query.executeStep()) outcomes[query.getColumn(0).getString()] = query.getColumn(1).getInt64();
+    }
+    result["outcomes"] = outcomes;
+
+    const std::int64_t typed = count(
+        db, "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND kind = 'message' AND conversation IN (" +
+                selected + ")",
+        where);
+    const std::int64_t not_understood = count(
+        db, "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND kind = 'message' AND understood = 0 "
+            "AND conversation IN (" + selected + ")",
+        where);
+    result["fallback_rate"] = typed == 0 ? json(nullptr) : json(static_cast<double>(not_understood) / typed);
+
+    // Turns to an outcome: the person's messages and choices before the
+    // first reply that carried a triage.
+    std::vector<std::int64_t> turns_to_outcome;
+    {
+        SQLite::Statement query(
+            db, "SELECT (SELECT COUNT(*) FROM messages i WHERE i.conversation = f.conversation AND i.direction = 'in' "
+                "AND i.kind IN ('message', 'choice') AND i.seq < f.first_seq) "
+                "FROM (SELECT conversation, MIN(seq) AS first_seq FROM messages "
+                "WHERE direction = 'out' AND triage_level IS NOT NULL GROUP BY conversation) f "
+                "WHERE f.conversation IN (" + selected + ")");
+        bind_where(query, where);
+        while (query.executeStep()) turns_to_outcome.push_back(query.getColumn(0).getInt64());
+    }
+    result["median_turns_to_outcome"] = median_or_null(std::move(turns_to_outcome));
+
+    json drop_off = json::array();
+    {
+        SQLite::Statement query(db, "SELECT c.state, c.asking, COUNT(*) FROM conversations c WHERE " + where.sql +
+                                        " AND c.outcome_level IS NULL GROUP BY c.state, c.asking "
+                                        "ORDER BY 3 DESC, 1, 2");
+        bind_where(query, where);
+        while (query.executeStep()) {
+            drop_off.push_back({{"state", text_or_null(query.getColumn(0))},
+                                {"asking", text_or_null(query.getColumn(1))},
+                                {"conversations", query.getColumn(2).getInt64()}});
+        }
+    }
+    result["drop_off"] = drop_off;
+
+    json per_day = json::array();
+    {
+        SQLite::Statement query(
+            db, "SELECT strftime('%Y-%m-%d', c.started / 1000, 'unixepoch') AS day, "
+                "COALESCE(c.outcome_level, 'none'), COUNT(*) FROM conversations c WHERE " + where.sql +
+                " GROUP BY 1, 2 ORDER BY 1");
+        bind_where(query, where);
+        while (query.executeStep()) {
+            const std::string day = query.getColumn(0).getString();
+            if (per_day.empty() || per_day.back().at("day") != day) {
+                json entry{{"day", day}, {"conversations", 0}};
+                for (std::string_view level : levels_most_urgent_first) entry[std::string(level)] = 0;
+                entry["none"] = 0;
+                per_day.push_back(std::move(entry));
+            }
+            json& entry = per_day.back();
+            const std::int64_t conversations = query.getColumn(2).getInt64();
+            entry[query.getColumn(1).getString()] = conversations;
+            entry["conversations"] = entry["conversations"].get<std::int64_t>() + conversations;
+        }
+    }
+    result["per_day"] = per_day;
+    return result;
+}
+
+std::string normalise_for_grouping(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    bool pending_space = false;
+    for (char c : text) {
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            pending_space = !out.empty();
+            continue;
+        }
+        if (pending_space) out += ' ';
+        pending_space = false;
+        out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    std::size_t begin = 0;
+    while (begin < out.size() && is_ascii_punctuation(out[begin])) ++begin;
+    std::size_t end = out.size();
+    while (end > begin && is_ascii_punctuation(out[end - 1])) --end;
+    std::string trimmed = out.substr(begin, end - begin);
+    while (!trimmed.empty() && trimmed.back() == ' ') trimmed.pop_back();
+    while (!trimmed.empty() && trimmed.front() == ' ') trimmed.erase(trimmed.begin());
+    return trimmed;
+}
+
+json unmatched(SQLite::Database& db, const Filter& filter) {
+    validate(filter);
+    const Where where = conversation_where(filter);
+    SQLite::Statement query(db, "SELECT m.text, m.time, m.asking FROM messages m JOIN conversations c "
+                                "ON c.id = m.conversation WHERE m.direction = 'in' AND m.kind = 'message' "
+                                "AND m.understood = 0 AND " + where.sql + " ORDER BY m.time");
+    bind_where(query, where);
+
+    struct Group {
+        std::int64_t count = 0;
+        std::string example;
+        std::int64_t last_seen = 0;
+        std::map<std::string, std::int64_t> asking;
+    };
+    std::unordered_map<std::string, Group> groups;
+    while (query.executeStep()) {
+        const std::string text = query.getColumn(0).getString();
+        Group& group = groups[normalise_for_grouping(text)];
+        if (group.count == 0) group.example = text;
+        ++group.count;
+        group.last_seen = std::max(group.last_seen, query.getColumn(1).getInt64());
+        const SQLite::Column asking = query.getColumn(2);
+        ++group.asking[asking.isNull() ? std::string("none") : asking.getString()];
+    }
+
+    std::vector<std::pair<std::string, Group>> sorted(groups.begin(), groups.end());
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+        return a.second.count != b.second.count ? a.second.count > b.second.count : a.first < b.first;
+    });
+    if (filter.limit > 0 && sorted.size() > filter.limit) sorted.resize(filter.limit);
+    json result = json::array();
+    for (const auto& [text, group] : sorted) {
+        result.push_back({{"text", text},
+                          {"count", group.count},
+                          {"example", group.example},
+                          {"last_seen", format_time_utc(group.last_seen)},
+                          {"asking", group.asking}});
+    }
+    return result;
+}
+
+}  // namespace backtalk::store::review

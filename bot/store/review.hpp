@@ -1,0 +1,72 @@
+// Review queries over the conversation log, shared by `backtalk logs` and the
+// admin API. Each takes a (read-only) connection and returns JSON.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+namespace backtalk::store::review {
+
+// Selects conversations; every query applies the same filter.
+struct Filter {
+    std::optional<std::int64_t> since_ms;  // started at or after (ms since the epoch)
+    std::optional<std::int64_t> until_ms;  // started before
+    std::optional<std::string> level;      // an outcome level, or "none" for no outcome yet
+    std::optional<std::string> channel;
+    std::size_t limit = 0;                 // conversations (list, export) or groups (unmatched); 0: all
+};
+
+// Throws std::invalid_argument naming the bad value (an unknown level, an
+// empty range).
+void validate(const Filter& filter);
+
+// Newest first: [{id, channel, user_hash, started, last_activity, locale,
+// outcome: {level, reasons} | null, turns, state, asking}]; times are ISO 8601
+// UTC strings, with the milliseconds in started_ms / last_activity_ms.
+nlohmann::json list_conversations(SQLite::Database& db, const Filter& filter);
+
+// {conversation: {...as in list, or null if only messages remain}, messages:
+// [{seq, time, direction, kind, text, code, intents, confidence, understood,
+// state, asking, triage, rules_version, channel, processing_us}]}, or nothing
+// if the id is unknown.
+std::optional<nlohmann::json> transcript(SQLite::Database& db, const std::string& id);
+
+enum class ExportFormat { jsonl, csv };
+std::optional<ExportFormat> export_format_from_string(std::string_view text);
+
+// Every message of the selected conversations, conversation by conversation
+// (oldest first), in sequence: the message fields plus "conversation".
+void for_each_export_row(SQLite::Database& db, const Filter& filter,
+                         const std::function<void(const nlohmann::json&)>& row);
+// The same rows as JSON lines or CSV (with a header line). Returns the rows
+// written.
+std::size_t write_export(SQLite::Database& db, const Filter& filter, ExportFormat format, std::ostream& out);
+
+// {conversations, turns, messages_in, messages_out,
+//  outcomes: {emergency, urgent, gp_soon, self_care, none},
+//  fallback_rate: share of inbound messages not understood (null if none),
+//  median_turns_to_outcome (null if no outcome yet),
+//  drop_off: [{state, asking, conversations}] for conversations without an
+//  outcome, most first,
+//  per_day: [{day, conversations, emergency, urgent, gp_soon, self_care, none}]}
+nlohmann::json stats(SQLite::Database& db, const Filter& filter);
+
+// Inbound messages not understood, grouped by normalised text, most frequent
+// first: [{text, count, example, last_seen, asking: {topic: count}}].
+nlohmann::json unmatched(SQLite::Database& db, const Filter& filter);
+
+// Lower case (ASCII), single spaces, no punctuation at either end: the key
+// that groups unmatched messages.
+std::string normalise_for_grouping(std::string_view text);
+
+// 2024-05-01T10:00:00.123Z
+std::string format_time_utc(std::int64_t ms);
+
+}  // namespace backtalk::store::review
