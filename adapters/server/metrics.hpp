@@ -81,7 +81,7 @@ private:
         std::string help;
         std::map<std::string, std::unique_ptr<Counter>> counters;  // keyed by rendered labels
         std::map<std::string, std::unique_ptr<Gauge>> gauges;
-        std::map<std::string, std::unique_ptr<Histogram>> histograms;
+        std::map<std::string, std::pair<Labels, std::unique_ptr<Histogram>>> histograms;
     };
     Family& family(const std::string& name, const std::string& help, Type type);
 

@@ -1,0 +1,127 @@
+#include "adapters/server/server.hpp"
+
+#include "adapters/server/listener.hpp"
+#include "adapters/server/log.hpp"
+#include "adapters/server/server_context.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace backtalk::server {
+
+namespace net = boost::asio;
+
+struct Server::Impl {
+    explicit Impl(ServerOptions options)
+        : context(std::make_shared<ServerContext>(std::move(options))),
+          io_context(static_cast<int>(context->options.threads)),
+          control(net::make_strand(io_context)),
+          signals(control, SIGINT, SIGTERM),
+          stop_timer(control) {}
+
+    // The stop sequence; runs on the control strand, once.
+    void begin_stop();
+    void wait_for_sessions(std::chrono::steady_clock::time_point deadline);
+
+    std::shared_ptr<ServerContext> context;
+    net::io_context io_context;
+    net::strand<net::io_context::executor_type> control;
+    net::signal_set signals;
+    net::steady_timer stop_timer;
+    std::shared_ptr<Listener> listener;
+    ListenAddress bound;
+    bool stopping = false;
+};
+
+void Server::Impl::begin_stop() {
+    if (stopping) return;
+    stopping = true;
+    log_event("stopping");
+    signals.cancel();
+    if (listener) listener->stop();
+    context->sessions.stop_all();
+    wait_for_sessions(std::chrono::steady_clock::now() + context->options.shutdown_grace);
+}
+
+// Polls until every session has closed, or cuts the rest at the deadline:
+// a client that never answers the close handshake must not hold up the stop.
+void Server::Impl::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
+    const auto open = context->sessions.size();
+    if (open == 0) return;
+    if (std::chrono::steady_clock::now() >= deadline) {
+        log_event("cutting " + std::to_string(open) + " connections that did not close in time");
+        io_context.stop();
+        return;
+    }
+    stop_timer.expires_after(std::chrono::milliseconds(20));
+    stop_timer.async_wait([this, deadline](boost::system::error_code error) {
+        if (!error) wait_for_sessions(deadline);
+    });
+}
+
+Server::Server(ServerOptions options) {
+    validate(options);
+    impl_ = std::make_unique<Impl>(std::move(options));
+}
+
+Server::~Server() = default;
+
+ListenAddress Server::listen() {
+    auto& context = *impl_->context;
+    boost::system::error_code error;
+    const auto address = net::ip::make_address(context.options.listen.host, error);
+    if (error) throw std::runtime_error("cannot listen on " + context.options.listen.host + ": not an IP address");
+    impl_->listener = std::make_shared<Listener>(impl_->io_context, impl_->context);
+    const auto endpoint = impl_->listener->open({address, context.options.listen.port});
+    impl_->bound = ListenAddress{endpoint.address().to_string(), endpoint.port()};
+
+    const auto& configured = context.options.allowed_origins;
+    context.allowed_origins.clear();
+    if (configured.empty()) {
+        context.allowed_origins = own_origins(impl_->bound);
+    } else {
+        for (const auto& origin : configured) context.allowed_origins.push_back(normalise_origin(origin));
+    }
+    return impl_->bound;
+}
+
+Router& Server::router() { return impl_->context->router; }
+MetricsRegistry& Server::metrics() { return impl_->context->metrics; }
+std::shared_ptr<ServerContext> Server::context() { return impl_->context; }
+
+void Server::run() {
+    if (!impl_->listener) throw std::logic_error("Server::run() before listen()");
+    impl_->signals.async_wait([impl = impl_.get()](boost::system::error_code error, int) {
+        if (!error) impl->begin_stop();
+    });
+    impl_->listener->run();
+
+    const auto& bound = impl_->bound;
+    const bool v6 = bound.host.find(':') != std::string::npos;
+    std::cout << "backtalk listening on http://" << (v6 ? "[" + bound.host + "]" : bound.host) << ':'
+              << bound.port << std::endl;
+    log_event("started with " + std::to_string(impl_->context->options.threads) + " threads");
+
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < impl_->context->options.threads; ++i) {
+        threads.emplace_back([this] { impl_->io_context.run(); });
+    }
+    impl_->io_context.run();
+    for (auto& thread : threads) thread.join();
+    log_event("stopped");
+}
+
+void Server::request_stop() {
+    net::post(impl_->control, [impl = impl_.get()] { impl->begin_stop(); });
+}
+
+}  // namespace backtalk::server

@@ -1,0 +1,89 @@
+#include "adapters/server/static_files.hpp"
+
+#include <array>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+namespace backtalk::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct WebFile {
+    const char* url_path;
+    const char* file_name;
+    const char* content_type;
+};
+
+constexpr std::array<WebFile, 3> web_files{{
+    {"/", "index.html", "text/html; charset=utf-8"},
+    {"/widget.js", "widget.js", "text/javascript; charset=utf-8"},
+    {"/widget.css", "widget.css", "text/css; charset=utf-8"},
+}};
+
+struct LoadedFile {
+    std::string body;
+    std::string etag;
+    std::string content_type;
+};
+
+bool inside(const fs::path& root, const fs::path& path) {
+    auto root_part = root.begin();
+    auto path_part = path.begin();
+    for (; root_part != root.end(); ++root_part, ++path_part) {
+        if (path_part == path.end() || *root_part != *path_part) return false;
+    }
+    return true;
+}
+
+LoadedFile load(const fs::path& root, const WebFile& file) {
+    const fs::path path = root / file.file_name;
+    std::error_code error;
+    const fs::path real = fs::canonical(path, error);
+    if (error) throw std::runtime_error("web file " + path.string() + ": " + error.message());
+    if (!inside(root, real)) {
+        throw std::runtime_error("web file " + path.string() + " leads outside " + root.string());
+    }
+    if (!fs::is_regular_file(real, error)) {
+        throw std::runtime_error("web file " + path.string() + " is not a regular file");
+    }
+    std::ifstream in(real, std::ios::binary);
+    std::string body{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (!in.good() && !in.eof()) throw std::runtime_error("web file " + path.string() + ": cannot read");
+
+    std::ostringstream etag;
+    etag << '"' << std::hex << std::hash<std::string>{}(body) << '-' << body.size() << '"';
+    return {std::move(body), etag.str(), file.content_type};
+}
+
+}  // namespace
+
+void add_static_routes(Router& router, const fs::path& web_dir) {
+    std::error_code error;
+    const fs::path root = fs::canonical(web_dir, error);
+    if (error) throw std::runtime_error("web directory " + web_dir.string() + ": " + error.message());
+
+    for (const auto& file : web_files) {
+        auto loaded = std::make_shared<const LoadedFile>(load(root, file));
+        router.add(http::verb::get, file.url_path, [loaded](const Request& request, const RequestContext&) {
+            if (request[http::field::if_none_match] == loaded->etag) {
+                Response response{http::status::not_modified, request.version()};
+                response.keep_alive(request.keep_alive());
+                response.set(http::field::etag, loaded->etag);
+                return response;
+            }
+            auto response = make_response(request, http::status::ok, loaded->body, loaded->content_type);
+            response.set(http::field::etag, loaded->etag);
+            // Revalidate each time so a new widget reaches people at once.
+            response.set(http::field::cache_control, "no-cache");
+            return response;
+        });
+    }
+}
+
+}  // namespace backtalk::server
