@@ -2,9 +2,12 @@
 // sets its own callback; main() only parses.
 #pragma once
 
+#include "bot/engine.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 namespace backtalk::cli {
@@ -24,6 +27,9 @@ void add_common_options(CLI::App& command, CommonOptions& options);
 // The locale directory to load, e.g. rules/en. Throws std::runtime_error
 // with a clear message when none is found.
 std::filesystem::path resolve_rules_dir(const CommonOptions& options);
+// Loads and validates the rules; throws std::runtime_error listing every
+// error when they are broken.
+std::shared_ptr<const Engine> engine_from_rules(const CommonOptions& options);
 // The directory of the web files (widget, pages): next to the rules.
 std::filesystem::path resolve_web_dir();
 

@@ -1,0 +1,547 @@
+// The dialogue: applies what a message says to the session, checks the
+// triage rules after every message, and decides what to say next. All
+// wording comes from the rules; this file holds only the mechanism.
+#include "bot/engine.hpp"
+
+#include "bot/conditions.hpp"
+#include "bot/rules.hpp"
+#include "bot/ruleset.hpp"
+#include "bot/understand.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <stdexcept>
+
+namespace backtalk {
+
+namespace {
+
+std::string fill(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {
+    for (const auto& [key, value] : values) {
+        const std::string marker = "{" + key + "}";
+        for (std::size_t at = text.find(marker); at != std::string::npos; at = text.find(marker, at + value.size())) {
+            text.replace(at, marker.size(), value);
+        }
+    }
+    return text;
+}
+
+// Lower-case letters and digits only, for comparing typed text to a button title.
+std::string comparable(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) || u >= 0x80) out.push_back(static_cast<char>(std::tolower(u)));
+    }
+    return out;
+}
+
+bool is_answered(const Session& s, const std::string& slot) { return s.slots.count(slot) > 0; }
+
+// One turn in progress.
+class Turn {
+public:
+    Turn(const RuleSet& rules, const EngineOptions& options, Session session, std::int64_t now)
+        : r_(rules), options_(options), s_(std::move(session)) {
+        s_.last_active_ms = now;
+    }
+
+    TurnResult begin() {
+        s_.state = r_.start_state;
+        say(Reply{r_.text("greeting"), {}, "", s_.state, std::nullopt, std::nullopt});
+        return finish();
+    }
+
+    TurnResult resume() {
+        const State* state = r_.state(s_.state);
+        if (!state || (state->kind == State::Kind::questions && !s_.asking.empty() && !r_.topic(s_.asking))) {
+            // The rules changed under this conversation: continue from a safe place.
+            move_to_safe_state();
+            state = r_.state(s_.state);
+        }
+        if (state->kind == State::Kind::outcome || state->kind == State::Kind::stretches) {
+            say(plain(r_.text("resume_outcome"), menu_after_outcome()));
+        } else if (state->kind == State::Kind::questions) {
+            say(plain(r_.text("resume"), {}));
+            continue_questions();
+        } else {
+            say(plain(r_.text(state->kind == State::Kind::ended ? "ended" : "greeting"), {}));
+        }
+        return finish();
+    }
+
+    TurnResult message(const protocol::Message& m) {
+        ++s_.turns;
+        for (const auto& offered : s_.offered) {
+            if (comparable(offered.title) == comparable(m.text) && !comparable(m.text).empty()) return chosen(offered.id);
+        }
+        const Topic* asking = s_.asking.empty() ? nullptr : r_.topic(s_.asking);
+        Understanding u = understand(r_, m.text, asking);
+        return handle(u);
+    }
+
+    TurnResult choice(const protocol::Choice& c) {
+        ++s_.turns;
+        const bool offered = std::any_of(s_.offered.begin(), s_.offered.end(), [&](const QuickReply& q) { return q.id == c.id; });
+        if (!offered) {
+            TurnResult result;
+            result.error = protocol::make_error("bad_choice");
+            return result;
+        }
+        return chosen(c.id);
+    }
+
+private:
+    const RuleSet& r_;
+    const EngineOptions& options_;
+    Session s_;
+    std::vector<Reply> replies_;
+    TurnNotes notes_;
+
+    std::string emergency_number() const {
+        return options_.emergency_number.empty() ? r_.default_emergency_number : options_.emergency_number;
+    }
+
+    Reply plain(std::string text, std::vector<QuickReply> quick_replies) const {
+        return Reply{fill(std::move(text), {{"emergency_number", emergency_number()}}), std::move(quick_replies), "", s_.state,
+                     std::nullopt, std::nullopt};
+    }
+
+    void say(Reply reply) {
+        reply.state = s_.state;
+        replies_.push_back(std::move(reply));
+    }
+
+    TurnResult finish() {
+        s_.offered = replies_.empty() ? std::vector<QuickReply>{} : replies_.back().quick_replies;
+        s_.rules_version = r_.version;
+        TurnResult result;
+        result.replies = std::move(replies_);
+        result.session = std::move(s_);
+        result.notes = std::move(notes_);
+        return result;
+    }
+
+    // A quick reply, clicked or typed: an answer to the question, or an intent.
+    TurnResult chosen(const std::string& id) {
+        Understanding u;
+        const Topic* asking = s_.asking.empty() ? nullptr : r_.topic(s_.asking);
+        bool answer = false;
+        if (asking) {
+            if (asking->kind == TopicKind::yes_no && (id == "yes" || id == "no" || id == "unsure")) {
+                u.answer = id;
+                answer = true;
+            }
+            for (const Option& o : asking->options) {
+                if (o.id != id) continue;
+                u.slots[asking->id] = o.value ? SlotValue{*o.value} : SlotValue{o.id};
+                for (const auto& implied : o.implies) u.slots.emplace(implied.slot, implied.value);
+                u.answered_asked = true;
+                answer = true;
+            }
+        }
+        if (!answer) u.intents.push_back(id);
+        u.tokens = 1;
+        u.covered = 1;
+        return handle(u);
+    }
+
+    bool has_intent(const Understanding& u, const char* id) const {
+        return std::find(u.intents.begin(), u.intents.end(), id) != u.intents.end();
+    }
+
+    TurnResult handle(Understanding& u) {
+        notes_.intents = u.intents;
+        for (const auto& [slot, value] : u.slots) notes_.intents.push_back(slot);
+        if (!u.answer.empty()) notes_.intents.push_back("answer:" + u.answer);
+        notes_.confidence = u.confidence();
+        notes_.understood = u.understood();
+
+        const State* state = r_.state(s_.state);
+        if (!state) {
+            move_to_safe_state();
+            state = r_.state(s_.state);
+        }
+        if (has_intent(u, "restart")) return restart();
+        if (has_intent(u, "stop")) {
+            s_.asking.clear();
+            s_.state = state_of_kind(State::Kind::ended).id;
+            say(plain(r_.text("stop"), {}));
+            return finish();
+        }
+        if (state->kind == State::Kind::ended) {
+            // Someone who comes back after "stop" starts a fresh conversation.
+            const auto started = s_.started_ms;
+            s_ = Session{};
+            s_.started_ms = started;
+            s_.state = r_.start_state;
+            state = r_.state(s_.state);
+        }
+
+        merge(u);
+        const bool pending = resolve_asked(u);
+
+        const Triage now = triage();
+        const bool have_outcome = s_.triage.has_value();
+        if (now.level == Level::emergency && (!have_outcome || s_.triage->level < Level::emergency)) {
+            deliver_outcome(have_outcome);
+            return finish();
+        }
+
+        switch (state->kind) {
+            case State::Kind::greeting:
+                if (!u.understood() || (u.slots.empty() && !u.intents.empty() && u.intents.size() == 1 &&
+                                        (u.intents[0] == "greeting" || u.intents[0] == "thanks"))) {
+                    say(plain(r_.text("greeting_again"), {}));
+                    return finish();
+                }
+                s_.state = state->next;
+                say(plain(r_.text(is_yes("for_someone_else") ? "acknowledge_relative" : "acknowledge"), {}));
+                side_intents(u);
+                continue_questions();
+                return finish();
+            case State::Kind::questions:
+                side_intents(u);
+                if (pending) {
+                    ask_again();
+                } else {
+                    continue_questions();
+                }
+                return finish();
+            case State::Kind::outcome:
+            case State::Kind::stretches:
+                after_outcome(u, now);
+                return finish();
+            case State::Kind::ended:
+                break;
+        }
+        return finish();
+    }
+
+    // The answer to the question asked replaces what was there; a symptom
+    // mentioned in passing fills a gap or turns a "no" into a "yes", never
+    // the other way round.
+    void merge(const Understanding& u) {
+        for (const auto& [slot, value] : u.slots) {
+            auto it = s_.slots.find(slot);
+            const bool open = it == s_.slots.end() ||
+                              (std::holds_alternative<std::string>(it->second) && std::get<std::string>(it->second) == "unsure");
+            if (slot == s_.asking || open) {
+                s_.slots[slot] = value;
+            } else if (std::holds_alternative<std::string>(value) && std::get<std::string>(value) == "yes") {
+                it->second = value;
+            }
+        }
+    }
+
+    bool is_yes(const std::string& slot) const {
+        const auto it = s_.slots.find(slot);
+        return it != s_.slots.end() && std::holds_alternative<std::string>(it->second) && std::get<std::string>(it->second) == "yes";
+    }
+
+    const State& state_of_kind(State::Kind kind) const {
+        for (const State& s : r_.states) {
+            if (s.kind == kind) return s;
+        }
+        throw std::logic_error("validated rules lack a state kind");
+    }
+
+    void move_to_safe_state() {
+        s_.asking.clear();
+        s_.attempts = 0;
+        if (s_.triage) {
+            s_.state = state_of_kind(State::Kind::outcome).id;
+        } else {
+            s_.state = r_.state(r_.start_state)->next;
+        }
+    }
+
+    TurnResult restart() {
+        const auto started = s_.started_ms;
+        const int turns = s_.turns;
+        s_ = Session{};
+        s_.started_ms = started;
+        s_.turns = turns;
+        s_.state = r_.start_state;
+        say(plain(r_.text("restart"), {}));
+        return finish();
+    }
+
+    // Applies the answer to the question that was asked. Returns true when
+    // the question is still open and must be asked again.
+    bool resolve_asked(const Understanding& u) {
+        if (s_.asking.empty()) return false;
+        const Topic* topic = r_.topic(s_.asking);
+        if (!topic) {
+            s_.asking.clear();
+            return false;
+        }
+        if (is_answered(s_, topic->id) && (u.answered_asked || u.slots.count(topic->id))) {
+            close_question();
+            return false;
+        }
+        if (topic->kind == TopicKind::yes_no && (u.answer == "yes" || u.answer == "no")) {
+            s_.slots[topic->id] = u.answer;
+            close_question();
+            return false;
+        }
+        // "Nothing", "no idea" to a question about how long or what started
+        // it: an honest "don't know", not worth asking again.
+        if (topic->kind != TopicKind::yes_no && !u.answer.empty()) {
+            s_.slots[topic->id] = std::string("unsure");
+            close_question();
+            return false;
+        }
+        // Anything else counts as an unclear answer, so a question is asked at
+        // most three times and a conversation can never loop.
+        ++s_.attempts;
+        if (u.answer == "unsure" && !topic->safety) {
+            s_.slots[topic->id] = std::string("unsure");
+            close_question();
+            return false;
+        }
+        if (s_.attempts >= 2) {
+            if (topic->safety) {
+                // CLINICAL: still unclear after asking again: take the more cautious answer.
+                s_.slots[topic->id] = std::string("yes");
+                say(plain(r_.text("unsure_cautious"), {}));
+            } else {
+                s_.slots[topic->id] = std::string("unsure");
+                say(plain(r_.text("unclear_moving_on"), {}));
+            }
+            close_question();
+            return false;
+        }
+        return true;
+    }
+
+    void close_question() {
+        s_.asking.clear();
+        s_.attempts = 0;
+    }
+
+    std::vector<QuickReply> replies_for(const Topic& topic) const {
+        if (topic.kind == TopicKind::yes_no) return r_.yes_no_replies;
+        std::vector<QuickReply> out;
+        for (const Option& o : topic.options) out.push_back({o.id, o.title});
+        return out;
+    }
+
+    void ask(const Topic& topic, const std::string& text) {
+        s_.asking = topic.id;
+        if (std::find(s_.asked.begin(), s_.asked.end(), topic.id) == s_.asked.end()) s_.asked.push_back(topic.id);
+        Reply reply = plain(text, replies_for(topic));
+        reply.asking = topic.id;
+        say(std::move(reply));
+    }
+
+    void ask_again() {
+        const Topic& topic = *r_.topic(s_.asking);
+        if (s_.attempts == 0) {
+            ask(topic, topic.question);
+            return;
+        }
+        const auto k = std::min(static_cast<std::size_t>(s_.attempts - 1), topic.reprompts.size() - 1);
+        ask(topic, topic.reprompts[k]);
+    }
+
+    // Could a still-open rule above `level` fire once this topic is answered?
+    bool could_raise(const Topic& topic, Level level) const {
+        for (const TriageRule& rule : r_.triage_rules) {
+            if (rule.level <= level) continue;
+            if (evaluate(rule.when, s_.slots) != Truth::unknown) continue;
+            std::set<std::string> slots;
+            referenced_slots(rule.when, slots);
+            if (slots.count(topic.id)) return true;
+        }
+        return false;
+    }
+
+    void continue_questions() {
+        const Level level = triage().level;
+        for (const State* state = r_.state(s_.state); state && state->kind == State::Kind::questions; state = r_.state(state->next)) {
+            for (const auto& id : state->questions) {
+                const Topic& topic = *r_.topic(id);
+                if (is_answered(s_, id)) continue;
+                if (topic.ask_if && evaluate(*topic.ask_if, s_.slots) != Truth::yes) continue;
+                if (state->narrow_from && level >= *state->narrow_from && !could_raise(topic, level)) continue;
+                s_.state = state->id;
+                ask(topic, topic.question);
+                return;
+            }
+        }
+        deliver_outcome(false);
+    }
+
+    Triage triage() const {
+        struct Fired {
+            const TriageRule* rule;
+            int specificity;
+            std::size_t order;
+        };
+        std::vector<Fired> fired;
+        for (std::size_t i = 0; i < r_.triage_rules.size(); ++i) {
+            const TriageRule& rule = r_.triage_rules[i];
+            if (evaluate(rule.when, s_.slots) == Truth::yes) fired.push_back({&rule, true_leaves(rule.when, s_.slots), i});
+        }
+        std::stable_sort(fired.begin(), fired.end(), [](const Fired& a, const Fired& b) {
+            if (a.rule->level != b.rule->level) return a.rule->level > b.rule->level;
+            if (a.specificity != b.specificity) return a.specificity > b.specificity;
+            return a.order < b.order;
+        });
+        Triage t;
+        if (!fired.empty()) t.level = fired.front().rule->level;
+        for (const Fired& f : fired) {
+            if (!f.rule->cause.empty() && std::find(t.reasons.begin(), t.reasons.end(), f.rule->cause) == t.reasons.end()) {
+                t.reasons.push_back(f.rule->cause);
+            }
+        }
+        return t;
+    }
+
+    bool stretching_safe() const { return s_.triage && s_.triage->level <= Level::gp_soon; }
+
+    std::vector<QuickReply> menu_after_outcome() const {
+        return r_.menus.at(stretching_safe() ? "after_outcome_safe" : "after_outcome_serious");
+    }
+
+    std::string causes_text(std::size_t limit) const {
+        std::string text = r_.text("causes_intro");
+        std::size_t n = 0;
+        for (const auto& id : s_.triage->reasons) {
+            if (n++ == limit) break;
+            const Cause& c = r_.causes.at(id);
+            text += "\n- **" + c.title + "**: " + c.explanation;
+        }
+        return text;
+    }
+
+    void deliver_outcome(bool raised) {
+        const Triage fresh = triage();
+        if (!s_.triage || fresh.level >= s_.triage->level) {
+            s_.triage = fresh;
+        }
+        close_question();
+        s_.state = state_of_kind(State::Kind::outcome).id;
+        s_.step_index = 0;
+        const Level level = s_.triage->level;
+        const std::string level_name(to_string(level));
+        std::string text;
+        if (raised) text += r_.text("level_raised") + "\n\n";
+        text += r_.text("outcome_" + level_name) + "\n\n" + causes_text(3);
+        if (level <= Level::gp_soon && !s_.triage->reasons.empty()) {
+            text += "\n\n" + r_.causes.at(s_.triage->reasons.front()).advice;
+        }
+        text += "\n\n" + r_.text("safety_net_" + level_name) + "\n\n" + r_.text("disclaimer");
+        Reply reply = plain(text, menu_after_outcome());
+        reply.triage = s_.triage;
+        reply.steps = stretching_safe() ? r_.stretches.steps : std::vector<Step>{};
+        say(std::move(reply));
+    }
+
+    void side_intents(const Understanding& u) {
+        for (const auto& intent : u.intents) {
+            if (intent == "help") say(plain(r_.text("help"), {}));
+            else if (intent == "causes") say(plain(r_.text("causes_later"), {}));
+            else if (intent == "see_doctor") say(plain(r_.text("doctor_later"), {}));
+            else if (intent == "stretches") say(plain(r_.text("stretches_later"), {}));
+        }
+    }
+
+    Reply stretch_step_reply(const std::string& prefix) {
+        const auto& steps = r_.stretches.steps;
+        const Step& step = steps[static_cast<std::size_t>(s_.step_index)];
+        std::string text = prefix + fill(r_.text("stretch_step"), {{"number", std::to_string(s_.step_index + 1)},
+                                                                   {"total", std::to_string(steps.size())},
+                                                                   {"title", step.title},
+                                                                   {"text", step.text},
+                                                                   {"hold", std::to_string(step.hold_seconds)},
+                                                                   {"repeat", std::to_string(step.repeat)}});
+        Reply reply = plain(text, r_.menus.at("stretch_step"));
+        reply.steps = std::vector<Step>{step};
+        return reply;
+    }
+
+    void after_outcome(const Understanding& u, const Triage& now) {
+        if (now.level > s_.triage->level) {
+            deliver_outcome(true);
+            return;
+        }
+        const State& stretches = state_of_kind(State::Kind::stretches);
+        const State& outcome = state_of_kind(State::Kind::outcome);
+        const bool in_guide = s_.state == stretches.id;
+        bool answered = false;
+        for (const auto& intent : u.intents) {
+            if (intent == "stretches" || (!in_guide && (intent == "next" || intent == "repeat"))) {
+                answered = true;
+                if (!stretching_safe()) {
+                    say(plain(r_.text("stretches_not_safe"), menu_after_outcome()));
+                    continue;
+                }
+                s_.state = stretches.id;
+                s_.step_index = 0;
+                say(stretch_step_reply(r_.stretches.intro + "\n\n" + r_.stretches.note + "\n\n"));
+            } else if (in_guide && intent == "next") {
+                answered = true;
+                if (static_cast<std::size_t>(s_.step_index + 1) >= r_.stretches.steps.size()) {
+                    s_.state = outcome.id;
+                    say(plain(r_.text("stretches_done"), r_.menus.at("stretches_done")));
+                } else {
+                    ++s_.step_index;
+                    say(stretch_step_reply(""));
+                }
+            } else if (in_guide && intent == "repeat") {
+                answered = true;
+                say(stretch_step_reply(""));
+            } else if (intent == "done") {
+                answered = true;
+                s_.state = outcome.id;
+                say(plain(r_.text("stretches_done"), r_.menus.at("stretches_done")));
+            } else if (intent == "causes") {
+                answered = true;
+                say(plain(causes_text(r_.causes.size()), menu_after_outcome()));
+            } else if (intent == "see_doctor") {
+                answered = true;
+                const std::string level_name(to_string(s_.triage->level));
+                say(plain(r_.text("outcome_" + level_name) + "\n\n" + r_.text("safety_net_" + level_name), menu_after_outcome()));
+            } else if (intent == "help") {
+                answered = true;
+                say(plain(r_.text("help"), menu_after_outcome()));
+            } else if (intent == "thanks") {
+                answered = true;
+                say(plain(r_.text("thanks"), menu_after_outcome()));
+            }
+        }
+        if (!answered) say(plain(r_.text("after_outcome"), menu_after_outcome()));
+    }
+};
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<const RuleSet> rules, EngineOptions options) : rules_(std::move(rules)), options_(std::move(options)) {
+    if (!rules_) throw std::invalid_argument("Engine needs rules");
+}
+
+TurnResult Engine::begin(std::int64_t now_ms) const {
+    Session s;
+    s.started_ms = now_ms;
+    s.locale = rules_->locale;
+    return Turn(*rules_, options_, std::move(s), now_ms).begin();
+}
+
+TurnResult Engine::resume(const Session& session, std::int64_t now_ms) const {
+    return Turn(*rules_, options_, session, now_ms).resume();
+}
+
+TurnResult Engine::step(const Session& session, const protocol::Message& message, std::int64_t now_ms) const {
+    return Turn(*rules_, options_, session, now_ms).message(message);
+}
+
+TurnResult Engine::step(const Session& session, const protocol::Choice& choice, std::int64_t now_ms) const {
+    TurnResult result = Turn(*rules_, options_, session, now_ms).choice(choice);
+    if (result.error) result.session = session;
+    return result;
+}
+
+}  // namespace backtalk

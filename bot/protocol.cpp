@@ -1,0 +1,124 @@
+#include "bot/protocol.hpp"
+
+#include "bot/utf8.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace backtalk::protocol {
+
+using nlohmann::ordered_json;
+
+Error make_error(std::string_view code) {
+    struct Known {
+        std::string_view code;
+        std::string_view message;
+    };
+    static constexpr Known known[] = {
+        {"bad_json", "That was not a valid message. Send one JSON object with a \"type\"."},
+        {"unknown_type", "Unknown message type. Use \"start\", \"message\" or \"choice\"."},
+        {"empty", "The message was empty. Please type a few words."},
+        {"too_long", "Messages can be at most 2000 characters."},
+        {"bad_choice", "That option is not available any more. Please pick one of the latest options or type your answer."},
+        {"rate_limited", "You are sending messages too quickly. Please wait a moment."},
+        {"unavailable", "The service is busy or restarting. Please try again in a moment."},
+        {"internal", "Something went wrong on our side. Your conversation is kept; please try again."},
+    };
+    for (const auto& k : known) {
+        if (k.code == code) return Error{std::string(k.code), std::string(k.message)};
+    }
+    return Error{"internal", std::string(known[7].message)};
+}
+
+std::variant<Message, Error> make_message(std::string_view raw_text) {
+    if (!utf8::count_code_points(raw_text)) return make_error("bad_json");
+    const std::string_view text = utf8::trim(raw_text);
+    const std::size_t length = *utf8::count_code_points(text);
+    if (length == 0) return make_error("empty");
+    if (length > max_text_chars) return make_error("too_long");
+    return Message{std::string(text)};
+}
+
+namespace {
+
+// A present field must be a string; an absent or null one is empty.
+std::optional<std::string> string_field(const nlohmann::json& object, const char* name) {
+    const auto it = object.find(name);
+    if (it == object.end() || it->is_null()) return std::string();
+    if (!it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+}
+
+}  // namespace
+
+std::variant<ClientObject, Error> parse_client_object(std::string_view json_text) {
+    // The parser rejects invalid UTF-8 inside strings, so text is valid from here on.
+    const nlohmann::json object = nlohmann::json::parse(json_text, nullptr, false);
+    if (object.is_discarded() || !object.is_object()) return make_error("bad_json");
+    const auto type = object.find("type");
+    if (type == object.end() || !type->is_string()) return make_error("unknown_type");
+    const std::string& kind = type->get_ref<const std::string&>();
+
+    if (kind == "start") {
+        const auto session = string_field(object, "session");
+        const auto locale = string_field(object, "locale");
+        if (!session || !locale) return make_error("bad_json");
+        return ClientObject{Start{*session, *locale}};
+    }
+    if (kind == "message") {
+        const auto text = string_field(object, "text");
+        if (!text) return make_error("bad_json");
+        auto message = make_message(*text);
+        if (auto* error = std::get_if<Error>(&message)) return *error;
+        return ClientObject{std::get<Message>(std::move(message))};
+    }
+    if (kind == "choice") {
+        const auto id = string_field(object, "id");
+        if (!id) return make_error("bad_json");
+        if (id->empty()) return make_error("bad_choice");
+        return ClientObject{Choice{*id}};
+    }
+    return make_error("unknown_type");
+}
+
+std::string to_json(const Reply& reply, bool end_of_turn) {
+    ordered_json out;
+    out["type"] = "reply";
+    out["text"] = reply.text;
+    out["quick_replies"] = ordered_json::array();
+    for (const auto& q : reply.quick_replies) {
+        out["quick_replies"].push_back({{"id", q.id}, {"title", q.title}});
+    }
+    out["asking"] = reply.asking.empty() ? ordered_json(nullptr) : ordered_json(reply.asking);
+    out["state"] = reply.state;
+    if (reply.triage) {
+        out["triage"] = {{"level", to_string(reply.triage->level)}, {"reasons", reply.triage->reasons}};
+    } else {
+        out["triage"] = nullptr;
+    }
+    if (reply.steps) {
+        out["steps"] = ordered_json::array();
+        for (const auto& s : *reply.steps) {
+            out["steps"].push_back({{"id", s.id},
+                                    {"title", s.title},
+                                    {"text", s.text},
+                                    {"hold_seconds", s.hold_seconds},
+                                    {"repeat", s.repeat}});
+        }
+    }
+    out["end_of_turn"] = end_of_turn;
+    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string to_json(const Error& error, bool end_of_turn) {
+    ordered_json out{{"type", "error"}, {"code", error.code}, {"message", error.message},
+                     {"end_of_turn", end_of_turn}};
+    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string session_json(std::string_view session_id, bool resumed, bool end_of_turn) {
+    ordered_json out{{"type", "session"}, {"session", session_id}, {"resumed", resumed},
+                     {"end_of_turn", end_of_turn}};
+    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace backtalk::protocol

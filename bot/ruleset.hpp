@@ -1,0 +1,196 @@
+// The compiled, immutable rule set. Internal to the engine: channels only
+// hold a std::shared_ptr<const RuleSet> and call the functions in rules.hpp.
+#pragma once
+
+#include "bot/reply.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace backtalk {
+
+using WordId = int;
+inline constexpr WordId unknown_word = -1;
+
+// One element of a phrase pattern.
+struct Term {
+    enum class Kind { word, synonyms, prefix, number };
+    Kind kind = Kind::word;
+    int id = 0;          // WordId for word, concept index for concept
+    std::string prefix;  // for prefix terms ("numb*")
+};
+
+// Terms that must appear in order in one clause, each at most `max_gap`
+// tokens after the previous one.
+struct Pattern {
+    std::vector<Term> terms;
+    std::string source;  // as written, for error messages and logs
+};
+
+// A boolean expression over slots, evaluated in three-valued logic so the
+// dialogue can tell "false" from "not known yet".
+struct Condition {
+    enum class Op { all, any, negate, yes, no, is, at_least, below, known };
+    Op op = Op::all;
+    std::vector<Condition> children;
+    std::string slot;
+    std::string text;    // for is
+    double number = 0;   // for at_least and below
+    bool closed = false; // the slot is never asked (a fact): missing means "no"
+};
+
+enum class TopicKind { yes_no, number, choice };
+enum class NumberKind { years, days, score };
+
+struct SlotAssignment {
+    std::string slot;
+    std::string value;
+};
+
+struct Option {
+    std::string id;
+    std::string title;
+    std::vector<Pattern> detect;
+    std::optional<double> value;           // for number topics' quick replies
+    std::vector<SlotAssignment> implies;   // other slots this choice answers
+};
+
+struct Topic {
+    std::string id;
+    TopicKind kind = TopicKind::yes_no;
+    NumberKind number_kind = NumberKind::days;
+    bool safety = false;  // an unclear answer is asked again, then taken as "yes"
+    std::string question;
+    std::vector<std::string> reprompts;
+    std::vector<Pattern> detect;  // yes_no: the symptom mentioned (negation gives "no")
+    std::vector<Pattern> deny;    // yes_no: phrases that mean "no" without a negation word
+    std::vector<Option> options;  // choice and number topics
+    std::optional<Condition> ask_if;
+};
+
+struct Fact {
+    std::string id;
+    std::vector<Pattern> detect;
+    std::vector<Pattern> deny;
+    std::vector<SlotAssignment> implies;
+};
+
+struct Intent {
+    std::string id;
+    std::vector<Pattern> patterns;
+    int max_tokens = 0;  // 0: any length; otherwise only in short messages
+};
+
+struct TriageRule {
+    std::string id;      // EM-1 ... SC-5
+    std::string source;  // NICE NG59, NHS ...
+    Level level = Level::self_care;
+    std::string cause;   // empty: raises the level, reasons come from the other rules
+    Condition when;
+};
+
+struct Cause {
+    std::string id;
+    std::string title;
+    std::string explanation;
+    std::string advice;
+};
+
+struct State {
+    enum class Kind { greeting, questions, outcome, stretches, ended };
+    std::string id;
+    Kind kind = Kind::questions;
+    std::vector<std::string> questions;  // topic ids, for questions states
+    std::string next;
+    std::optional<Level> narrow_from;    // at this level or above, ask only what could raise it
+};
+
+struct StretchPlan {
+    std::string intro;
+    std::string note;
+    std::vector<Step> steps;
+};
+
+struct Lexicon {
+    std::vector<std::string> words;  // WordId -> text
+    std::unordered_map<std::string, WordId> ids;
+    // Deletion index for typo tolerance: a word with one or two letters removed -> candidates.
+    std::unordered_map<std::string, std::vector<WordId>> deletions;
+    std::vector<std::vector<std::vector<WordId>>> concepts;  // concept -> phrases
+    std::vector<std::string> concept_names;
+    std::unordered_map<WordId, std::vector<int>> concepts_of_word;  // single-word members
+    std::unordered_map<std::string, std::vector<std::string>> contractions;
+    std::unordered_set<WordId> negators;
+    std::unordered_set<WordId> clause_breakers;  // always end a negation's scope
+    std::unordered_set<WordId> list_joiners;     // "and", "or": end it unless a short list follows
+    std::unordered_map<std::string, double> number_words;
+    std::unordered_map<std::string, double> unit_days;
+    std::unordered_map<std::string, double> relative_days;  // "yesterday" -> 1
+    std::unordered_set<std::string> age_words;     // "aged", "age": an age follows
+    std::unordered_set<std::string> age_subjects;  // "i", "she", "mum": "she is 81" is an age
+
+    WordId find(const std::string& word) const {
+        const auto it = ids.find(word);
+        return it == ids.end() ? unknown_word : it->second;
+    }
+};
+
+// Who a pattern belongs to, so a hit can be applied.
+enum class PatternOwner { topic_yes, topic_no, option, fact_yes, fact_no, intent, answer };
+
+struct PatternRef {
+    const Pattern* pattern = nullptr;
+    PatternOwner owner = PatternOwner::topic_yes;
+    int index = 0;  // topic, fact, intent or answer-kind index
+    int sub = 0;    // option index
+};
+
+// Patterns indexed by what their first term can match, so a message is only
+// tried against patterns that can start at one of its words.
+struct PatternIndex {
+    std::vector<PatternRef> refs;
+    std::unordered_map<WordId, std::vector<int>> by_first_word;
+    std::vector<int> unanchored;  // first term is a prefix or a number
+};
+
+class RuleSet {
+public:
+    std::string locale;
+    std::string version;
+    std::string default_emergency_number;
+    Lexicon lexicon;
+    int max_gap = 3;
+
+    std::vector<Topic> topics;
+    std::unordered_map<std::string, std::size_t> topic_index;
+    std::vector<Fact> facts;
+    std::vector<Intent> intents;
+    std::map<std::string, std::vector<Pattern>> answers;  // yes / no / unsure
+    std::vector<QuickReply> yes_no_replies;
+    std::vector<TriageRule> triage_rules;
+    std::unordered_map<std::string, Cause> causes;
+    std::vector<State> states;
+    std::unordered_map<std::string, std::size_t> state_index;
+    std::string start_state;
+    std::unordered_map<std::string, std::string> texts;
+    std::unordered_map<std::string, std::vector<QuickReply>> menus;
+    StretchPlan stretches;
+    std::vector<std::string> answer_kinds;  // index -> "yes", "no", "unsure"
+    PatternIndex index;
+
+    const Topic* topic(const std::string& id) const {
+        const auto it = topic_index.find(id);
+        return it == topic_index.end() ? nullptr : &topics[it->second];
+    }
+    const State* state(const std::string& id) const {
+        const auto it = state_index.find(id);
+        return it == state_index.end() ? nullptr : &states[it->second];
+    }
+    const std::string& text(const std::string& key) const;  // throws on a missing key (validated at load)
+};
+
+}  // namespace backtalk

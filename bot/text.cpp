@@ -1,0 +1,257 @@
+#include "bot/text.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdlib>
+
+namespace backtalk {
+
+namespace {
+
+bool is_word_byte(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
+
+// Boundaries between clause segments.
+enum class Boundary { none, hard, soft };
+
+struct RawToken {
+    std::string text;
+    Boundary before = Boundary::none;
+};
+
+// Splits text into raw words, marking punctuation boundaries. Digits and
+// letters are split apart ("10k" -> "10" "k", "2am" -> "2" "am") but a
+// decimal point inside a number is kept ("38.9").
+std::vector<RawToken> split(std::string_view input) {
+    std::string text;
+    text.reserve(input.size());
+    for (std::size_t i = 0; i < input.size(); ++i) {
+        // Typographic apostrophes (U+2018, U+2019) become ASCII ones.
+        if (input.compare(i, 3, "\xE2\x80\x99") == 0 || input.compare(i, 3, "\xE2\x80\x98") == 0) {
+            text.push_back('\'');
+            i += 2;
+            continue;
+        }
+        text.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(input[i]))));
+    }
+
+    std::vector<RawToken> out;
+    Boundary pending = Boundary::none;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (is_word_byte(c)) {
+            const bool digit = std::isdigit(c) != 0;
+            std::size_t j = i;
+            while (j < text.size()) {
+                const unsigned char d = static_cast<unsigned char>(text[j]);
+                if (digit) {
+                    if (std::isdigit(d)) { ++j; continue; }
+                    if (d == '.' && j + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[j + 1]))) { ++j; continue; }
+                    break;
+                }
+                if (std::isdigit(d)) break;
+                if (is_word_byte(d)) { ++j; continue; }
+                // An apostrophe inside a word belongs to it (don't, it's).
+                if (d == '\'' && j + 1 < text.size() && std::isalpha(static_cast<unsigned char>(text[j + 1]))) { ++j; continue; }
+                break;
+            }
+            out.push_back({text.substr(i, j - i), pending});
+            pending = Boundary::none;
+            i = j;
+            continue;
+        }
+        switch (c) {
+            case '.': case '!': case '?': case ';': case ':': case '(': case ')': case '\n':
+                pending = Boundary::hard;
+                break;
+            case ',':
+                if (pending == Boundary::none) pending = Boundary::soft;
+                break;
+            case '/':
+                out.push_back({"/", pending});
+                pending = Boundary::none;
+                break;
+            default:
+                break;
+        }
+        ++i;
+    }
+    return out;
+}
+
+std::vector<std::string> expand(const Lexicon& lexicon, const std::string& word) {
+    if (const auto it = lexicon.contractions.find(word); it != lexicon.contractions.end()) return it->second;
+    const auto apostrophe = word.find('\'');
+    if (apostrophe == std::string::npos) return {word};
+    const std::string stem = word.substr(0, apostrophe);
+    const std::string tail = word.substr(apostrophe + 1);
+    if (tail == "t" && stem.size() > 1 && stem.back() == 'n') return {stem.substr(0, stem.size() - 1), "not"};
+    if (tail == "ve") return {stem, "have"};
+    if (tail == "re") return {stem, "are"};
+    if (tail == "ll") return {stem, "will"};
+    if (tail == "d") return {stem, "would"};
+    if (tail == "m") return {stem, "am"};
+    return {stem};  // possessive 's and anything else: keep the word itself
+}
+
+bool alphabetic(const std::string& word) {
+    return std::all_of(word.begin(), word.end(), [](char ch) { return std::isalpha(static_cast<unsigned char>(ch)); });
+}
+
+// Finds the lexicon word a misspelling most likely meant, or unknown_word.
+WordId correct(const Lexicon& lexicon, const std::string& word) {
+    if (word.size() < 4 || !alphabetic(word)) return unknown_word;
+    const int allowed = word.size() >= 8 ? 2 : 1;
+    WordId best = unknown_word;
+    int best_distance = allowed + 1;
+    bool tie = false;
+    const auto consider = [&](WordId candidate) {
+        const std::string& target = lexicon.words[static_cast<std::size_t>(candidate)];
+        // Typos rarely change the first letter; requiring it keeps "dumb" from becoming "numb".
+        if (target.empty() || target[0] != word[0]) return;
+        const int limit = std::min(allowed, target.size() >= 8 ? 2 : 1);
+        const int d = edit_distance(word, target, limit);
+        if (d > limit) return;
+        if (d < best_distance) {
+            best = candidate;
+            best_distance = d;
+            tie = false;
+        } else if (d == best_distance && candidate != best) {
+            tie = true;
+        }
+    };
+    const auto lookup = [&](const std::string& key) {
+        if (const auto it = lexicon.ids.find(key); it != lexicon.ids.end()) consider(it->second);
+        if (const auto it = lexicon.deletions.find(key); it != lexicon.deletions.end()) {
+            for (WordId candidate : it->second) consider(candidate);
+        }
+    };
+    lookup(word);
+    std::string deleted;
+    for (std::size_t i = 0; i < word.size(); ++i) {
+        deleted = word;
+        deleted.erase(i, 1);
+        lookup(deleted);
+        if (allowed >= 2) {
+            for (std::size_t k = i; k < deleted.size(); ++k) {
+                std::string twice = deleted;
+                twice.erase(k, 1);
+                lookup(twice);
+            }
+        }
+    }
+    return tie ? unknown_word : best;
+}
+
+}  // namespace
+
+int edit_distance(std::string_view a, std::string_view b, int cap) {
+    const std::size_t n = a.size(), m = b.size();
+    if (static_cast<int>(n > m ? n - m : m - n) > cap) return cap + 1;
+    std::vector<int> prev2(m + 1), prev(m + 1), cur(m + 1);
+    for (std::size_t j = 0; j <= m; ++j) prev[j] = static_cast<int>(j);
+    for (std::size_t i = 1; i <= n; ++i) {
+        cur[0] = static_cast<int>(i);
+        int row_min = cur[0];
+        for (std::size_t j = 1; j <= m; ++j) {
+            const int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+            }
+            row_min = std::min(row_min, cur[j]);
+        }
+        if (row_min > cap) return cap + 1;
+        std::swap(prev2, prev);
+        std::swap(prev, cur);
+    }
+    return std::min(prev[m], cap + 1);
+}
+
+std::vector<std::string> phrase_words(const Lexicon& lexicon, std::string_view phrase) {
+    std::vector<std::string> words;
+    for (const RawToken& raw : split(phrase)) {
+        for (std::string& w : expand(lexicon, raw.text)) words.push_back(std::move(w));
+    }
+    return words;
+}
+
+Normalised normalise(const Lexicon& lexicon, std::string_view text) {
+    Normalised out;
+    const std::vector<RawToken> raw = split(text);
+    std::vector<Boundary> boundary_before;
+    for (const RawToken& r : raw) {
+        bool first = true;
+        for (std::string& w : expand(lexicon, r.text)) {
+            Token t;
+            t.text = std::move(w);
+            if (!t.text.empty() && std::isdigit(static_cast<unsigned char>(t.text[0]))) {
+                t.number = std::strtod(t.text.c_str(), nullptr);
+                t.has_decimal = t.text.find('.') != std::string::npos;
+            } else if (const auto it = lexicon.number_words.find(t.text); it != lexicon.number_words.end()) {
+                t.number = it->second;
+            }
+            t.id = lexicon.find(t.text);
+            if (t.id == unknown_word && t.number < 0) {
+                t.id = correct(lexicon, t.text);
+                if (t.id != unknown_word) {
+                    t.text = lexicon.words[static_cast<std::size_t>(t.id)];
+                    t.corrected = true;
+                }
+            }
+            out.tokens.push_back(std::move(t));
+            boundary_before.push_back(first ? r.before : Boundary::none);
+            first = false;
+        }
+    }
+
+    // Clause segments and negation scope. A negation runs to the end of its
+    // segment; it carries over a soft boundary (comma, "and") only into a
+    // short list item ("no fever, chills or numbness"), and over "or"/"nor".
+    const std::size_t n = out.tokens.size();
+    int segment = 0;
+    int active_negator = -1;
+    const auto segment_length_from = [&](std::size_t start) {
+        std::size_t k = start;
+        while (k < n && (k == start || boundary_before[k] == Boundary::none) &&
+               (k == start || !lexicon.clause_breakers.count(out.tokens[k].id)) &&
+               (k == start || !lexicon.list_joiners.count(out.tokens[k].id))) {
+            ++k;
+        }
+        return k - start;
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        Token& t = out.tokens[i];
+        const bool breaker = lexicon.clause_breakers.count(t.id) > 0;
+        const bool joiner = lexicon.list_joiners.count(t.id) > 0;
+        Boundary b = boundary_before[i];
+        if (breaker) b = Boundary::hard;
+        if (b != Boundary::none || joiner) {
+            if (b != Boundary::none) ++segment;
+            if (b == Boundary::hard) {
+                active_negator = -1;
+            } else {
+                const std::size_t item_start = joiner ? i + 1 : i;
+                const bool continues_list = t.text == "or" || t.text == "nor" ||
+                                            (item_start < n && segment_length_from(item_start) <= 2);
+                if (!continues_list) active_negator = -1;
+            }
+        }
+        t.segment = segment;
+        t.negator_at = active_negator;
+        if (lexicon.negators.count(t.id)) {
+            // "not sure", "no idea": uncertainty, not negation.
+            const bool hedge = i + 1 < n && (out.tokens[i + 1].text == "sure" || out.tokens[i + 1].text == "idea" ||
+                                             out.tokens[i + 1].text == "certain");
+            if (!hedge) {
+                active_negator = static_cast<int>(i);
+                t.negates = true;
+            }
+        }
+    }
+    out.segments = segment + 1;
+    return out;
+}
+
+}  // namespace backtalk

@@ -1,0 +1,385 @@
+#include "bot/understand.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace backtalk {
+
+namespace {
+
+// Length of the term's match at token i, or 0.
+int term_length(const RuleSet& rules, const Term& term, const std::vector<Token>& tokens, std::size_t i) {
+    const Token& t = tokens[i];
+    switch (term.kind) {
+        case Term::Kind::word:
+            return t.id == term.id ? 1 : 0;
+        case Term::Kind::prefix:
+            return t.text.size() >= term.prefix.size() && t.text.compare(0, term.prefix.size(), term.prefix) == 0 ? 1 : 0;
+        case Term::Kind::number:
+            return t.number >= 0 ? 1 : 0;
+        case Term::Kind::synonyms: {
+            int best = 0;
+            for (const auto& phrase : rules.lexicon.concepts[static_cast<std::size_t>(term.id)]) {
+                if (i + phrase.size() > tokens.size()) continue;
+                bool ok = true;
+                for (std::size_t k = 0; k < phrase.size() && ok; ++k) {
+                    ok = tokens[i + k].id == phrase[k] && tokens[i + k].segment == t.segment;
+                }
+                if (ok) best = std::max(best, static_cast<int>(phrase.size()));
+            }
+            return best;
+        }
+    }
+    return 0;
+}
+
+// Tries the pattern starting at token `start`; fills the hit on success.
+bool match_at(const RuleSet& rules, const PatternRef& ref, const std::vector<Token>& tokens, std::size_t start, Hit& hit) {
+    const auto& terms = ref.pattern->terms;
+    const int segment = tokens[start].segment;
+    std::vector<char> consumed;  // positions taken by terms, relative to start
+    std::size_t pos = start;
+    for (std::size_t k = 0; k < terms.size(); ++k) {
+        const std::size_t first = pos;
+        const std::size_t last = k == 0 ? start : std::min(tokens.size() - 1, pos + static_cast<std::size_t>(rules.max_gap));
+        bool found = false;
+        for (std::size_t j = first; j <= last && j < tokens.size(); ++j) {
+            if (tokens[j].segment != segment) break;
+            const int len = term_length(rules, terms[k], tokens, j);
+            if (len > 0) {
+                if (consumed.size() < j - start + static_cast<std::size_t>(len)) consumed.resize(j - start + static_cast<std::size_t>(len), 0);
+                for (int l = 0; l < len; ++l) consumed[j - start + static_cast<std::size_t>(l)] = 1;
+                pos = j + static_cast<std::size_t>(len);
+                found = true;
+                break;
+            }
+        }
+        if (!found) return false;
+    }
+    hit.ref = &ref;
+    hit.start = static_cast<int>(start);
+    hit.end = static_cast<int>(pos);
+    // Negated when a negation word outside the pattern's own words covers its
+    // start or sits inside its span ("pain does not go below the knee").
+    const int before = tokens[start].negator_at;
+    bool negated = before >= 0;
+    for (std::size_t j = start; j < pos && !negated; ++j) {
+        negated = tokens[j].negates && !consumed[j - start];
+    }
+    hit.negated = negated;
+    return true;
+}
+
+bool overlaps(const Hit& a, const Hit& b) { return a.start < b.end && b.start < a.end; }
+
+}  // namespace
+
+std::vector<Hit> find_hits(const RuleSet& rules, const Normalised& message) {
+    std::vector<Hit> hits;
+    const auto& tokens = message.tokens;
+    const auto& index = rules.index;
+    const auto try_refs = [&](const std::vector<int>& refs, std::size_t i) {
+        for (int r : refs) {
+            Hit hit;
+            if (match_at(rules, index.refs[static_cast<std::size_t>(r)], tokens, i, hit)) hits.push_back(hit);
+        }
+    };
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (tokens[i].id != unknown_word) {
+            if (const auto it = index.by_first_word.find(tokens[i].id); it != index.by_first_word.end()) try_refs(it->second, i);
+        }
+        try_refs(index.unanchored, i);
+    }
+    return hits;
+}
+
+double Understanding::confidence() const {
+    if (!understood()) return 0.0;
+    if (tokens == 0) return 0.0;
+    // At least 0.5 once something matched; more when most words were used.
+    return std::min(1.0, 0.5 + 0.5 * static_cast<double>(covered) / static_cast<double>(tokens));
+}
+
+namespace {
+
+struct ValueReader {
+    const Lexicon& lexicon;
+    const std::vector<Token>& tokens;
+    std::vector<char>& used;
+
+    const Token* at(std::size_t i) const { return i < tokens.size() ? &tokens[i] : nullptr; }
+    bool word_at(std::size_t i, const char* word) const { return i < tokens.size() && tokens[i].text == word; }
+    void mark(std::size_t from, std::size_t to) {
+        for (std::size_t k = from; k < to && k < used.size(); ++k) used[k] = 1;
+    }
+
+    // Days named by a number and a unit ("3 weeks", "a couple of months").
+    std::optional<double> duration_days() {
+        std::optional<double> longest;
+        for (std::size_t i = 0; i < tokens.size(); ++i) {
+            const auto unit = lexicon.unit_days.find(tokens[i].text);
+            if (unit != lexicon.unit_days.end()) {
+                // "72 years old" is an age, not a duration.
+                if (word_at(i + 1, "old")) continue;
+                double count = -1;
+                std::size_t from = i;
+                for (std::size_t back = 1; back <= 3 && back <= i; ++back) {
+                    const Token& t = tokens[i - back];
+                    if (t.segment != tokens[i].segment) break;
+                    if (t.number >= 0) {
+                        count = t.number;
+                        from = i - back;
+                        break;
+                    }
+                }
+                // "for weeks" without a number: a few of them.
+                if (count < 0) count = tokens[i].text.back() == 's' ? 3 : 1;
+                const double days = count * unit->second;
+                mark(from, i + 1);
+                longest = std::max(longest.value_or(0.0), days);
+                continue;
+            }
+            const auto relative = lexicon.relative_days.find(tokens[i].text);
+            if (relative != lexicon.relative_days.end()) {
+                mark(i, i + 1);
+                longest = std::max(longest.value_or(0.0), relative->second);
+            }
+        }
+        return longest;
+    }
+
+    bool unit_follows(std::size_t i) const {
+        const Token* next = at(i + 1);
+        return next && (lexicon.unit_days.count(next->text) || next->text == "/" || next->text == "out" ||
+                        next->text == "of" || next->text == "percent" || next->text == "kg" || next->text == "lbs");
+    }
+
+    // An age stated as "67 years old", "aged 67", "I am 67", "she is 81", "in my 40s".
+    std::optional<double> stated_age() {
+        for (std::size_t i = 0; i < tokens.size(); ++i) {
+            const Token& t = tokens[i];
+            if (t.number < 1 || t.number > 120 || t.has_decimal) continue;
+            const bool years_old = (word_at(i + 1, "years") || word_at(i + 1, "year") || word_at(i + 1, "yrs") ||
+                                    word_at(i + 1, "yr")) && word_at(i + 2, "old");
+            const bool short_form = word_at(i + 1, "yo") || (word_at(i + 1, "y") && word_at(i + 2, "/") && word_at(i + 3, "o"));
+            const bool aged = i >= 1 && lexicon.age_words.count(tokens[i - 1].text) && tokens[i - 1].segment == t.segment;
+            // "I am 67", "she is 81": a person, a verb of being, a number with no unit after it.
+            const bool copula = i >= 2 && (tokens[i - 1].text == "am" || tokens[i - 1].text == "is") && !unit_follows(i) &&
+                                lexicon.age_subjects.count(tokens[i - 2].text) > 0;
+            const bool decade = word_at(i + 1, "s") && static_cast<int>(t.number) % 10 == 0 && t.number >= 10;
+            if (decade && i >= 1 && (tokens[i - 1].text == "my" || tokens[i - 1].text == "her" || tokens[i - 1].text == "his" ||
+                                     tokens[i - 1].text == "early" || tokens[i - 1].text == "mid" || tokens[i - 1].text == "late")) {
+                mark(i - 1, i + 2);
+                const std::string& q = tokens[i - 1].text;
+                return t.number + (q == "early" ? 2 : q == "late" ? 8 : 5);
+            }
+            if (years_old || short_form || aged || copula) {
+                mark(i, i + 1);
+                return t.number;
+            }
+        }
+        return std::nullopt;
+    }
+
+    // A score written "7/10", "7 out of 10", "7 of 10".
+    std::optional<double> stated_score() {
+        for (std::size_t i = 0; i < tokens.size(); ++i) {
+            const Token& t = tokens[i];
+            if (t.number < 0 || t.number > 10) continue;
+            std::size_t k = i + 1;
+            if (word_at(k, "/")) {
+                ++k;
+            } else if (word_at(k, "out") && word_at(k + 1, "of")) {
+                k += 2;
+            } else if (word_at(k, "of")) {
+                ++k;
+            } else {
+                continue;
+            }
+            if (const Token* ten = at(k); ten && ten->number == 10) {
+                mark(i, k + 1);
+                return t.number;
+            }
+        }
+        return std::nullopt;
+    }
+
+    // A body temperature: 34-43 with a decimal or a degree word, 95-110 with "f".
+    std::optional<double> temperature_celsius() {
+        for (std::size_t i = 0; i < tokens.size(); ++i) {
+            const Token& t = tokens[i];
+            if (t.number < 0) continue;
+            const bool degree_word = word_at(i + 1, "degrees") || word_at(i + 1, "c") || word_at(i + 1, "celsius");
+            if (t.number >= 34 && t.number <= 43 && (t.has_decimal || degree_word)) {
+                mark(i, i + 1);
+                return t.number;
+            }
+            if (t.number >= 95 && t.number <= 110 && (word_at(i + 1, "f") || word_at(i + 1, "fahrenheit") || word_at(i + 1, "degrees"))) {
+                mark(i, i + 1);
+                return (t.number - 32) * 5 / 9;
+            }
+        }
+        return std::nullopt;
+    }
+
+    // The first plain number in range, for an answer to a number question.
+    std::optional<double> bare_number(double low, double high) {
+        for (std::size_t i = 0; i < tokens.size(); ++i) {
+            const Token& t = tokens[i];
+            if (t.number >= low && t.number <= high && !(t.number == 0 && t.text != "0")) {
+                mark(i, i + 1);
+                return t.number;
+            }
+        }
+        return std::nullopt;
+    }
+};
+
+void set_yes_no(std::map<std::string, SlotValue>& slots, const std::string& slot, bool yes) {
+    auto it = slots.find(slot);
+    // Within one message, a mention wins over a denial: the cautious reading.
+    if (it == slots.end()) {
+        slots.emplace(slot, std::string(yes ? "yes" : "no"));
+    } else if (yes) {
+        it->second = std::string("yes");
+    }
+}
+
+}  // namespace
+
+Understanding understand(const RuleSet& rules, std::string_view text, const Topic* asking) {
+    Understanding u;
+    const Normalised message = normalise(rules.lexicon, text);
+    u.tokens = static_cast<int>(message.tokens.size());
+    std::vector<char> used(message.tokens.size(), 0);
+
+    std::vector<Hit> hits = find_hits(rules, message);
+    // A denial phrase ("nearly fell", "strength is fine") cancels a mention it overlaps.
+    std::vector<char> dropped(hits.size(), 0);
+    const auto is_denial = [](const Hit& hit) {
+        return (hit.ref->owner == PatternOwner::topic_no || hit.ref->owner == PatternOwner::fact_no) && !hit.negated;
+    };
+    for (std::size_t a = 0; a < hits.size(); ++a) {
+        const PatternOwner oa = hits[a].ref->owner;
+        if (!is_denial(hits[a])) continue;
+        for (std::size_t b = 0; b < hits.size(); ++b) {
+            const PatternOwner ob = hits[b].ref->owner;
+            const bool same_slot = hits[b].ref->index == hits[a].ref->index &&
+                                   ((oa == PatternOwner::topic_no && ob == PatternOwner::topic_yes) ||
+                                    (oa == PatternOwner::fact_no && ob == PatternOwner::fact_yes));
+            const bool same_clause = message.tokens[static_cast<std::size_t>(hits[a].start)].segment ==
+                                     message.tokens[static_cast<std::size_t>(hits[b].start)].segment;
+            if (same_slot && (overlaps(hits[a], hits[b]) || same_clause)) dropped[b] = 1;
+        }
+    }
+
+    struct AnswerAt {
+        int start;
+        int end;
+        std::string kind;
+    };
+    std::optional<AnswerAt> earliest_answer;
+    for (std::size_t h = 0; h < hits.size(); ++h) {
+        if (dropped[h]) continue;
+        const Hit& hit = hits[h];
+        const PatternRef& ref = *hit.ref;
+        const auto idx = static_cast<std::size_t>(ref.index);
+        bool counts = true;
+        switch (ref.owner) {
+            case PatternOwner::topic_yes:
+                set_yes_no(u.slots, rules.topics[idx].id, !hit.negated);
+                break;
+            case PatternOwner::topic_no:
+                if (hit.negated) {
+                    counts = false;
+                    break;
+                }
+                set_yes_no(u.slots, rules.topics[idx].id, false);
+                break;
+            case PatternOwner::fact_yes:
+                set_yes_no(u.slots, rules.facts[idx].id, !hit.negated);
+                if (!hit.negated) {
+                    for (const auto& implied : rules.facts[idx].implies) u.slots.emplace(implied.slot, implied.value);
+                }
+                break;
+            case PatternOwner::fact_no:
+                if (hit.negated) {
+                    counts = false;
+                    break;
+                }
+                set_yes_no(u.slots, rules.facts[idx].id, false);
+                break;
+            case PatternOwner::option: {
+                if (hit.negated) {
+                    counts = false;
+                    break;
+                }
+                const Topic& topic = rules.topics[idx];
+                const Option& option = topic.options[static_cast<std::size_t>(ref.sub)];
+                // Number topics' options (pain words) only answer when asked.
+                if (topic.kind == TopicKind::number) {
+                    if (asking != &topic || !option.value) {
+                        counts = false;
+                        break;
+                    }
+                    u.slots.emplace(topic.id, *option.value);
+                } else {
+                    u.slots.emplace(topic.id, option.id);
+                }
+                for (const auto& implied : option.implies) u.slots.emplace(implied.slot, implied.value);
+                break;
+            }
+            case PatternOwner::intent:
+                if (hit.negated) {
+                    counts = false;
+                    break;
+                }
+                {
+                    const Intent& intent = rules.intents[idx];
+                    if (intent.max_tokens > 0 && u.tokens > intent.max_tokens) {
+                        counts = false;
+                        break;
+                    }
+                    if (std::find(u.intents.begin(), u.intents.end(), intent.id) == u.intents.end()) u.intents.push_back(intent.id);
+                }
+                break;
+            case PatternOwner::answer:
+                // The first answer phrase wins; at the same place the longest
+                // ("i am not sure" over "i am not").
+                if (!earliest_answer || hit.start < earliest_answer->start ||
+                    (hit.start == earliest_answer->start && hit.end > earliest_answer->end)) {
+                    earliest_answer = AnswerAt{hit.start, hit.end, rules.answer_kinds[idx]};
+                }
+                break;
+        }
+        if (counts) {
+            for (int k = hit.start; k < hit.end; ++k) used[static_cast<std::size_t>(k)] = 1;
+        }
+    }
+    if (earliest_answer) u.answer = earliest_answer->kind;
+
+    ValueReader reader{rules.lexicon, message.tokens, used};
+    if (const auto t = reader.temperature_celsius()) u.slots["temperature"] = *t;
+    if (const auto age = reader.stated_age()) u.slots["age"] = *age;
+    if (const auto score = reader.stated_score()) u.slots["pain_score"] = *score;
+    if (const auto days = reader.duration_days()) u.slots["duration"] = *days;
+
+    if (asking && asking->kind == TopicKind::number && !u.slots.count(asking->id)) {
+        switch (asking->number_kind) {
+            case NumberKind::years:
+                if (const auto n = reader.bare_number(1, 120)) u.slots[asking->id] = *n;
+                break;
+            case NumberKind::score:
+                if (const auto n = reader.bare_number(0, 10)) u.slots[asking->id] = *n;
+                break;
+            case NumberKind::days:
+                break;  // a bare number is not a duration: "3" what?
+        }
+    }
+    if (asking) u.answered_asked = u.slots.count(asking->id) > 0;
+
+    for (char c : used) u.covered += c ? 1 : 0;
+    return u;
+}
+
+}  // namespace backtalk
