@@ -49,7 +49,7 @@ public:
 
     TurnResult begin() {
         s_.state = r_.start_state;
-        say(Reply{r_.text("greeting"), {}, "", s_.state, std::nullopt, std::nullopt});
+        say(plain(r_.text("greeting"), {}));
         return finish();
     }
 

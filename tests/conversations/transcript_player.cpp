@@ -1,0 +1,157 @@
+// Replays golden transcripts through the engine, byte for byte.
+//
+//   backtalk_transcripts FILE...   compare; BACKTALK_UPDATE_GOLDEN=1 rewrites
+//   backtalk_transcripts --json    engine only, PROTOCOL.md on stdin/stdout
+//
+// A transcript file holds comment lines ("# ..."), client lines ("> text" for
+// a message, ">> id" for a choice) and, after each, the bot's objects as
+// protocol JSON ("< {...}"). The clock starts at a fixed time and moves one
+// minute per client object, so a replay is deterministic.
+#include "bot/engine.hpp"
+#include "bot/protocol.hpp"
+#include "bot/rules.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace backtalk;
+
+constexpr std::int64_t start_ms = 1'790'000'000'000;
+constexpr std::int64_t step_ms = 60'000;
+
+std::vector<std::string> render(const TurnResult& result) {
+    std::vector<std::string> lines;
+    if (result.error) {
+        lines.push_back(protocol::to_json(*result.error, true));
+        return lines;
+    }
+    for (std::size_t i = 0; i < result.replies.size(); ++i) {
+        lines.push_back(protocol::to_json(result.replies[i], i + 1 == result.replies.size()));
+    }
+    return lines;
+}
+
+std::vector<std::string> play_object(const Engine& engine, Session& session, const protocol::ClientObject& object, std::int64_t now) {
+    TurnResult result;
+    if (const auto* m = std::get_if<protocol::Message>(&object)) {
+        result = engine.step(session, *m, now);
+    } else if (const auto* c = std::get_if<protocol::Choice>(&object)) {
+        result = engine.step(session, *c, now);
+    } else {
+        result = engine.begin(now);
+    }
+    if (!result.error) session = result.session;
+    return render(result);
+}
+
+// Rebuilds the transcript from its client lines.
+std::string replay(const Engine& engine, const std::string& golden) {
+    std::istringstream in(golden);
+    std::ostringstream out;
+    Session session;
+    std::int64_t now = start_ms;
+    for (const auto& line : play_object(engine, session, protocol::Start{}, now)) out << "< " << line << '\n';
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("< ", 0) == 0) continue;
+        out << line << '\n';
+        std::variant<protocol::ClientObject, protocol::Error> object;
+        if (line.rfind(">> ", 0) == 0) {
+            object = protocol::ClientObject{protocol::Choice{line.substr(3)}};
+        } else if (line.rfind("> ", 0) == 0) {
+            auto message = protocol::make_message(line.substr(2));
+            if (auto* error = std::get_if<protocol::Error>(&message)) {
+                object = *error;
+            } else {
+                object = protocol::ClientObject{std::get<protocol::Message>(message)};
+            }
+        } else {
+            continue;
+        }
+        now += step_ms;
+        std::vector<std::string> lines;
+        if (const auto* error = std::get_if<protocol::Error>(&object)) {
+            lines.push_back(protocol::to_json(*error, true));
+        } else {
+            lines = play_object(engine, session, std::get<protocol::ClientObject>(object), now);
+        }
+        for (const auto& l : lines) out << "< " << l << '\n';
+    }
+    return out.str();
+}
+
+int json_mode(const Engine& engine) {
+    Session session;
+    bool started = false;
+    std::int64_t now = start_ms;
+    for (std::string line; std::getline(std::cin, line);) {
+        now += step_ms;
+        auto parsed = protocol::parse_client_object(line);
+        std::vector<std::string> lines;
+        if (auto* error = std::get_if<protocol::Error>(&parsed)) {
+            lines.push_back(protocol::to_json(*error, true));
+        } else {
+            const auto& object = std::get<protocol::ClientObject>(parsed);
+            // A client may skip start: the first message opens the conversation.
+            if (!started && !std::holds_alternative<protocol::Start>(object)) session = engine.begin(now).session;
+            started = true;
+            lines = play_object(engine, session, object, now);
+        }
+        for (const auto& l : lines) std::cout << l << '\n';
+        std::cout << std::flush;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const RuleLoad load = load_rules(std::string(BACKTALK_SOURCE_DIR) + "/rules/en");
+    if (!load.errors.empty()) {
+        for (const auto& e : load.errors) std::cerr << e.to_string() << '\n';
+        return 2;
+    }
+    const Engine engine(load.rules, EngineOptions{"112"});
+    if (argc == 2 && std::string(argv[1]) == "--json") return json_mode(engine);
+    if (argc < 2) {
+        std::cerr << "usage: backtalk_transcripts FILE... | --json\n";
+        return 2;
+    }
+    const bool update = std::getenv("BACKTALK_UPDATE_GOLDEN") != nullptr;
+    int failures = 0;
+    for (int i = 1; i < argc; ++i) {
+        std::ifstream in(argv[i], std::ios::binary);
+        if (!in) {
+            std::cerr << argv[i] << ": cannot be read\n";
+            ++failures;
+            continue;
+        }
+        std::ostringstream text;
+        text << in.rdbuf();
+        const std::string actual = replay(engine, text.str());
+        if (actual == text.str()) continue;
+        if (update) {
+            std::ofstream(argv[i], std::ios::binary) << actual;
+            std::cerr << argv[i] << ": updated\n";
+            continue;
+        }
+        ++failures;
+        std::istringstream a(actual), e(text.str());
+        std::string la, le;
+        for (int n = 1;; ++n) {
+            const bool ha = static_cast<bool>(std::getline(a, la)), he = static_cast<bool>(std::getline(e, le));
+            if (!ha && !he) break;
+            if (la != le || ha != he) {
+                std::cerr << argv[i] << ":" << n << ": transcript differs\n  expected: " << (he ? le : "<end>")
+                          << "\n  actual:   " << (ha ? la : "<end>") << '\n';
+                break;
+            }
+        }
+    }
+    return failures == 0 ? 0 : 1;
+}
