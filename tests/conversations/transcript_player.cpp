@@ -1,7 +1,7 @@
 // Replays golden transcripts through the engine, byte for byte.
 //
 //   backtalk_transcripts FILE...   compare; BACKTALK_UPDATE_GOLDEN=1 rewrites
-//   backtalk_transcripts --json    engine only, PROTOCOL.md on stdin/stdout
+//   backtalk_transcripts --json [--explain]   engine only, PROTOCOL.md on stdin/stdout
 //
 // A transcript file holds comment lines ("# ..."), client lines ("> text" for
 // a message, ">> id" for a choice) and, after each, the bot's objects as
@@ -10,6 +10,8 @@
 #include "bot/engine.hpp"
 #include "bot/protocol.hpp"
 #include "bot/rules.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <fstream>
@@ -85,7 +87,8 @@ std::string replay(const Engine& engine, const std::string& golden) {
     return out.str();
 }
 
-int json_mode(const Engine& engine) {
+// --explain: the session after each turn goes to stderr, to see what was understood.
+int json_mode(const Engine& engine, bool explain) {
     Session session;
     bool started = false;
     std::int64_t now = start_ms;
@@ -104,6 +107,7 @@ int json_mode(const Engine& engine) {
         }
         for (const auto& l : lines) std::cout << l << '\n';
         std::cout << std::flush;
+        if (explain) std::cerr << to_json(session).dump() << '\n';
     }
     return 0;
 }
@@ -117,7 +121,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const Engine engine(load.rules, EngineOptions{"112"});
-    if (argc == 2 && std::string(argv[1]) == "--json") return json_mode(engine);
+    if (argc >= 2 && std::string(argv[1]) == "--json") return json_mode(engine, argc == 3 && std::string(argv[2]) == "--explain");
     if (argc < 2) {
         std::cerr << "usage: backtalk_transcripts FILE... | --json\n";
         return 2;
