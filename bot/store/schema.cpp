@@ -88,13 +88,18 @@ int latest_schema_version() { return static_cast<int>(migrations.size()); }
 
 int schema_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
 
-void migrate(SQLite::Database& db, int target) {
+void check_schema_supported(SQLite::Database& db) {
     const int current = schema_version(db);
     if (current > latest_schema_version()) {
         throw SchemaTooNew("database schema version " + std::to_string(current) +
                            " is newer than this backtalk supports (" +
                            std::to_string(latest_schema_version()) + ")");
     }
+}
+
+void migrate(SQLite::Database& db, int target) {
+    check_schema_supported(db);
+    const int current = schema_version(db);
     for (int version = current + 1; version <= target; ++version) {
         SQLite::Transaction transaction(db);
         db.exec(migrations[static_cast<std::size_t>(version - 1)]);

@@ -14,8 +14,11 @@ int latest_schema_version();
 // The database's user_version.
 int schema_version(SQLite::Database& db);
 
+// Throws SchemaTooNew when the file comes from a newer backtalk.
+void check_schema_supported(SQLite::Database& db);
+
 // Runs the migrations from the database's version up to `target` (default:
-// the latest). Throws SchemaTooNew when the file comes from a newer backtalk.
+// the latest), after check_schema_supported().
 void migrate(SQLite::Database& db, int target = latest_schema_version());
 
 class SchemaTooNew : public std::runtime_error {

@@ -180,6 +180,7 @@ struct Store::Impl {
     // committed, dropped or run (always a prefix of the queue's order).
     std::uint64_t items_queued = 0;
     std::uint64_t items_settled = 0;
+    std::uint64_t flush_through = 0;  // flush() wants items up to here written now
     bool stopping = false;
     bool closed = false;
     Clock::time_point close_deadline;
@@ -194,6 +195,7 @@ struct Store::Impl {
     std::unique_ptr<WriterConnection> writer;
     std::unordered_map<std::string, std::int64_t> last_seq_cache;
     std::uint64_t reported_dropped = 0;
+    std::uint64_t dropped_at_close = 0;
     Clock::time_point last_drop_report;
     std::thread thread;
 
@@ -267,6 +269,8 @@ struct Store::Impl {
         const int busy_ms = static_cast<int>(options.busy_timeout.count());
         SQLite::Database db(options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, busy_ms);
         try {
+            // Check before changing anything in a file from a newer backtalk.
+            check_schema_supported(db);
             configure_writer_connection(db, busy_ms);
             if (options.max_bytes > 0) {
                 const auto page_size = db.execAndGet("PRAGMA page_size").getInt64();
@@ -505,8 +509,7 @@ struct Store::Impl {
                 note_failure(error.what());
             }
             if (!back_off(delay)) {
-                options.report("closing: dropped " + std::to_string(batch.size()) +
-                               " records the database would not take");
+                dropped_at_close += batch.size();
                 settle(batch, 0, batch.size(), 0);
                 return;
             }
@@ -550,11 +553,12 @@ struct Store::Impl {
         std::unique_lock lock(mutex);
         for (;;) {
             work_ready.wait(lock, [&] { return !queue.empty() || stopping; });
-            if (queue.empty()) return;
+            if (queue.empty()) break;
             if (!stopping && commands_queued == 0 && !is_command(queue.front())) {
                 const auto deadline = queue.front().enqueued + options.batch_interval;
                 work_ready.wait_until(lock, deadline, [&] {
-                    return stopping || commands_queued > 0 || queue.size() >= options.batch_rows;
+                    return stopping || commands_queued > 0 || flush_through > items_settled ||
+                           queue.size() >= options.batch_rows;
                 });
             }
             if (is_command(queue.front())) {
@@ -581,6 +585,11 @@ struct Store::Impl {
             write_batch(batch);
             report_queue_drops();
             lock.lock();
+        }
+        lock.unlock();
+        if (dropped_at_close > 0) {
+            options.report("closing: dropped " + std::to_string(dropped_at_close) +
+                           " records the database would not take");
         }
     }
 
@@ -720,6 +729,8 @@ void Store::read(const std::function<void(SQLite::Database&)>& read_fn) { impl_-
 bool Store::flush() {
     std::unique_lock lock(impl_->mutex);
     const std::uint64_t target = impl_->items_queued;
+    impl_->flush_through = std::max(impl_->flush_through, target);
+    impl_->work_ready.notify_all();
     return impl_->batch_done.wait_for(lock, impl_->options.close_timeout,
                                       [&] { return impl_->items_settled >= target; });
 }

@@ -1,0 +1,280 @@
+#include "bot/store/review.hpp"
+#include "bot/store/store.hpp"
+#include "store_test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+using namespace backtalk;
+using nlohmann::json;
+namespace review = backtalk::store::review;
+
+namespace {
+
+constexpr std::int64_t hour_ms = 60 * 60 * 1000;
+constexpr std::int64_t may_1 = 1714521600000;  // 2024-05-01T00:00:00Z
+
+// Builds a conversation's rows in order.
+class Script {
+public:
+    Script(store::Store& log, std::string id, std::string channel, std::int64_t start)
+        : log_(log), id_(std::move(id)), channel_(std::move(channel)), time_(start) {}
+
+    Script& in(const std::string& kind, const std::string& text, bool understood,
+               std::vector<std::string> intents = {}, const std::string& asking = {}) {
+        store::MessageRecord record = test::inbound(id_, ++time_, text);
+        record.kind = kind;
+        record.channel = channel_;
+        record.understood = understood;
+        record.confidence = understood ? 0.9 : 0.0;
+        record.intents = std::move(intents);
+        record.asking = asking;
+        log_.log_message(record);
+        return *this;
+    }
+    Script& out(const std::string& text, const std::string& state, const std::string& asking = {},
+                std::optional<Triage> triage = std::nullopt) {
+        store::MessageRecord record = test::outbound(id_, ++time_, text);
+        record.channel = channel_;
+        record.state = state;
+        record.asking = asking;
+        record.triage = std::move(triage);
+        record.processing_us = 42;
+        log_.log_message(record);
+        return *this;
+    }
+
+private:
+    store::Store& log_;
+    std::string id_;
+    std::string channel_;
+    std::int64_t time_;
+};
+
+void log_conversation(store::Store& log, const std::string& id, const std::string& channel, std::int64_t started,
+                      int turns, const std::string& state, const std::string& asking,
+                      std::optional<Triage> outcome) {
+    store::ConversationRecord record = test::conversation(id, channel, started);
+    record.last_activity_ms = started + 100;
+    record.turns = turns;
+    record.state = state;
+    record.asking = asking;
+    record.outcome = std::move(outcome);
+    log.log_conversation(record);
+}
+
+// Three conversations: an emergency on the WebSocket on May 1st, a self-care
+// outcome in the terminal and one that stopped at the fever question, both
+// on May 2nd.
+struct ReviewFixture {
+    test::TempDir dir;
+    std::optional<SQLite::Database> db;
+
+    ReviewFixture() {
+        store::Store log(test::quiet_options(dir));
+        const std::int64_t e1 = may_1 + 10 * hour_ms;
+        log_conversation(log, "e1", "websocket", e1, 3, "outcome", "", Triage{Level::emergency, {"cauda_equina"}});
+        Script(log, "e1", "websocket", e1)
+            .in("start", "", true)
+            .out("", "greeting")
+            .out("Hello. Where does it hurt?", "greeting", "pain_location")
+            .in("message", "my back hurts", true, {"pain", "lower_back"})
+            .out("Any numbness around your bottom?", "screening", "saddle_numbness")
+            .in("choice", "yes", true, {"yes"}, "saddle_numbness")
+            .out("Call an ambulance now.", "outcome", "", Triage{Level::emergency, {"cauda_equina"}});
+
+        const std::int64_t s1 = may_1 + 24 * hour_ms;
+        log_conversation(log, "s1", "terminal", s1, 4, "outcome", "", Triage{Level::self_care, {"muscle_strain"}});
+        Script(log, "s1", "terminal", s1)
+            .in("message", "back sore", true, {"pain"})
+            .out("How long has it hurt?", "context", "duration")
+            .in("message", "asdf qwerty", false, {}, "duration")
+            .out("Sorry, how long?", "context", "duration")
+            .in("message", "Two weeks", true, {"duration"}, "duration")
+            .out("Did it start after lifting?", "context", "trigger")
+            .in("message", "ok", true, {"yes"}, "trigger")
+            .out("Try \"cat-cow\", gently", "outcome", "", Triage{Level::self_care, {"muscle_strain"}});
+
+        const std::int64_t n1 = may_1 + 25 * hour_ms;
+        log_conversation(log, "n1", "websocket", n1, 2, "screening", "fever", std::nullopt);
+        Script(log, "n1", "websocket", n1)
+            .in("message", "ASDF  qwerty!", false, {}, "fever")
+            .out("Do you have a fever?", "screening", "fever")
+            .in("message", "=cmd", false, {}, "fever")
+            .out("Please answer yes or no.", "screening", "fever");
+        log.close();
+        db.emplace(dir / "log.db", SQLite::OPEN_READONLY);
+    }
+};
+
+std::vector<std::string> ids(const json& conversations) {
+    std::vector<std::string> result;
+    for (const auto& conversation : conversations) result.push_back(conversation.at("id"));
+    return result;
+}
+
+review::Filter with_level(const std::string& level) {
+    review::Filter filter;
+    filter.level = level;
+    return filter;
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(ReviewFixture, "list filters by level, channel, time and limit, newest first") {
+    CHECK(ids(review::list_conversations(*db, {})) == std::vector<std::string>{"n1", "s1", "e1"});
+    CHECK(ids(review::list_conversations(*db, with_level("emergency"))) == std::vector<std::string>{"e1"});
+    CHECK(ids(review::list_conversations(*db, with_level("none"))) == std::vector<std::string>{"n1"});
+    CHECK(review::list_conversations(*db, with_level("urgent")).empty());
+
+    review::Filter filter;
+    filter.channel = "websocket";
+    CHECK(ids(review::list_conversations(*db, filter)) == std::vector<std::string>{"n1", "e1"});
+    filter = {};
+    filter.since_ms = may_1 + 24 * hour_ms;
+    CHECK(ids(review::list_conversations(*db, filter)) == std::vector<std::string>{"n1", "s1"});
+    filter = {};
+    filter.until_ms = may_1 + 24 * hour_ms;
+    CHECK(ids(review::list_conversations(*db, filter)) == std::vector<std::string>{"e1"});
+    filter = {};
+    filter.limit = 1;
+    CHECK(ids(review::list_conversations(*db, filter)) == std::vector<std::string>{"n1"});
+
+    const json e1 = review::list_conversations(*db, with_level("emergency")).at(0);
+    CHECK(e1.at("channel") == "websocket");
+    CHECK(e1.at("started") == "2024-05-01T10:00:00.000Z");
+    CHECK(e1.at("turns") == 3);
+    CHECK(e1.at("outcome") == json{{"level", "emergency"}, {"reasons", {"cauda_equina"}}});
+    CHECK(e1.at("user_hash").is_null());
+}
+
+TEST_CASE_FIXTURE(ReviewFixture, "a transcript lists every object in order with what was understood") {
+    const auto transcript = review::transcript(*db, "e1");
+    REQUIRE(transcript.has_value());
+    CHECK(transcript->at("conversation").at("id") == "e1");
+    const json& messages = transcript->at("messages");
+    REQUIRE(messages.size() == 7);
+    std::string directions;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        CHECK(messages[i].at("seq") == i + 1);
+        directions += messages[i].at("direction") == "in" ? 'i' : 'o';
+    }
+    CHECK(directions == "iooioio");
+    CHECK(messages[3].at("text") == "my back hurts");
+    CHECK(messages[3].at("intents") == json{"pain", "lower_back"});
+    CHECK(messages[3].at("confidence") == 0.9);
+    CHECK(messages[3].at("understood") == true);
+    CHECK(messages[4].at("asking") == "saddle_numbness");
+    CHECK(messages[4].at("understood").is_null());
+    CHECK(messages[6].at("triage") == json{{"level", "emergency"}, {"reasons", {"cauda_equina"}}});
+    CHECK(messages[6].at("processing_us") == 42);
+    CHECK_FALSE(review::transcript(*db, "nope").has_value());
+}
+
+TEST_CASE_FIXTURE(ReviewFixture, "export writes every message of the selected conversations as JSON lines") {
+    std::ostringstream out;
+    CHECK(review::write_export(*db, {}, review::ExportFormat::jsonl, out) == 19);
+    std::istringstream lines(out.str());
+    std::vector<std::string> order;
+    for (std::string line; std::getline(lines, line);) {
+        const json row = json::parse(line);
+        order.push_back(row.at("conversation").get<std::string>() + ":" + std::to_string(row.at("seq").get<int>()));
+    }
+    REQUIRE(order.size() == 19);
+    CHECK(order.front() == "e1:1");
+    CHECK(order[7] == "s1:1");
+    CHECK(order[15] == "n1:1");
+    CHECK(order.back() == "n1:4");
+
+    std::ostringstream self_care;
+    CHECK(review::write_export(*db, with_level("self_care"), review::ExportFormat::jsonl, self_care) == 8);
+}
+
+TEST_CASE_FIXTURE(ReviewFixture, "CSV export quotes what needs quoting and defuses formulas") {
+    std::ostringstream out;
+    CHECK(review::write_export(*db, with_level("none"), review::ExportFormat::csv, out) == 4);
+    const std::string csv = out.str();
+    CHECK(csv.rfind("conversation,seq,time,direction,kind,text,", 0) == 0);
+    CHECK(csv.find("n1,3,2024-05-02T01:00:00.003Z,in,message,'=cmd,") != std::string::npos);
+
+    std::ostringstream quoted;
+    review::write_export(*db, with_level("self_care"), review::ExportFormat::csv, quoted);
+    CHECK(quoted.str().find(R"("Try ""cat-cow"", gently")") != std::string::npos);
+    CHECK(quoted.str().find(",self_care,muscle_strain,") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(ReviewFixture, "stats count outcomes, fallbacks, turns to an outcome and drop-off points") {
+    const json stats = review::stats(*db, {});
+    CHECK(stats.at("conversations") == 3);
+    CHECK(stats.at("turns") == 9);
+    CHECK(stats.at("messages_in") == 9);
+    CHECK(stats.at("messages_out") == 10);
+    CHECK(stats.at("outcomes") ==
+          json{{"emergency", 1}, {"urgent", 0}, {"gp_soon", 0}, {"self_care", 1}, {"none", 1}});
+    // 7 typed messages, 3 not understood.
+    CHECK(stats.at("fallback_rate").get<double>() == doctest::Approx(3.0 / 7.0));
+    // e1 reached its outcome after 2 turns, s1 after 4.
+    CHECK(stats.at("median_turns_to_outcome") == 3.0);
+    CHECK(stats.at("drop_off") == json::array({{{"state", "screening"}, {"asking", "fever"}, {"conversations", 1}}}));
+    const json& per_day = stats.at("per_day");
+    REQUIRE(per_day.size() == 2);
+    CHECK(per_day[0].at("day") == "2024-05-01");
+    CHECK(per_day[0].at("emergency") == 1);
+    CHECK(per_day[1].at("day") == "2024-05-02");
+    CHECK(per_day[1].at("conversations") == 2);
+    CHECK(per_day[1].at("self_care") == 1);
+    CHECK(per_day[1].at("none") == 1);
+
+    const json websocket_only = review::stats(*db, [] {
+        review::Filter filter;
+        filter.channel = "websocket";
+        return filter;
+    }());
+    CHECK(websocket_only.at("conversations") == 2);
+    CHECK(websocket_only.at("median_turns_to_outcome") == 2);
+}
+
+TEST_CASE("stats of an empty log have no rates") {
+    test::TempDir dir;
+    { store::Store log(test::quiet_options(dir)); }
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
+    const json stats = review::stats(db, {});
+    CHECK(stats.at("conversations") == 0);
+    CHECK(stats.at("fallback_rate").is_null());
+    CHECK(stats.at("median_turns_to_outcome").is_null());
+    CHECK(stats.at("drop_off").empty());
+}
+
+TEST_CASE_FIXTURE(ReviewFixture, "unmatched messages are grouped by normalised text and counted") {
+    const json unmatched = review::unmatched(*db, {});
+    REQUIRE(unmatched.size() == 2);
+    CHECK(unmatched[0].at("text") == "asdf qwerty");
+    CHECK(unmatched[0].at("count") == 2);
+    CHECK(unmatched[0].at("example") == "asdf qwerty");
+    CHECK(unmatched[0].at("asking") == json{{"duration", 1}, {"fever", 1}});
+    CHECK(unmatched[0].at("last_seen") == "2024-05-02T01:00:00.001Z");
+    CHECK(unmatched[1].at("text") == "cmd");
+    CHECK(unmatched[1].at("example") == "=cmd");
+
+    review::Filter filter;
+    filter.channel = "terminal";
+    const json terminal_only = review::unmatched(*db, filter);
+    REQUIRE(terminal_only.size() == 1);
+    CHECK(terminal_only[0].at("count") == 1);
+}
+
+TEST_CASE("filters with a bad level or an empty range are refused") {
+    CHECK_THROWS_WITH_AS(review::validate(with_level("critical")), doctest::Contains("unknown level 'critical'"),
+                         std::invalid_argument);
+    review::Filter filter;
+    filter.since_ms = 10;
+    filter.until_ms = 10;
+    CHECK_THROWS_WITH_AS(review::validate(filter), doctest::Contains("empty"), std::invalid_argument);
+}
+
+TEST_CASE("text is normalised for grouping") {
+    CHECK(review::normalise_for_grouping("  Hello,   World!! ") == "hello, world");
+    CHECK(review::normalise_for_grouping("...") == "");
+    CHECK(review::normalise_for_grouping("Rücken") == "rücken");
+}

@@ -1,0 +1,76 @@
+// Records and options shared by the store tests.
+#pragma once
+
+#include "bot/store/store.hpp"
+#include "temp_dir.hpp"
+
+#include <SQLiteCpp/Database.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+namespace backtalk::test {
+
+// A store in `dir` that never reports to stderr and never waits long.
+inline store::StoreOptions quiet_options(const TempDir& dir) {
+    store::StoreOptions options;
+    options.path = dir / "log.db";
+    options.hash_key_file = dir / "hash.key";
+    options.report = [](std::string_view) {};
+    return options;
+}
+
+inline store::MessageRecord inbound(const std::string& conversation, std::int64_t time_ms, const std::string& text) {
+    store::MessageRecord record;
+    record.conversation = conversation;
+    record.time_ms = time_ms;
+    record.direction = store::Direction::in;
+    record.kind = "message";
+    record.text = text;
+    record.channel = "websocket";
+    record.rules_version = "test-1";
+    return record;
+}
+
+inline store::MessageRecord outbound(const std::string& conversation, std::int64_t time_ms, const std::string& text) {
+    store::MessageRecord record = inbound(conversation, time_ms, text);
+    record.direction = store::Direction::out;
+    record.kind = "reply";
+    return record;
+}
+
+inline store::ConversationRecord conversation(const std::string& id, const std::string& channel,
+                                              std::int64_t started_ms) {
+    store::ConversationRecord record;
+    record.id = id;
+    record.channel = channel;
+    record.started_ms = started_ms;
+    record.last_activity_ms = started_ms;
+    record.locale = "en";
+    return record;
+}
+
+inline std::int64_t query_int(const std::filesystem::path& db_path, const std::string& sql) {
+    SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+    return db.execAndGet(sql).getInt64();
+}
+
+// Waits (up to a generous limit, never asserting on time) for a condition
+// that another thread makes true.
+template <class Condition>
+bool eventually(Condition condition) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > give_up) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+}
+
+inline std::string query_text(const std::filesystem::path& db_path, const std::string& sql) {
+    SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+    return db.execAndGet(sql).getString();
+}
+
+}  // namespace backtalk::test

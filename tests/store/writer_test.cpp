@@ -1,0 +1,237 @@
+#include "bot/store/store.hpp"
+#include "store_test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+using namespace backtalk;
+
+namespace {
+
+Session sample_session() {
+    Session session;
+    session.state = "screening";
+    session.asking = "saddle_numbness";
+    session.attempts = 1;
+    session.slots["duration_days"] = 3.0;
+    session.slots["trigger"] = std::string("lifting");
+    session.asked = {"pain_location", "duration"};
+    session.triage = Triage{Level::gp_soon, {"sciatica"}};
+    session.offered = {{"yes", "Yes"}, {"no", "No"}};
+    session.turns = 4;
+    session.started_ms = 1000;
+    session.last_active_ms = 5000;
+    session.rules_version = "test-1";
+    return session;
+}
+
+}  // namespace
+
+TEST_CASE("the writer commits in batches and close() flushes the rest") {
+    test::TempDir dir;
+    auto options = test::quiet_options(dir);
+    options.batch_rows = 10;
+    options.batch_interval = std::chrono::hours(1);  // only size and close end a batch here
+    store::Store log(options);
+    for (int i = 0; i < 25; ++i) CHECK(log.log_message(test::inbound("c1", 1000 + i, "row " + std::to_string(i))));
+    // Two full batches go without waiting for the interval.
+    REQUIRE(test::eventually([&] { return log.counters().rows_written == 20; }));
+    CHECK(log.counters().batches == 2);
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM messages") == 20);
+
+    const store::StoreCounters final_counts = log.close();
+    CHECK(final_counts.rows_written == 25);
+    CHECK(final_counts.batches == 3);
+    CHECK(final_counts.dropped == 0);
+    CHECK(final_counts.queue_depth == 0);
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM messages") == 25);
+    CHECK(test::query_int(dir / "log.db", "SELECT MAX(seq) FROM messages WHERE conversation = 'c1'") == 25);
+}
+
+TEST_CASE("a partial batch is committed once the batch interval passes") {
+    test::TempDir dir;
+    auto options = test::quiet_options(dir);
+    options.batch_rows = 1000;
+    options.batch_interval = std::chrono::milliseconds(20);
+    store::Store log(options);
+    log.log_message(test::inbound("c1", 1, "hello"));
+    log.log_message(test::inbound("c1", 2, "again"));
+    CHECK(test::eventually([&] { return log.counters().rows_written == 2; }));
+    CHECK(log.counters().batches == 1);
+}
+
+TEST_CASE("flush() waits for everything queued before it") {
+    test::TempDir dir;
+    auto options = test::quiet_options(dir);
+    options.batch_interval = std::chrono::hours(1);
+    store::Store log(options);
+    for (int i = 0; i < 7; ++i) log.log_message(test::inbound("c1", i, "x"));
+    CHECK(log.flush());
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM messages") == 7);
+}
+
+TEST_CASE("sequence numbers continue per conversation across batches and restarts") {
+    test::TempDir dir;
+    {
+        store::Store log(test::quiet_options(dir));
+        log.log_message(test::inbound("a", 1, "a1"));
+        log.log_message(test::inbound("b", 2, "b1"));
+        log.log_message(test::outbound("a", 3, "a2"));
+    }
+    {
+        store::Store log(test::quiet_options(dir));
+        log.log_message(test::inbound("a", 4, "a3"));
+    }
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
+    SQLite::Statement query(db, "SELECT seq, text, direction FROM messages WHERE conversation = 'a' ORDER BY seq");
+    std::vector<std::string> rows;
+    while (query.executeStep()) {
+        rows.push_back(std::to_string(query.getColumn(0).getInt()) + " " + query.getColumn(1).getString() + " " +
+                       query.getColumn(2).getString());
+    }
+    CHECK(rows == std::vector<std::string>{"1 a1 in", "2 a2 out", "3 a3 in"});
+    CHECK(db.execAndGet("SELECT seq FROM messages WHERE conversation = 'b'").getInt() == 1);
+}
+
+TEST_CASE("conversation records are upserted: first channel kept, activity and outcome move on") {
+    test::TempDir dir;
+    {
+        store::Store log(test::quiet_options(dir));
+        auto record = test::conversation("c1", "websocket", 1000);
+        record.user_hash = "abc";
+        log.log_conversation(record);
+        record.channel = "rest";
+        record.user_hash.clear();
+        record.last_activity_ms = 9000;
+        record.turns = 5;
+        record.state = "outcome";
+        record.outcome = Triage{Level::urgent, {"kidney", "spinal_infection"}};
+        log.log_conversation(record);
+    }
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
+    SQLite::Statement row(db, "SELECT channel, user_hash, started, last_activity, turns, state, outcome_level, "
+                              "outcome_reasons FROM conversations WHERE id = 'c1'");
+    REQUIRE(row.executeStep());
+    CHECK(row.getColumn(0).getString() == "websocket");
+    CHECK(row.getColumn(1).getString() == "abc");
+    CHECK(row.getColumn(2).getInt64() == 1000);
+    CHECK(row.getColumn(3).getInt64() == 9000);
+    CHECK(row.getColumn(4).getInt() == 5);
+    CHECK(row.getColumn(5).getString() == "outcome");
+    CHECK(row.getColumn(6).getString() == "urgent");
+    CHECK(nlohmann::json::parse(row.getColumn(7).getString()) == nlohmann::json{"kidney", "spinal_infection"});
+}
+
+TEST_CASE("a session snapshot round-trips through the store, before and after commit and restart") {
+    test::TempDir dir;
+    const Session saved = sample_session();
+    {
+        auto options = test::quiet_options(dir);
+        options.batch_interval = std::chrono::hours(1);
+        store::Store log(options);
+        CHECK_FALSE(log.load_session("s1").has_value());
+        log.save_session("s1", saved, 5000);
+        // Still queued: the read sees it anyway.
+        const auto pending = log.load_session("s1");
+        REQUIRE(pending.has_value());
+        CHECK(to_json(*pending) == to_json(saved));
+        REQUIRE(log.flush());
+        const auto committed = log.load_session("s1");
+        REQUIRE(committed.has_value());
+        CHECK(to_json(*committed) == to_json(saved));
+    }
+    store::Store reopened(test::quiet_options(dir));
+    const auto restored = reopened.load_session("s1");
+    REQUIRE(restored.has_value());
+    CHECK(to_json(*restored) == to_json(saved));
+    CHECK_FALSE(reopened.load_session("unknown").has_value());
+}
+
+TEST_CASE("bindings map a channel's key to a value and survive a restart") {
+    test::TempDir dir;
+    {
+        store::Store log(test::quiet_options(dir));
+        log.set_binding("telegram", "hash-of-chat-1", "session-a", 1000);
+        CHECK(log.binding("telegram", "hash-of-chat-1") == std::optional<std::string>("session-a"));
+        log.set_binding("telegram", "hash-of-chat-1", "session-b", 2000);
+        CHECK(log.binding("telegram", "hash-of-chat-1") == std::optional<std::string>("session-b"));
+    }
+    store::Store reopened(test::quiet_options(dir));
+    CHECK(reopened.binding("telegram", "hash-of-chat-1") == std::optional<std::string>("session-b"));
+    CHECK_FALSE(reopened.binding("telegram", "other").has_value());
+    CHECK_FALSE(reopened.binding("rest", "hash-of-chat-1").has_value());
+}
+
+TEST_CASE("an e-mail address and a phone number never reach the database file or its WAL") {
+    test::TempDir dir;
+    auto options = test::quiet_options(dir);
+    store::Store log(options);
+    log.log_conversation(test::conversation("c1", "websocket", 1000));
+    log.log_message(test::inbound("c1", 1000, "I am alice.smith@example.org, call +44 20 7946 0958"));
+    REQUIRE(log.flush());
+
+    // While the store is open the rows live in the WAL; after close, in the file.
+    const std::string open_bytes = test::file_bytes(dir / "log.db") + test::file_bytes(dir / "log.db-wal");
+    CHECK(open_bytes.find("[email]") != std::string::npos);
+    log.close();
+    const std::string closed_bytes = test::file_bytes(dir / "log.db") + test::file_bytes(dir / "log.db-wal");
+    for (const std::string* bytes : {&open_bytes, &closed_bytes}) {
+        CHECK(bytes->find("alice.smith") == std::string::npos);
+        CHECK(bytes->find("example.org") == std::string::npos);
+        CHECK(bytes->find("7946") == std::string::npos);
+    }
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM messages WHERE text = 'I am [email], call [phone]'") ==
+          1);
+}
+
+TEST_CASE("redaction can be turned off") {
+    test::TempDir dir;
+    auto options = test::quiet_options(dir);
+    options.redact = false;
+    {
+        store::Store log(options);
+        log.log_message(test::inbound("c1", 1000, "bob@example.org"));
+    }
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM messages WHERE text = 'bob@example.org'") == 1);
+}
+
+TEST_CASE("user ids are stored as keyed hashes, stable for one key") {
+    test::TempDir dir;
+    std::string first;
+    {
+        store::Store log(test::quiet_options(dir));
+        first = log.hash_user("telegram", "123456789");
+        CHECK(first.size() == 64);
+        CHECK(first.find("123456789") == std::string::npos);
+        CHECK(log.hash_user("telegram", "123456789") == first);
+        CHECK(log.hash_user("telegram", "123456780") != first);
+        CHECK(log.hash_user("rest", "123456789") != first);
+        CHECK(log.health().ok);
+    }
+    // The key file was created private and is reused.
+    struct stat info{};
+    REQUIRE(stat((dir / "hash.key").c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0600);
+    store::Store reopened(test::quiet_options(dir));
+    CHECK(reopened.hash_user("telegram", "123456789") == first);
+
+    // A key from the environment wins over the file.
+    setenv("BACKTALK_HASH_KEY", "another key", 1);
+    store::Store with_env_key(test::quiet_options(dir));
+    unsetenv("BACKTALK_HASH_KEY");
+    CHECK(with_env_key.hash_user("telegram", "123456789") != first);
+}
+
+TEST_CASE("records queued after close are refused and counted") {
+    test::TempDir dir;
+    store::Store log(test::quiet_options(dir));
+    log.close();
+    CHECK_FALSE(log.log_message(test::inbound("c1", 1, "late")));
+    CHECK(log.counters().dropped == 1);
+    CHECK_FALSE(log.health().ok);
+}
