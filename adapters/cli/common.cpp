@@ -34,7 +34,7 @@ std::filesystem::path resolve_rules_dir(const CommonOptions& options) {
         if (std::filesystem::exists(root / "flow.json", ec)) return root;
         throw std::runtime_error("no rules for locale '" + options.locale + "' in " + root.string());
     }
-    for (const std::filesystem::path root : {std::filesystem::path("rules"),
+    for (const std::filesystem::path& root : {std::filesystem::path("rules"),
                                              std::filesystem::path(BACKTALK_DATA_DIR) / "rules"}) {
         if (has_locale(root, options.locale)) return root / options.locale;
     }
@@ -43,7 +43,7 @@ std::filesystem::path resolve_rules_dir(const CommonOptions& options) {
 }
 
 std::filesystem::path resolve_web_dir() {
-    for (const std::filesystem::path dir : {std::filesystem::path("adapters/web"),
+    for (const std::filesystem::path& dir : {std::filesystem::path("adapters/web"),
                                             std::filesystem::path(BACKTALK_DATA_DIR) / "web"}) {
         std::error_code ec;
         if (std::filesystem::exists(dir / "widget.js", ec)) return dir;
