@@ -58,9 +58,15 @@ std::string replay(const Engine& engine, const std::string& golden) {
     std::ostringstream out;
     Session session;
     std::int64_t now = start_ms;
-    for (const auto& line : play_object(engine, session, protocol::Start{}, now)) out << "< " << line << '\n';
+    // The greeting follows the leading comments, so a file opens with what it checks.
+    bool greeted = false;
+    const auto greet = [&] {
+        for (const auto& line : play_object(engine, session, protocol::Start{}, now)) out << "< " << line << '\n';
+        greeted = true;
+    };
     for (std::string line; std::getline(in, line);) {
         if (line.rfind("< ", 0) == 0) continue;
+        if (!greeted && line.rfind('#', 0) != 0) greet();
         out << line << '\n';
         std::variant<protocol::ClientObject, protocol::Error> object;
         if (line.rfind(">> ", 0) == 0) {
@@ -84,6 +90,7 @@ std::string replay(const Engine& engine, const std::string& golden) {
         }
         for (const auto& l : lines) out << "< " << l << '\n';
     }
+    if (!greeted) greet();
     return out.str();
 }
 
