@@ -1,11 +1,355 @@
 // `backtalk logs ...`: review and maintenance of the conversation log.
+// Review subcommands open the database read-only and never create it;
+// maintenance goes through the store's writer like the server's own writes.
 #include "adapters/cli/commands.hpp"
 
+#include "bot/store/review.hpp"
+#include "bot/store/schema.hpp"
+#include "bot/store/store.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
 namespace backtalk::cli {
+
+namespace {
+
+using nlohmann::json;
+namespace review = store::review;
+
+struct LogsOptions {
+    CommonOptions common;
+    std::string since;
+    std::string until;
+    std::string level;
+    std::string channel;
+    std::size_t limit = 0;
+    bool as_json = false;
+    std::string id;
+    std::string format;
+    std::string output;
+    std::string older_than;
+    std::string backup_file;
+};
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void require_database(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        throw std::runtime_error("no log database at " + path.string() + " (set --db or BACKTALK_DB)");
+    }
+}
+
+// A read-only connection to an existing backtalk log; never creates one.
+SQLite::Database open_for_review(const std::filesystem::path& path) {
+    require_database(path);
+    SQLite::Database db(path, SQLite::OPEN_READONLY, 5000);
+    store::check_schema_supported(db);
+    if (store::schema_version(db) == 0) throw std::runtime_error(path.string() + " is not a backtalk log");
+    return db;
+}
+
+// The store for maintenance, on an existing database only.
+std::unique_ptr<store::Store> open_for_maintenance(const std::filesystem::path& path) {
+    require_database(path);
+    store::StoreOptions options;
+    options.path = path;
+    return std::make_unique<store::Store>(options);
+}
+
+review::Filter make_filter(const LogsOptions& options) {
+    review::Filter filter;
+    const std::int64_t now = now_ms();
+    if (!options.since.empty()) filter.since_ms = review::parse_time_ms(options.since, now);
+    if (!options.until.empty()) filter.until_ms = review::parse_time_ms(options.until, now);
+    if (!options.level.empty()) filter.level = options.level;
+    if (!options.channel.empty()) filter.channel = options.channel;
+    filter.limit = options.limit;
+    review::validate(filter);
+    return filter;
+}
+
+void add_filter_options(CLI::App& command, LogsOptions& options, std::size_t default_limit) {
+    options.limit = default_limit;
+    command.add_option("--since", options.since,
+                       "Conversations started at or after: 2024-05-01, 2024-05-01T13:00 (UTC) or 7d (ago)");
+    command.add_option("--until", options.until, "Conversations started before (same forms as --since)");
+    command.add_option("--level", options.level, "Outcome: emergency, urgent, gp_soon, self_care or none");
+    command.add_option("--channel", options.channel, "terminal, websocket, rest, telegram");
+    command.add_option("--limit", options.limit, "At most this many (0: all)")->capture_default_str();
+}
+
+std::string text_or(const json& value, const std::string& fallback) {
+    return value.is_string() ? value.get<std::string>() : fallback;
+}
+
+std::string outcome_text(const json& triage) {
+    if (triage.is_null()) return "-";
+    std::string text = triage.at("level").get<std::string>();
+    const json& reasons = triage.at("reasons");
+    if (!reasons.empty()) {
+        text += " (";
+        for (std::size_t i = 0; i < reasons.size(); ++i) text += (i > 0 ? ", " : "") + reasons[i].get<std::string>();
+        text += ")";
+    }
+    return text;
+}
+
+// "2024-05-01T10:00:00.000Z" -> "2024-05-01 10:00:00"
+std::string readable_time(const json& iso) { return iso.get<std::string>().substr(0, 19).replace(10, 1, " "); }
+
+void print_list(const json& conversations) {
+    if (conversations.empty()) {
+        std::cout << "no conversations match\n";
+        return;
+    }
+    std::cout << std::left << std::setw(34) << "ID" << std::setw(21) << "STARTED (UTC)" << std::setw(11) << "CHANNEL"
+              << std::setw(7) << "TURNS" << "OUTCOME / STOPPED AT\n";
+    for (const json& conversation : conversations) {
+        std::string where = outcome_text(conversation.at("outcome"));
+        if (conversation.at("outcome").is_null()) {
+            where = "stopped at " + text_or(conversation.at("state"), "?");
+            if (conversation.at("asking").is_string()) where += " / " + conversation.at("asking").get<std::string>();
+        }
+        std::cout << std::setw(34) << conversation.at("id").get<std::string>() << std::setw(21)
+                  << readable_time(conversation.at("started")) << std::setw(11)
+                  << conversation.at("channel").get<std::string>() << std::setw(7)
+                  << conversation.at("turns").get<int>() << where << '\n';
+    }
+}
+
+void print_transcript(const json& transcript) {
+    const json& conversation = transcript.at("conversation");
+    std::cout << "Conversation " << transcript.at("id").get<std::string>() << '\n';
+    if (conversation.is_null()) {
+        std::cout << "  (its summary row is missing; messages only)\n";
+    } else {
+        std::cout << "  channel " << conversation.at("channel").get<std::string>() << ", locale "
+                  << text_or(conversation.at("locale"), "?") << ", " << conversation.at("turns").get<int>()
+                  << " turns\n"
+                  << "  started " << readable_time(conversation.at("started")) << ", last activity "
+                  << readable_time(conversation.at("last_activity")) << " (UTC)\n"
+                  << "  outcome " << outcome_text(conversation.at("outcome")) << '\n';
+    }
+    std::cout << '\n';
+    for (const json& message : transcript.at("messages")) {
+        const bool inbound = message.at("direction") == "in";
+        const std::string kind = message.at("kind").get<std::string>();
+        std::string text = message.at("text").get<std::string>();
+        if (kind == "start" || kind == "session") text = "[" + kind + "]" + (text.empty() ? "" : " " + text);
+        if (kind == "choice") text = "[choice] " + text;
+        if (kind == "error") text = "[error " + text_or(message.at("code"), "?") + "] " + text;
+        if (kind == "invalid") text = "[invalid] " + text;
+        std::cout << std::right << std::setw(4) << ("#" + std::to_string(message.at("seq").get<int>())) << "  "
+                  << message.at("time").get<std::string>().substr(11, 12) << "  " << (inbound ? "> " : "< ")
+                  << text << '\n';
+        std::string notes;
+        if (inbound && kind != "start") {
+            if (message.at("understood") == true) {
+                std::ostringstream confidence;
+                confidence << std::fixed << std::setprecision(2) << message.at("confidence").get<double>();
+                notes = "understood";
+                if (!message.at("intents").empty()) {
+                    notes += ":";
+                    for (const json& intent : message.at("intents")) notes += " " + intent.get<std::string>();
+                }
+                notes += " (confidence " + confidence.str() + ")";
+            } else if (message.at("understood") == false) {
+                notes = "NOT UNDERSTOOD";
+            }
+            if (message.at("asking").is_string()) notes += ", answering " + message.at("asking").get<std::string>();
+        } else if (!inbound && kind == "reply") {
+            notes = "state " + text_or(message.at("state"), "?");
+            if (message.at("asking").is_string()) notes += ", asking " + message.at("asking").get<std::string>();
+            if (!message.at("triage").is_null()) notes += ", triage " + outcome_text(message.at("triage"));
+        }
+        if (!notes.empty()) std::cout << std::string(24, ' ') << notes << '\n';
+    }
+}
+
+void print_stats(const json& stats) {
+    const auto line = [](const std::string& label, const std::string& value) {
+        std::cout << std::left << std::setw(28) << label << value << '\n';
+    };
+    line("conversations", std::to_string(stats.at("conversations").get<std::int64_t>()));
+    line("turns", std::to_string(stats.at("turns").get<std::int64_t>()));
+    line("messages in / out", std::to_string(stats.at("messages_in").get<std::int64_t>()) + " / " +
+                                  std::to_string(stats.at("messages_out").get<std::int64_t>()));
+    std::string outcomes;
+    for (const char* level : {"emergency", "urgent", "gp_soon", "self_care", "none"}) {
+        if (!outcomes.empty()) outcomes += ", ";
+        outcomes += std::string(level) + " " + std::to_string(stats.at("outcomes").at(level).get<std::int64_t>());
+    }
+    line("outcomes", outcomes);
+    std::ostringstream rate;
+    if (stats.at("fallback_rate").is_null()) {
+        rate << "- (no messages)";
+    } else {
+        rate << std::fixed << std::setprecision(1) << stats.at("fallback_rate").get<double>() * 100.0
+             << "% of typed messages not understood";
+    }
+    line("fallback rate", rate.str());
+    const json& median = stats.at("median_turns_to_outcome");
+    line("median turns to an outcome", median.is_null() ? "- (no outcome yet)" : median.dump());
+    if (!stats.at("drop_off").empty()) {
+        std::cout << "where conversations without an outcome stopped:\n";
+        for (const json& stop : stats.at("drop_off")) {
+            std::cout << std::right << std::setw(8) << stop.at("conversations").get<std::int64_t>() << "  "
+                      << text_or(stop.at("state"), "?") << " / " << text_or(stop.at("asking"), "-") << '\n';
+        }
+    }
+}
+
+void print_unmatched(const json& groups) {
+    if (groups.empty()) {
+        std::cout << "every message was understood\n";
+        return;
+    }
+    std::cout << std::right << std::setw(6) << "COUNT" << "  " << std::left << std::setw(40) << "TEXT"
+              << "WHILE ASKING\n";
+    for (const json& group : groups) {
+        std::string asking;
+        for (const auto& [topic, count] : group.at("asking").items()) {
+            if (!asking.empty()) asking += ", ";
+            asking += topic + " " + std::to_string(count.get<std::int64_t>());
+        }
+        std::cout << std::right << std::setw(6) << group.at("count").get<std::int64_t>() << "  " << std::left
+                  << std::setw(40) << group.at("text").get<std::string>() << asking << '\n';
+    }
+}
+
+void print_json(const json& value) { std::cout << value.dump(2) << '\n'; }
+
+}  // namespace
 
 void add_logs_command(CLI::App& app) {
     CLI::App* logs = app.add_subcommand("logs", "Review and maintain the conversation log");
     logs->require_subcommand(1);
+    // Each subcommand has its own options (defaults differ, e.g. --limit).
+    std::shared_ptr<LogsOptions> options;
+
+    options = std::make_shared<LogsOptions>();
+    CLI::App* list = logs->add_subcommand("list", "Conversations, newest first");
+    add_common_options(*list, options->common);
+    add_filter_options(*list, *options, 50);
+    list->add_flag("--json", options->as_json, "Print JSON");
+    list->callback([options] {
+        SQLite::Database db = open_for_review(options->common.db_path);
+        const json conversations = review::list_conversations(db, make_filter(*options));
+        options->as_json ? print_json(conversations) : print_list(conversations);
+    });
+
+    options = std::make_shared<LogsOptions>();
+    CLI::App* show = logs->add_subcommand("show", "One conversation as a transcript, with what was understood");
+    add_common_options(*show, options->common);
+    show->add_option("id", options->id, "Conversation id")->required();
+    show->add_flag("--json", options->as_json, "Print JSON");
+    show->callback([options] {
+        SQLite::Database db = open_for_review(options->common.db_path);
+        const auto transcript = review::transcript(db, options->id);
+        if (!transcript) throw std::runtime_error("no conversation " + options->id);
+        options->as_json ? print_json(*transcript) : print_transcript(*transcript);
+    });
+
+    options = std::make_shared<LogsOptions>();
+    CLI::App* export_command = logs->add_subcommand("export", "Every message of the selected conversations");
+    add_common_options(*export_command, options->common);
+    add_filter_options(*export_command, *options, 0);
+    export_command->add_option("--format", options->format, "jsonl or csv")
+        ->required()
+        ->check(CLI::IsMember({"jsonl", "csv"}));
+    export_command->add_option("--output,-o", options->output, "Write to this file instead of standard output");
+    export_command->callback([options] {
+        SQLite::Database db = open_for_review(options->common.db_path);
+        const review::Filter filter = make_filter(*options);
+        const auto format = *review::export_format_from_string(options->format);
+        std::size_t rows = 0;
+        if (options->output.empty()) {
+            rows = review::write_export(db, filter, format, std::cout);
+            std::cout.flush();
+        } else {
+            std::ofstream file(options->output, std::ios::binary | std::ios::trunc);
+            if (!file) throw std::runtime_error("cannot write " + options->output);
+            rows = review::write_export(db, filter, format, file);
+            file.close();
+            if (!file) throw std::runtime_error("writing " + options->output + " failed");
+        }
+        if (!std::cout) throw std::runtime_error("writing the export failed");
+        std::cerr << "exported " << rows << " messages\n";
+    });
+
+    options = std::make_shared<LogsOptions>();
+    CLI::App* stats = logs->add_subcommand("stats", "Outcomes, fallback rate, turns to an outcome, drop-off");
+    add_common_options(*stats, options->common);
+    add_filter_options(*stats, *options, 0);
+    stats->add_flag("--json", options->as_json, "Print JSON");
+    stats->callback([options] {
+        SQLite::Database db = open_for_review(options->common.db_path);
+        const json result = review::stats(db, make_filter(*options));
+        options->as_json ? print_json(result) : print_stats(result);
+    });
+
+    options = std::make_shared<LogsOptions>();
+    CLI::App* unmatched = logs->add_subcommand("unmatched", "Messages the bot did not understand, grouped");
+    add_common_options(*unmatched, options->common);
+    add_filter_options(*unmatched, *options, 50);
+    unmatched->add_flag("--json", options->as_json, "Print JSON");
+    unmatched->callback([options] {
+        SQLite::Database db = open_for_review(options->common.db_path);
+        const json groups = review::unmatched(db, make_filter(*options));
+        options->as_json ? print_json(groups) : print_unmatched(groups);
+    });
+
+    options = std::make_shared<LogsOptions>();
+    CLI::App* purge = logs->add_subcommand("purge", "Delete conversations last active longer ago than a duration");
+    add_common_options(*purge, options->common);
+    purge->add_option("--older-than", options->older_than, "e.g. 30d, 12h, 2w")->required();
+    purge->callback([options] {
+        const std::int64_t cutoff = now_ms() - review::parse_duration_ms(options->older_than);
+        auto log = open_for_maintenance(options->common.db_path);
+        const std::size_t removed = log->purge_before(cutoff);
+        log->close();
+        std::cout << "purged " << removed << " conversation" << (removed == 1 ? "" : "s")
+                  << " last active before " << review::format_time_utc(cutoff) << '\n';
+    });
+
+    options = std::make_shared<LogsOptions>();
+    CLI::App* delete_command = logs->add_subcommand("delete", "Delete one conversation, its messages and session");
+    add_common_options(*delete_command, options->common);
+    delete_command->add_option("id", options->id, "Conversation id")->required();
+    delete_command->callback([options] {
+        auto log = open_for_maintenance(options->common.db_path);
+        const bool found = log->delete_conversation(options->id);
+        log->close();
+        if (!found) throw std::runtime_error("no conversation " + options->id);
+        std::cout << "deleted conversation " << options->id << '\n';
+    });
+
+    options = std::make_shared<LogsOptions>();
+    CLI::App* backup = logs->add_subcommand("backup", "Copy the live database (online backup, then quick_check)");
+    add_common_options(*backup, options->common);
+    backup->add_option("file", options->backup_file, "Where to write the copy (must not exist)")->required();
+    backup->callback([options] {
+        auto log = open_for_maintenance(options->common.db_path);
+        log->backup_to(options->backup_file);
+        log->close();
+        std::cout << "backed up " << options->common.db_path << " to " << options->backup_file
+                  << " (quick_check ok)\n";
+    });
 }
 
 }  // namespace backtalk::cli

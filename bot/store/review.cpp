@@ -207,8 +207,10 @@ json median_or_null(std::vector<std::int64_t> values) {
     return static_cast<double>(values[middle - 1] + values[middle]) / 2.0;
 }
 
-bool is_ascii_punctuation(char c) {
-    return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
+// Sentence punctuation around a message; brackets stay so that redaction
+// markers such as [phone] keep their shape.
+bool is_edge_punctuation(char c) {
+    return std::string_view(".,!?;:'\"`-=*~_").find(c) != std::string_view::npos;
 }
 
 }  // namespace
@@ -221,6 +223,86 @@ void validate(const Filter& filter) {
     if (filter.since_ms && filter.until_ms && *filter.since_ms >= *filter.until_ms) {
         throw std::invalid_argument("the time range is empty: since must be before until");
     }
+}
+
+std::int64_t parse_duration_ms(std::string_view text) {
+    const auto bad = [&] {
+        return std::invalid_argument("bad duration '" + std::string(text) +
+                                     "': use a number and a unit (s, m, h, d, w), e.g. 30d, 12h or 90m");
+    };
+    // At most 9 digits keeps weeks in milliseconds far inside 64 bits.
+    if (text.size() < 2 || text.size() > 10) throw bad();
+    std::int64_t amount = 0;
+    for (char c : text.substr(0, text.size() - 1)) {
+        if (c < '0' || c > '9') throw bad();
+        amount = amount * 10 + (c - '0');
+    }
+    if (amount == 0) throw bad();
+    constexpr std::int64_t second = 1000;
+    switch (text.back()) {
+        case 's': return amount * second;
+        case 'm': return amount * 60 * second;
+        case 'h': return amount * 3600 * second;
+        case 'd': return amount * 86400 * second;
+        case 'w': return amount * 7 * 86400 * second;
+        default: throw bad();
+    }
+}
+
+std::int64_t parse_time_ms(std::string_view text, std::int64_t now_ms) {
+    const auto bad = [&] {
+        return std::invalid_argument("bad time '" + std::string(text) +
+                                     "': use 2024-05-01, 2024-05-01T13:00 (UTC) or a duration back from "
+                                     "now such as 7d");
+    };
+    // Durations end in a unit letter; times in a digit or Z.
+    if (!text.empty() && text.back() >= 'a' && text.back() <= 'z') {
+        try {
+            return now_ms - parse_duration_ms(text);
+        } catch (const std::invalid_argument&) {
+            throw bad();
+        }
+    }
+    // Fixed positions: YYYY-MM-DD[THH:MM[:SS]][Z]
+    std::string_view rest = text;
+    if (!rest.empty() && rest.back() == 'Z') rest.remove_suffix(1);
+    if (rest.size() != 10 && rest.size() != 16 && rest.size() != 19) throw bad();
+    const auto number = [&](std::size_t at, std::size_t digits) {
+        int value = 0;
+        for (std::size_t i = at; i < at + digits; ++i) {
+            if (rest[i] < '0' || rest[i] > '9') throw bad();
+            value = value * 10 + (rest[i] - '0');
+        }
+        return value;
+    };
+    const auto expect = [&](std::size_t at, char c) {
+        if (rest[at] != c) throw bad();
+    };
+    std::tm parts{};
+    parts.tm_year = number(0, 4) - 1900;
+    expect(4, '-');
+    parts.tm_mon = number(5, 2) - 1;
+    expect(7, '-');
+    parts.tm_mday = number(8, 2);
+    if (rest.size() >= 16) {
+        expect(10, 'T');
+        parts.tm_hour = number(11, 2);
+        expect(13, ':');
+        parts.tm_min = number(14, 2);
+    }
+    if (rest.size() == 19) {
+        expect(16, ':');
+        parts.tm_sec = number(17, 2);
+    }
+    if (parts.tm_mon < 0 || parts.tm_mon > 11 || parts.tm_mday < 1 || parts.tm_mday > 31 || parts.tm_hour > 23 ||
+        parts.tm_min > 59 || parts.tm_sec > 59) {
+        throw bad();
+    }
+    const std::tm given = parts;
+    const std::time_t seconds = timegm(&parts);
+    // timegm normalises 2024-02-31 to March; such a date was not a real one.
+    if (parts.tm_mday != given.tm_mday || parts.tm_mon != given.tm_mon) throw bad();
+    return static_cast<std::int64_t>(seconds) * 1000;
 }
 
 std::string format_time_utc(std::int64_t ms) {
@@ -405,9 +487,9 @@ std::string normalise_for_grouping(std::string_view text) {
         out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     }
     std::size_t begin = 0;
-    while (begin < out.size() && is_ascii_punctuation(out[begin])) ++begin;
+    while (begin < out.size() && is_edge_punctuation(out[begin])) ++begin;
     std::size_t end = out.size();
-    while (end > begin && is_ascii_punctuation(out[end - 1])) --end;
+    while (end > begin && is_edge_punctuation(out[end - 1])) --end;
     std::string trimmed = out.substr(begin, end - begin);
     while (!trimmed.empty() && trimmed.back() == ' ') trimmed.pop_back();
     while (!trimmed.empty() && trimmed.front() == ' ') trimmed.erase(trimmed.begin());

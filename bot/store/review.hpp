@@ -62,11 +62,20 @@ nlohmann::json stats(SQLite::Database& db, const Filter& filter);
 // first: [{text, count, example, last_seen, asking: {topic: count}}].
 nlohmann::json unmatched(SQLite::Database& db, const Filter& filter);
 
-// Lower case (ASCII), single spaces, no punctuation at either end: the key
+// Lower case (ASCII), single spaces, no sentence punctuation at either end: the key
 // that groups unmatched messages.
 std::string normalise_for_grouping(std::string_view text);
 
 // 2024-05-01T10:00:00.123Z
 std::string format_time_utc(std::int64_t ms);
+
+// Filter values as people type them (command line, admin query strings).
+// "30d", "12h", "90m", "45s", "2w" in milliseconds; throws
+// std::invalid_argument with an example of what works.
+std::int64_t parse_duration_ms(std::string_view text);
+// "2024-05-01" (midnight UTC), "2024-05-01T13:00", "2024-05-01T13:00:30Z"
+// (UTC), or a duration back from `now_ms` ("7d": a week ago). Throws
+// std::invalid_argument.
+std::int64_t parse_time_ms(std::string_view text, std::int64_t now_ms);
 
 }  // namespace backtalk::store::review

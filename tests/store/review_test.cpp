@@ -277,4 +277,24 @@ TEST_CASE("text is normalised for grouping") {
     CHECK(review::normalise_for_grouping("  Hello,   World!! ") == "hello, world");
     CHECK(review::normalise_for_grouping("...") == "");
     CHECK(review::normalise_for_grouping("Rücken") == "rücken");
+    CHECK(review::normalise_for_grouping("call me at [phone].") == "call me at [phone]");
+}
+
+TEST_CASE("durations and times are parsed as people type them") {
+    CHECK(review::parse_duration_ms("30d") == 30LL * 86400 * 1000);
+    CHECK(review::parse_duration_ms("12h") == 12LL * 3600 * 1000);
+    CHECK(review::parse_duration_ms("90m") == 90LL * 60 * 1000);
+    CHECK(review::parse_duration_ms("2w") == 14LL * 86400 * 1000);
+    for (const char* bad : {"", "d", "30", "30x", "-3d", "0d", "3.5d", "12345678901d"}) {
+        CHECK_THROWS_WITH_AS(review::parse_duration_ms(bad), doctest::Contains("bad duration"),
+                             std::invalid_argument);
+    }
+    const std::int64_t now = may_1 + 5 * hour_ms;
+    CHECK(review::parse_time_ms("2024-05-01", now) == may_1);
+    CHECK(review::parse_time_ms("2024-05-01T10:30", now) == may_1 + 10 * hour_ms + 30 * 60 * 1000);
+    CHECK(review::parse_time_ms("2024-05-01T10:30:15Z", now) == may_1 + 10 * hour_ms + (30 * 60 + 15) * 1000);
+    CHECK(review::parse_time_ms("5h", now) == may_1);
+    for (const char* bad : {"yesterday", "2024-5-1", "2024-02-30", "2024-05-01 10:30", "2024-13-01", "01/05/2024"}) {
+        CHECK_THROWS_WITH_AS(review::parse_time_ms(bad, now), doctest::Contains("bad time"), std::invalid_argument);
+    }
 }
