@@ -1,0 +1,428 @@
+// The dialogue: screening order, skipping what is known, emergency jumps,
+// unclear answers, quick replies, levels that only rise, stretching only when
+// safe, and determinism.
+#include "rules_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace backtalk {
+namespace {
+
+using test::Chat;
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+bool offers(const Reply& reply, const std::string& id) {
+    return std::any_of(reply.quick_replies.begin(), reply.quick_replies.end(), [&](const QuickReply& q) { return q.id == id; });
+}
+
+std::string slot_text(const Session& s, const std::string& slot) {
+    const auto it = s.slots.find(slot);
+    if (it == s.slots.end()) return "";
+    const auto* text = std::get_if<std::string>(&it->second);
+    return text ? *text : "";
+}
+
+const Topic& topic(const std::string& id) {
+    const Topic* t = test::rules()->topic(id);
+    REQUIRE(t != nullptr);
+    return *t;
+}
+
+// Answers "no" until the bot asks about `wanted`.
+void answer_no_until(Chat& chat, const std::string& wanted) {
+    for (std::size_t turn = 0; turn < test::rules()->topics.size() && chat.reply().asking != wanted; ++turn) {
+        REQUIRE_FALSE(chat.reply().asking.empty());
+        chat.say("no");
+    }
+    REQUIRE(chat.reply().asking == wanted);
+}
+
+// A conversation that ends at "see a doctor today" because of a fever.
+Chat urgent_fever_chat() {
+    Chat chat;
+    chat.say("my lower back has ached for 3 days and I've been feverish and shivery since last night");
+    chat.answer_until_done({{"age", "41"}});
+    REQUIRE(chat.reply().triage.has_value());
+    REQUIRE(chat.reply().triage->level == Level::urgent);
+    return chat;
+}
+
+// A conversation that ends at self-care: a desk-bound ache, nothing else.
+Chat self_care_chat() {
+    Chat chat;
+    chat.say("my lower back aches after long days at my desk, started 4 days ago");
+    chat.answer_until_done({{"age", "33"}});
+    REQUIRE(chat.reply().triage.has_value());
+    REQUIRE(chat.reply().triage->level == Level::self_care);
+    return chat;
+}
+
+TEST_CASE("dialogue: a new conversation greets and waits in the start state") {
+    const Chat chat;
+    CHECK(chat.reply().text == test::text("greeting"));
+    CHECK(chat.reply().state == test::rules()->start_state);
+    CHECK(chat.reply().asking.empty());
+    CHECK_FALSE(chat.reply().triage.has_value());
+}
+
+TEST_CASE("dialogue: screening starts with the first safety question") {
+    Chat chat;
+    chat.say("my lower back has been sore for a few days");
+    CHECK(chat.last().replies.front().text == test::text("acknowledge"));
+    CHECK(chat.reply().asking == "chest_pain");
+    CHECK(chat.reply().text == topic("chest_pain").question);
+    CHECK(offers(chat.reply(), "yes"));
+    CHECK(offers(chat.reply(), "no"));
+    CHECK(offers(chat.reply(), "unsure"));
+}
+
+TEST_CASE("dialogue: safety questions come in CLINICAL.md's order") {
+    Chat chat;
+    chat.say("my lower back has been sore for a few days");
+    std::vector<std::string> asked;
+    while (!chat.reply().asking.empty() && asked.size() < 6) {
+        asked.push_back(chat.reply().asking);
+        chat.say("no");
+    }
+    CHECK(asked == std::vector<std::string>{"chest_pain", "tearing_pain", "saddle_numbness", "bladder_bowel", "leg_weakness", "trauma"});
+}
+
+TEST_CASE("dialogue: an emergency cue in the middle of screening goes straight to the outcome") {
+    Chat chat;
+    chat.say("my lower back has been sore for a few days");
+    chat.say("no");
+    REQUIRE(chat.reply().asking == "tearing_pain");
+    chat.say("no, but since this morning I can't feel the toilet paper when I wipe");
+    const Reply& outcome = chat.reply();
+    CHECK(outcome.state == "outcome");
+    CHECK(outcome.asking.empty());
+    REQUIRE(outcome.triage.has_value());
+    CHECK(outcome.triage->level == Level::emergency);
+    REQUIRE_FALSE(outcome.triage->reasons.empty());
+    CHECK(outcome.triage->reasons.front() == "cauda_equina");
+    CHECK(outcome.text.find("112") != std::string::npos);
+    CHECK(chat.session().asking.empty());
+}
+
+TEST_CASE("dialogue: an emergency in the first message needs no questions at all") {
+    Chat chat;
+    chat.say("I fell off a ladder from about 4 metres and landed on my back");
+    CHECK(chat.reply().state == "outcome");
+    REQUIRE(chat.reply().triage.has_value());
+    CHECK(chat.reply().triage->level == Level::emergency);
+    CHECK(chat.reply().triage->reasons.front() == "fracture");
+    CHECK(chat.session().asked.empty());
+}
+
+TEST_CASE("dialogue: what free text already said is not asked again") {
+    Chat chat;
+    chat.say("I'm 45, my lower back has hurt for 2 weeks since I lifted a heavy box, no fever and no numbness");
+    chat.answer_until_done();
+    const auto& asked = chat.session().asked;
+    for (const char* known : {"age", "pain_location", "duration", "trigger", "lifting", "fever", "numbness"}) {
+        CAPTURE(known);
+        CHECK_FALSE(contains(asked, known));
+    }
+    CHECK(contains(asked, "chest_pain"));
+    REQUIRE(chat.reply().triage.has_value());
+    CHECK(chat.reply().triage->level == Level::self_care);
+    CHECK(chat.reply().triage->reasons.front() == "lifting_strain");
+}
+
+TEST_CASE("dialogue: an answer can fill the next questions too") {
+    Chat chat;
+    chat.say("my back hurts, started yesterday");
+    REQUIRE(chat.reply().asking == "chest_pain");
+    chat.say("no chest pain, no dizziness, and no numbness down there");
+    CHECK(slot_text(chat.session(), "chest_pain") == "no");
+    CHECK(slot_text(chat.session(), "tearing_pain") == "no");
+    CHECK(slot_text(chat.session(), "saddle_numbness") == "no");
+    CHECK(chat.reply().asking == "bladder_bowel");
+}
+
+TEST_CASE("dialogue: an unclear answer to a safety question is asked again and then taken as yes") {
+    Chat chat;
+    chat.say("lower back pain for a week");
+    REQUIRE(chat.reply().asking == "chest_pain");
+    REQUIRE(topic("chest_pain").safety);
+    chat.say("maybe");
+    CHECK(chat.reply().asking == "chest_pain");
+    CHECK(chat.reply().text == topic("chest_pain").reprompts.front());
+    CHECK(chat.session().attempts == 1);
+    chat.say("not sure");
+    CHECK(chat.said(test::text("unsure_cautious")));
+    CHECK(slot_text(chat.session(), "chest_pain") == "yes");
+    REQUIRE(chat.reply().triage.has_value());
+    CHECK(chat.reply().triage->level == Level::emergency);
+    CHECK(chat.reply().triage->reasons.front() == "cardiac");
+}
+
+TEST_CASE("dialogue: a clear answer after a reprompt is taken as given") {
+    Chat chat;
+    chat.say("lower back pain for a week");
+    chat.say("hmm");
+    REQUIRE(chat.reply().asking == "chest_pain");
+    chat.say("no");
+    CHECK(slot_text(chat.session(), "chest_pain") == "no");
+    CHECK(chat.reply().asking == "tearing_pain");
+    CHECK(chat.session().attempts == 0);
+}
+
+TEST_CASE("dialogue: 'not sure' to a question that is not a safety question is accepted") {
+    Chat chat;
+    chat.say("lower back pain for a week");
+    answer_no_until(chat, "fever");
+    REQUIRE_FALSE(topic("fever").safety);
+    chat.say("not sure");
+    CHECK(slot_text(chat.session(), "fever") == "unsure");
+    CHECK_FALSE(chat.said(test::text("unsure_cautious")));
+    CHECK(chat.reply().asking == "cancer_history");
+}
+
+TEST_CASE("dialogue: a quick reply id and its title typed as text do the same") {
+    Chat by_id;
+    by_id.say("my upper back is sore");
+    by_id.choose("no");
+    Chat by_title;
+    by_title.say("my upper back is sore");
+    by_title.say("No");
+    CHECK(by_id.reply().asking == "tearing_pain");
+    CHECK(nlohmann::json(to_json(by_id.session())["slots"]) == to_json(by_title.session())["slots"]);
+    CHECK(by_id.wire().back() == by_title.wire().back());
+}
+
+TEST_CASE("dialogue: a choice topic answered with its option id") {
+    Chat chat;
+    chat.say("my back has hurt for a week, I'm 30");
+    answer_no_until(chat, "pain_location");
+    CHECK(offers(chat.reply(), "lower"));
+    chat.choose("lower");
+    CHECK(slot_text(chat.session(), "pain_location") == "lower");
+    CHECK(chat.reply().asking == "onset");
+}
+
+TEST_CASE("dialogue: a choice that was not offered is a bad_choice and changes nothing") {
+    Chat chat;
+    chat.say("lower back pain for a week");
+    const nlohmann::json before = to_json(chat.session());
+    const TurnResult& result = chat.choose("stretches");
+    REQUIRE(result.error.has_value());
+    CHECK(result.error->code == "bad_choice");
+    CHECK(result.replies.empty());
+    CHECK(to_json(result.session) == before);
+    CHECK(to_json(chat.session()) == before);
+    // The conversation goes on where it was.
+    chat.choose("no");
+    CHECK(chat.reply().asking == "tearing_pain");
+}
+
+TEST_CASE("dialogue: levels only rise") {
+    Chat chat = urgent_fever_chat();
+    chat.say("actually I don't think I had a fever after all");
+    REQUIRE(chat.session().triage.has_value());
+    CHECK(chat.session().triage->level == Level::urgent);
+    for (const Reply& r : chat.last().replies) CHECK((!r.triage || r.triage->level == Level::urgent));
+
+    chat.say("oh and now both my legs feel weak and heavy");
+    REQUIRE(chat.reply().triage.has_value());
+    CHECK(chat.reply().triage->level == Level::emergency);
+    CHECK(chat.reply().text.rfind(test::text("level_raised"), 0) == 0);
+    CHECK(chat.session().triage->level == Level::emergency);
+}
+
+TEST_CASE("dialogue: no stretching at urgent") {
+    Chat chat = urgent_fever_chat();
+    const Reply& outcome = chat.reply();
+    REQUIRE(outcome.steps.has_value());
+    CHECK(outcome.steps->empty());
+    CHECK_FALSE(offers(outcome, "stretches"));
+    chat.say("can you show me some stretches?");
+    CHECK(chat.reply().text == test::text("stretches_not_safe"));
+    CHECK(chat.reply().state == "outcome");
+    CHECK_FALSE(chat.reply().steps.has_value());
+    CHECK(chat.session().state == "outcome");
+}
+
+TEST_CASE("dialogue: no stretching at emergency") {
+    Chat chat;
+    chat.say("crushing pain in my chest going through to my back");
+    REQUIRE(chat.reply().triage.has_value());
+    REQUIRE(chat.reply().triage->level == Level::emergency);
+    REQUIRE(chat.reply().steps.has_value());
+    CHECK(chat.reply().steps->empty());
+    chat.say("show me the stretches");
+    CHECK(chat.reply().text == test::text("stretches_not_safe"));
+    CHECK(chat.session().state == "outcome");
+}
+
+TEST_CASE("dialogue: stretches before the outcome wait for the safety questions") {
+    Chat chat;
+    chat.say("my lower back is stiff");
+    REQUIRE(chat.reply().asking == "chest_pain");
+    chat.say("no");
+    chat.say("show me some stretches first please");
+    CHECK(chat.said(test::text("stretches_later")));
+    CHECK(chat.reply().asking == "tearing_pain");
+    CHECK(chat.session().state == "screening");
+}
+
+TEST_CASE("dialogue: at self-care the stretches are offered and walked through") {
+    Chat chat = self_care_chat();
+    const Reply& outcome = chat.reply();
+    REQUIRE(outcome.steps.has_value());
+    CHECK(outcome.steps->size() == test::rules()->stretches.steps.size());
+    CHECK(offers(outcome, "stretches"));
+
+    chat.choose("stretches");
+    CHECK(chat.session().state == "stretch_guide");
+    REQUIRE(chat.reply().steps.has_value());
+    REQUIRE(chat.reply().steps->size() == 1);
+    CHECK(chat.reply().steps->front().id == test::rules()->stretches.steps[0].id);
+    chat.say("next");
+    CHECK(chat.reply().steps->front().id == test::rules()->stretches.steps[1].id);
+    chat.say("repeat");
+    CHECK(chat.reply().steps->front().id == test::rules()->stretches.steps[1].id);
+    chat.choose("done");
+    CHECK(chat.reply().text == test::text("stretches_done"));
+    CHECK(chat.session().state == "outcome");
+}
+
+TEST_CASE("dialogue: 'next' after the last stretch finishes the routine") {
+    Chat chat = self_care_chat();
+    chat.choose("stretches");
+    for (std::size_t i = 1; i < test::rules()->stretches.steps.size(); ++i) chat.choose("next");
+    CHECK(chat.reply().steps->front().id == test::rules()->stretches.steps.back().id);
+    chat.choose("next");
+    CHECK(chat.reply().text == test::text("stretches_done"));
+    CHECK(chat.session().state == "outcome");
+}
+
+TEST_CASE("dialogue: start over forgets everything") {
+    Chat chat = urgent_fever_chat();
+    chat.say("start over");
+    CHECK(chat.reply().text == test::text("restart"));
+    CHECK(chat.session().state == test::rules()->start_state);
+    CHECK(chat.session().slots.empty());
+    CHECK_FALSE(chat.session().triage.has_value());
+    chat.say("my lower back is sore after gardening");
+    CHECK(chat.reply().asking == "chest_pain");
+}
+
+TEST_CASE("dialogue: stop ends the conversation and a new message starts a fresh one") {
+    Chat chat;
+    chat.say("my lower back is sore, since yesterday");
+    chat.say("stop");
+    CHECK(chat.reply().text == test::text("stop"));
+    CHECK(chat.session().state == "ended");
+    CHECK(chat.session().asking.empty());
+    chat.say("my neck is stiff, it started 2 days ago");
+    CHECK(chat.session().slots.count("duration") == 1);
+    CHECK(chat.session().slots.count("pain_location") == 1);
+    CHECK(chat.reply().asking == "chest_pain");
+}
+
+TEST_CASE("dialogue: every reply carries the state it was said in") {
+    Chat chat;
+    chat.say("lower back ache for two days");
+    for (const Reply& r : chat.last().replies) CHECK(r.state == "screening");
+    CHECK(chat.session().state == "screening");
+}
+
+TEST_CASE("dialogue: resume picks the question up again") {
+    Chat chat;
+    chat.say("lower back ache for two days");
+    chat.say("no");
+    const TurnResult resumed = test::engine().resume(chat.session(), 1'790'000'999'000);
+    REQUIRE(resumed.replies.size() >= 2);
+    CHECK(resumed.replies.front().text == test::text("resume"));
+    CHECK(resumed.replies.back().asking == "tearing_pain");
+    CHECK(resumed.session.last_active_ms == 1'790'000'999'000);
+}
+
+TEST_CASE("dialogue: resume after the outcome restates the menu") {
+    Chat chat = self_care_chat();
+    const TurnResult resumed = test::engine().resume(chat.session(), 1'790'000'999'000);
+    REQUIRE(resumed.replies.size() == 1);
+    CHECK(resumed.replies[0].text == test::text("resume_outcome"));
+    CHECK(offers(resumed.replies[0], "stretches"));
+}
+
+TEST_CASE("dialogue: resume of a session whose state no longer exists moves to a safe state") {
+    Chat chat;
+    chat.say("lower back ache for two days");
+    Session stale = chat.session();
+    stale.state = "screening_v0";
+    const TurnResult resumed = test::engine().resume(stale, 1'790'000'999'000);
+    REQUIRE_FALSE(resumed.replies.empty());
+    const State* state = test::rules()->state(resumed.session.state);
+    REQUIRE(state != nullptr);
+    CHECK(state->kind == State::Kind::questions);
+    CHECK(resumed.replies.back().asking == "chest_pain");
+
+    SUBCASE("with an outcome already given, it goes back to the outcome") {
+        Chat done = urgent_fever_chat();
+        Session old = done.session();
+        old.state = "results_v0";
+        const TurnResult back = test::engine().resume(old, 1'790'000'999'000);
+        CHECK(back.session.state == "outcome");
+        REQUIRE_FALSE(back.replies.empty());
+        CHECK_FALSE(offers(back.replies.back(), "stretches"));
+        CHECK(back.session.triage->level == Level::urgent);
+    }
+    SUBCASE("a message to such a session is answered from a safe state too") {
+        const TurnResult next = test::engine().step(stale, protocol::Message{"no"}, 1'790'000'999'000);
+        REQUIRE_FALSE(next.replies.empty());
+        CHECK(test::rules()->state(next.session.state) != nullptr);
+    }
+}
+
+TEST_CASE("dialogue: resume of a session waiting on a topic that no longer exists") {
+    Chat chat;
+    chat.say("lower back ache for two days");
+    Session stale = chat.session();
+    stale.asking = "old_topic";
+    const TurnResult resumed = test::engine().resume(stale, 1'790'000'999'000);
+    REQUIRE_FALSE(resumed.replies.empty());
+    CHECK(test::rules()->topic(resumed.session.asking) != nullptr);
+}
+
+TEST_CASE("dialogue: the same inputs at the same times give byte-identical output") {
+    const auto play = [] {
+        Chat chat;
+        chat.say("my 70 year old mum slipped on the stairs yesterday and her lower back hurts");
+        chat.say("no");
+        chat.choose("no");
+        chat.say("not sure");
+        chat.say("no");
+        chat.answer_until_done();
+        chat.say("what causes this?");
+        std::string all;
+        for (const auto& line : chat.wire()) all += line + "\n";
+        return all + to_json(chat.session()).dump();
+    };
+    const std::string first = play();
+    CHECK(first == play());
+    CHECK(first.find("\"triage\":{\"level\"") != std::string::npos);
+}
+
+TEST_CASE("dialogue: the clock only moves the session's times") {
+    Chat early(test::engine(), 1'000);
+    Chat late(test::engine(), 9'000'000);
+    for (Chat* chat : {&early, &late}) {
+        chat->say("my lower back hurts after sitting all day");
+        chat->say("no");
+    }
+    CHECK(early.wire() == late.wire());
+    CHECK(early.session().started_ms == 1'000);
+    CHECK(late.session().last_active_ms == 9'000'000 + 2 * 60'000);
+}
+
+}  // namespace
+}  // namespace backtalk

@@ -1,0 +1,156 @@
+// Sessions survive JSON, and the protocol helpers every channel uses check
+// and write the wire format of PROTOCOL.md.
+#include "bot/protocol.hpp"
+#include "bot/session.hpp"
+#include "rules_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace backtalk {
+namespace {
+
+using test::Chat;
+
+TEST_CASE("session: JSON round trip keeps every field") {
+    Chat chat;
+    chat.say("I'm 38, lower back sore since I moved house 5 days ago, temperature was 37.2");
+    chat.say("no");
+    chat.say("maybe");
+    const Session& original = chat.session();
+    REQUIRE(original.attempts == 1);
+    const std::string dumped = to_json(original).dump();
+    const Session restored = session_from_json(nlohmann::json::parse(dumped));
+    CHECK(to_json(restored).dump() == dumped);
+    CHECK(restored.state == original.state);
+    CHECK(restored.asking == original.asking);
+    CHECK(restored.attempts == original.attempts);
+    CHECK(restored.slots == original.slots);
+    CHECK(restored.asked == original.asked);
+    CHECK(restored.turns == original.turns);
+    CHECK(restored.started_ms == original.started_ms);
+    CHECK(restored.last_active_ms == original.last_active_ms);
+    CHECK(restored.rules_version == original.rules_version);
+    CHECK(restored.offered.size() == original.offered.size());
+}
+
+TEST_CASE("session: a restored session continues exactly like the original") {
+    Chat chat;
+    chat.say("my back has hurt for 3 weeks and it's not getting better");
+    chat.answer_until_done({{"age", "36"}});
+    REQUIRE(chat.session().triage.has_value());
+    const Session restored = session_from_json(nlohmann::json::parse(to_json(chat.session()).dump()));
+    REQUIRE(restored.triage.has_value());
+    CHECK(restored.triage->level == chat.session().triage->level);
+    CHECK(restored.triage->reasons == chat.session().triage->reasons);
+    const protocol::Message message{"what causes this?"};
+    const TurnResult a = test::engine().step(chat.session(), message, 5);
+    const TurnResult b = test::engine().step(restored, message, 5);
+    REQUIRE(a.replies.size() == b.replies.size());
+    for (std::size_t i = 0; i < a.replies.size(); ++i) CHECK(protocol::to_json(a.replies[i], false) == protocol::to_json(b.replies[i], false));
+    CHECK(to_json(a.session) == to_json(b.session));
+}
+
+TEST_CASE("session: a snapshot that is not a session is refused") {
+    CHECK_THROWS_AS(session_from_json(nlohmann::json::parse("[]")), std::runtime_error);
+    CHECK_THROWS_AS(session_from_json(nlohmann::json::parse(R"({"version": 2})")), std::runtime_error);
+    nlohmann::json missing_field = to_json(Chat().session());
+    missing_field.erase("slots");
+    CHECK_THROWS_AS(session_from_json(missing_field), std::runtime_error);
+    nlohmann::json bad_slot = to_json(Chat().session());
+    bad_slot["slots"]["age"] = nlohmann::json::array();
+    CHECK_THROWS_AS(session_from_json(bad_slot), std::runtime_error);
+    nlohmann::json bad_level = to_json(Chat().session());
+    bad_level["triage"] = {{"level", "soonish"}, {"reasons", nlohmann::json::array()}};
+    CHECK_THROWS_AS(session_from_json(bad_level), std::runtime_error);
+}
+
+std::string error_code(std::string_view text) {
+    const auto result = protocol::make_message(text);
+    const auto* error = std::get_if<protocol::Error>(&result);
+    return error ? error->code : "";
+}
+
+TEST_CASE("protocol: messages are trimmed and limited to 2000 characters") {
+    const auto ok = protocol::make_message("  my back hurts \n");
+    REQUIRE(std::holds_alternative<protocol::Message>(ok));
+    CHECK(std::get<protocol::Message>(ok).text == "my back hurts");
+    CHECK(error_code("") == "empty");
+    CHECK(error_code(" \t\n ") == "empty");
+    CHECK(error_code(std::string(2000, 'a')) == "");
+    CHECK(error_code(std::string(2001, 'a')) == "too_long");
+    // Characters, not bytes: 2000 two-byte letters are allowed.
+    std::string accented;
+    for (int i = 0; i < 2000; ++i) accented += "\xC3\xA9";
+    CHECK(error_code(accented) == "");
+    CHECK(error_code(accented + "\xC3\xA9") == "too_long");
+    CHECK(error_code("bad \xFF byte") == "bad_json");
+}
+
+std::string parse_error(std::string_view line) {
+    const auto parsed = protocol::parse_client_object(line);
+    const auto* error = std::get_if<protocol::Error>(&parsed);
+    return error ? error->code : "";
+}
+
+TEST_CASE("protocol: client objects") {
+    const auto message = protocol::parse_client_object(R"({"type": "message", "text": " hi ", "extra": 1})");
+    REQUIRE(std::holds_alternative<protocol::ClientObject>(message));
+    CHECK(std::get<protocol::Message>(std::get<protocol::ClientObject>(message)).text == "hi");
+    const auto choice = protocol::parse_client_object(R"({"type": "choice", "id": "yes"})");
+    CHECK(std::get<protocol::Choice>(std::get<protocol::ClientObject>(choice)).id == "yes");
+    const auto start = protocol::parse_client_object(R"({"type": "start", "session": "abc"})");
+    CHECK(std::get<protocol::Start>(std::get<protocol::ClientObject>(start)).session == "abc");
+
+    CHECK(parse_error("not json") == "bad_json");
+    CHECK(parse_error("[1]") == "bad_json");
+    CHECK(parse_error(R"({"text": "hi"})") == "unknown_type");
+    CHECK(parse_error(R"({"type": "shout"})") == "unknown_type");
+    CHECK(parse_error(R"({"type": "message", "text": 7})") == "bad_json");
+    CHECK(parse_error(R"({"type": "message", "text": "   "})") == "empty");
+    CHECK(parse_error(R"({"type": "choice", "id": ""})") == "bad_choice");
+}
+
+TEST_CASE("protocol: every error code has a human message") {
+    for (const char* code : {"bad_json", "unknown_type", "empty", "too_long", "bad_choice", "rate_limited", "unavailable", "internal"}) {
+        CAPTURE(code);
+        const protocol::Error e = protocol::make_error(code);
+        CHECK(e.code == code);
+        CHECK_FALSE(e.message.empty());
+    }
+}
+
+TEST_CASE("protocol: reply objects carry every field with null when empty") {
+    Reply question{"Any fever?", {{"yes", "Yes"}, {"no", "No"}}, "fever", "screening", std::nullopt, std::nullopt};
+    const auto q = nlohmann::json::parse(protocol::to_json(question, false));
+    CHECK(q["type"] == "reply");
+    CHECK(q["asking"] == "fever");
+    CHECK(q["triage"].is_null());
+    CHECK_FALSE(q.contains("steps"));
+    CHECK(q["end_of_turn"] == false);
+    CHECK(q["quick_replies"][1] == nlohmann::json{{"id", "no"}, {"title", "No"}});
+
+    Reply outcome{"See a doctor today.", {}, "", "outcome", Triage{Level::urgent, {"kidney"}}, std::vector<Step>{}};
+    const auto o = nlohmann::json::parse(protocol::to_json(outcome, true));
+    CHECK(o["asking"].is_null());
+    CHECK(o["triage"] == nlohmann::json{{"level", "urgent"}, {"reasons", {"kidney"}}});
+    CHECK(o["steps"] == nlohmann::json::array());
+    CHECK(o["end_of_turn"] == true);
+
+    const auto e = nlohmann::json::parse(protocol::to_json(protocol::make_error("too_long"), true));
+    CHECK(e == nlohmann::json{{"type", "error"}, {"code", "too_long"}, {"message", protocol::make_error("too_long").message}, {"end_of_turn", true}});
+}
+
+TEST_CASE("protocol: levels by name") {
+    for (const Level level : {Level::self_care, Level::gp_soon, Level::urgent, Level::emergency}) {
+        CHECK(level_from_string(to_string(level)) == level);
+    }
+    CHECK_FALSE(level_from_string("soon").has_value());
+    CHECK(Level::emergency > Level::urgent);
+}
+
+}  // namespace
+}  // namespace backtalk

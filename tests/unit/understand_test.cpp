@@ -1,0 +1,159 @@
+// The matcher: what one message says, as slots, intents and plain answers.
+#include "bot/understand.hpp"
+#include "rules_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+namespace backtalk {
+namespace {
+
+Understanding read(std::string_view text, const char* asking = nullptr) {
+    return understand(*test::rules(), text, asking ? test::rules()->topic(asking) : nullptr);
+}
+
+// The slot's text value, or "" when the slot was not filled or is a number.
+std::string word_slot(const Understanding& u, const std::string& slot) {
+    const auto it = u.slots.find(slot);
+    if (it == u.slots.end()) return "";
+    const auto* text = std::get_if<std::string>(&it->second);
+    return text ? *text : "";
+}
+
+// The slot's number, or -1 when the slot was not filled or is text.
+double number_slot(const Understanding& u, const std::string& slot) {
+    const auto it = u.slots.find(slot);
+    if (it == u.slots.end()) return -1;
+    const auto* number = std::get_if<double>(&it->second);
+    return number ? *number : -1;
+}
+
+TEST_CASE("understand: negation with scope") {
+    const Understanding u = read("no fever or numbness but my legs feel weak");
+    CHECK(word_slot(u, "fever") == "no");
+    CHECK(word_slot(u, "numbness") == "no");
+    CHECK(word_slot(u, "leg_weakness") == "yes");
+}
+
+TEST_CASE("understand: a negated list item is a no") {
+    const Understanding u = read("no fever, chills");
+    CHECK(word_slot(u, "fever") == "no");
+}
+
+TEST_CASE("understand: 'no fever' is never read as a fever") {
+    for (const char* text : {"no fever", "I don't have a fever", "I dont have a temperature", "never had a fever",
+                             "no fever or chills"}) {
+        CAPTURE(text);
+        CHECK(word_slot(read(text), "fever") == "no");
+    }
+    CHECK(word_slot(read("I've got a fever"), "fever") == "yes");
+}
+
+TEST_CASE("understand: 'not sure' is an unsure answer and not a no") {
+    const Understanding u = read("not sure", "fever");
+    CHECK(u.answer == "unsure");
+    CHECK(u.slots.count("fever") == 0);
+    CHECK(read("no", "fever").answer == "no");
+    CHECK(read("yeah", "fever").answer == "yes");
+}
+
+TEST_CASE("understand: misspelled symptoms are still understood") {
+    CHECK(word_slot(read("some numbess in my foot"), "numbness") == "yes");
+    CHECK(word_slot(read("sciatia down my left leg"), "radiates_below_knee") == "yes");
+    CHECK(word_slot(read("fell off the scaffoldin"), "major_trauma") == "yes");
+}
+
+TEST_CASE("understand: near-misses of symptom words are not taken as symptoms") {
+    // "dumb" is one letter from "numb".
+    CHECK(read("I feel dumb asking this").slots.count("numbness") == 0);
+    CHECK(read("I feel dumb asking this").slots.count("saddle_numbness") == 0);
+}
+
+TEST_CASE("understand: ages") {
+    CHECK(number_slot(read("I'm 67 and my back hurts"), "age") == 67);
+    CHECK(number_slot(read("my mum, she's 81, hurt her back"), "age") == 81);
+    CHECK(number_slot(read("I am 67 years old"), "age") == 67);
+    CHECK(number_slot(read("67 years old with back pain"), "age") == 67);
+    CHECK(number_slot(read("aged 45"), "age") == 45);
+    CHECK(number_slot(read("I\u2019m 34"), "age") == 34);
+    // A bare number is an age only when the age was asked.
+    CHECK(number_slot(read("52", "age"), "age") == 52);
+    CHECK(read("52").slots.count("age") == 0);
+}
+
+TEST_CASE("understand: a number followed by a unit is not an age") {
+    const Understanding u = read("I'm 3 weeks into this");
+    CHECK(u.slots.count("age") == 0);
+    CHECK(number_slot(u, "duration") == 21);
+}
+
+TEST_CASE("understand: durations in days") {
+    CHECK(number_slot(read("it has hurt for 3 weeks"), "duration") == 21);
+    CHECK(number_slot(read("sore since yesterday"), "duration") == 1);
+    CHECK(number_slot(read("I've had it for 6 years"), "duration") == 6 * 365);
+    CHECK(number_slot(read("for about two months"), "duration") == 60);
+    CHECK(number_slot(read("a couple of days"), "duration") == 2);
+}
+
+TEST_CASE("understand: '72 years old' is an age and not a duration") {
+    const Understanding u = read("I'm 72 years old");
+    CHECK(number_slot(u, "age") == 72);
+    CHECK(u.slots.count("duration") == 0);
+}
+
+TEST_CASE("understand: pain scores") {
+    CHECK(number_slot(read("it's about 7/10"), "pain_score") == 7);
+    CHECK(number_slot(read("8 out of 10 today"), "pain_score") == 8);
+    CHECK(number_slot(read("6", "pain_score"), "pain_score") == 6);
+    // A score is read only up to 10: "14/10" is not a score.
+    CHECK(read("honestly 14/10").slots.count("pain_score") == 0);
+}
+
+TEST_CASE("understand: temperatures in Celsius and Fahrenheit") {
+    CHECK(number_slot(read("temp was 38.9 last night"), "temperature") == doctest::Approx(38.9));
+    CHECK(number_slot(read("it was 39 degrees"), "temperature") == doctest::Approx(39));
+    CHECK(number_slot(read("102 F this morning"), "temperature") == doctest::Approx((102.0 - 32) * 5 / 9));
+    CHECK(read("I'm 39 and my back hurts").slots.count("temperature") == 0);
+}
+
+TEST_CASE("understand: several slots in one message") {
+    const Understanding u = read("hurt my back lifting boxes yesterday, no fever");
+    CHECK(word_slot(u, "trigger") == "lifting");
+    CHECK(word_slot(u, "lifting") == "yes");
+    CHECK(number_slot(u, "duration") == 1);
+    CHECK(word_slot(u, "fever") == "no");
+}
+
+TEST_CASE("understand: choice topics read their options from free text") {
+    CHECK(word_slot(read("pain in my lower back"), "pain_location") == "lower");
+    CHECK(word_slot(read("it came on gradually"), "onset") == "gradual");
+    CHECK(word_slot(read("sitting at my desk all day"), "trigger") == "posture");
+}
+
+TEST_CASE("understand: global intents") {
+    CHECK(read("start over").intents == std::vector<std::string>{"restart"});
+    CHECK(read("what causes this?").intents == std::vector<std::string>{"causes"});
+    CHECK(read("should I see a doctor?").intents == std::vector<std::string>{"see_doctor"});
+    CHECK(read("show me some stretches").intents == std::vector<std::string>{"stretches"});
+    CHECK(read("help").intents == std::vector<std::string>{"help"});
+    CHECK(read("stop").intents == std::vector<std::string>{"stop"});
+}
+
+TEST_CASE("understand: 'stop' inside a longer sentence is not the stop intent") {
+    const Understanding u = read("I can't stop peeing and it burns when I go to the toilet");
+    CHECK(u.intents.empty());
+}
+
+TEST_CASE("understand: confidence") {
+    CHECK(read("zxqvw blorp").confidence() == 0.0);
+    CHECK_FALSE(read("zxqvw blorp").understood());
+    const double some = read("my lower back hurts and the weather is grim").confidence();
+    const double most = read("lower back").confidence();
+    CHECK(some >= 0.5);
+    CHECK(most > some);
+    CHECK(most <= 1.0);
+}
+
+}  // namespace
+}  // namespace backtalk
