@@ -5,8 +5,10 @@
 #include "adapters/core/conversations.hpp"
 #include "adapters/server/gateway.hpp"
 #include "adapters/server/server.hpp"
+#include "adapters/server/store_metrics.hpp"
 #include "bot/engine.hpp"
 #include "bot/rules.hpp"
+#include "bot/store/store.hpp"
 
 #include <chrono>
 #include <iostream>
@@ -68,16 +70,32 @@ void serve(const ServeSettings& settings) {
     // Everything that can be wrong with the options fails here, before the
     // database or the port is touched.
     const auto options = server_options(settings);
+    server::validate(options);
     ConversationOptions conversation_options;
     conversation_options.idle_expiry = server::parse_duration(settings.idle_expiry);
     conversation_options.locale = settings.common.locale;
 
-    ConversationService conversations(load_engine(settings.common), nullptr, conversation_options,
+    auto engine = load_engine(settings.common);
+
+    store::StoreOptions store_options;
+    store_options.path = settings.common.db_path;
+    store::Store log_store(store_options);
+    ConversationService conversations(std::move(engine), &log_store, conversation_options,
                                       wall_clock_ms, random_session_id);
+
     server::Server http_server(options);
     http_server.listen();
-    server::add_gateway_routes(http_server, {conversations, options.web_dir, {}});
+    server::add_store_metrics(http_server.metrics(), log_store);
+    server::add_gateway_routes(http_server,
+                               {conversations, options.web_dir,
+                                [&log_store] { return server::store_health(log_store); }});
     http_server.run();
+
+    // Every thread has joined: commit what the last turns queued.
+    const auto counters = log_store.close();
+    if (counters.dropped > 0) {
+        std::cerr << "backtalk: " << counters.dropped << " log records could not be written\n";
+    }
 }
 
 }  // namespace

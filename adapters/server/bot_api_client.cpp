@@ -1,0 +1,367 @@
+#include "adapters/server/bot_api_client.hpp"
+
+#include "adapters/server/log.hpp"
+#include "adapters/server/metrics.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+namespace backtalk::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+BotApiEndpoint parse_bot_api_base(std::string_view base_url) {
+    const auto parsed = boost::urls::parse_uri(base_url);
+    if (!parsed) throw std::invalid_argument("the Bot API base is not a URL: " + std::string(base_url));
+    const auto& url = *parsed;
+    BotApiEndpoint endpoint;
+    if (url.scheme() == "https") {
+        endpoint.tls = true;
+    } else if (url.scheme() == "http") {
+        endpoint.tls = false;
+    } else {
+        throw std::invalid_argument("the Bot API base must be an http:// or https:// URL: " + std::string(base_url));
+    }
+    if (url.has_userinfo() || url.has_query() || url.has_fragment()) {
+        throw std::invalid_argument("the Bot API base takes no user, query or fragment: " + std::string(base_url));
+    }
+    endpoint.host = url.host_address();
+    if (endpoint.host.empty()) throw std::invalid_argument("the Bot API base has no host: " + std::string(base_url));
+    endpoint.port = url.has_port() ? std::string(url.port()) : (endpoint.tls ? "443" : "80");
+    endpoint.host_header = url.encoded_host_and_port();
+    endpoint.path_prefix = url.encoded_path();
+    while (!endpoint.path_prefix.empty() && endpoint.path_prefix.back() == '/') endpoint.path_prefix.pop_back();
+    return endpoint;
+}
+
+namespace {
+
+constexpr std::size_t max_response_bytes = 1024 * 1024;
+constexpr std::chrono::seconds max_backoff{30};
+
+// One HTTP exchange with the Bot API: a transport error, or a status and body.
+struct Exchange {
+    boost::system::error_code error;
+    unsigned status = 0;
+    std::string body;
+    std::string retry_after_header;
+};
+
+// What Telegram's JSON answer says.
+struct Verdict {
+    bool ok = false;
+    int error_code = 0;
+    std::string description;
+    std::optional<int> retry_after;
+};
+
+Verdict read_verdict(const Exchange& exchange) {
+    Verdict verdict;
+    verdict.error_code = static_cast<int>(exchange.status);
+    const auto body = nlohmann::json::parse(exchange.body, nullptr, false);
+    if (body.is_object()) {
+        if (const auto ok = body.find("ok"); ok != body.end() && ok->is_boolean()) verdict.ok = ok->get<bool>();
+        if (const auto code = body.find("error_code"); code != body.end() && code->is_number_integer()) {
+            verdict.error_code = code->get<int>();
+        }
+        if (const auto text = body.find("description"); text != body.end() && text->is_string()) {
+            verdict.description = text->get<std::string>();
+        }
+        if (const auto parameters = body.find("parameters"); parameters != body.end() && parameters->is_object()) {
+            if (const auto wait = parameters->find("retry_after"); wait != parameters->end() && wait->is_number_integer()) {
+                verdict.retry_after = wait->get<int>();
+            }
+        }
+    }
+    if (!verdict.retry_after && !exchange.retry_after_header.empty()) {
+        try {
+            verdict.retry_after = std::stoi(exchange.retry_after_header);
+        } catch (const std::exception&) {
+            // An HTTP date or garbage: the default wait applies.
+        }
+    }
+    verdict.ok = verdict.ok && exchange.status == 200;
+    return verdict;
+}
+
+}  // namespace
+
+struct BotApiClient::Impl {
+    Impl(BotApiOptions client_options, MetricsRegistry& registry)
+        : options(std::move(client_options)),
+          endpoint(parse_bot_api_base(options.base_url)),
+          metrics(registry),
+          queue_gauge(registry.gauge("backtalk_telegram_api_queue", "Bot API calls queued or in flight")),
+          work(net::make_work_guard(io)) {
+        if (options.token.empty()) throw std::invalid_argument("the Telegram bot token is empty");
+        if (endpoint.tls) {
+            tls.set_default_verify_paths();
+            tls.set_verify_mode(net::ssl::verify_peer);
+        }
+        thread = std::thread([this] { io.run(); });
+    }
+
+    Counter& calls(const std::string& method, const char* result) {
+        return metrics.counter("backtalk_telegram_api_calls_total", "Bot API calls made, by method and result",
+                               {{"method", method}, {"result", result}});
+    }
+    Counter& retries(const char* reason) {
+        return metrics.counter("backtalk_telegram_api_retries_total", "Bot API calls tried again, by reason",
+                               {{"reason", reason}});
+    }
+
+    std::string target(const std::string& method) const {
+        return endpoint.path_prefix + "/bot" + options.token + "/" + method;
+    }
+
+    template <class Stream>
+    net::awaitable<Exchange> round_trip(Stream& stream, const http::request<http::string_body>& request) {
+        Exchange exchange;
+        auto [write_error, written] = co_await http::async_write(stream, request, net::as_tuple(net::use_awaitable));
+        if (write_error) {
+            exchange.error = write_error;
+            co_return exchange;
+        }
+        beast::flat_buffer buffer;
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(max_response_bytes);
+        auto [read_error, read] = co_await http::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+        if (read_error) {
+            exchange.error = read_error;
+            co_return exchange;
+        }
+        auto response = parser.release();
+        exchange.status = response.result_int();
+        exchange.retry_after_header = std::string(response[http::field::retry_after]);
+        exchange.body = std::move(response.body());
+        co_return exchange;
+    }
+
+    // One attempt on a fresh connection.
+    net::awaitable<Exchange> post(const std::string& method, const std::string& body) {
+        const auto executor = co_await net::this_coro::executor;
+        Exchange exchange;
+
+        tcp::resolver resolver(executor);
+        net::steady_timer resolve_deadline(executor, options.timeout);
+        resolve_deadline.async_wait([&resolver](boost::system::error_code error) {
+            if (!error) resolver.cancel();
+        });
+        auto [resolve_error, addresses] =
+            co_await resolver.async_resolve(endpoint.host, endpoint.port, net::as_tuple(net::use_awaitable));
+        resolve_deadline.cancel();
+        if (resolve_error) {
+            exchange.error = resolve_error;
+            co_return exchange;
+        }
+
+        beast::tcp_stream tcp_stream(executor);
+        tcp_stream.expires_after(options.timeout);
+        auto [connect_error, connected] =
+            co_await tcp_stream.async_connect(addresses, net::as_tuple(net::use_awaitable));
+        if (connect_error) {
+            exchange.error = connect_error;
+            co_return exchange;
+        }
+
+        http::request<http::string_body> request{http::verb::post, target(method), 11};
+        request.set(http::field::host, endpoint.host_header);
+        request.set(http::field::user_agent, "backtalk");
+        request.set(http::field::content_type, "application/json");
+        request.keep_alive(false);
+        request.body() = body;
+        request.prepare_payload();
+
+        if (!endpoint.tls) {
+            exchange = co_await round_trip(tcp_stream, request);
+            boost::system::error_code ignored;
+            tcp_stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            co_return exchange;
+        }
+
+        beast::ssl_stream<beast::tcp_stream> tls_stream(std::move(tcp_stream), tls);
+        if (!SSL_set_tlsext_host_name(tls_stream.native_handle(), endpoint.host.c_str())) {
+            exchange.error = {static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()};
+            co_return exchange;
+        }
+        tls_stream.set_verify_callback(net::ssl::host_name_verification(endpoint.host));
+        auto [handshake_error] =
+            co_await tls_stream.async_handshake(net::ssl::stream_base::client, net::as_tuple(net::use_awaitable));
+        if (handshake_error) {
+            exchange.error = handshake_error;
+            co_return exchange;
+        }
+        exchange = co_await round_trip(tls_stream, request);
+        // The answer is complete, so a peer that skips close_notify costs
+        // nothing; do not let it hold this chat's queue for long either.
+        beast::get_lowest_layer(tls_stream).expires_after(std::chrono::seconds(2));
+        co_await tls_stream.async_shutdown(net::as_tuple(net::use_awaitable));
+        co_return exchange;
+    }
+
+    net::awaitable<void> deliver(BotApiCall call) {
+        bool fallback_used = false;
+        for (int attempt = 1;; ++attempt) {
+            const Exchange exchange = co_await post(call.method, call.params.dump());
+            std::chrono::seconds wait{0};
+            std::string failure;
+            if (exchange.error) {
+                failure = "network: " + exchange.error.message();
+                wait = std::min(max_backoff, std::chrono::seconds(1 << std::min(attempt - 1, 5)));
+                if (attempt < options.max_attempts) retries("network").add();
+            } else {
+                const Verdict verdict = read_verdict(exchange);
+                if (verdict.ok) {
+                    calls(call.method, "ok").add();
+                    co_return;
+                }
+                failure = std::to_string(verdict.error_code) + " " + verdict.description;
+                if (verdict.error_code == 429) {
+                    wait = std::chrono::seconds(std::max(1, verdict.retry_after.value_or(1)));
+                    if (wait > options.max_retry_after) attempt = options.max_attempts;
+                    if (attempt < options.max_attempts) retries("rate_limited").add();
+                } else if (exchange.status >= 500) {
+                    wait = std::min(max_backoff, std::chrono::seconds(1 << std::min(attempt - 1, 5)));
+                    if (attempt < options.max_attempts) retries("server_error").add();
+                } else if (exchange.status == 400 && call.fallback && !fallback_used) {
+                    call.params = std::move(*call.fallback);
+                    call.fallback.reset();
+                    fallback_used = true;
+                    retries("fallback").add();
+                    continue;
+                } else {
+                    attempt = options.max_attempts;  // the request itself is wrong: trying again will not help
+                }
+            }
+            if (attempt >= options.max_attempts) {
+                calls(call.method, "failed").add();
+                log_event("telegram api: " + call.method + " failed after " + std::to_string(attempt) +
+                          (attempt == 1 ? " attempt: " : " attempts: ") + failure);
+                co_return;
+            }
+            net::steady_timer pause(co_await net::this_coro::executor, wait);
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+        }
+    }
+
+    // Sends the calls queued under `key` one after the other, then ends.
+    net::awaitable<void> drain(std::string key) {
+        for (;;) {
+            BotApiCall call;
+            {
+                std::lock_guard lock(mutex);
+                call = queues.at(key).front();
+            }
+            co_await deliver(std::move(call));
+            std::lock_guard lock(mutex);
+            auto queue = queues.find(key);
+            queue->second.pop_front();
+            --total;
+            queue_gauge.add(-1);
+            if (queue->second.empty()) {
+                queues.erase(queue);
+                if (total == 0) drained.notify_all();
+                co_return;
+            }
+        }
+    }
+
+    const BotApiOptions options;
+    const BotApiEndpoint endpoint;
+    MetricsRegistry& metrics;
+    Gauge& queue_gauge;
+    net::ssl::context tls{net::ssl::context::tls_client};
+
+    mutable std::mutex mutex;
+    std::condition_variable drained;
+    std::unordered_map<std::string, std::deque<BotApiCall>> queues;  // front: in flight
+    std::size_t total = 0;
+    bool stopping = false;
+    bool stopped = false;
+
+    // Declared last: destroying the io_context destroys the coroutines still
+    // waiting in it, which hold references to the members above.
+    net::io_context io{1};
+    net::executor_work_guard<net::io_context::executor_type> work;
+    std::thread thread;
+};
+
+BotApiClient::BotApiClient(BotApiOptions options, MetricsRegistry& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), metrics)) {}
+
+BotApiClient::~BotApiClient() { stop(std::chrono::milliseconds(0)); }
+
+bool BotApiClient::send(const std::string& queue_key, BotApiCall call) {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->stopping || impl_->total >= impl_->options.max_queued) {
+        impl_->calls(call.method, "dropped").add();
+        return false;
+    }
+    auto [queue, idle] = impl_->queues.try_emplace(queue_key);
+    queue->second.push_back(std::move(call));
+    ++impl_->total;
+    impl_->queue_gauge.add(1);
+    if (idle) net::co_spawn(impl_->io, impl_->drain(queue_key), net::detached);
+    return true;
+}
+
+std::size_t BotApiClient::queued(const std::string& queue_key) const {
+    std::lock_guard lock(impl_->mutex);
+    const auto queue = impl_->queues.find(queue_key);
+    return queue == impl_->queues.end() ? 0 : queue->second.size();
+}
+
+void BotApiClient::stop(std::chrono::milliseconds grace) {
+    {
+        std::unique_lock lock(impl_->mutex);
+        if (impl_->stopped) return;
+        impl_->stopping = true;
+        impl_->drained.wait_for(lock, grace, [this] { return impl_->total == 0; });
+    }
+    impl_->work.reset();
+    impl_->io.stop();
+    impl_->thread.join();
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopped = true;
+    for (const auto& [key, queue] : impl_->queues) {
+        for (const auto& call : queue) impl_->calls(call.method, "dropped").add();
+    }
+    if (impl_->total > 0) {
+        log_event("telegram api: " + std::to_string(impl_->total) + " calls not sent before the stop");
+    }
+    impl_->queue_gauge.add(-static_cast<std::int64_t>(impl_->total));
+    impl_->total = 0;
+    impl_->queues.clear();
+}
+
+}  // namespace backtalk::server

@@ -1,0 +1,106 @@
+#include "adapters/server/recent_ledger.hpp"
+
+#include "adapters/server/log.hpp"
+#include "bot/store/store.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <exception>
+#include <stdexcept>
+#include <vector>
+
+namespace backtalk::server {
+
+namespace {
+
+struct StoredEntry {
+    std::uint64_t sequence = 0;
+    std::string key;
+    std::int64_t time_ms = 0;
+    std::string value;
+};
+
+std::vector<StoredEntry> read_scope(store::Store& store, const std::string& scope) {
+    std::vector<StoredEntry> stored;
+    store.read([&](SQLite::Database& db) {
+        SQLite::Statement query(db, "SELECT value FROM bindings WHERE scope = ?");
+        query.bind(1, scope);
+        while (query.executeStep()) {
+            const auto row = nlohmann::json::parse(query.getColumn(0).getString(), nullptr, false);
+            if (!row.is_object() || !row.contains("seq") || !row["seq"].is_number_unsigned() ||
+                !row.contains("key") || !row["key"].is_string() || !row.contains("time") ||
+                !row["time"].is_number_integer() || !row.contains("value") || !row["value"].is_string()) {
+                continue;  // not written by us: leave it alone
+            }
+            stored.push_back({row["seq"].get<std::uint64_t>(), row["key"].get<std::string>(),
+                              row["time"].get<std::int64_t>(), row["value"].get<std::string>()});
+        }
+    });
+    std::sort(stored.begin(), stored.end(),
+              [](const StoredEntry& a, const StoredEntry& b) { return a.sequence < b.sequence; });
+    return stored;
+}
+
+}  // namespace
+
+RecentLedger::RecentLedger(store::Store* store, RecentLedgerOptions options, std::int64_t now_ms)
+    : store_(store), options_(std::move(options)) {
+    if (options_.capacity == 0) throw std::invalid_argument("a recent ledger needs a capacity");
+    if (!store_) return;
+    try {
+        for (auto& entry : read_scope(*store_, options_.scope)) {
+            next_sequence_ = std::max(next_sequence_, entry.sequence + 1);
+            if (now_ms - entry.time_ms > options_.retention.count()) continue;
+            if (entries_.insert_or_assign(entry.key, Entry{std::move(entry.value), entry.time_ms}).second) {
+                order_.push_back(entry.key);
+            }
+        }
+        loaded_ = entries_.size();
+        forget_old(now_ms);
+    } catch (const std::exception& error) {
+        // Without the history a retry might be handled twice; that is better
+        // than not starting.
+        log_event("could not load " + options_.scope + " from the database, starting empty: " + error.what());
+    }
+}
+
+std::optional<std::string> RecentLedger::find(const std::string& key, std::int64_t now_ms) {
+    std::lock_guard lock(mutex_);
+    forget_old(now_ms);
+    const auto found = entries_.find(key);
+    if (found == entries_.end()) return std::nullopt;
+    return found->second.value;
+}
+
+bool RecentLedger::insert(const std::string& key, const std::string& value, std::int64_t now_ms) {
+    std::lock_guard lock(mutex_);
+    forget_old(now_ms);
+    if (!entries_.try_emplace(key, Entry{value, now_ms}).second) return false;
+    order_.push_back(key);
+    forget_old(now_ms);
+    if (store_) {
+        const std::uint64_t sequence = next_sequence_++;
+        const nlohmann::json row{{"seq", sequence}, {"key", key}, {"time", now_ms}, {"value", value}};
+        store_->set_binding(options_.scope, std::to_string(sequence % options_.capacity), row.dump(), now_ms);
+    }
+    return true;
+}
+
+std::size_t RecentLedger::size() const {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+}
+
+void RecentLedger::forget_old(std::int64_t now_ms) {
+    while (!order_.empty()) {
+        const auto oldest = entries_.find(order_.front());
+        const bool expired = now_ms - oldest->second.time_ms > options_.retention.count();
+        if (!expired && entries_.size() <= options_.capacity) return;
+        entries_.erase(oldest);
+        order_.pop_front();
+    }
+}
+
+}  // namespace backtalk::server

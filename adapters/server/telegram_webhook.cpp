@@ -1,0 +1,321 @@
+#include "adapters/server/telegram_webhook.hpp"
+
+#include "adapters/core/conversations.hpp"
+#include "adapters/server/channel_secrets.hpp"
+#include "adapters/server/keyed_serial.hpp"
+#include "adapters/server/log.hpp"
+#include "adapters/server/metrics.hpp"
+#include "adapters/server/recent_ledger.hpp"
+#include "adapters/server/router.hpp"
+#include "adapters/server/server.hpp"
+#include "adapters/server/telegram_format.hpp"
+#include "adapters/server/telegram_update.hpp"
+#include "adapters/server/turn_metrics.hpp"
+#include "bot/store/store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <unordered_set>
+
+namespace backtalk::server {
+
+namespace {
+
+using json = nlohmann::json;
+using telegram::Update;
+
+// The bindings scopes: a chat's keyed hash to its session id, and the ring
+// of update ids already handled.
+constexpr const char* chat_scope = "telegram";
+constexpr const char* update_scope = "telegram_update";
+
+// What the adapter says itself, without a turn: Telegram-specific, so not
+// part of the rules.
+constexpr const char* edited_reply =
+    "I only read new messages, so I did not see that edit. Please send what you meant as a new message.";
+constexpr const char* not_text_reply =
+    "I can only read text. Please tell me in words, or tap one of the buttons.";
+
+constexpr std::int64_t rejection_log_interval_ms = 60 * 1000;
+constexpr std::size_t remembered_media_groups = 1024;
+
+std::int64_t wall_clock_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+const char* kind_name(const Update& update) {
+    switch (update.kind) {
+        case Update::Kind::text: return telegram::parse_command(update.text) ? "command" : "text";
+        case Update::Kind::callback: return "callback";
+        case Update::Kind::edited: return "edited";
+        case Update::Kind::not_text: return "not_text";
+        case Update::Kind::other: break;
+    }
+    return "other";
+}
+
+// The client object a text message stands for. /start opens or resumes the
+// chat's conversation; any other command is its word (and argument) as a
+// message, so /help and /restart reach the engine's own intents.
+json client_object_for_text(const std::string& text, const std::string& session) {
+    if (const auto command = telegram::parse_command(text)) {
+        if (command->name == "start") {
+            json start{{"type", "start"}};
+            if (!session.empty()) start["session"] = session;
+            return start;
+        }
+        std::string words = command->name;
+        if (!command->argument.empty()) words += " " + command->argument;
+        return {{"type", "message"}, {"text", words}};
+    }
+    return {{"type", "message"}, {"text", text}};
+}
+
+}  // namespace
+
+struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Impl> {
+    Impl(const TelegramSettings& settings, ChannelDependencies dependencies, MetricsRegistry& registry)
+        : secret(settings.secret),
+          conversations(dependencies.conversations),
+          store(dependencies.store),
+          metrics(registry),
+          seen(&dependencies.store, {update_scope, settings.remembered_updates, std::chrono::hours(25)}, wall_clock_ms()),
+          client(settings.api, registry),
+          turn_metrics(registry, "telegram"),
+          duplicates(registry.counter("backtalk_telegram_duplicates_total",
+                                      "Telegram updates received again and not handled twice")),
+          dropped_buttons(registry.counter("backtalk_telegram_buttons_dropped_total",
+                                           "Quick replies not shown because their id exceeds 64 bytes")) {}
+
+    Counter& updates(const char* kind) {
+        return metrics.counter("backtalk_telegram_updates_total", "Telegram updates received, by kind",
+                               {{"kind", kind}});
+    }
+    Counter& rejected(const char* reason) {
+        return metrics.counter("backtalk_telegram_rejected_total", "Webhook requests refused, by reason",
+                               {{"reason", reason}});
+    }
+
+    void handle(const Request& request, const RequestContext& context, Respond respond) {
+        if (!secrets_equal(request["X-Telegram-Bot-Api-Secret-Token"], secret)) {
+            rejected("secret").add();
+            note_rejection(context.client_address);
+            return respond(error_response(request, http::status::unauthorized,
+                                          "missing or wrong X-Telegram-Bot-Api-Secret-Token"));
+        }
+        auto parsed = telegram::parse_update(request.body());
+        if (const auto* problem = std::get_if<std::string>(&parsed)) {
+            rejected("bad_update").add();
+            return respond(error_response(request, http::status::bad_request, "not a Telegram update: " + *problem));
+        }
+        Update update = std::move(std::get<Update>(parsed));
+        updates(kind_name(update)).add();
+        if (!claim(update.update_id)) {
+            duplicates.add();
+            return respond(empty_answer(request));
+        }
+        if (update.kind == Update::Kind::other ||
+            (update.kind == Update::Kind::callback && !update.callback_has_chat)) {
+            // Nothing to say in a chat; a button press still gets its answer.
+            std::optional<json> answer;
+            if (update.kind == Update::Kind::callback) answer = callback_answer(update);
+            finish(update.update_id);
+            return respond(answer ? method_answer(request, *answer) : empty_answer(request));
+        }
+        const std::string chat_hash = store.hash_user("telegram", std::to_string(update.chat_id));
+        // One chat's updates one at a time, in order; the request is copied
+        // because the job may run after this handler has returned.
+        chats.run(chat_hash, [self = shared_from_this(), request, update = std::move(update), chat_hash,
+                              respond = std::move(respond)] {
+            self->handle_in_order(request, update, chat_hash, respond);
+        });
+    }
+
+    void handle_in_order(const Request& request, const Update& update, const std::string& chat_hash,
+                         const Respond& respond) {
+        try {
+            const auto messages = messages_for(update, chat_hash);
+            // The update has had its effect: from here on a retry must be
+            // refused even if answering fails.
+            finish(update.update_id);
+            respond(deliver(request, update, chat_hash, messages));
+        } catch (const std::exception& error) {
+            release(update.update_id);
+            log_event(std::string("telegram update failed: ") + error.what());
+            respond(error_response(request, http::status::internal_server_error, "internal error"));
+        }
+    }
+
+    // Runs the turn, if the update makes one, and renders what to say.
+    telegram::RenderedTurn messages_for(const Update& update, const std::string& chat_hash) {
+        switch (update.kind) {
+            case Update::Kind::edited: return polite(edited_reply);
+            case Update::Kind::not_text:
+                return first_of_media_group(update.media_group) ? polite(not_text_reply) : telegram::RenderedTurn{};
+            case Update::Kind::callback:
+                if (update.callback_data.empty()) return {};
+                return run_turn(chat_hash, session_of(chat_hash), {{"type", "choice"}, {"id", update.callback_data}});
+            case Update::Kind::text: {
+                const std::string session = session_of(chat_hash);
+                return run_turn(chat_hash, session, client_object_for_text(update.text, session));
+            }
+            case Update::Kind::other: break;
+        }
+        return {};
+    }
+
+    static telegram::RenderedTurn polite(const char* text) {
+        telegram::RenderedTurn turn;
+        for (auto& chunk : telegram::format_literal(text)) turn.messages.push_back({std::move(chunk), {}});
+        return turn;
+    }
+
+    std::string session_of(const std::string& chat_hash) { return store.binding(chat_scope, chat_hash).value_or(""); }
+
+    telegram::RenderedTurn run_turn(const std::string& chat_hash, std::string session, const json& client_object) {
+        const std::string before = session;
+        const auto started = std::chrono::steady_clock::now();
+        const auto objects =
+            conversations.handle_json(session, dump(client_object), ChannelInfo{"telegram", chat_hash});
+        std::optional<Level> last_outcome;
+        turn_metrics.record_turn(objects, std::chrono::steady_clock::now() - started, last_outcome);
+        if (!session.empty() && session != before) store.set_binding(chat_scope, chat_hash, session, wall_clock_ms());
+        auto rendered = telegram::render_turn(objects);
+        dropped_buttons.add(rendered.dropped_buttons);
+        return rendered;
+    }
+
+    // The webhook answer carries one Bot API call. A turn that is one message
+    // goes there, unless earlier messages of this chat are still queued (it
+    // would overtake them); otherwise every message goes through the client,
+    // in order, and the answer carries answerCallbackQuery if there is one.
+    Response deliver(const Request& request, const Update& update, const std::string& chat_hash,
+                     const telegram::RenderedTurn& turn) {
+        const bool callback = update.kind == Update::Kind::callback;
+        if (turn.messages.size() == 1 && client.queued(chat_hash) == 0) {
+            // Its own queue: a pending answer must not make the next turn
+            // look as if this chat had messages waiting.
+            if (callback) client.send("callback " + chat_hash, {"answerCallbackQuery", callback_answer(update), std::nullopt});
+            json answer = telegram::send_message_params(update.chat_id, turn.messages.front(), false);
+            answer["method"] = "sendMessage";
+            return method_answer(request, answer);
+        }
+        for (const auto& message : turn.messages) {
+            client.send(chat_hash, {"sendMessage", telegram::send_message_params(update.chat_id, message, false),
+                                    telegram::send_message_params(update.chat_id, message, true)});
+        }
+        if (!callback) return empty_answer(request);
+        json answer = callback_answer(update);
+        answer["method"] = "answerCallbackQuery";
+        return method_answer(request, answer);
+    }
+
+    static json callback_answer(const Update& update) { return {{"callback_query_id", update.callback_id}}; }
+
+    static Response method_answer(const Request& request, const json& call) {
+        return make_response(request, http::status::ok, dump(call), "application/json");
+    }
+    static Response empty_answer(const Request& request) {
+        return make_response(request, http::status::ok, "", "text/plain; charset=utf-8");
+    }
+
+    // Takes an update id for handling: false when it was handled already or
+    // is being handled right now (Telegram retried while we worked).
+    bool claim(std::int64_t update_id) {
+        std::lock_guard lock(claims_mutex);
+        if (in_progress.contains(update_id)) return false;
+        if (seen.find(std::to_string(update_id), wall_clock_ms())) return false;
+        in_progress.insert(update_id);
+        return true;
+    }
+    void finish(std::int64_t update_id) {
+        std::lock_guard lock(claims_mutex);
+        seen.insert(std::to_string(update_id), "", wall_clock_ms());
+        in_progress.erase(update_id);
+    }
+    void release(std::int64_t update_id) {
+        std::lock_guard lock(claims_mutex);
+        in_progress.erase(update_id);
+    }
+
+    // An album arrives as one message per picture; one polite reply will do.
+    bool first_of_media_group(const std::string& group) {
+        if (group.empty()) return true;
+        std::lock_guard lock(claims_mutex);
+        if (!media_groups_seen.insert(group).second) return false;
+        media_groups_order.push_back(group);
+        if (media_groups_order.size() > remembered_media_groups) {
+            media_groups_seen.erase(media_groups_order.front());
+            media_groups_order.pop_front();
+        }
+        return true;
+    }
+
+    // A wrong secret is either a misconfiguration or someone probing: say so
+    // in the log, at most once a minute.
+    void note_rejection(const std::string& client_address) {
+        const std::int64_t now = wall_clock_ms();
+        const auto refused = ++rejected_since_log;
+        std::int64_t last = last_rejection_log_ms.load();
+        if (now - last < rejection_log_interval_ms || !last_rejection_log_ms.compare_exchange_strong(last, now)) {
+            return;
+        }
+        rejected_since_log -= refused;
+        log_event("telegram webhook: refused " + std::to_string(refused) +
+                  " request(s) with a missing or wrong secret token, the latest from " + client_address +
+                  " (401); check the secret_token given to setWebhook");
+    }
+
+    const std::string secret;
+    ConversationService& conversations;
+    store::Store& store;
+    MetricsRegistry& metrics;
+
+    std::mutex claims_mutex;
+    RecentLedger seen;
+    std::unordered_set<std::int64_t> in_progress;
+    std::unordered_set<std::string> media_groups_seen;
+    std::deque<std::string> media_groups_order;
+
+    KeyedSerialRunner chats;
+    BotApiClient client;
+    TurnMetrics turn_metrics;
+    Counter& duplicates;
+    Counter& dropped_buttons;
+    std::atomic<std::int64_t> last_rejection_log_ms{0};
+    std::atomic<std::uint64_t> rejected_since_log{0};
+};
+
+TelegramChannel::TelegramChannel(const TelegramSettings& settings, ChannelDependencies dependencies,
+                                 MetricsRegistry& metrics) {
+    validate(settings);
+    impl_ = std::make_shared<Impl>(settings, dependencies, metrics);
+}
+
+TelegramChannel::~TelegramChannel() = default;
+
+void TelegramChannel::handle(const Request& request, const RequestContext& context, Respond respond) {
+    impl_->handle(request, context, std::move(respond));
+}
+
+void TelegramChannel::stop(std::chrono::milliseconds grace) { impl_->client.stop(grace); }
+
+std::shared_ptr<TelegramChannel> add_telegram_routes(Server& server, const TelegramSettings& settings,
+                                                     ChannelDependencies dependencies) {
+    auto channel = std::make_shared<TelegramChannel>(settings, dependencies, server.metrics());
+    server.router().add_async(http::verb::post, "/telegram/webhook",
+                              [channel](const Request& request, const RequestContext& context, Respond respond) {
+                                  channel->handle(request, context, std::move(respond));
+                              });
+    return channel;
+}
+
+}  // namespace backtalk::server

@@ -1,0 +1,145 @@
+// Starting and stopping `backtalk serve`: bad options, restarts that resume
+// conversations, and the graceful stop.
+#include "tests/integration/clients.hpp"
+#include "tests/integration/server_process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+using backtalk::test::ChatClient;
+using backtalk::test::json;
+using backtalk::test::ProcessResult;
+using backtalk::test::ServerProcess;
+using backtalk::test::TempDir;
+
+namespace {
+
+std::vector<json> start(ChatClient& chat, const std::string& session = {}) {
+    json object{{"type", "start"}};
+    if (!session.empty()) object["session"] = session;
+    chat.send(object);
+    return chat.receive_turn();
+}
+
+// `backtalk serve ARGS` must refuse to start and say `expected` about it.
+void refuses(const std::vector<std::string>& args, const std::string& expected) {
+    TempDir dir;
+    std::vector<std::string> all{"serve", "--db", (dir.path() / "x.db").string()};
+    all.insert(all.end(), args.begin(), args.end());
+    const ProcessResult result = backtalk::test::run_backtalk(all);
+    INFO(result.output);
+    CHECK(result.exit_code != 0);
+    CHECK(result.signal == 0);
+    CHECK(result.output.find(expected) != std::string::npos);
+    CHECK(result.output.find("backtalk listening on") == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("invalid options fail at start with a clear message") {
+    refuses({"--listen", "nonsense"}, "--listen 'nonsense': expected HOST:PORT");
+    refuses({"--listen", "127.0.0.1:70000"}, "port must be 0 to 65535");
+    refuses({"--listen", "example.org:80"}, "is not an IP address");
+    refuses({"--threads", "0"}, "--threads must be 1 to 256");
+    refuses({"--allowed-origin", "clinic.example"}, "expected scheme://host[:port]");
+    refuses({"--idle-expiry", "soon"}, "duration 'soon'");
+    refuses({"--frame-ancestors", "'self'; script-src *"}, "--frame-ancestors");
+    refuses({"--rate", "0"}, "--rate must be more than 0");
+    refuses({"--no-such-option"}, "--no-such-option");
+}
+
+TEST_CASE("a port in use fails at start with a clear message") {
+    TempDir dir;
+    ServerProcess first(dir.path() / "a.db");
+    refuses({"--listen", "127.0.0.1:" + std::to_string(first.port())}, "cannot listen on 127.0.0.1:");
+}
+
+TEST_CASE("a web file that leads outside the web directory stops the start") {
+    TempDir dir;
+    const auto web = dir.path() / "web";
+    std::filesystem::create_directory(web);
+    std::ofstream(web / "index.html") << "<!doctype html><title>t</title>";
+    std::ofstream(web / "widget.js") << "console.log(1);";
+    std::filesystem::create_symlink("/etc/passwd", web / "widget.css");
+    refuses({"--web-dir", web.string()}, "leads outside");
+}
+
+TEST_CASE("a conversation resumes after a server restart") {
+    TempDir dir;
+    const auto db = dir.path() / "chat.db";
+    std::string session;
+    json asked;
+    {
+        ServerProcess server(db);
+        ChatClient chat(server.port());
+        const auto opening = start(chat);
+        session = opening.front()["session"];
+        chat.send(backtalk::test::answer_to(backtalk::test::last_reply(opening)));
+        const auto reply = backtalk::test::last_reply(chat.receive_turn());
+        chat.send(backtalk::test::answer_to(reply));
+        asked = backtalk::test::last_reply(chat.receive_turn())["asking"];
+        chat.close();
+    }
+    ServerProcess restarted(db);
+    ChatClient chat(restarted.port());
+    const auto resumed = start(chat, session);
+    REQUIRE(resumed.front()["type"] == "session");
+    CHECK(resumed.front()["session"] == session);
+    CHECK(resumed.front()["resumed"] == true);
+    CHECK(backtalk::test::last_reply(resumed)["asking"] == asked);
+}
+
+TEST_CASE("SIGTERM with a conversation open: close 1001, exit 0 within 5 s, nothing lost") {
+    TempDir dir;
+    const auto db = dir.path() / "chat.db";
+    std::string session;
+    json asked;
+    {
+        ServerProcess server(db);
+        ChatClient chat(server.port());
+        const auto opening = start(chat);
+        session = opening.front()["session"];
+        chat.send(backtalk::test::answer_to(backtalk::test::last_reply(opening)));
+        asked = backtalk::test::last_reply(chat.receive_turn())["asking"];
+
+        std::optional<ProcessResult> stopped;
+        const auto began = std::chrono::steady_clock::now();
+        std::thread stopper([&] { stopped = server.stop(SIGTERM, std::chrono::seconds(5)); });
+        std::vector<json> received;
+        const unsigned code = chat.wait_for_close(&received);
+        stopper.join();
+        const auto took = std::chrono::steady_clock::now() - began;
+
+        CHECK(code == 1001);
+        CHECK(received.empty());
+        REQUIRE(stopped.has_value());
+        INFO(stopped->output);
+        CHECK(stopped->exit_code == 0);
+        CHECK(took < std::chrono::seconds(5));
+    }
+    ServerProcess restarted(db);
+    ChatClient chat(restarted.port());
+    const auto resumed = start(chat, session);
+    CHECK(resumed.front()["resumed"] == true);
+    CHECK(backtalk::test::last_reply(resumed)["asking"] == asked);
+}
+
+TEST_CASE("a client that ignores the close does not hold up the stop") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db");
+    // Connected, never reading: the close handshake cannot complete.
+    ChatClient silent(server.port());
+    const auto began = std::chrono::steady_clock::now();
+    const auto stopped = server.stop(SIGINT, std::chrono::seconds(5));
+    REQUIRE(stopped.has_value());
+    INFO(stopped->output);
+    CHECK(stopped->exit_code == 0);
+    CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(5));
+}

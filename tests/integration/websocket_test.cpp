@@ -1,0 +1,193 @@
+// The WebSocket of PROTOCOL.md against a running `backtalk serve`.
+#include "tests/integration/clients.hpp"
+#include "tests/integration/server_process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+
+using backtalk::test::ChatClient;
+using backtalk::test::json;
+using backtalk::test::ServerProcess;
+using backtalk::test::TempDir;
+
+namespace {
+
+const std::set<std::string> levels{"self_care", "gp_soon", "urgent", "emergency"};
+
+// Every object but the last says end_of_turn: false; the last says true.
+void check_turn_markers(const std::vector<json>& turn) {
+    REQUIRE_FALSE(turn.empty());
+    for (std::size_t i = 0; i + 1 < turn.size(); ++i) CHECK(turn[i]["end_of_turn"] == false);
+    CHECK(turn.back()["end_of_turn"] == true);
+}
+
+std::vector<json> start(ChatClient& chat, const std::string& session = {}) {
+    json object{{"type", "start"}, {"locale", "en"}};
+    if (!session.empty()) object["session"] = session;
+    chat.send(object);
+    return chat.receive_turn();
+}
+
+json error_for(ChatClient& chat, const std::string& frame) {
+    chat.send_text(frame);
+    const auto turn = chat.receive_turn();
+    REQUIRE(turn.size() == 1);
+    REQUIRE(turn[0]["type"] == "error");
+    return turn[0];
+}
+
+}  // namespace
+
+TEST_CASE("a whole conversation reaches an outcome, one end_of_turn per turn") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db");
+    ChatClient chat(server.port(), server.origin());
+
+    const auto opening = start(chat);
+    check_turn_markers(opening);
+    REQUIRE(opening.front()["type"] == "session");
+    CHECK(opening.front()["resumed"] == false);
+    CHECK(opening.front()["session"].get<std::string>().size() == 32);
+    CHECK(backtalk::test::last_reply(opening)["text"].get<std::string>().size() > 0);
+
+    const auto outcome = backtalk::test::chat_to_outcome(chat, opening);
+    CHECK(levels.count(outcome["triage"]["level"].get<std::string>()) == 1);
+    CHECK(outcome["triage"]["reasons"].is_array());
+    chat.close();
+}
+
+TEST_CASE("the first message opens a conversation without start") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db");
+    ChatClient chat(server.port());
+    chat.send({{"type", "message"}, {"text", "my lower back hurts"}});
+    const auto turn = chat.receive_turn();
+    check_turn_markers(turn);
+    CHECK(turn.front()["type"] == "session");
+    CHECK(backtalk::test::last_reply(turn)["type"] == "reply");
+}
+
+TEST_CASE("a reconnect resumes the conversation where it stood") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db");
+    std::string session;
+    json asked;
+    {
+        ChatClient chat(server.port());
+        const auto opening = start(chat);
+        session = opening.front()["session"];
+        chat.send(backtalk::test::answer_to(backtalk::test::last_reply(opening)));
+        asked = backtalk::test::last_reply(chat.receive_turn())["asking"];
+    }
+    ChatClient again(server.port());
+    const auto resumed = start(again, session);
+    check_turn_markers(resumed);
+    REQUIRE(resumed.front()["type"] == "session");
+    CHECK(resumed.front()["session"] == session);
+    CHECK(resumed.front()["resumed"] == true);
+    CHECK(backtalk::test::last_reply(resumed)["asking"] == asked);
+}
+
+TEST_CASE("an unknown session starts a new conversation") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db");
+    ChatClient chat(server.port());
+    const auto opening = start(chat, "0123456789abcdef0123456789abcdef");
+    CHECK(opening.front()["resumed"] == false);
+    CHECK(opening.front()["session"] != "0123456789abcdef0123456789abcdef");
+}
+
+TEST_CASE("each error code is answered and the conversation goes on") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db");
+    ChatClient chat(server.port());
+    const auto opening = start(chat);
+    const auto session = opening.front()["session"];
+    chat.send({{"type", "message"}, {"text", "my lower back hurts"}});
+    const json question = backtalk::test::last_reply(chat.receive_turn());
+
+    CHECK(error_for(chat, "{not json")["code"] == "bad_json");
+    CHECK(error_for(chat, R"({"type":"dance"})")["code"] == "unknown_type");
+    CHECK(error_for(chat, R"({"type":"message","text":"   "})")["code"] == "empty");
+    CHECK(error_for(chat, json{{"type", "message"}, {"text", std::string(2001, 'a')}}.dump())["code"] ==
+          "too_long");
+    CHECK(error_for(chat, R"({"type":"choice","id":"no-such-choice"})")["code"] == "bad_choice");
+
+    chat.send_binary("\x01\x02\x03");
+    const auto binary = chat.receive_turn();
+    REQUIRE(binary.size() == 1);
+    CHECK(binary[0]["code"] == "bad_json");
+    CHECK(binary[0]["message"].get<std::string>().size() > 0);
+
+    // Nothing said before the errors is lost: a resume asks the same thing.
+    ChatClient again(server.port());
+    const auto resumed = start(again, session);
+    CHECK(resumed.front()["resumed"] == true);
+    CHECK(backtalk::test::last_reply(resumed)["asking"] == question["asking"]);
+    // And the first connection still chats.
+    chat.send(backtalk::test::answer_to(question));
+    check_turn_markers(chat.receive_turn());
+}
+
+TEST_CASE("a frame over 8 KiB closes the WebSocket with 1009") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db");
+    ChatClient chat(server.port());
+    chat.send_text(std::string(9000, 'a'));
+    CHECK(chat.wait_for_close() == 1009);
+}
+
+TEST_CASE("the rate limit answers rate_limited, then closes with 1008") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db", {"--rate", "1", "--burst", "3"});
+    ChatClient chat(server.port());
+    for (int i = 0; i < 30; ++i) chat.send({{"type", "message"}, {"text", "hello"}});
+    std::vector<json> received;
+    CHECK(chat.wait_for_close(&received) == 1008);
+    int limited = 0;
+    for (const auto& object : received) {
+        if (object["type"] == "error" && object["code"] == "rate_limited") {
+            ++limited;
+            CHECK(object["end_of_turn"] == true);
+        }
+    }
+    CHECK(limited >= 1);
+    // The burst was served before the limit applied.
+    CHECK(received.front()["type"] == "session");
+}
+
+TEST_CASE("the Origin allow-list: own origin in, foreign origin 403, configured origin in") {
+    TempDir dir;
+    SUBCASE("default: the server's own origin") {
+        ServerProcess server(dir.path() / "chat.db");
+        CHECK(backtalk::test::websocket_upgrade_status(server.port(), server.origin()) == 101);
+        CHECK(backtalk::test::websocket_upgrade_status(
+                  server.port(), "http://localhost:" + std::to_string(server.port())) == 101);
+        CHECK(backtalk::test::websocket_upgrade_status(server.port(), "https://evil.example") == 403);
+        CHECK(backtalk::test::websocket_upgrade_status(server.port(), "null") == 403);
+    }
+    SUBCASE("--allowed-origin replaces the default") {
+        ServerProcess server(dir.path() / "chat.db", {"--allowed-origin", "https://clinic.example"});
+        CHECK(backtalk::test::websocket_upgrade_status(server.port(), "https://CLINIC.example/") == 101);
+        CHECK(backtalk::test::websocket_upgrade_status(server.port(), server.origin()) == 403);
+    }
+}
+
+TEST_CASE("connections over the per-address cap are refused with 503") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db", {"--max-connections-per-address", "2"});
+    ChatClient first(server.port());
+    ChatClient second(server.port());
+    CHECK(backtalk::test::websocket_upgrade_status(server.port(), server.origin()) == 503);
+    first.close();
+    // The lease is returned when the connection ends.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        if (backtalk::test::websocket_upgrade_status(server.port(), server.origin()) == 101) break;
+        REQUIRE(attempt < 99);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
