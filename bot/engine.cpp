@@ -39,6 +39,9 @@ std::string comparable(std::string_view text) {
 
 bool is_answered(const Session& s, const std::string& slot) { return s.slots.count(slot) > 0; }
 
+// Fewer words than this, none understood, is not yet a description of the pain.
+constexpr int short_message_tokens = 3;
+
 // One turn in progress.
 class Turn {
 public:
@@ -191,8 +194,9 @@ private:
 
         switch (state->kind) {
             case State::Kind::greeting:
-                if (!u.understood() || (u.slots.empty() && !u.intents.empty() && u.intents.size() == 1 &&
-                                        (u.intents[0] == "greeting" || u.intents[0] == "thanks"))) {
+                // "hi", "help" or a word or two: not yet a description of the pain.
+                if (u.slots.empty() && (!u.intents.empty() || (!u.understood() && u.tokens < short_message_tokens))) {
+                    side_intents(u);
                     say(plain(r_.text("greeting_again"), {}));
                     return finish();
                 }
@@ -293,8 +297,9 @@ private:
             close_question();
             return false;
         }
-        // Anything else counts as an unclear answer, so a question is asked at
-        // most three times and a conversation can never loop.
+        // A side question ("help", "what causes this?") is answered and the
+        // question asked again; it is not an unclear answer.
+        if (u.answer.empty() && u.slots.empty() && !u.intents.empty()) return true;
         ++s_.attempts;
         if (u.answer == "unsure" && !topic->safety) {
             s_.slots[topic->id] = std::string("unsure");
@@ -392,10 +397,15 @@ private:
         });
         Triage t;
         if (!fired.empty()) t.level = fired.front().rule->level;
+        // Reasons are the causes behind the level: those of the winning level,
+        // or, when its rules carry none (age, not improving), of the most
+        // urgent level below that has some.
+        std::optional<Level> reasons_level;
         for (const Fired& f : fired) {
-            if (!f.rule->cause.empty() && std::find(t.reasons.begin(), t.reasons.end(), f.rule->cause) == t.reasons.end()) {
-                t.reasons.push_back(f.rule->cause);
-            }
+            if (f.rule->cause.empty()) continue;
+            if (!reasons_level) reasons_level = f.rule->level;
+            if (f.rule->level != *reasons_level) break;
+            if (std::find(t.reasons.begin(), t.reasons.end(), f.rule->cause) == t.reasons.end()) t.reasons.push_back(f.rule->cause);
         }
         return t;
     }

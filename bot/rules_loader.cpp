@@ -263,6 +263,10 @@ private:
             lex.age_words.insert(w);
             add_word(lex, w);
         }
+        for (const auto& w : strings_of(doc, "", "duration_blockers", false)) {
+            lex.duration_blockers.insert(w);
+            add_word(lex, w);
+        }
         for (const auto& w : strings_of(doc, "", "age_subjects")) {
             lex.age_subjects.insert(w);
             add_word(lex, w);
@@ -500,6 +504,7 @@ private:
                     option.title = text_of(o, opath, "title");
                     if (!seen.insert(option.id).second) error(join(opath, "id"), "duplicate id \"" + option.id + "\"");
                     option.detect = patterns_of(r, o, opath, "detect");
+                    option.deny = patterns_of(r, o, opath, "deny");
                     if (const json* v = field(o, opath, "value", json::value_t::number_float, t.kind == TopicKind::number)) {
                         option.value = v->get<double>();
                     }
@@ -792,6 +797,7 @@ private:
             for (const auto& p : r.topics[t].deny) add(p, PatternOwner::topic_no, t, 0);
             for (std::size_t o = 0; o < r.topics[t].options.size(); ++o) {
                 for (const auto& p : r.topics[t].options[o].detect) add(p, PatternOwner::option, t, o);
+                for (const auto& p : r.topics[t].options[o].deny) add(p, PatternOwner::option_no, t, o);
             }
         }
         for (std::size_t f = 0; f < r.facts.size(); ++f) {

@@ -55,6 +55,7 @@ struct Option {
     std::string id;
     std::string title;
     std::vector<Pattern> detect;
+    std::vector<Pattern> deny;             // phrases that cancel a mention ("exercise helps")
     std::optional<double> value;           // for number topics' quick replies
     std::vector<SlotAssignment> implies;   // other slots this choice answers
 };
@@ -132,6 +133,9 @@ struct Lexicon {
     std::unordered_map<std::string, double> relative_days;  // "yesterday" -> 1
     std::unordered_set<std::string> age_words;     // "aged", "age": an age follows
     std::unordered_set<std::string> age_subjects;  // "i", "she", "mum": "she is 81" is an age
+    // Words that make a number and unit in their clause something other than
+    // how long the pain has lasted ("had cancer 4 years ago").
+    std::unordered_set<std::string> duration_blockers;
 
     WordId find(const std::string& word) const {
         const auto it = ids.find(word);
@@ -140,7 +144,7 @@ struct Lexicon {
 };
 
 // Who a pattern belongs to, so a hit can be applied.
-enum class PatternOwner { topic_yes, topic_no, option, fact_yes, fact_no, intent, answer };
+enum class PatternOwner { topic_yes, topic_no, option, option_no, fact_yes, fact_no, intent, answer };
 
 struct PatternRef {
     const Pattern* pattern = nullptr;

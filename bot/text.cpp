@@ -105,7 +105,16 @@ WordId correct(const Lexicon& lexicon, const std::string& word) {
     const int allowed = word.size() >= 8 ? 2 : 1;
     WordId best = unknown_word;
     int best_distance = allowed + 1;
-    bool tie = false;
+    // Among equally close words, the one closest in length, then the first
+    // alphabetically, so the choice is deterministic ("sciatia" -> "sciatic").
+    const auto better = [&](WordId candidate, int d) {
+        if (d != best_distance) return d < best_distance;
+        const std::string& a = lexicon.words[static_cast<std::size_t>(candidate)];
+        const std::string& b = lexicon.words[static_cast<std::size_t>(best)];
+        const auto gap = [&](const std::string& w) { return w.size() > word.size() ? w.size() - word.size() : word.size() - w.size(); };
+        if (gap(a) != gap(b)) return gap(a) < gap(b);
+        return a < b;
+    };
     const auto consider = [&](WordId candidate) {
         const std::string& target = lexicon.words[static_cast<std::size_t>(candidate)];
         // Typos rarely change the first letter; requiring it keeps "dumb" from becoming "numb".
@@ -113,12 +122,9 @@ WordId correct(const Lexicon& lexicon, const std::string& word) {
         const int limit = std::min(allowed, target.size() >= 8 ? 2 : 1);
         const int d = edit_distance(word, target, limit);
         if (d > limit) return;
-        if (d < best_distance) {
+        if (best == unknown_word || better(candidate, d)) {
             best = candidate;
             best_distance = d;
-            tie = false;
-        } else if (d == best_distance && candidate != best) {
-            tie = true;
         }
     };
     const auto lookup = [&](const std::string& key) {
@@ -141,7 +147,7 @@ WordId correct(const Lexicon& lexicon, const std::string& word) {
             }
         }
     }
-    return tie ? unknown_word : best;
+    return best;
 }
 
 }  // namespace

@@ -72,6 +72,12 @@ bool match_at(const RuleSet& rules, const PatternRef& ref, const std::vector<Tok
 
 bool overlaps(const Hit& a, const Hit& b) { return a.start < b.end && b.start < a.end; }
 
+int segment_start(const Normalised& message, int at) {
+    const int segment = message.tokens[static_cast<std::size_t>(at)].segment;
+    while (at > 0 && message.tokens[static_cast<std::size_t>(at - 1)].segment == segment) --at;
+    return at;
+}
+
 }  // namespace
 
 std::vector<Hit> find_hits(const RuleSet& rules, const Normalised& message) {
@@ -113,12 +119,20 @@ struct ValueReader {
         for (std::size_t k = from; k < to && k < used.size(); ++k) used[k] = 1;
     }
 
+    // A clause about something else ("had cancer 4 years ago") holds no duration of the pain.
+    bool blocked(std::size_t i) const {
+        for (const Token& t : tokens) {
+            if (t.segment == tokens[i].segment && lexicon.duration_blockers.count(t.text)) return true;
+        }
+        return false;
+    }
+
     // Days named by a number and a unit ("3 weeks", "a couple of months").
     std::optional<double> duration_days() {
         std::optional<double> longest;
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const auto unit = lexicon.unit_days.find(tokens[i].text);
-            if (unit != lexicon.unit_days.end()) {
+            if (unit != lexicon.unit_days.end() && !blocked(i)) {
                 // "72 years old" is an age, not a duration.
                 if (word_at(i + 1, "old")) continue;
                 double count = -1;
@@ -254,22 +268,26 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
     std::vector<char> used(message.tokens.size(), 0);
 
     std::vector<Hit> hits = find_hits(rules, message);
-    // A denial phrase ("nearly fell", "strength is fine") cancels a mention it overlaps.
-    std::vector<char> dropped(hits.size(), 0);
+    // A denial ("nearly fell", "strength is fine") cancels a mention of the same slot or option that it overlaps
+    // or shares a clause with.
     const auto is_denial = [](const Hit& hit) {
-        return (hit.ref->owner == PatternOwner::topic_no || hit.ref->owner == PatternOwner::fact_no) && !hit.negated;
+        const PatternOwner o = hit.ref->owner;
+        return (o == PatternOwner::topic_no || o == PatternOwner::fact_no || o == PatternOwner::option_no) && !hit.negated;
     };
+    const auto denies = [](PatternOwner denial, PatternOwner mention) {
+        return (denial == PatternOwner::topic_no && mention == PatternOwner::topic_yes) ||
+               (denial == PatternOwner::fact_no && mention == PatternOwner::fact_yes) ||
+               (denial == PatternOwner::option_no && mention == PatternOwner::option);
+    };
+    std::vector<char> dropped(hits.size(), 0);
     for (std::size_t a = 0; a < hits.size(); ++a) {
-        const PatternOwner oa = hits[a].ref->owner;
         if (!is_denial(hits[a])) continue;
         for (std::size_t b = 0; b < hits.size(); ++b) {
-            const PatternOwner ob = hits[b].ref->owner;
-            const bool same_slot = hits[b].ref->index == hits[a].ref->index &&
-                                   ((oa == PatternOwner::topic_no && ob == PatternOwner::topic_yes) ||
-                                    (oa == PatternOwner::fact_no && ob == PatternOwner::fact_yes));
+            const bool same_target = hits[b].ref->index == hits[a].ref->index && hits[b].ref->sub == hits[a].ref->sub &&
+                                     denies(hits[a].ref->owner, hits[b].ref->owner);
             const bool same_clause = message.tokens[static_cast<std::size_t>(hits[a].start)].segment ==
                                      message.tokens[static_cast<std::size_t>(hits[b].start)].segment;
-            if (same_slot && (overlaps(hits[a], hits[b]) || same_clause)) dropped[b] = 1;
+            if (same_target && (overlaps(hits[a], hits[b]) || same_clause)) dropped[b] = 1;
         }
     }
 
@@ -301,6 +319,9 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 if (!hit.negated) {
                     for (const auto& implied : rules.facts[idx].implies) u.slots.emplace(implied.slot, implied.value);
                 }
+                break;
+            case PatternOwner::option_no:
+                counts = !hit.negated;
                 break;
             case PatternOwner::fact_no:
                 if (hit.negated) {
@@ -344,8 +365,13 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 }
                 break;
             case PatternOwner::answer:
-                // The first answer phrase wins; at the same place the longest
-                // ("i am not sure" over "i am not").
+                // A plain answer opens its clause ("no, just sore", "well, yes"):
+                // "what stretches can I do?" holds no "I do". The first answer
+                // phrase wins; at the same place the longest ("i am not sure").
+                if (hit.start - segment_start(message, hit.start) > 1) {
+                    counts = false;
+                    break;
+                }
                 if (!earliest_answer || hit.start < earliest_answer->start ||
                     (hit.start == earliest_answer->start && hit.end > earliest_answer->end)) {
                     earliest_answer = AnswerAt{hit.start, hit.end, rules.answer_kinds[idx]};
