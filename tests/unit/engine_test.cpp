@@ -186,6 +186,55 @@ TEST_CASE("dialogue: 'not sure' to a question that is not a safety question is a
     CHECK(chat.reply().asking == "cancer_history");
 }
 
+TEST_CASE("dialogue: answer words inside a question are not an answer") {
+    Chat chat;
+    chat.say("my lower back is stiff");
+    chat.say("no");
+    REQUIRE(chat.reply().asking == "tearing_pain");
+    chat.say("what stretches can I do?");
+    CHECK(chat.session().slots.count("tearing_pain") == 0);
+    CHECK(chat.reply().asking == "tearing_pain");
+}
+
+TEST_CASE("dialogue: side questions during a safety question are answered and the question asked again") {
+    Chat chat;
+    chat.say("my lower back aches after sitting at my desk all week");
+    REQUIRE(chat.reply().asking == "chest_pain");
+    chat.say("help");
+    CHECK(chat.said(test::text("help")));
+    CHECK(chat.reply().asking == "chest_pain");
+    chat.say("what causes back pain like this?");
+    CHECK(chat.said(test::text("causes_later")));
+    chat.say("should I see a doctor?");
+    CHECK(chat.said(test::text("doctor_later")));
+    // Three side questions are not three unclear answers: nothing is assumed.
+    CHECK(chat.session().slots.count("chest_pain") == 0);
+    CHECK(chat.reply().asking == "chest_pain");
+    chat.say("no");
+    CHECK(chat.reply().asking == "tearing_pain");
+}
+
+TEST_CASE("dialogue: 'help' as the first message gets help and waits for a description") {
+    Chat chat;
+    chat.say("help");
+    CHECK(chat.said(test::text("help")));
+    CHECK_FALSE(chat.said(test::text("acknowledge")));
+    CHECK(chat.session().state == test::rules()->start_state);
+    CHECK(chat.reply().asking.empty());
+    chat.say("my lower back has hurt since yesterday");
+    CHECK(chat.reply().asking == "chest_pain");
+}
+
+TEST_CASE("dialogue: an emergency outcome gives only the causes behind the emergency") {
+    Chat chat;
+    chat.say("shovelling snow this morning and now my back and left arm ache, I'm all sweaty");
+    REQUIRE(chat.reply().triage.has_value());
+    CHECK(chat.reply().triage->level == Level::emergency);
+    CHECK(chat.reply().triage->reasons == std::vector<std::string>{"cardiac"});
+    // The self-care explanation ("not dangerous") must not sit under an ambulance call.
+    CHECK(chat.reply().text.find(test::rules()->causes.at("lifting_strain").explanation) == std::string::npos);
+}
+
 TEST_CASE("dialogue: a quick reply id and its title typed as text do the same") {
     Chat by_id;
     by_id.say("my upper back is sore");

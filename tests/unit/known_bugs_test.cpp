@@ -26,32 +26,34 @@ std::string slot_text(const std::map<std::string, SlotValue>& slots, const std::
 
 Understanding read(std::string_view text) { return understand(*test::rules(), text, nullptr); }
 
-TEST_CASE("known bug: 'sciatia' is not corrected (it ties between 'sciatic' and 'sciatica')" * known_bug) {
-    const Normalised n = normalise(test::rules()->lexicon, "sciatia");
-    REQUIRE(n.tokens.size() == 1);
-    CHECK(n.tokens[0].corrected);
-    CHECK(n.tokens[0].text.rfind("sciatic", 0) == 0);
+TEST_CASE("known bug: inflected words are 'corrected' into other words before prefix patterns see them" * known_bug) {
+    // Prefix patterns ("shoot*", "slap*", "drag*") match after correction, and
+    // their stems are not in the lexicon, so the inflected word is mended into
+    // the nearest lexicon word: "shooting pain down my leg" then reads as
+    // lifting ("shifting"), a foot that "slaps" or "drags" is no longer weak.
+    const auto& lexicon = test::rules()->lexicon;
+    for (const char* word : {"shooting", "slaps", "drags", "lead"}) {
+        CAPTURE(word);
+        const Normalised n = normalise(lexicon, word);
+        REQUIRE(n.tokens.size() == 1);
+        CHECK(n.tokens[0].text == word);
+    }
 }
 
-TEST_CASE("known bug: 'i do' inside a question is read as 'yes' to the safety question asked" * known_bug) {
-    Chat chat;
-    chat.say("my lower back is stiff");
-    chat.say("no");
-    REQUIRE(chat.reply().asking == "tearing_pain");
-    chat.say("what stretches can I do?");
-    CHECK(slot_text(chat.session().slots, "tearing_pain") != "yes");
-    CHECK(chat.reply().asking == "tearing_pain");
+TEST_CASE("known bug: a foot that slaps down is not read as leg weakness (UR-7 missed)" * known_bug) {
+    CHECK(slot_text(read("now my left foot slaps down when I walk").slots, "leg_weakness") == "yes");
+    CHECK(slot_text(read("my left foot drags when I walk").slots, "leg_weakness") == "yes");
 }
 
-TEST_CASE("known bug: global intents while a safety question is open count as unclear answers" * known_bug) {
-    Chat chat;
-    chat.say("my lower back aches after sitting at my desk all week");
-    REQUIRE(chat.reply().asking == "chest_pain");
-    chat.say("help");
-    chat.say("what causes back pain like this?");
-    // Two questions back are not two unclear answers: chest pain must not be taken as "yes".
-    CHECK(slot_text(chat.session().slots, "chest_pain") != "yes");
-    CHECK(chat.reply().asking == "chest_pain");
+TEST_CASE("known bug: 'shooting pain down my leg' is read as lifting" * known_bug) {
+    const Understanding u = read("shooting pain down my left leg into my foot for a month");
+    CHECK(slot_text(u.slots, "radiates_below_knee") == "yes");
+    CHECK(slot_text(u.slots, "trigger") != "lifting");
+}
+
+TEST_CASE("known bug: 'tripped over the dog's lead' is read as leaking urine (EM-1)" * known_bug) {
+    const Understanding u = read("he tripped over the dog's lead yesterday and landed on his backside");
+    CHECK(slot_text(u.slots, "bladder_bowel") != "yes");
 }
 
 TEST_CASE("known bug: neck or shoulder ache alone is read as chest pain (cardiac emergency)" * known_bug) {
@@ -66,16 +68,6 @@ TEST_CASE("known bug: pain between the shoulder blades is read as chest pain ins
     CHECK(slot_text(u.slots, "chest_pain") != "yes");
 }
 
-TEST_CASE("known bug: an emergency outcome also lists self-care causes ('not dangerous')" * known_bug) {
-    Chat chat;
-    chat.say("shovelling snow this morning and now my back and left arm ache, I'm all sweaty");
-    REQUIRE(chat.reply().triage.has_value());
-    REQUIRE(chat.reply().triage->level == Level::emergency);
-    const auto& reasons = chat.reply().triage->reasons;
-    CHECK(std::find(reasons.begin(), reasons.end(), "lifting_strain") == reasons.end());
-    CHECK(std::find(reasons.begin(), reasons.end(), "muscle_strain") == reasons.end());
-}
-
 TEST_CASE("known bug: after an urgent outcome the fallback reply offers the stretching routine" * known_bug) {
     Chat chat;
     chat.say("my lower back has ached for 3 days and I've been feverish and shivery since last night");
@@ -84,13 +76,6 @@ TEST_CASE("known bug: after an urgent outcome the fallback reply offers the stre
     REQUIRE(chat.reply().triage->level == Level::urgent);
     chat.say("ok");
     CHECK(chat.reply().text.find("stretch") == std::string::npos);
-}
-
-TEST_CASE("known bug: the first message 'help' is acknowledged as if the pain had been explained" * known_bug) {
-    Chat chat;
-    chat.say("help");
-    CHECK_FALSE(chat.said(test::text("acknowledge")));
-    CHECK(chat.said(test::text("help")));
 }
 
 TEST_CASE("known bug: 'wetting myself' is not read as new bladder trouble (EM-1)" * known_bug) {

@@ -136,6 +136,14 @@ TEST_CASE("text: misspellings are mended towards the lexicon") {
     }
 }
 
+TEST_CASE("text: a misspelling between two close words still gets mended") {
+    // "sciatia" is one edit from both "sciatic" and "sciatica"; either reads as sciatica.
+    const Normalised n = normalise(lexicon(), "sciatia");
+    REQUIRE(n.tokens.size() == 1);
+    CHECK(n.tokens[0].corrected);
+    CHECK(n.tokens[0].text.rfind("sciatic", 0) == 0);
+}
+
 TEST_CASE("text: correct words and short words are never 'corrected'") {
     // "arm" is one edit from "harm", "dumb" one edit from "numb": both would change the triage.
     for (const char* word : {"arm", "arms", "dumb", "harm", "numb", "back", "leg"}) {
