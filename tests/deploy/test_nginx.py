@@ -1,0 +1,215 @@
+"""deploy/nginx/backtalk.conf in front of a real `backtalk serve`: Debian's
+nginx runs the site on loopback with its own prefix and a self-signed
+certificate, and a whole conversation goes through it over TLS and the
+WebSocket upgrade. Only the listen lines, the certificate paths and the
+upstream address of the site file are changed for the test."""
+
+import os
+import shutil
+import signal
+import subprocess
+import unittest
+
+import deploy_support as support
+
+SITE = support.source_path("deploy", "nginx", "backtalk.conf")
+SITE_NAME = "chat.example.org"
+ORIGIN = "https://" + SITE_NAME
+
+
+def substitute(text, old, new):
+    """Replaces a line of the site file; the test fails if the site no longer
+    has it, so the test variant never silently drifts from the real file."""
+    if old not in text:
+        raise AssertionError("deploy/nginx/backtalk.conf no longer contains %r" % old)
+    return text.replace(old, new)
+
+
+def render_site(text, http_port, https_port, upstream_port, cert, key):
+    text = substitute(text, "    listen 80;\n", "    listen 127.0.0.1:%d;\n" % http_port)
+    text = substitute(text, "    listen 443 ssl http2;\n", "    listen 127.0.0.1:%d ssl http2;\n" % https_port)
+    # The test binds IPv4 loopback only: IPv6 may be off on the machine.
+    text = substitute(text, "    listen [::]:80;\n", "")
+    text = substitute(text, "    listen [::]:443 ssl http2;\n", "")
+    text = substitute(text, "ssl_certificate     /etc/ssl/certs/chat.example.org.pem;",
+                      "ssl_certificate     %s;" % cert)
+    text = substitute(text, "ssl_certificate_key /etc/ssl/private/chat.example.org.key;",
+                      "ssl_certificate_key %s;" % key)
+    return substitute(text, "server 127.0.0.1:8080;", "server 127.0.0.1:%d;" % upstream_port)
+
+
+def main_config(prefix, site):
+    """The http{} frame that Debian's /etc/nginx/nginx.conf gives a site, with
+    every path inside the test's own prefix. One process, no privilege
+    switch: the test may run as root or not."""
+    return """daemon off;
+master_process off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {site};
+}}
+""".format(prefix=prefix, site=site)
+
+
+class NginxSiteTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        cls.temp = support.TempDir()
+        try:
+            cls._start()
+        except BaseException:
+            cls._stop()
+            raise
+
+    @classmethod
+    def _start(cls):
+        cls.server = None
+        cls.nginx_process = None
+        if not support.BINARY or not os.access(support.BINARY, os.X_OK):
+            raise AssertionError("BACKTALK_BINARY does not name the built backtalk binary")
+        prefix = cls.temp.path
+        cls.cert = os.path.join(prefix, "cert.pem")
+        key = os.path.join(prefix, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", key, "-out", cls.cert, "-days", "2", "-subj", "/CN=" + SITE_NAME,
+                        "-addext", "subjectAltName=DNS:" + SITE_NAME],
+                       check=True, capture_output=True, timeout=60)
+
+        # The origin the pages have in production: what a browser on the
+        # site sends, and what the unit's environment file allows.
+        cls.server = support.Server(["serve", "--listen", "127.0.0.1:0", "--db", os.path.join(prefix, "backtalk.db"),
+                                     "--allowed-origin", ORIGIN, "--max-connections-per-address", "10000"])
+        cls.http_port = support.free_port()
+        cls.https_port = support.free_port()
+        with open(SITE) as site_file:
+            site = render_site(site_file.read(), cls.http_port, cls.https_port, cls.server.port, cls.cert, key)
+        site_path = os.path.join(prefix, "backtalk.conf")
+        with open(site_path, "w") as out:
+            out.write(site)
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "w") as out:
+            out.write(main_config(prefix, site_path))
+
+        check = subprocess.run([cls.nginx, "-t", "-p", prefix, "-c", conf, "-e", os.path.join(prefix, "error.log")],
+                               capture_output=True, text=True, timeout=60)
+        if check.returncode != 0:
+            raise AssertionError("nginx -t refused the site:\n" + check.stderr)
+        cls.nginx_process = subprocess.Popen([cls.nginx, "-p", prefix, "-c", conf, "-e",
+                                              os.path.join(prefix, "error.log")],
+                                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL)
+        support.wait_for_port(cls.https_port)
+        support.wait_for_port(cls.http_port)
+        cls.tls = support.tls_client_context(cls.cert)
+
+    @classmethod
+    def _stop(cls):
+        nginx = getattr(cls, "nginx_process", None)
+        if nginx is not None and nginx.poll() is None:
+            nginx.send_signal(signal.SIGQUIT)  # graceful: finishes open requests
+            try:
+                nginx.wait(20)
+            except subprocess.TimeoutExpired:
+                nginx.kill()
+                nginx.wait()
+        server = getattr(cls, "server", None)
+        cls.server_exit = server.stop() if server is not None else None
+        cls.temp.cleanup()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._stop()
+        if cls.server_exit != 0:
+            raise AssertionError("backtalk serve exited with %r after SIGTERM" % cls.server_exit)
+
+    def nginx_log(self):
+        with open(os.path.join(self.temp.path, "error.log"), errors="replace") as log:
+            return log.read()
+
+    def websocket(self):
+        return support.WebSocket(self.https_port, SITE_NAME, origin=ORIGIN, tls_context=self.tls,
+                                 server_name=SITE_NAME)
+
+    def https_request(self, method, path, body=b""):
+        return support.http_request(self.https_port, method, path, SITE_NAME, body=body, tls_context=self.tls,
+                                    server_name=SITE_NAME)
+
+    def test_plain_http_redirects_to_https(self):
+        status, headers, _ = support.http_get(self.http_port, "/widget.js?v=1", SITE_NAME)
+        self.assertEqual(status, 301)
+        self.assertEqual(headers.get("location"), "https://chat.example.org/widget.js?v=1")
+
+    def test_pages_pass_through_with_backtalks_security_headers(self):
+        status, headers, body = self.https_request("GET", "/")
+        self.assertEqual(status, 200, body)
+        self.assertIn("frame-ancestors", headers.get("content-security-policy", ""))
+        self.assertIn("max-age=", headers.get("strict-transport-security", ""))
+        status, _, body = self.https_request("GET", "/healthz")
+        self.assertEqual(status, 200, body)
+
+    def test_metrics_are_not_published(self):
+        status, _, _ = self.https_request("GET", "/metrics")
+        self.assertEqual(status, 404)
+        status, _, body = support.http_get(self.server.port, "/metrics", "127.0.0.1")
+        self.assertEqual(status, 200)
+        self.assertIn(b"# TYPE", body)
+
+    def test_bodies_over_the_server_limit_stop_at_the_edge(self):
+        status, _, _ = self.https_request("POST", "/api/v1/chat", body=b"x" * (65 * 1024))
+        self.assertEqual(status, 413)
+
+    def test_websocket_from_another_origin_is_refused(self):
+        with self.assertRaisesRegex(RuntimeError, "403"):
+            support.WebSocket(self.https_port, SITE_NAME, origin="https://evil.example.net", tls_context=self.tls,
+                              server_name=SITE_NAME)
+
+    def test_a_whole_conversation_over_tls_and_the_websocket_upgrade(self):
+        ws = self.websocket()
+        try:
+            session, outcome, turns = support.converse_to_outcome(ws)
+            self.assertIn(outcome["triage"]["level"], ("emergency", "urgent", "gp_soon", "self_care"))
+            self.assertGreater(len(turns), 3)
+            # The conversation goes on after the outcome, on the same socket.
+            ws.send({"type": "message", "text": "show me stretches"})
+            after = ws.receive_turn()
+            self.assertTrue(any(obj.get("type") == "reply" for obj in after), after)
+        finally:
+            ws.close()
+        # A second connection resumes it: the proxy keeps nothing per session.
+        ws = self.websocket()
+        try:
+            ws.send({"type": "start", "session": session})
+            resumed = ws.receive_turn()
+            self.assertEqual(resumed[0].get("type"), "session", resumed)
+            self.assertEqual(resumed[0].get("session"), session)
+            self.assertTrue(resumed[0].get("resumed"), resumed)
+        finally:
+            ws.close()
+
+    def test_a_quiet_websocket_is_kept_alive_by_the_servers_pings(self):
+        """backtalk pings after 25 s of quiet; the ping and the pong cross
+        nginx, and the conversation is still there afterwards."""
+        ws = self.websocket()
+        try:
+            ws.send({"type": "start"})
+            ws.receive_turn()
+            pings = ws.stay_quiet(30)
+            self.assertGreaterEqual(pings, 1, self.nginx_log())
+            ws.send({"type": "message", "text": support.COMPLAINT})
+            self.assertTrue(any(obj.get("type") == "reply" for obj in ws.receive_turn()))
+        finally:
+            ws.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
