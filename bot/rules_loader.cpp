@@ -350,6 +350,8 @@ private:
                 term.prefix = raw.substr(0, raw.size() - 1);
                 std::transform(term.prefix.begin(), term.prefix.end(), term.prefix.begin(),
                                [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+                auto& prefixes = r.lexicon.prefixes;
+                if (std::find(prefixes.begin(), prefixes.end(), term.prefix) == prefixes.end()) prefixes.push_back(term.prefix);
                 p.terms.push_back(term);
             } else {
                 for (const auto& w : phrase_words(r.lexicon, raw)) {

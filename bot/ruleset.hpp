@@ -136,6 +136,9 @@ struct Lexicon {
     // Words that make a number and unit in their clause something other than
     // how long the pain has lasted ("had cancer 4 years ago").
     std::unordered_set<std::string> duration_blockers;
+    // Stems of prefix patterns ("shoot*"): a word that starts with one is
+    // left as it is, not mended into another word.
+    std::vector<std::string> prefixes;
 
     WordId find(const std::string& word) const {
         const auto it = ids.find(word);

@@ -100,8 +100,30 @@ bool alphabetic(const std::string& word) {
 }
 
 // Finds the lexicon word a misspelling most likely meant, or unknown_word.
+// A word a prefix pattern reads as it is ("shoot*" for "shooting").
+bool has_pattern_prefix(const Lexicon& lexicon, const std::string& word) {
+    for (const auto& prefix : lexicon.prefixes) {
+        if (word.size() >= prefix.size() && word.compare(0, prefix.size(), prefix) == 0) return true;
+    }
+    return false;
+}
+
+// An inflected form of a known word ("stiffening", "aches") is more likely
+// meant as itself than as a word two edits away.
+bool inflection_of_known(const Lexicon& lexicon, const std::string& word) {
+    for (const char* suffix : {"s", "es", "ed", "d", "ing", "ly", "er", "ers"}) {
+        const std::string_view end(suffix);
+        if (word.size() <= end.size() + 2 || word.compare(word.size() - end.size(), end.size(), end) != 0) continue;
+        const std::string stem = word.substr(0, word.size() - end.size());
+        if (lexicon.ids.count(stem) || lexicon.ids.count(stem + "e")) return true;
+        // "dragging", "slapped": a doubled final consonant.
+        if (stem.size() >= 3 && stem[stem.size() - 1] == stem[stem.size() - 2] && lexicon.ids.count(stem.substr(0, stem.size() - 1))) return true;
+    }
+    return false;
+}
+
 WordId correct(const Lexicon& lexicon, const std::string& word) {
-    if (word.size() < 4 || !alphabetic(word)) return unknown_word;
+    if (word.size() < 4 || !alphabetic(word) || has_pattern_prefix(lexicon, word)) return unknown_word;
     const int allowed = word.size() >= 8 ? 2 : 1;
     WordId best = unknown_word;
     int best_distance = allowed + 1;
@@ -147,6 +169,7 @@ WordId correct(const Lexicon& lexicon, const std::string& word) {
             }
         }
     }
+    if (best_distance >= 2 && inflection_of_known(lexicon, word)) return unknown_word;
     return best;
 }
 

@@ -119,6 +119,19 @@ struct ValueReader {
         for (std::size_t k = from; k < to && k < used.size(); ++k) used[k] = 1;
     }
 
+    // Number of tokens of a phrase ("last night") starting at token i, or 0.
+    std::size_t phrase_at(std::size_t i, const std::string& phrase) const {
+        std::size_t k = i;
+        std::size_t from = 0;
+        while (from <= phrase.size()) {
+            const std::size_t space = std::min(phrase.find(' ', from), phrase.size());
+            if (k >= tokens.size() || tokens[k].text.compare(0, std::string::npos, phrase, from, space - from) != 0) return 0;
+            ++k;
+            from = space + 1;
+        }
+        return k - i;
+    }
+
     // A clause about something else ("had cancer 4 years ago") holds no duration of the pain.
     bool blocked(std::size_t i) const {
         for (const Token& t : tokens) {
@@ -153,10 +166,11 @@ struct ValueReader {
                 longest = std::max(longest.value_or(0.0), days);
                 continue;
             }
-            const auto relative = lexicon.relative_days.find(tokens[i].text);
-            if (relative != lexicon.relative_days.end()) {
-                mark(i, i + 1);
-                longest = std::max(longest.value_or(0.0), relative->second);
+            for (const auto& [phrase, days] : lexicon.relative_days) {
+                const std::size_t length = phrase_at(i, phrase);
+                if (length == 0) continue;
+                mark(i, i + length);
+                longest = std::max(longest.value_or(0.0), days);
             }
         }
         return longest;
