@@ -385,6 +385,15 @@
     return list;
   }
 
+  // "30 seconds", "10 minutes", "2 minutes 30 seconds".
+  function formatDuration(seconds) {
+    const plural = (n, unit) => n + ' ' + unit + (n === 1 ? '' : 's');
+    if (seconds < 120) return plural(seconds, 'second');
+    const minutes = Math.floor(seconds / 60);
+    const rest = seconds % 60;
+    return plural(minutes, 'minute') + (rest ? ' ' + plural(rest, 'second') : '');
+  }
+
   function formatClock(ms) {
     const seconds = Math.ceil(Math.max(0, ms) / 1000);
     return Math.floor(seconds / 60) + ':' + String(seconds % 60).padStart(2, '0');
@@ -403,8 +412,8 @@
     const box = el('div', 'bt-timer');
     box.setAttribute('role', 'group');
     box.setAttribute('aria-label', 'Timer for ' + name);
-    const meta = el('p', 'bt-step-meta', 'Hold ' + step.hold_seconds + ' seconds' +
-      (rounds > 1 ? ', ' + rounds + ' times' : '') + '.');
+    const hold = formatDuration(step.hold_seconds);
+    const meta = el('p', 'bt-step-meta', 'Hold ' + hold + (rounds > 1 ? ', ' + rounds + ' times' : '') + '.');
     const clock = el('span', 'bt-timer-clock', formatClock(remaining));
     clock.setAttribute('role', 'timer');
     const roundLabel = el('span', 'bt-timer-round');
@@ -423,7 +432,7 @@
       clock.textContent = formatClock(remaining);
       roundLabel.textContent = rounds > 1 ? 'Round ' + round + ' of ' + rounds : '';
       toggle.textContent = label;
-      toggle.setAttribute('aria-label', label + ' the ' + step.hold_seconds + '-second hold for ' + name);
+      toggle.setAttribute('aria-label', label + ': hold ' + hold + ', ' + name);
       box.classList.toggle('bt-timer-running', running());
     }
 
