@@ -147,17 +147,29 @@ async function logLength(page) {
   return (await transcriptOf(page)).length;
 }
 
+// The server allows 5 messages a second per connection; the test answers no
+// faster than 4 a second so that it never meets the rate limit.
+const MIN_MS_BETWEEN_MESSAGES = 250;
+let lastMessageAt = 0;
+
+async function paced(action) {
+  const wait = lastMessageAt + MIN_MS_BETWEEN_MESSAGES - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  lastMessageAt = Date.now();
+  await action();
+}
+
 async function typeAndSend(page, text) {
   const before = await logLength(page);
   const input = page.getByRole('textbox', { name: 'Your message' });
   await input.fill(text);
-  await input.press('Enter');
+  await paced(() => input.press('Enter'));
   await waitForTurnEnd(page, before, 2);
 }
 
 async function clickChoice(page, button) {
   const before = await logLength(page);
-  await button.click();
+  await paced(() => button.click());
   await waitForTurnEnd(page, before, 2);
 }
 
@@ -298,6 +310,33 @@ async function checkRealConversation(browser, base) {
     await page.screenshot({ path: join(artifacts, 'phone.png') });
   });
 
+  await step('start over opens a new conversation with the greeting', async () => {
+    const oldSession = await sessionInStorage(page);
+    await page.getByRole('button', { name: 'Start over' }).first().click();
+    await page.getByRole('button', { name: 'Clear and start over' }).click();
+    await page.waitForFunction(() => {
+      const root = document.querySelector('backtalk-chat').shadowRoot;
+      return root.querySelector('.bt-log').children.length === 1 && root.querySelector('.bt-typing').hidden;
+    });
+    const greeting = await page.locator('.bt-msg-bot').first().textContent();
+    if (!greeting.includes('backtalk')) fail(`first message is ${JSON.stringify(greeting)}`);
+    const newSession = await sessionInStorage(page);
+    if (!newSession || newSession === oldSession) fail('no new session id stored');
+  });
+
+  await step('red flags give the emergency banner with a number to call', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await typeAndSend(page, 'My back hurts, I cannot feel my bottom when I wipe and I am leaking urine');
+    const banner = page.locator('.bt-outcome').last();
+    if (await banner.getAttribute('data-level') !== 'emergency') {
+      fail(`banner level is ${await banner.getAttribute('data-level')}`);
+    }
+    const call = await banner.locator('a.bt-outcome-call').getAttribute('href');
+    if (!/^tel:\+?\d{2,}$/.test(call || '')) fail(`call link is ${call}`);
+    if (!(await banner.isVisible())) fail('banner is not in view');
+    await page.screenshot({ path: join(artifacts, 'emergency.png') });
+  });
+
   await step('no console errors, CSP violations or dialogs', () => noProblems(problems));
   await page.context().close();
 }
@@ -425,7 +464,6 @@ async function checkScriptedReplies(browser, base) {
     if (await call.getAttribute('href') !== 'tel:112') fail(`call link is ${await call.getAttribute('href')}`);
     const colour = await banner.evaluate((node) => getComputedStyle(node).backgroundColor);
     if (colour !== 'rgb(179, 20, 15)') fail(`banner background is ${colour}`);
-    await page.screenshot({ path: join(artifacts, 'emergency.png') });
   });
 
   await step('stretching plan counts each hold down, with pause', async () => {
