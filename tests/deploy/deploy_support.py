@@ -87,6 +87,9 @@ class Server:
         return found["port"]
 
     def log(self):
+        """What the server wrote to stderr (all of it, once stopped)."""
+        if self.log_file.closed:
+            return self.final_log
         self.log_file.seek(0)
         return self.log_file.read()
 
@@ -100,8 +103,10 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.process.stdout.close()
-        code = self.process.returncode
-        return code
+        if not self.log_file.closed:
+            self.final_log = self.log()
+            self.log_file.close()
+        return self.process.returncode
 
 
 def free_port():
@@ -309,6 +314,11 @@ def last_reply(turn):
     return replies[-1]
 
 
+# Between two answers: a person is slower than this, and it keeps a scripted
+# client under the server's default 5 messages a second per connection.
+ANSWER_PAUSE_SECONDS = 0.25
+
+
 def converse_to_outcome(ws, max_turns=40):
     """Opens a conversation, tells the complaint and answers until a reply
     carries a triage. Returns (session id, outcome reply, every turn)."""
@@ -325,6 +335,7 @@ def converse_to_outcome(ws, max_turns=40):
         for obj in turn:
             if obj.get("type") == "reply" and isinstance(obj.get("triage"), dict):
                 return sessions[0]["session"], obj, turns
+        time.sleep(ANSWER_PAUSE_SECONDS)
         ws.send(answer_to(last_reply(turn)))
     raise AssertionError("no outcome after %d answers; last turn: %r" % (max_turns, turns[-1]))
 

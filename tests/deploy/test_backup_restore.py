@@ -36,7 +36,7 @@ class BackgroundChatter:
                 self.ws.send({"type": "message", "text": "still sore, message %d" % index})
                 self.ws.receive_turn()
                 self.turns += 1
-                time.sleep(0.25)  # under the server's rate limit of 5 messages a second
+                time.sleep(support.ANSWER_PAUSE_SECONDS)
         except Exception as error:  # reported by join()
             self.error = error
 
