@@ -10,7 +10,7 @@ build_packages=(
   libcli11-dev libssl-dev
 )
 test_packages=(
-  chromium nodejs npm nginx python3 clang-14 libclang-rt-14-dev systemd
+  chromium nodejs npm nginx openssl python3 clang-14 libclang-rt-14-dev systemd
 )
 
 wanted=("${build_packages[@]}")
