@@ -65,7 +65,8 @@ public:
             json doc = parse(it->second);
             if (!doc.is_discarded()) docs[name] = std::move(doc);
         }
-        for (const auto& [name, text] : files_) {
+        for (const auto& file : files_) {
+            const std::string& name = file.first;
             if (std::find_if(std::begin(rule_files), std::end(rule_files), [&](const char* f) { return name == f; }) ==
                 std::end(rule_files)) {
                 file_ = name;
@@ -402,7 +403,9 @@ private:
             error(path, "a condition is an object with one key: all, any, not, yes, no, is, at_least, below or known");
             return std::nullopt;
         }
-        const auto& [op, arg] = *node.items().begin();
+        // Copy the key: items() is a temporary whose iterator must not outlive it.
+        const std::string op = node.begin().key();
+        const json& arg = node.begin().value();
         const std::string inner = join(path, op);
         if (op == "all" || op == "any") {
             c.op = op == "all" ? Condition::Op::all : Condition::Op::any;

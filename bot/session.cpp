@@ -8,8 +8,8 @@ namespace backtalk {
 
 nlohmann::json to_json(const Session& s) {
     nlohmann::json slots = nlohmann::json::object();
-    for (const auto& [name, value] : s.slots) {
-        std::visit([&](const auto& v) { slots[name] = v; }, value);
+    for (const auto& slot : s.slots) {
+        std::visit([&](const auto& v) { slots[slot.first] = v; }, slot.second);
     }
     nlohmann::json offered = nlohmann::json::array();
     for (const auto& q : s.offered) offered.push_back({{"id", q.id}, {"title", q.title}});

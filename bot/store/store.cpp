@@ -161,6 +161,10 @@ struct WriterConnection {
 };
 
 constexpr std::size_t batch_time_samples = 255;
+// A reader that never pauses keeps automatic checkpoints from finishing and
+// the WAL grows; past this size the writer forces a truncating checkpoint.
+constexpr std::uintmax_t wal_limit_bytes = 64u << 20;
+constexpr int batches_between_wal_checks = 100;
 constexpr auto drop_report_interval = std::chrono::seconds(5);
 
 }  // namespace
@@ -196,6 +200,7 @@ struct Store::Impl {
     std::unordered_map<std::string, std::int64_t> last_seq_cache;
     std::uint64_t reported_dropped = 0;
     std::uint64_t dropped_at_close = 0;
+    int batches_since_wal_check = 0;
     Clock::time_point last_drop_report;
     std::thread thread;
 
@@ -502,6 +507,7 @@ struct Store::Impl {
                 try_write_batch(batch, rejected);
                 settle(batch, batch.size() - rejected, rejected, elapsed_us(started));
                 note_recovered();
+                limit_wal();
                 return;
             } catch (const FatalOpenError& error) {
                 note_failure(error.what());
@@ -513,6 +519,20 @@ struct Store::Impl {
                 settle(batch, 0, batch.size(), 0);
                 return;
             }
+        }
+    }
+
+    void limit_wal() {
+        if (++batches_since_wal_check < batches_between_wal_checks) return;
+        batches_since_wal_check = 0;
+        std::error_code ec;
+        const auto wal_size = std::filesystem::file_size(options.path.string() + "-wal", ec);
+        if (ec || wal_size <= wal_limit_bytes) return;
+        try {
+            writer->db.execAndGet("PRAGMA wal_checkpoint(TRUNCATE)");
+        } catch (const SQLite::Exception& error) {
+            options.report(std::string("the WAL is ") + std::to_string(wal_size >> 20) +
+                           " MiB and could not be checkpointed: " + error.what());
         }
     }
 
