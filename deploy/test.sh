@@ -17,3 +17,9 @@ cmake --build "$build_dir" -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 300
+
+# The fuzz targets need clang: a tree of their own, each target run briefly.
+fuzz_dir=${BACKTALK_FUZZ_BUILD_DIR:-build/fuzz}
+CXX=clang++-14 cmake -S . -B "$fuzz_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBACKTALK_FUZZ=ON >/dev/null
+cmake --build "$fuzz_dir" -j "$(nproc)"
+ctest --test-dir "$fuzz_dir" --output-on-failure
