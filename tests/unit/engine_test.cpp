@@ -250,11 +250,11 @@ TEST_CASE("dialogue: a quick reply id and its title typed as text do the same") 
 TEST_CASE("dialogue: a choice topic answered with its option id") {
     Chat chat;
     chat.say("my back has hurt for a week, I'm 30");
-    answer_no_until(chat, "pain_location");
-    CHECK(offers(chat.reply(), "lower"));
-    chat.choose("lower");
-    CHECK(slot_text(chat.session(), "pain_location") == "lower");
-    CHECK(chat.reply().asking == "onset");
+    answer_no_until(chat, "trigger");
+    CHECK(offers(chat.reply(), "posture"));
+    chat.choose("posture");
+    CHECK(slot_text(chat.session(), "trigger") == "posture");
+    CHECK(chat.reply().asking != "trigger");
 }
 
 TEST_CASE("dialogue: a choice that was not offered is a bad_choice and changes nothing") {
@@ -297,6 +297,13 @@ TEST_CASE("dialogue: no stretching at urgent") {
     CHECK(chat.reply().state == "outcome");
     CHECK_FALSE(chat.reply().steps.has_value());
     CHECK(chat.session().state == "outcome");
+}
+
+TEST_CASE("dialogue: after a serious outcome the fallback reply does not offer stretching") {
+    Chat chat = urgent_fever_chat();
+    chat.say("ok");
+    CHECK(chat.reply().text.find("stretch") == std::string::npos);
+    CHECK_FALSE(offers(chat.reply(), "stretches"));
 }
 
 TEST_CASE("dialogue: no stretching at emergency") {

@@ -63,6 +63,14 @@ void edit(std::map<std::string, std::string>& files, const std::string& name, st
     text.replace(at, from.size(), to);
 }
 
+void edit_json(std::map<std::string, std::string>& files, const std::string& name,
+               const std::function<void(nlohmann::json&)>& change) {
+    REQUIRE_MESSAGE(files.count(name) == 1, name << " is not a rules file");
+    nlohmann::json doc = nlohmann::json::parse(files[name], nullptr, true, true);
+    change(doc);
+    files[name] = doc.dump(2);
+}
+
 std::string text(const std::string& key) { return replace_all(rules()->text(key), "{emergency_number}", emergency_number); }
 
 Chat::Chat(const Engine& engine, std::int64_t start_ms) : engine_(engine), now_ms_(start_ms) { record(engine_.begin(now_ms_)); }

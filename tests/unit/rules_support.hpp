@@ -6,7 +6,10 @@
 #include "bot/rules.hpp"
 #include "bot/ruleset.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +28,10 @@ std::map<std::string, std::string> rule_files();
 // Replaces the one occurrence of `from` in files[name]; the test fails if
 // `from` is missing or not unique, so an edit never silently does nothing.
 void edit(std::map<std::string, std::string>& files, const std::string& name, std::string_view from, std::string_view to);
+// Parses files[name] (comments allowed), lets `change` edit the document and
+// writes it back as plain JSON: edits by structure survive rewording.
+void edit_json(std::map<std::string, std::string>& files, const std::string& name,
+               const std::function<void(nlohmann::json&)>& change);
 
 // A conversation through the engine with a clock that moves one minute per
 // client object, as the golden transcripts do.

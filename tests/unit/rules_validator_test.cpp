@@ -1,6 +1,7 @@
 // The loader and validator: every mistake in rules/<locale>/ is reported with
 // its file and JSON path. Each broken rule set is the real rules/en with one
-// edit, made here, so the fixtures never fall out of step with the knowledge.
+// edit made here, by structure where possible (find the first question state,
+// a rule by id ...), so the fixtures never fall out of step with the knowledge.
 #include "rules_support.hpp"
 
 #include <doctest/doctest.h>
@@ -13,7 +14,9 @@
 namespace backtalk {
 namespace {
 
+using nlohmann::json;
 using test::edit;
+using test::edit_json;
 using test::rule_files;
 
 constexpr const char* label = "rules/en";
@@ -35,14 +38,45 @@ void check_error(const std::map<std::string, std::string>& files, const std::str
                   "expected: " << expected << "\ngot:" << (all.empty() ? " no errors" : all));
 }
 
-std::size_t rule_index(const std::string& id) {
-    const auto& rules = test::rules()->triage_rules;
-    const auto it = std::find_if(rules.begin(), rules.end(), [&](const TriageRule& r) { return r.id == id; });
-    REQUIRE(it != rules.end());
-    return static_cast<std::size_t>(it - rules.begin());
+// The parsed text of one rules file.
+json doc(const std::string& name) { return json::parse(rule_files().at(name), nullptr, true, true); }
+
+// The flow's first question state: the start state's next.
+std::string first_questions_state() {
+    const json flow = doc("flow.json");
+    return flow["states"][flow["start"].get<std::string>()]["next"].get<std::string>();
 }
 
-std::string rule_path(const std::string& id) { return "rules[" + std::to_string(rule_index(id)) + "]"; }
+std::string state_of_kind(const std::string& kind) {
+    const json flow = doc("flow.json");
+    for (const auto& [id, state] : flow["states"].items()) {
+        if (state["kind"] == kind) return id;
+    }
+    FAIL("no state of kind " << kind);
+    return "";
+}
+
+// Index of a triage rule in triage.json's "rules" array.
+std::size_t rule_index(const std::string& id) {
+    const json rules = doc("triage.json")["rules"];
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        if (rules[i]["id"] == id) return i;
+    }
+    FAIL("no triage rule " << id);
+    return 0;
+}
+
+std::string rule_path(std::size_t index) { return "rules[" + std::to_string(index) + "]"; }
+
+// The first rule that names a cause.
+std::size_t rule_with_cause() {
+    const json rules = doc("triage.json")["rules"];
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        if (rules[i].contains("cause")) return i;
+    }
+    FAIL("no triage rule with a cause");
+    return 0;
+}
 
 TEST_CASE("validator: the shipped rules load without errors") {
     const RuleLoad load = compile_rules(rule_files(), label);
@@ -53,9 +87,16 @@ TEST_CASE("validator: the shipped rules load without errors") {
     CHECK(version(*load.rules).find("+") != std::string::npos);
 }
 
+TEST_CASE("validator: rules rewritten as plain JSON load the same") {
+    auto files = rule_files();
+    for (const auto& [name, text] : rule_files()) edit_json(files, name, [](json&) {});
+    CHECK(errors_of(files).empty());
+}
+
 TEST_CASE("validator: invalid JSON names the file and the place") {
     auto files = rule_files();
-    edit(files, "meta.json", "\"max_gap\": 3,", "\"max_gap\": 3,,");
+    const std::string& meta = files["meta.json"];
+    files["meta.json"] = meta.substr(0, meta.rfind('}'));
     const auto errors = errors_of(files);
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].rfind("rules/en/meta.json: invalid JSON: ", 0) == 0);
@@ -83,34 +124,42 @@ TEST_CASE("validator: an unexpected file") {
 }
 
 TEST_CASE("validator: an unknown state in a flow transition") {
+    const std::string first = first_questions_state();
     auto files = rule_files();
-    edit(files, "flow.json", "\"next\": \"context\"", "\"next\": \"outcom\"");
-    check_error(files, "rules/en/flow.json: states.screening.next: unknown state \"outcom\"");
+    edit_json(files, "flow.json", [&](json& flow) { flow["states"][first]["next"] = "outcom"; });
+    check_error(files, "rules/en/flow.json: states." + first + ".next: unknown state \"outcom\"");
 }
 
 TEST_CASE("validator: an unknown start state") {
     auto files = rule_files();
-    edit(files, "flow.json", "\"start\": \"greeting\"", "\"start\": \"greetings\"");
+    edit_json(files, "flow.json", [](json& flow) { flow["start"] = "greetings"; });
     check_error(files, "rules/en/flow.json: start: unknown state \"greetings\"");
 }
 
 TEST_CASE("validator: a question for an unknown topic") {
+    const std::string first = first_questions_state();
     auto files = rule_files();
-    edit(files, "flow.json", "\"questions\": [\"chest_pain\"", "\"questions\": [\"chest_pian\"");
-    check_error(files, "rules/en/flow.json: states.screening.questions[0]: question for an unknown topic \"chest_pian\"");
+    edit_json(files, "flow.json", [&](json& flow) { flow["states"][first]["questions"][0] = "chest_pian"; });
+    check_error(files, "rules/en/flow.json: states." + first + ".questions[0]: question for an unknown topic \"chest_pian\"");
 }
 
 TEST_CASE("validator: an unreachable state") {
+    const std::string outcome = state_of_kind("outcome");
     auto files = rule_files();
-    edit(files, "flow.json", "\"outcome\": {\"kind\": \"outcome\"},",
-         "\"outcome\": {\"kind\": \"outcome\"},\n    \"detour\": {\"kind\": \"questions\", \"questions\": [], \"next\": \"outcome\"},");
+    edit_json(files, "flow.json", [&](json& flow) {
+        flow["states"]["detour"] = {{"kind", "questions"}, {"questions", json::array()}, {"next", outcome}};
+    });
     check_error(files, "rules/en/flow.json: states.detour: unreachable state");
 }
 
 TEST_CASE("validator: a state that skips the rest of the flow leaves it unreachable") {
+    const std::string first = first_questions_state();
+    const std::string second = doc("flow.json")["states"][first]["next"].get<std::string>();
+    REQUIRE(doc("flow.json")["states"][second]["kind"] == "questions");
+    const std::string outcome = state_of_kind("outcome");
     auto files = rule_files();
-    edit(files, "flow.json", "\"next\": \"context\"", "\"next\": \"outcome\"");
-    check_error(files, "rules/en/flow.json: states.context: unreachable state");
+    edit_json(files, "flow.json", [&](json& flow) { flow["states"][first]["next"] = outcome; });
+    check_error(files, "rules/en/flow.json: states." + second + ": unreachable state");
 }
 
 TEST_CASE("validator: a duplicate JSON key") {
@@ -120,74 +169,146 @@ TEST_CASE("validator: a duplicate JSON key") {
 }
 
 TEST_CASE("validator: a duplicate option id") {
+    std::string topic;
+    const json topics = doc("topics.json");
+    for (const auto& [id, spec] : topics["topics"].items()) {
+        if (spec["kind"] == "choice" && spec["options"].size() >= 2) {
+            topic = id;
+            break;
+        }
+    }
+    REQUIRE_FALSE(topic.empty());
     auto files = rule_files();
-    edit(files, "topics.json", "{\"id\": \"upper\", \"title\": \"Upper back\"", "{\"id\": \"lower\", \"title\": \"Upper back\"");
-    check_error(files, "rules/en/topics.json: topics.pain_location.options[1].id: duplicate id \"lower\"");
+    std::string first_option;
+    edit_json(files, "topics.json", [&](json& edited) {
+        json& options = edited["topics"][topic]["options"];
+        first_option = options[0]["id"].get<std::string>();
+        options[1]["id"] = first_option;
+    });
+    check_error(files, "rules/en/topics.json: topics." + topic + ".options[1].id: duplicate id \"" + first_option + "\"");
 }
 
 TEST_CASE("validator: a duplicate triage rule id") {
+    const std::size_t first = rule_index("EM-1");
+    const std::size_t other = rule_index("UR-1");
     auto files = rule_files();
-    edit(files, "triage.json", "{\"id\": \"UR-2\"", "{\"id\": \"UR-6\"");
-    REQUIRE(rule_index("UR-6") < rule_index("UR-2"));
-    check_error(files, "rules/en/triage.json: " + rule_path("UR-2") + ".id: duplicate id \"UR-6\"");
+    edit_json(files, "triage.json", [&](json& triage) { triage["rules"][other]["id"] = "EM-1"; });
+    check_error(files, "rules/en/triage.json: " + rule_path(std::max(first, other)) + ".id: duplicate id \"EM-1\"");
 }
 
 TEST_CASE("validator: a duplicate quick reply id in a menu") {
     auto files = rule_files();
-    edit(files, "texts.json", "{\"id\": \"repeat\", \"title\": \"Repeat\"}", "{\"id\": \"next\", \"title\": \"Repeat\"}");
-    check_error(files, "rules/en/texts.json: menus.stretch_step[1].id: duplicate id \"next\"");
+    std::string first_id;
+    edit_json(files, "texts.json", [&](json& texts) {
+        json& menu = texts["menus"]["stretch_step"];
+        REQUIRE(menu.size() >= 2);
+        first_id = menu[0]["id"].get<std::string>();
+        menu[1]["id"] = first_id;
+    });
+    check_error(files, "rules/en/texts.json: menus.stretch_step[1].id: duplicate id \"" + first_id + "\"");
 }
 
 TEST_CASE("validator: a rule for an unknown cause") {
+    const std::size_t rule = rule_with_cause();
     auto files = rule_files();
-    edit(files, "triage.json", "\"cause\": \"kidney\"", "\"cause\": \"kidneys\"");
-    check_error(files, "rules/en/triage.json: " + rule_path("UR-6") + ".cause: rule for an unknown cause \"kidneys\"");
+    edit_json(files, "triage.json", [&](json& triage) { triage["rules"][rule]["cause"] = "kidneys"; });
+    check_error(files, "rules/en/triage.json: " + rule_path(rule) + ".cause: rule for an unknown cause \"kidneys\"");
 }
 
 TEST_CASE("validator: an unknown concept in a pattern") {
     auto files = rule_files();
-    edit(files, "topics.json", "\"detect\": [\"~pain ~chest\",", "\"detect\": [\"~pian ~chest\",");
+    edit_json(files, "topics.json", [](json& topics) { topics["topics"]["chest_pain"]["detect"][0] = "~pian ~chest"; });
     check_error(files, "rules/en/topics.json: topics.chest_pain.detect[0]: unknown concept \"~pian\" in \"~pian ~chest\"");
 }
 
 TEST_CASE("validator: an unknown slot in a condition") {
+    const std::size_t rule = rule_index("UR-6");
     auto files = rule_files();
-    edit(files, "triage.json", "{\"yes\": \"urinary\"}", "{\"yes\": \"urinery\"}");
-    check_error(files, "rules/en/triage.json: " + rule_path("UR-6") +
+    edit_json(files, "triage.json", [&](json& triage) { triage["rules"][rule]["when"] = {{"yes", "urinery"}}; });
+    check_error(files, "rules/en/triage.json: " + rule_path(rule) +
                            ".when: unknown slot \"urinery\" (not a topic, a fact or a value slot)");
 }
 
 TEST_CASE("validator: an unknown slot in a topic's ask_if") {
     auto files = rule_files();
-    edit(files, "topics.json", "\"ask_if\": {\"at_least\": [\"duration\", 84]}", "\"ask_if\": {\"at_least\": [\"durations\", 84]}");
+    edit_json(files, "topics.json", [](json& topics) { topics["topics"]["morning_stiffness"]["ask_if"] = {{"at_least", {"durations", 84}}}; });
     check_error(files, "rules/en/topics.json: topics.morning_stiffness.ask_if: unknown slot \"durations\" (not a topic, a fact or a value slot)");
 }
 
-TEST_CASE("validator: an unknown level") {
+TEST_CASE("validator: an unknown slot set by an option") {
+    std::string topic;
+    const json topics = doc("topics.json");
+    for (const auto& [id, spec] : topics["topics"].items()) {
+        if (spec.contains("options")) {
+            topic = id;
+            break;
+        }
+    }
+    REQUIRE_FALSE(topic.empty());
     auto files = rule_files();
-    edit(files, "triage.json", "{\"id\": \"UR-6\", \"level\": \"urgent\"", "{\"id\": \"UR-6\", \"level\": \"urgnet\"");
-    check_error(files, "rules/en/triage.json: " + rule_path("UR-6") +
+    edit_json(files, "topics.json", [&](json& edited) { edited["topics"][topic]["options"][0]["implies"] = {{"liftng", "yes"}}; });
+    check_error(files, "rules/en/topics.json: topics." + topic + ".options[0].implies.liftng: unknown slot \"liftng\"");
+}
+
+TEST_CASE("validator: an unknown level") {
+    const std::size_t rule = rule_index("UR-6");
+    auto files = rule_files();
+    edit_json(files, "triage.json", [&](json& triage) { triage["rules"][rule]["level"] = "urgnet"; });
+    check_error(files, "rules/en/triage.json: " + rule_path(rule) +
                            ".level: unknown level \"urgnet\" (emergency, urgent, gp_soon, self_care)");
 }
 
-TEST_CASE("validator: an unknown condition operator") {
+TEST_CASE("validator: an unknown level for narrowing the questions") {
+    const std::string first = first_questions_state();
     auto files = rule_files();
-    edit(files, "triage.json", "\"when\": {\"yes\": \"immune\"}", "\"when\": {\"yess\": \"immune\"}");
-    check_error(files, "rules/en/triage.json: " + rule_path("UR-2") + ".when.yess: unknown condition \"yess\"");
+    edit_json(files, "flow.json", [&](json& flow) { flow["states"][first]["narrow_from"] = "soonish"; });
+    check_error(files, "rules/en/flow.json: states." + first + ".narrow_from: unknown level \"soonish\"");
+}
+
+TEST_CASE("validator: an unknown condition operator") {
+    const std::size_t rule = rule_index("UR-6");
+    auto files = rule_files();
+    edit_json(files, "triage.json", [&](json& triage) { triage["rules"][rule]["when"] = {{"every", json::array()}}; });
+    check_error(files, "rules/en/triage.json: " + rule_path(rule) + ".when.every: unknown condition \"every\"");
+}
+
+TEST_CASE("validator: a rule set without the self-care fallback") {
+    auto files = rule_files();
+    edit_json(files, "triage.json", [](json& triage) {
+        json& rules = triage["rules"];
+        for (std::size_t i = rules.size(); i-- > 0;) {
+            if (rules[i]["when"] == json{{"all", json::array()}}) rules.erase(i);
+        }
+    });
+    check_error(files, "rules/en/triage.json: rules: needs a self_care rule with a cause and \"when\": {\"all\": []} as the fallback");
 }
 
 TEST_CASE("validator: a missing text the dialogue needs") {
     auto files = rule_files();
-    edit(files, "texts.json", "\"level_raised\":", "\"level_risen\":");
+    edit_json(files, "texts.json", [](json& texts) { texts["texts"].erase("level_raised"); });
     check_error(files, "rules/en/texts.json: texts.level_raised: is missing");
 }
 
-TEST_CASE("validator: every error is reported and not only the first") {
+TEST_CASE("validator: a missing global intent") {
     auto files = rule_files();
-    edit(files, "flow.json", "\"questions\": [\"chest_pain\"", "\"questions\": [\"chest_pian\"");
-    edit(files, "triage.json", "\"cause\": \"kidney\"", "\"cause\": \"kidneys\"");
-    check_error(files, "rules/en/flow.json: states.screening.questions[0]: question for an unknown topic \"chest_pian\"");
-    check_error(files, "rules/en/triage.json: " + rule_path("UR-6") + ".cause: rule for an unknown cause \"kidneys\"");
+    edit_json(files, "intents.json", [](json& intents) { intents["intents"].erase("stop"); });
+    check_error(files, "rules/en/intents.json: intents: the global intent \"stop\" is missing");
+}
+
+TEST_CASE("validator: a field of the wrong type") {
+    auto files = rule_files();
+    edit_json(files, "meta.json", [](json& meta) { meta["max_gap"] = "three"; });
+    check_error(files, "rules/en/meta.json: max_gap: must be an integer");
+}
+
+TEST_CASE("validator: every error is reported and not only the first") {
+    const std::string first = first_questions_state();
+    const std::size_t rule = rule_with_cause();
+    auto files = rule_files();
+    edit_json(files, "flow.json", [&](json& flow) { flow["states"][first]["questions"][0] = "chest_pian"; });
+    edit_json(files, "triage.json", [&](json& triage) { triage["rules"][rule]["cause"] = "kidneys"; });
+    check_error(files, "rules/en/flow.json: states." + first + ".questions[0]: question for an unknown topic \"chest_pian\"");
+    check_error(files, "rules/en/triage.json: " + rule_path(rule) + ".cause: rule for an unknown cause \"kidneys\"");
 }
 
 // load_rules reads a directory: a copy of rules/en with one file removed or broken.

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,16 @@ TEST_CASE("text: correct words and short words are never 'corrected'") {
         REQUIRE(n.tokens.size() == 1);
         CHECK(n.tokens[0].text == word);
         CHECK_FALSE(n.tokens[0].corrected);
+    }
+}
+
+TEST_CASE("text: inflected forms of pattern words are not mended into other words") {
+    // "shooting" once became "shifting" (lifting), "slaps" "swaps", "lead" "leak".
+    for (const char* word : {"shooting", "slaps", "drags", "lead"}) {
+        CAPTURE(word);
+        const Normalised n = normalise(lexicon(), word);
+        REQUIRE(n.tokens.size() == 1);
+        CHECK(n.tokens[0].text == word);
     }
 }
 

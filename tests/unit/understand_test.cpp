@@ -125,6 +125,46 @@ TEST_CASE("understand: several slots in one message") {
     CHECK(word_slot(u, "fever") == "no");
 }
 
+TEST_CASE("understand: a foot that slaps or drags is leg weakness") {
+    CHECK(word_slot(read("now my left foot slaps down when I walk"), "leg_weakness") == "yes");
+    CHECK(word_slot(read("my left foot drags when I walk"), "leg_weakness") == "yes");
+}
+
+TEST_CASE("understand: shooting pain down the leg is pain below the knee and not lifting") {
+    const Understanding u = read("shooting pain down my left leg into my foot for a month");
+    CHECK(word_slot(u, "radiates_below_knee") == "yes");
+    CHECK(word_slot(u, "trigger") != "lifting");
+}
+
+TEST_CASE("understand: everyday words near symptom words are not symptoms") {
+    CHECK(word_slot(read("he tripped over the dog's lead yesterday and landed on his backside"), "bladder_bowel") != "yes");
+    CHECK(word_slot(read("woke up with a sore lower back 3 days ago, no idea why"), "night_pain") != "yes");
+    CHECK(word_slot(read("my lower back is stiff for an hour every morning but exercise helps"), "trigger") != "exercise");
+}
+
+TEST_CASE("understand: neck, shoulder or arm ache alone is not chest pain") {
+    CHECK(word_slot(read("my neck and shoulders ache from sitting at my desk all day"), "chest_pain") != "yes");
+    CHECK(word_slot(read("sore neck and upper back after sleeping funny"), "chest_pain") != "yes");
+    CHECK(word_slot(read("my back is sore and my arm hurts too"), "chest_pain") != "yes");
+    const Understanding blades = read("sharp pain between my shoulder blades for 2 weeks, no injury");
+    CHECK(word_slot(blades, "shoulder_blades") == "yes");
+    CHECK(word_slot(blades, "chest_pain") != "yes");
+    // With a warning sign it is still the cardiac question's "yes" (EM-2).
+    CHECK(word_slot(read("tight pain across my chest going into my left arm"), "chest_pain") == "yes");
+}
+
+TEST_CASE("understand: new incontinence in everyday words is bladder trouble") {
+    CHECK(word_slot(read("since this morning I keep wetting myself"), "bladder_bowel") == "yes");
+    CHECK(word_slot(read("I've been peeing myself without noticing"), "bladder_bowel") == "yes");
+    const Understanding u = read("I've had a couple of accidents, can't make it to the loo in time");
+    CHECK(word_slot(u, "bladder_bowel") == "yes");
+    CHECK(word_slot(u, "trauma") != "yes");
+}
+
+TEST_CASE("understand: a time about something else is not the pain's duration") {
+    CHECK(read("had prostate cancer 4 years ago, now my back aches and my right leg has gone weak").slots.count("duration") == 0);
+}
+
 TEST_CASE("understand: choice topics read their options from free text") {
     CHECK(word_slot(read("pain in my lower back"), "pain_location") == "lower");
     CHECK(word_slot(read("it came on gradually"), "onset") == "gradual");
