@@ -1,12 +1,13 @@
 #include "adapters/core/conversations.hpp"
 
-#include <sys/random.h>
+#include "bot/store/store.hpp"
+#include "bot/store/user_hash.hpp"
 
-#include <array>
-#include <cerrno>
-#include <cstring>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <optional>
 #include <stdexcept>
-#include <system_error>
 
 namespace backtalk {
 
@@ -19,7 +20,371 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
+using SteadyClock = std::chrono::steady_clock;
+
+// Sweeping the table of live conversations for expired ones at most this
+// often keeps the sweep off the per-turn path.
+constexpr std::int64_t sweep_interval_ms = 60'000;
+
+// One live conversation. Its mutex makes two turns of the same conversation
+// run one after the other, logging included, so the log keeps their order.
+struct LiveConversation {
+    std::mutex mutex;
+    Session session;
+    bool forgotten = false;  // removed from the table; a turn must not continue it
+};
+
+// What a turn did, for the log.
+struct TurnRecord {
+    std::string kind;  // of the inbound object
+    std::string text;
+    Session before;
+    TurnNotes notes;
+    bool understood_default = false;
+};
+
+std::string inbound_kind(const protocol::ClientObject& object) {
+    return std::visit(Overloaded{[](const protocol::Start&) { return std::string("start"); },
+                                 [](const protocol::Message&) { return std::string("message"); },
+                                 [](const protocol::Choice&) { return std::string("choice"); }},
+                      object);
+}
+
+std::string inbound_text(const protocol::ClientObject& object) {
+    return std::visit(Overloaded{[](const protocol::Start&) { return std::string(); },
+                                 [](const protocol::Message& message) { return message.text; },
+                                 [](const protocol::Choice& choice) { return choice.id; }},
+                      object);
+}
+
+// At most `limit` bytes, cut on a UTF-8 character boundary.
+std::string utf8_prefix(std::string_view text, std::size_t limit) {
+    if (text.size() <= limit) return std::string(text);
+    std::size_t end = limit;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return std::string(text.substr(0, end));
+}
+
 }  // namespace
+
+struct ConversationService::Impl {
+    store::Store* store;
+    ConversationOptions options;
+    std::function<std::int64_t()> now_ms;
+    std::function<std::string()> new_session_id;
+
+    mutable std::mutex engine_mutex;
+    std::shared_ptr<const Engine> engine;
+
+    mutable std::mutex table_mutex;
+    std::unordered_map<std::string, std::shared_ptr<LiveConversation>> live;
+    std::atomic<std::int64_t> next_sweep_ms{0};
+
+    std::shared_ptr<const Engine> current_engine() const {
+        std::lock_guard lock(engine_mutex);
+        return engine;
+    }
+
+    bool expired(const Session& session, std::int64_t now) const {
+        const auto expiry_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.idle_expiry).count();
+        return now - session.last_active_ms > expiry_ms;
+    }
+
+    // Drops conversations idle past the expiry from memory; their snapshots
+    // stay in the store until purged.
+    void sweep(std::int64_t now) {
+        if (now < next_sweep_ms.load(std::memory_order_relaxed)) return;
+        std::lock_guard lock(table_mutex);
+        if (now < next_sweep_ms.load(std::memory_order_relaxed)) return;
+        next_sweep_ms.store(now + sweep_interval_ms, std::memory_order_relaxed);
+        std::erase_if(live, [&](const auto& entry) {
+            std::unique_lock conversation(entry.second->mutex, std::try_to_lock);
+            // A conversation in a turn right now is not idle.
+            return conversation.owns_lock() && expired(entry.second->session, now);
+        });
+    }
+
+    // The live conversation `id`, from memory or else from the store; null
+    // when unknown or expired.
+    std::shared_ptr<LiveConversation> find(const std::string& id, std::int64_t now) {
+        if (id.empty()) return nullptr;
+        {
+            std::lock_guard lock(table_mutex);
+            if (auto found = live.find(id); found != live.end()) return found->second;
+        }
+        if (!store) return nullptr;
+        std::optional<Session> stored = store->load_session(id);
+        if (!stored || expired(*stored, now)) return nullptr;
+        auto loaded = std::make_shared<LiveConversation>();
+        loaded->session = std::move(*stored);
+        std::lock_guard lock(table_mutex);
+        // Another thread may have loaded it meanwhile: keep theirs.
+        return live.try_emplace(id, std::move(loaded)).first->second;
+    }
+
+    std::shared_ptr<LiveConversation> open(const std::string& id, Session session) {
+        auto conversation = std::make_shared<LiveConversation>();
+        conversation->session = std::move(session);
+        std::lock_guard lock(table_mutex);
+        live.insert_or_assign(id, conversation);
+        return conversation;
+    }
+
+    void log_turn(const std::string& id, const ChannelInfo& channel, const TurnRecord& turn,
+                  const std::vector<OutObject>& out, const Session& after, bool session_changed, std::int64_t now,
+                  SteadyClock::time_point started) {
+        if (!store) return;
+        const std::int64_t processing_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count();
+        const std::string& rules_version = after.rules_version;
+
+        store::ConversationRecord conversation;
+        conversation.id = id;
+        conversation.channel = channel.channel;
+        conversation.user_hash = channel.user_hash;
+        conversation.started_ms = after.started_ms;
+        conversation.last_activity_ms = now;
+        conversation.locale = after.locale;
+        conversation.outcome = after.triage;
+        conversation.turns = after.turns;
+        conversation.state = after.state;
+        conversation.asking = after.asking;
+        store->log_conversation(std::move(conversation));
+
+        store::MessageRecord inbound;
+        inbound.conversation = id;
+        inbound.time_ms = now;
+        inbound.direction = store::Direction::in;
+        inbound.kind = turn.kind;
+        inbound.text = turn.text;
+        inbound.intents = turn.notes.intents;
+        inbound.confidence = turn.notes.confidence;
+        inbound.understood = turn.notes.understood || turn.understood_default;
+        inbound.state = turn.before.state;
+        inbound.asking = turn.before.asking;
+        inbound.rules_version = rules_version;
+        inbound.channel = channel.channel;
+        inbound.processing_us = processing_us;
+        store->log_message(std::move(inbound));
+
+        for (const OutObject& object : out) {
+            store::MessageRecord outbound;
+            outbound.conversation = id;
+            outbound.time_ms = now;
+            outbound.direction = store::Direction::out;
+            outbound.rules_version = rules_version;
+            outbound.channel = channel.channel;
+            outbound.processing_us = processing_us;
+            std::visit(Overloaded{
+                           [&](const SessionOpened& opened) {
+                               outbound.kind = "session";
+                               outbound.text = opened.resumed ? "resumed" : "new";
+                               outbound.state = after.state;
+                           },
+                           [&](const Reply& reply) {
+                               outbound.kind = "reply";
+                               outbound.text = reply.text;
+                               outbound.state = reply.state;
+                               outbound.asking = reply.asking;
+                               outbound.triage = reply.triage;
+                           },
+                           [&](const protocol::Error& error) {
+                               outbound.kind = "error";
+                               outbound.text = error.message;
+                               outbound.code = error.code;
+                               outbound.state = after.state;
+                               outbound.asking = after.asking;
+                           },
+                       },
+                       object);
+            store->log_message(std::move(outbound));
+        }
+        if (session_changed) store->save_session(id, after, now);
+    }
+
+    // A conversation opened for a client that sent no (usable) start: the
+    // session object first, then the answer to what it sent.
+    std::vector<OutObject> open_and_step(std::string& session_id, const protocol::ClientObject& object,
+                                         const ChannelInfo& channel, const Engine& current, std::int64_t now,
+                                         SteadyClock::time_point started) {
+        const std::string id = new_session_id();
+        Session fresh = current.begin(now).session;
+        auto conversation = open(id, fresh);
+        std::lock_guard turn_lock(conversation->mutex);
+        session_id = id;
+        std::vector<OutObject> out{SessionOpened{id, false}};
+        step(*conversation, id, object, channel, current, now, started, out);
+        return out;
+    }
+
+    // A message or choice in a conversation whose turn lock is held.
+    void step(LiveConversation& conversation, const std::string& id, const protocol::ClientObject& object,
+              const ChannelInfo& channel, const Engine& current, std::int64_t now, SteadyClock::time_point started,
+              std::vector<OutObject>& out) {
+        TurnRecord turn{inbound_kind(object), inbound_text(object), conversation.session, {}, false};
+        TurnResult result;
+        try {
+            result = std::visit(Overloaded{[&](const protocol::Message& message) {
+                                               return current.step(conversation.session, message, now);
+                                           },
+                                           [&](const protocol::Choice& choice) {
+                                               return current.step(conversation.session, choice, now);
+                                           },
+                                           [&](const protocol::Start&) -> TurnResult {
+                                               throw std::logic_error("start is not a step");
+                                           }},
+                                object);
+        } catch (const std::exception&) {
+            // The conversation stays as it was; the person can go on.
+            out.emplace_back(protocol::make_error("internal"));
+            log_turn(id, channel, turn, out, conversation.session, false, now, started);
+            return;
+        }
+        turn.notes = result.notes;
+        if (result.error) {
+            // bad_choice and the like change nothing.
+            out.emplace_back(*result.error);
+            log_turn(id, channel, turn, out, conversation.session, false, now, started);
+            return;
+        }
+        conversation.session = std::move(result.session);
+        for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
+        log_turn(id, channel, turn, out, conversation.session, true, now, started);
+    }
+
+    std::vector<OutObject> start(std::string& session_id, const protocol::Start& request, const ChannelInfo& channel,
+                                 const Engine& current, std::int64_t now, SteadyClock::time_point started) {
+        const TurnRecord turn{"start", "", Session{}, {}, true};
+        if (auto conversation = find(request.session, now)) {
+            std::lock_guard turn_lock(conversation->mutex);
+            if (!conversation->forgotten && !expired(conversation->session, now)) {
+                TurnResult result = current.resume(conversation->session, now);
+                TurnRecord resumed = turn;
+                resumed.before = conversation->session;
+                conversation->session = std::move(result.session);
+                session_id = request.session;
+                std::vector<OutObject> out{SessionOpened{request.session, true}};
+                for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
+                log_turn(request.session, channel, resumed, out, conversation->session, true, now, started);
+                return out;
+            }
+        }
+        const std::string id = new_session_id();
+        TurnResult result = current.begin(now);
+        auto conversation = open(id, result.session);
+        std::lock_guard turn_lock(conversation->mutex);
+        session_id = id;
+        std::vector<OutObject> out{SessionOpened{id, false}};
+        for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
+        log_turn(id, channel, turn, out, conversation->session, true, now, started);
+        return out;
+    }
+
+    std::vector<OutObject> handle(std::string& session_id, const protocol::ClientObject& object,
+                                  const ChannelInfo& channel) {
+        try {
+            return handle_turn(session_id, object, channel);
+        } catch (const std::exception&) {
+            // Opening or resuming failed; whatever was said before stays.
+            return {protocol::make_error("internal")};
+        }
+    }
+
+    std::vector<OutObject> handle_turn(std::string& session_id, const protocol::ClientObject& object,
+                                       const ChannelInfo& channel) {
+        const auto started = SteadyClock::now();
+        const std::int64_t now = now_ms();
+        sweep(now);
+        const std::shared_ptr<const Engine> current = current_engine();
+        if (const auto* request = std::get_if<protocol::Start>(&object)) {
+            return start(session_id, *request, channel, *current, now, started);
+        }
+        if (auto conversation = find(session_id, now)) {
+            std::unique_lock turn_lock(conversation->mutex);
+            if (!conversation->forgotten && !expired(conversation->session, now)) {
+                std::vector<OutObject> out;
+                step(*conversation, session_id, object, channel, *current, now, started, out);
+                return out;
+            }
+        }
+        // No start yet, or the conversation expired while the client was away.
+        return open_and_step(session_id, object, channel, *current, now, started);
+    }
+
+    // A client object that could not be parsed: logged in its conversation,
+    // if there is one, which it leaves as it was.
+    std::vector<OutObject> reject(const std::string& session_id, std::string_view raw, protocol::Error error,
+                                  const ChannelInfo& channel) {
+        const auto started = SteadyClock::now();
+        const std::int64_t now = now_ms();
+        std::vector<OutObject> out{std::move(error)};
+        if (auto conversation = find(session_id, now)) {
+            std::lock_guard turn_lock(conversation->mutex);
+            if (!conversation->forgotten) {
+                const TurnRecord turn{"invalid", utf8_prefix(raw, protocol::max_text_chars), conversation->session,
+                                      {}, false};
+                log_turn(session_id, channel, turn, out, conversation->session, false, now, started);
+            }
+        }
+        return out;
+    }
+};
+
+ConversationService::ConversationService(std::shared_ptr<const Engine> engine, store::Store* store,
+                                         ConversationOptions options, std::function<std::int64_t()> now_ms,
+                                         std::function<std::string()> new_session_id)
+    : impl_(std::make_unique<Impl>()) {
+    if (!engine) throw std::invalid_argument("ConversationService needs an engine");
+    if (!now_ms || !new_session_id) throw std::invalid_argument("ConversationService needs a clock and an id source");
+    impl_->store = store;
+    impl_->options = std::move(options);
+    impl_->now_ms = std::move(now_ms);
+    impl_->new_session_id = std::move(new_session_id);
+    impl_->engine = std::move(engine);
+}
+
+ConversationService::~ConversationService() = default;
+
+std::vector<OutObject> ConversationService::handle(std::string& session_id, const protocol::ClientObject& object,
+                                                   const ChannelInfo& channel) {
+    return impl_->handle(session_id, object, channel);
+}
+
+std::vector<OutObject> ConversationService::handle_json(std::string& session_id, std::string_view json_text,
+                                                        const ChannelInfo& channel) {
+    auto parsed = protocol::parse_client_object(json_text);
+    if (auto* error = std::get_if<protocol::Error>(&parsed)) {
+        return impl_->reject(session_id, json_text, std::move(*error), channel);
+    }
+    return impl_->handle(session_id, std::get<protocol::ClientObject>(parsed), channel);
+}
+
+void ConversationService::replace_engine(std::shared_ptr<const Engine> engine) {
+    if (!engine) throw std::invalid_argument("replace_engine needs an engine");
+    std::lock_guard lock(impl_->engine_mutex);
+    impl_->engine = std::move(engine);
+}
+
+std::shared_ptr<const Engine> ConversationService::engine() const { return impl_->current_engine(); }
+
+std::size_t ConversationService::live_conversations() const {
+    std::lock_guard lock(impl_->table_mutex);
+    return impl_->live.size();
+}
+
+bool ConversationService::forget(const std::string& session_id) {
+    std::shared_ptr<LiveConversation> conversation;
+    {
+        std::lock_guard lock(impl_->table_mutex);
+        auto found = impl_->live.find(session_id);
+        if (found == impl_->live.end()) return false;
+        conversation = std::move(found->second);
+        impl_->live.erase(found);
+    }
+    std::lock_guard turn_lock(conversation->mutex);
+    conversation->forgotten = true;
+    return true;
+}
 
 std::vector<std::string> to_json_objects(const std::vector<OutObject>& objects) {
     std::vector<std::string> lines;
@@ -39,25 +404,6 @@ std::vector<std::string> to_json_objects(const std::vector<OutObject>& objects) 
     return lines;
 }
 
-std::string random_session_id() {
-    std::array<unsigned char, 16> bytes{};
-    std::size_t filled = 0;
-    while (filled < bytes.size()) {
-        const ssize_t got = getrandom(bytes.data() + filled, bytes.size() - filled, 0);
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            throw std::system_error(errno, std::generic_category(), "getrandom");
-        }
-        filled += static_cast<std::size_t>(got);
-    }
-    static constexpr char hex_digits[] = "0123456789abcdef";
-    std::string id;
-    id.reserve(bytes.size() * 2);
-    for (unsigned char byte : bytes) {
-        id += hex_digits[byte >> 4];
-        id += hex_digits[byte & 0x0f];
-    }
-    return id;
-}
+std::string random_session_id() { return store::random_hex(16); }
 
 }  // namespace backtalk

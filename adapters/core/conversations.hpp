@@ -65,6 +65,12 @@ public:
     void replace_engine(std::shared_ptr<const Engine> engine);
     std::shared_ptr<const Engine> engine() const;
 
+    // Conversations held in memory (not yet idle past the expiry), for /metrics.
+    std::size_t live_conversations() const;
+    // Drops a conversation from memory so that it cannot go on (erasure: call
+    // it with Store::delete_conversation). False if it was not in memory.
+    bool forget(const std::string& session_id);
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -2,9 +2,6 @@
 #include "store_test_support.hpp"
 
 #include <doctest/doctest.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -34,32 +31,6 @@ struct Reports {
         return false;
     }
 };
-
-bool writable(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    ::close(fd);
-    return true;
-}
-
-// Makes a file read-only even for root (whom file modes do not stop) with the
-// immutable attribute; returns false where neither works.
-bool make_read_only(const std::filesystem::path& path) {
-    ::chmod(path.c_str(), 0444);
-    if (writable(path) && geteuid() == 0) {
-        const std::string command = "chattr +i '" + path.string() + "' 2>/dev/null";
-        if (std::system(command.c_str()) != 0) return false;
-    }
-    return !writable(path);
-}
-
-void make_writable(const std::filesystem::path& path) {
-    if (geteuid() == 0) {
-        const std::string command = "chattr -i '" + path.string() + "' 2>/dev/null";
-        static_cast<void>(std::system(command.c_str()));
-    }
-    ::chmod(path.c_str(), 0644);
-}
 
 }  // namespace
 
@@ -124,8 +95,8 @@ TEST_CASE("a read-only database file reports degraded and recovers when writable
         store::Store create(test::quiet_options(dir));
     }
     const auto db_path = dir / "log.db";
-    if (!make_read_only(db_path)) {
-        make_writable(db_path);
+    if (!test::make_read_only(db_path)) {
+        test::make_writable(db_path);
         MESSAGE("skipped: this system cannot make a file read-only for this user");
         return;
     }
@@ -135,13 +106,13 @@ TEST_CASE("a read-only database file reports degraded and recovers when writable
     try {
         log.emplace(options);
     } catch (...) {
-        make_writable(db_path);
+        test::make_writable(db_path);
         throw;
     }
     log->log_message(test::inbound("c1", 1, "typed while read-only"));
     const bool degraded = test::eventually([&] { return !log->health().ok; });
     const std::string reason = log->health().reason;
-    make_writable(db_path);
+    test::make_writable(db_path);
     REQUIRE(degraded);
     CHECK(reason.find("cannot write the conversation log") != std::string::npos);
     REQUIRE(test::eventually([&] { return log->health().ok; }));

@@ -5,8 +5,12 @@
 #include "temp_dir.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -71,6 +75,32 @@ bool eventually(Condition condition) {
 inline std::string query_text(const std::filesystem::path& db_path, const std::string& sql) {
     SQLite::Database db(db_path, SQLite::OPEN_READONLY);
     return db.execAndGet(sql).getString();
+}
+
+inline bool writable(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ::close(fd);
+    return true;
+}
+
+// Makes a file read-only even for root (whom file modes do not stop) with the
+// immutable attribute; returns false where neither works.
+inline bool make_read_only(const std::filesystem::path& path) {
+    ::chmod(path.c_str(), 0444);
+    if (writable(path) && geteuid() == 0) {
+        const std::string command = "chattr +i '" + path.string() + "' 2>/dev/null";
+        if (std::system(command.c_str()) != 0) return false;
+    }
+    return !writable(path);
+}
+
+inline void make_writable(const std::filesystem::path& path) {
+    if (geteuid() == 0) {
+        const std::string command = "chattr -i '" + path.string() + "' 2>/dev/null";
+        static_cast<void>(std::system(command.c_str()));
+    }
+    ::chmod(path.c_str(), 0644);
 }
 
 }  // namespace backtalk::test

@@ -1,0 +1,220 @@
+// End to end through the `backtalk` binary: `chat --json` writes the log,
+// `logs ...` reads and maintains it.
+#include "store_test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+using nlohmann::json;
+
+namespace {
+
+struct Run {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+std::string quoted(const std::string& text) {
+    std::string result = "'";
+    for (char c : text) {
+        if (c == '\'') {
+            result += "'\\''";
+        } else {
+            result += c;
+        }
+    }
+    return result + "'";
+}
+
+// Runs `backtalk ARGS < input` from the source tree, capturing both streams.
+Run backtalk(const backtalk::test::TempDir& dir, const std::string& args, const std::string& input = "") {
+    {
+        std::ofstream in(dir / "stdin");
+        in << input;
+    }
+    const std::string command = "cd " + quoted(BACKTALK_SOURCE_DIR) + " && env -u BACKTALK_DB " +
+                                quoted(BACKTALK_BINARY) + " " + args + " < " + quoted((dir / "stdin").string()) +
+                                " > " + quoted((dir / "stdout").string()) + " 2> " +
+                                quoted((dir / "stderr").string());
+    const int status = std::system(command.c_str());
+    Run run;
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    run.out = backtalk::test::file_bytes(dir / "stdout");
+    run.err = backtalk::test::file_bytes(dir / "stderr");
+    return run;
+}
+
+std::vector<json> json_lines(const std::string& text) {
+    std::vector<json> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) lines.push_back(json::parse(line));
+    }
+    return lines;
+}
+
+const std::vector<std::string> typed{
+    R"({"type":"start"})",
+    R"({"type":"message","text":"my lower back hurts since I moved house, I am sam@example.org, +44 20 7946 0958"})",
+    R"({"type":"choice","id":"not-offered"})",
+    R"({"type":"choice","id":"no"})",
+    R"(this is not json)",
+    R"({"type":"message","text":"no"})",
+};
+
+std::string typed_input() {
+    std::string input;
+    for (const auto& line : typed) input += line + "\n";
+    return input;
+}
+
+}  // namespace
+
+TEST_CASE("every turn of backtalk chat --json appears in logs export, in order and direction") {
+    backtalk::test::TempDir dir;
+    const std::string db = quoted((dir / "log.db").string());
+    const Run chat = backtalk(dir, "chat --json --db " + db, typed_input());
+    REQUIRE_MESSAGE(chat.exit_code == 0, chat.err);
+    const std::vector<json> answers = json_lines(chat.out);
+
+    const Run exported = backtalk(dir, "logs export --format jsonl --db " + db);
+    REQUIRE_MESSAGE(exported.exit_code == 0, exported.err);
+    const std::vector<json> rows = json_lines(exported.out);
+
+    // The rows are the client lines and the bot's answers, interleaved turn by
+    // turn: each client line, then the objects up to its end_of_turn.
+    std::size_t row = 0;
+    std::size_t answer = 0;
+    for (const auto& line : typed) {
+        REQUIRE(row < rows.size());
+        CHECK(rows[row].at("direction") == "in");
+        CHECK(rows[row].at("seq") == row + 1);
+        const json sent = json::parse(line, nullptr, false);
+        if (sent.is_discarded()) {
+            CHECK(rows[row].at("kind") == "invalid");
+        } else {
+            CHECK(rows[row].at("kind") == sent.at("type"));
+        }
+        ++row;
+        for (bool end = false; !end; ++row, ++answer) {
+            REQUIRE(answer < answers.size());
+            REQUIRE(row < rows.size());
+            const json& bot = answers[answer];
+            const json& logged = rows[row];
+            CHECK(logged.at("direction") == "out");
+            CHECK(logged.at("kind") == bot.at("type"));
+            if (bot.at("type") == "reply") CHECK(logged.at("text") == bot.at("text"));
+            if (bot.at("type") == "error") CHECK(logged.at("code") == bot.at("code"));
+            CHECK(logged.at("channel") == "terminal");
+            end = bot.at("end_of_turn").get<bool>();
+        }
+    }
+    CHECK(row == rows.size());
+    CHECK(answer == answers.size());
+    CHECK(rows[1].at("text") == "my lower back hurts since I moved house, I am [email], [phone]");
+
+    // The raw file (and WAL, if any) never saw the address or the number.
+    const std::string bytes = backtalk::test::file_bytes(dir / "log.db") + backtalk::test::file_bytes(dir / "log.db-wal");
+    CHECK(bytes.find("sam@example.org") == std::string::npos);
+    CHECK(bytes.find("7946") == std::string::npos);
+}
+
+TEST_CASE("logs list, show, stats and unmatched read what chat wrote") {
+    backtalk::test::TempDir dir;
+    const std::string db = quoted((dir / "log.db").string());
+    REQUIRE(backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+
+    const Run list = backtalk(dir, "logs list --json --db " + db);
+    REQUIRE_MESSAGE(list.exit_code == 0, list.err);
+    const json conversations = json::parse(list.out);
+    REQUIRE(conversations.size() == 1);
+    const std::string id = conversations[0].at("id");
+    CHECK(conversations[0].at("channel") == "terminal");
+
+    const Run show = backtalk(dir, "logs show " + id + " --db " + db);
+    REQUIRE_MESSAGE(show.exit_code == 0, show.err);
+    CHECK(show.out.find("Conversation " + id) != std::string::npos);
+    CHECK(show.out.find("[error bad_choice]") != std::string::npos);
+    CHECK(show.out.find("understood:") != std::string::npos);
+
+    const Run stats = backtalk(dir, "logs stats --json --db " + db);
+    REQUIRE_MESSAGE(stats.exit_code == 0, stats.err);
+    CHECK(json::parse(stats.out).at("conversations") == 1);
+
+    const Run unmatched = backtalk(dir, "logs unmatched --db " + db);
+    CHECK(unmatched.exit_code == 0);
+
+    const Run csv = backtalk(dir, "logs export --format csv --level none --db " + db);
+    REQUIRE_MESSAGE(csv.exit_code == 0, csv.err);
+    CHECK(csv.out.rfind("conversation,seq,", 0) == 0);
+}
+
+TEST_CASE("logs commands fail clearly and create nothing on bad input") {
+    backtalk::test::TempDir dir;
+    const std::string missing = quoted((dir / "missing.db").string());
+    for (const std::string command : {"list", "show abc", "stats", "unmatched", "export --format jsonl",
+                                      "purge --older-than 30d", "delete abc", "backup /tmp/never"}) {
+        const Run run = backtalk(dir, "logs " + command + " --db " + missing);
+        CHECK_MESSAGE(run.exit_code != 0, command);
+        CHECK_MESSAGE(run.err.find("no log database at") != std::string::npos, command);
+    }
+    CHECK_FALSE(std::filesystem::exists(dir / "missing.db"));
+
+    const std::string db = quoted((dir / "log.db").string());
+    REQUIRE(backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    Run run = backtalk(dir, "logs show no-such-id --db " + db);
+    CHECK(run.exit_code != 0);
+    CHECK(run.err.find("no conversation no-such-id") != std::string::npos);
+    run = backtalk(dir, "logs purge --older-than 30x --db " + db);
+    CHECK(run.exit_code != 0);
+    CHECK(run.err.find("bad duration '30x'") != std::string::npos);
+    run = backtalk(dir, "logs list --level severe --db " + db);
+    CHECK(run.exit_code != 0);
+    CHECK(run.err.find("unknown level 'severe'") != std::string::npos);
+    run = backtalk(dir, "logs list --since last-week --db " + db);
+    CHECK(run.exit_code != 0);
+    CHECK(run.err.find("bad time 'last-week'") != std::string::npos);
+    run = backtalk(dir, "logs export --format xml --db " + db);
+    CHECK(run.exit_code != 0);
+    run = backtalk(dir, "logs delete no-such-id --db " + db);
+    CHECK(run.exit_code != 0);
+    CHECK(run.err.find("no conversation no-such-id") != std::string::npos);
+}
+
+TEST_CASE("logs backup, delete and purge") {
+    backtalk::test::TempDir dir;
+    const std::string db = quoted((dir / "log.db").string());
+    REQUIRE(backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    const std::string id = json::parse(backtalk(dir, "logs list --json --db " + db).out).at(0).at("id");
+
+    const std::string backup = quoted((dir / "copy.db").string());
+    Run run = backtalk(dir, "logs backup " + backup + " --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(run.out.find("quick_check ok") != std::string::npos);
+    run = backtalk(dir, "logs backup " + backup + " --db " + db);
+    CHECK(run.exit_code != 0);
+    CHECK(run.err.find("exists") != std::string::npos);
+
+    run = backtalk(dir, "logs delete " + id + " --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(json::parse(backtalk(dir, "logs list --json --db " + db).out).empty());
+    // The backup still has it: restore by reading the copy.
+    CHECK(json::parse(backtalk(dir, "logs list --json --db " + backup).out).size() == 1);
+
+    run = backtalk(dir, "logs purge --older-than 1000w --db " + backup);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(run.out.find("purged 0 conversations") != std::string::npos);
+    // Once the conversation is more than a second old, a 1s retention takes it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    run = backtalk(dir, "logs purge --older-than 1s --db " + backup);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(run.out.find("purged 1 conversation ") != std::string::npos);
+    CHECK(json::parse(backtalk(dir, "logs list --json --db " + backup).out).empty());
+}
