@@ -101,6 +101,7 @@ private:
     Session s_;
     std::vector<Reply> replies_;
     TurnNotes notes_;
+    bool news_ = false;  // this turn filled a slot that was open
 
     std::string emergency_number() const {
         return options_.emergency_number.empty() ? r_.default_emergency_number : options_.emergency_number;
@@ -232,8 +233,10 @@ private:
             const bool open = it == s_.slots.end() ||
                               (std::holds_alternative<std::string>(it->second) && std::get<std::string>(it->second) == "unsure");
             if (slot == s_.asking || open) {
+                if (open && slot != s_.asking) news_ = true;
                 s_.slots[slot] = value;
-            } else if (std::holds_alternative<std::string>(value) && std::get<std::string>(value) == "yes") {
+            } else if (std::holds_alternative<std::string>(value) && std::get<std::string>(value) == "yes" && it->second != value) {
+                news_ = true;
                 it->second = value;
             }
         }
@@ -297,9 +300,11 @@ private:
             close_question();
             return false;
         }
-        // A side question ("help", "what causes this?") is answered and the
-        // question asked again; it is not an unclear answer.
-        if (u.answer.empty() && u.slots.empty() && !u.intents.empty()) return true;
+        // A side question ("help", "what causes this?") or other news about
+        // the pain is taken in and the question asked again: it is not an
+        // unclear answer. Each such turn must add something new, so this
+        // cannot loop.
+        if (u.answer.empty() && (adds_news() || (u.slots.empty() && !u.intents.empty()))) return true;
         ++s_.attempts;
         if (u.answer == "unsure" && !topic->safety) {
             s_.slots[topic->id] = std::string("unsure");
@@ -320,6 +325,9 @@ private:
         }
         return true;
     }
+
+    // Whether the message told something not known before this turn.
+    bool adds_news() const { return news_; }
 
     void close_question() {
         s_.asking.clear();

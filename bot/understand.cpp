@@ -61,8 +61,11 @@ bool match_at(const RuleSet& rules, const PatternRef& ref, const std::vector<Tok
     hit.end = static_cast<int>(pos);
     // Negated when a negation word outside the pattern's own words covers its
     // start or sits inside its span ("pain does not go below the knee").
-    const int before = tokens[start].negator_at;
-    bool negated = before >= 0;
+    // A pattern that holds its own negation ("no weakness", "did not fall")
+    // is not negated again by one before it ("no numbness, no weakness").
+    bool own_negation = false;
+    for (std::size_t j = start; j < pos; ++j) own_negation = own_negation || (tokens[j].negates && consumed[j - start]);
+    bool negated = tokens[start].negator_at >= 0 && !own_negation;
     for (std::size_t j = start; j < pos && !negated; ++j) {
         negated = tokens[j].negates && !consumed[j - start];
     }
