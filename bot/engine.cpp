@@ -454,7 +454,7 @@ private:
         text += "\n\n" + r_.text("safety_net_" + level_name) + "\n\n" + r_.text("disclaimer");
         Reply reply = plain(text, menu_after_outcome());
         reply.triage = s_.triage;
-        reply.steps = stretching_safe() ? r_.stretches.steps : std::vector<Step>{};
+        reply.steps = stretching_safe() ? plan() : std::vector<Step>{};
         say(std::move(reply));
     }
 
@@ -467,8 +467,19 @@ private:
         }
     }
 
+    // The stretching plan for this person: steps whose "when" holds (the
+    // cool-down only after exercise).
+    std::vector<Step> plan() const {
+        std::vector<Step> steps;
+        for (std::size_t i = 0; i < r_.stretches.steps.size(); ++i) {
+            const auto& when = r_.stretches.step_when[i];
+            if (!when || evaluate(*when, s_.slots) == Truth::yes) steps.push_back(r_.stretches.steps[i]);
+        }
+        return steps;
+    }
+
     Reply stretch_step_reply(const std::string& prefix) {
-        const auto& steps = r_.stretches.steps;
+        const std::vector<Step> steps = plan();
         const Step& step = steps[static_cast<std::size_t>(s_.step_index)];
         std::string text = prefix + fill(r_.text("stretch_step"), {{"number", std::to_string(s_.step_index + 1)},
                                                                    {"total", std::to_string(steps.size())},
@@ -502,7 +513,7 @@ private:
                 say(stretch_step_reply(r_.stretches.intro + "\n\n" + r_.stretches.note + "\n\n"));
             } else if (in_guide && intent == "next") {
                 answered = true;
-                if (static_cast<std::size_t>(s_.step_index + 1) >= r_.stretches.steps.size()) {
+                if (static_cast<std::size_t>(s_.step_index + 1) >= plan().size()) {
                     s_.state = outcome.id;
                     say(plain(r_.text("stretches_done"), r_.menus.at("stretches_done")));
                 } else {

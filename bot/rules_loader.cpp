@@ -651,8 +651,15 @@ private:
             if (step.hold_seconds < 0 || step.hold_seconds > 3600) error(join(path, "hold_seconds"), "must be 0 to 3600");
             if (step.repeat < 1 || step.repeat > 10) error(join(path, "repeat"), "must be 1 to 10");
             r.stretches.steps.push_back(std::move(step));
+            const auto when = s.find("when");
+            r.stretches.step_when.push_back(when == s.end() ? std::nullopt : condition_of(*when, join(path, "when")));
         }
-        if (r.stretches.steps.empty()) error("steps", "needs at least one step");
+        if (std::none_of(r.stretches.step_when.begin(), r.stretches.step_when.end(), [](const auto& w) { return !w.has_value(); })) {
+            error("steps", "needs at least one step without \"when\", so every plan has a step");
+        }
+        for (std::size_t i = 0; i < r.stretches.step_when.size(); ++i) {
+            if (r.stretches.step_when[i]) conditions_.emplace_back("stretches.json", join(at("steps", i), "when"), &*r.stretches.step_when[i]);
+        }
     }
 
     void load_texts(RuleSet& r, const json& doc) {

@@ -114,6 +114,8 @@ struct StretchPlan {
     std::string intro;
     std::string note;
     std::vector<Step> steps;
+    // Per step: shown only when this holds (the cool-down after exercise).
+    std::vector<std::optional<Condition>> step_when;
 };
 
 struct Lexicon {

@@ -38,5 +38,24 @@ TEST_CASE("regression: details volunteered while a safety question is open are n
     CHECK(chat.reply().asking == "chest_pain");
 }
 
+TEST_CASE("regression: pain going through to the chest is chest pain (EM-2)") {
+    // Harmless in a first message (chest pain is the first question), but missed
+    // if said after that question was answered.
+    CHECK(slot_text(read("my back pain goes right through to my chest"), "chest_pain") == "yes");
+}
+
+TEST_CASE("regression: urine 'the colour of coke' after exercise is dark urine (EM-7)") {
+    // "~urine ~dark" allows at most max_gap words between "wee" and "coke".
+    CHECK(slot_text(read("my wee is the colour of coke after the marathon"), "dark_urine") == "yes");
+}
+
+TEST_CASE("regression: 'heavy periods' is not heavy lifting") {
+    CHECK(slot_text(read("my periods are heavy and my lower back aches"), "trigger") != "lifting");
+}
+
+TEST_CASE("regression: the date of a spinal injection is not the pain's duration") {
+    CHECK(read("my back aches, I had a spinal injection last week").slots.count("duration") == 0);
+}
+
 }  // namespace
 }  // namespace backtalk

@@ -1,0 +1,388 @@
+SPECS = {}
+def t(name, comment, opening, answers=None, after=None, **kw):
+    SPECS[name] = dict(comment=comment, opening=opening, answers=answers or {}, after=after or [], **kw)
+
+# ---------------------------------------------------------------- emergency
+t("em1_saddle_numbness_in_second_message", """
+EM-1 cauda equina, and the trap of a red flag that only appears in the second
+message: the first message sounds like an ordinary strain, the person answers
+the first safety question, then adds numbness when wiping. The bot stops
+screening at once and sends them to emergency care (CLINICAL.md EM-1 and
+"stop and escalate as soon as an emergency rule fires").
+""", ["> my lower back has been playing up since I moved a sofa on sunday. any tips?", "> no",
+      "> actually something else. since last night it feels kind of numb down there when I wipe, is that related?"])
+
+t("em1_bladder_and_both_legs", """
+EM-1 cauda equina from new trouble starting to pass urine together with both
+legs feeling heavy, all in the first message: emergency with no questions.
+""", ["> back is agony since yesterday, struggling to start peeing and both my legs feel heavy"])
+
+t("em2_chest_pain_blamed_on_gym", """
+Trap: chest pain blamed on the gym. Back ache and a tight chest after bench
+pressing is EM-2 (possible heart attack) "even if it started while lifting",
+not a pulled muscle: emergency at once, and no stretching when asked for.
+""", ["> Been doing heavy bench press at the gym tonight and now my upper back aches and there's a tight feeling across my chest. Probably just pulled something right?",
+      "> what stretches should I do for it?"])
+
+t("em2_lifting_arm_pain_sweating", """
+Trap: chest pain blamed on lifting. Upper back pain going into the left arm
+with sweating and nausea while carrying boxes is EM-2 even without chest pain
+and even though it started while lifting. Asked what it could be, the bot
+gives the cardiac cause, not a strain.
+""", ["> carrying boxes up the stairs at work and got a pain in my upper back going into my left arm. now all sweaty and feel a bit sick",
+      "> what could it be then?"])
+
+t("em2_pain_into_arm_found_by_screening", """
+EM-2 found by the first safety question: an upper back ache described without
+any worrying sign, then "yes" to it: a tight chest and an aching left arm.
+""", ["> upper back ache on and off since this afternoon", "> yes, my chest feels tight and my left arm aches"])
+
+t("em3_sudden_belly_and_back_pain_dizzy", """
+EM-3 aorta: sudden severe pain in the lower back and belly with dizziness and
+clamminess. Emergency straight away, reason aortic.
+""", ["> sudden terrible pain in my lower back and across my stomach about 20 minutes ago, I feel really dizzy and clammy"])
+
+t("em3_tearing_pain_answered_in_screening", """
+EM-3 aorta: "yes" to the tearing-pain question, in the person's own words
+("like something ripped"), on the second safety question. Emergency.
+""", ["> my back hurts a lot, started an hour ago", "> no chest pain",
+      "> yes it felt like something ripped inside, right through to my back"])
+
+t("em4_fall_from_ladder_with_typos", """
+EM-4 major trauma: a fall of about 3 metres from a ladder, typed with a typo
+("fell of"). Emergency with no questions; reason fracture.
+""", ["> fell of a ladder about 3 metres onto the patio this morning clearing the gutters, landed on my back and it really hurts"])
+
+t("em4_road_accident_answered_in_screening", """
+EM-4 major trauma through the trauma question: the first message gives no
+cue, the earlier safety questions are answered no, then the person says a car
+knocked them off their bike. Emergency, reason fracture.
+""", ["> my back has been sore for two days"],
+  answers={"trauma": "> yes, I was knocked off my bike by a car on monday"})
+
+t("em5_cancer_treatment_and_leg_weakness", """
+EM-5 spinal cord compression: someone being treated for myeloma with worse
+back pain and a weak leg. Cancer plus a nerve symptom is an emergency
+(NICE NG234), reason cancer.
+""", ["> I'm on treatment for myeloma and my back has got much worse this week, and my right leg feels weak when I walk"])
+
+t("em6_fever_and_numb_foot", """
+EM-6 infection with nerve signs: back pain with a temperature of 38.7 and a
+numb foot. Emergency, reason spinal infection.
+""", ["> back pain for a week, temp of 38.7 last night and now my left foot has gone numb"])
+
+t("em6_relative_injects_drugs_and_confused", """
+EM-6 sepsis signs with an infection risk, written by a relative: a brother who
+injects drugs, with back pain, now confused and drowsy. Emergency at once.
+""", ["> I'm asking for my brother, he injects and has had bad back pain for a week. today he's really confused and drowsy"])
+
+t("em7_dark_urine_after_hard_exercise", """
+EM-7 rhabdomyolysis: extreme exercise, then "yes" to the dark-urine question,
+which is asked only because the pain followed exercise. Emergency, reason
+rhabdomyolysis.
+""", ["> did a crazy spin class and 300 squats two days ago, my back and thighs are in agony"],
+  answers={"age": "> 24", "pain_location": "> lower back", "onset": "> it built up over the evening",
+           "dark_urine": "> yes it's gone really dark like cola and I've hardly been"})
+
+# ---------------------------------------------------------------- urgent
+t("ur1_fever_only_in_second_message", """
+UR-1 fever with back pain, and the trap of a red flag in the second message:
+the first message asks for home tips, the second adds chills and feeling
+rotten. Screening goes on (urgent, not an emergency), then only what could
+still raise the level is asked; outcome "see a doctor today", no stretching.
+""", ["> lower back sore since the weekend, any tips to get it moving?",
+      "> oh and I've had the chills and felt rotten since yesterday"],
+  answers={"age": "> 46", "trigger": "> nothing really, it just started"})
+
+t("ur2_transplant_immunosuppressed", """
+UR-2 infection risk: a kidney transplant and immune-suppressing medicines with
+new back pain. Urgent, reason spinal infection; the immune question is not
+asked because the first message answered it.
+""", ["> I had a kidney transplant and take immunosuppressants. my back started hurting 5 days ago"],
+  answers={"age": "> 57", "trigger": "> not sure"})
+
+t("ur3_weight_loss_at_68", """
+UR-3 suspected cancer: 68 with back pain and about a stone lost without
+trying. Urgent, reason cancer. Age and weight loss come from the first
+message and are not asked.
+""", ["> I'm 68, my back has ached for a month and I've lost nearly a stone without trying"],
+  answers={"trigger": "> nothing"})
+
+t("ur3_past_cancer_new_back_pain", """
+UR-3: a history of cancer with new back pain is the strongest single flag. No
+nerve symptoms, so urgent, not EM-5; the questions that could still raise it
+(leg weakness, numbness, bladder) are asked.
+""", ["> had bowel cancer, I've been given the all clear, but I've got new lower back pain for 2 weeks"],
+  answers={"age": "> 61", "trigger": "> nothing I know of"})
+
+t("ur4_night_pain_does_not_ease", """
+UR-4: pain that wakes the person every night and does not ease when lying
+still. Urgent.
+""", ["> my back pain is worst at night, it wakes me at 3am every night and lying still doesn't help at all"],
+  answers={"age": "> 49", "trigger": "> no idea"})
+
+t("ur4_lump_on_spine", """
+UR-4: a new lump or change in the shape of the back. Urgent.
+""", ["> there's a lump on my spine I never noticed before and the area aches"],
+  answers={"age": "> 39", "trigger": "> nothing"})
+
+t("ur4_worse_on_coughing", """
+UR-4: pain worse on coughing, sneezing or straining, answered yes to its own
+question. Urgent.
+""", ["> my lower back has hurt for 10 days"],
+  answers={"age": "> 42", "cough_strain": "> yes, every time I sneeze it shoots", "trigger": "> not sure"})
+
+t("ur5_relative_grandad_osteoporosis_trip", """
+UR-5 possible fragility fracture, written by a relative: a 78-year-old with
+osteoporosis who tripped and landed on his backside. A minor fall, not EM-4;
+urgent, reason fracture. Age, osteoporosis and the fall are not asked again.
+""", ["> asking for my grandad, he's 78, he tripped on the rug in the hall yesterday and landed on his backside. his lower back really hurts now. he has osteoporosis"])
+
+t("ur6_side_pain_burning_urine", """
+UR-6 kidney: pain in the side under the ribs going round to the back, burning
+urine and vomiting. Urgent, reason kidney.
+""", ["> pain in my right side under the ribs going round to my back, it burns when I wee and I've been sick twice"],
+  answers={"age": "> 33", "trigger": "> nothing"})
+
+t("ur7_foot_drop_one_leg", """
+UR-7: worsening weakness with foot drop in one leg (the other leg fine, so not
+EM-1). Urgent, reason sciatica.
+""", ["> sciatica down my left leg for 2 weeks and now my left foot has gone floppy and catches the floor when I walk. right leg is fine"],
+  answers={"age": "> 44", "trigger": "> no idea"})
+
+# ---------------------------------------------------------------- see a doctor soon
+t("gp1_not_improving_after_four_weeks", """
+GP-1: not improving after a few weeks of self-care (4 weeks, "still no
+better"). Book a doctor or physio within 1 to 2 weeks; stretching is still
+offered at this level.
+""", ["> pulled my back gardening 4 weeks ago, I've kept moving and used heat but it's still no better"],
+  answers={"age": "> 38", "pain_location": "> lower back, middle", "onset": "> it came on suddenly when I was digging",
+           "trigger": "> digging the garden", "pain_score": "> 5"})
+
+t("gp2_cannot_work_or_sleep", """
+GP-2: pain that stops daily life (cannot get out of bed, cannot work) with no
+other flag. Book a doctor soon.
+""", ["> my lower back is so bad I can't get out of bed properly or go to work, it started 5 days ago"],
+  answers={"age": "> 31", "onset": "> gradually", "trigger": "> no idea", "pain_score": "> 7"})
+
+t("gp3_sciatica_five_weeks", """
+GP-3: sciatica (pain below the knee in one leg) not settling after 5 weeks,
+without weakness. Book a doctor soon, reason sciatica.
+""", ["> pain shoots from my bum down the back of my right leg to my ankle, it's been 5 weeks and isn't settling"],
+  answers={"age": "> 41", "leg_weakness": "> no, strength is fine", "pain_location": "> lower back",
+           "onset": "> suddenly", "trigger": "> nothing I know of", "pain_score": "> 6"})
+
+t("gp4_inflammatory_morning_stiffness", """
+GP-4 inflammatory back pain (NICE NG65): 31, pain for 7 months, more than an
+hour of morning stiffness that eases with movement. The morning-stiffness
+question is asked only because the pain has lasted over 12 weeks. Book a
+doctor soon, reason inflammatory.
+""", ["> I'm 31 and my lower back has been sore for about 7 months. it's worst first thing and gets better once I get moving"],
+  answers={"onset": "> gradually", "trigger": "> nothing", "morning_stiffness": "> yes, I'm stiff for over an hour every morning",
+           "pain_score": "> 4"})
+
+t("gp5_new_pain_at_58", """
+GP-5: new back pain at 58 with no other flag. Book a doctor soon; age is read
+from the first message.
+""", ["> I'm 58 and my back started aching last week for no reason I can think of"],
+  answers={"pain_location": "> lower back", "onset": "> gradually", "trigger": "> nothing", "pain_score": "> 4"})
+
+t("gp6_chronic_pain_and_distress", """
+GP-6: pain for 7 months with high distress (signed off work, afraid to move,
+feeling low), never assessed. Book a doctor or physio soon, reason chronic
+pain.
+""", ["> my back has hurt for about 7 months, I'm signed off work and honestly I'm scared to move in case I make it worse. feeling pretty low about it"],
+  answers={"age": "> 44", "pain_location": "> lower back", "onset": "> gradually", "trigger": "> nothing I know of",
+           "pain_score": "> 6"})
+
+# ---------------------------------------------------------------- self-care
+t("sc1_ache_for_three_days_no_cause", """
+SC-1 non-specific strain: a lower back ache for three days, no known cause,
+no flags, 35. Self-care with the signs that should change it;
+stretches offered.
+""", ["> my lower back started aching 3 days ago, no idea why"],
+  answers={"age": "> 35", "onset": "> gradually", "trigger": "> nothing I know of", "pain_score": "> 3"})
+
+t("sc2_lifting_strain_walk_through_stretches", """
+SC-2 strain after lifting, no flags: "hurt my back lifting boxes yesterday, no
+fever" fills trigger, duration and fever at once (none asked). After the
+self-care outcome the person walks through the stretches: show the
+stretches, next, repeat, next, then "Stop stretching" typed as the title.
+""", ["> hurt my back lifting boxes yesterday, no fever"],
+  answers={"age": "> 42", "pain_location": "> low down in the middle", "onset": "> felt it go as I lifted the last one",
+           "pain_score": "> 5 out of 10"},
+  after=["> show me the stretches", "> next", "> repeat", "> next", "> Stop stretching"])
+
+t("sc3_sore_after_half_marathon", """
+SC-3 post-exercise soreness after a first half marathon. The bot asks about
+dark urine because the pain followed hard exercise (watch for EM-7); the
+answer is no, so self-care with the post-exercise advice.
+""", ["> ran my first half marathon on sunday, lots of hills, and my lower back and hamstrings are really achy today"],
+  answers={"age": "> 29", "onset": "> gradually, it built up through monday", "dark_urine": "> no, it's a normal colour",
+           "pain_score": "> about 4"})
+
+t("sc4_desk_posture", """
+SC-4 posture: an ache that builds through days at a laptop. Self-care with the
+posture advice (change position often; there is no perfect posture).
+""", ["> working from home at the kitchen table and my lower back aches by the end of every day, started about a week ago"],
+  answers={"age": "> 27", "onset": "> gradually", "pain_score": "> 3"})
+
+t("sc5_known_chronic_flare", """
+SC-5 flare of known, assessed chronic pain with nothing new: ten years of
+chronic back pain checked by the GP and physio, the usual flare after a long
+drive. Self-care (not GP-6 or GP-5: it is known and assessed).
+""", ["> I've had chronic back pain for 10 years, the GP and physio have checked it all. it's flared up after a long drive, same as always, nothing new"],
+  answers={"age": "> 54", "pain_location": "> lower back", "onset": "> gradually",
+           "morning_stiffness": "> no, only ten minutes or so", "pain_score": "> 5"})
+
+# ---------------------------------------------------------------- traps
+t("trap_no_fever_is_not_fever", """
+Trap: "no fever" must not be read as fever. The first message denies fever,
+chills and numbness; fever and numbness are not asked and the outcome is
+self-care (SC-1), never urgent.
+""", ["> no fever, no chills, no numbness, just a stiff lower back since yesterday"],
+  answers={"age": "> 36", "onset": "> gradually", "trigger": "> nothing", "pain_score": "> 3"})
+
+t("trap_negation_scope_weak_leg", """
+Trap: negation scope. "no numbness or tingling but my right leg feels weak":
+numbness is a no, leg weakness a yes (the negation stops at "but"). One weak
+leg is UR-7, urgent.
+""", ["> no numbness or tingling but my right leg feels weak since the back pain started on tuesday"],
+  answers={"age": "> 50", "trigger": "> nothing"})
+
+t("trap_typos_sciatica_numbness", """
+Trap: typos. "lowr bak", "numbess", "rite" and "sciatia" typed as people type
+them: the pain down the leg and the numbness are still read (not asked
+again). Pain below the knee with pins and needles for 10 days is GP-3.
+""", ["> my lowr bak hurts and theres numbess in my rite foot, sciatia down my leg to the calf, been 10 days"],
+  answers={"age": "> 39", "onset": "> suddenly", "trigger": "> nothing", "pain_score": "> 5"})
+
+t("trap_relative_wife", """
+Trap: a relative writing for someone else. "my wife ... she is 45": the bot
+says it will ask as if talking to her, reads her age (not asked) and triages
+her: self-care (SC-1).
+""", ["> my wife has had lower back pain for 2 weeks, she is 45. she's fine otherwise, just sore"],
+  answers={"onset": "> gradually", "trigger": "> she doesn't know", "pain_score": "> 4"})
+
+# ---------------------------------------------------------------- dialogue mechanics and global intents
+t("unclear_safety_answer_taken_as_yes", """
+An unclear answer to a safety question (CLINICAL.md "Questions, in order"):
+"maybe" is asked again in simpler words, and a second "not sure" is taken as
+the cautious answer, yes, which here is an emergency (EM-2).
+""", ["> my upper back has ached since this morning", "> maybe", "> not sure"])
+
+t("unsure_to_a_non_safety_question", """
+"Not sure" to a question that is not a safety question (fever) is accepted:
+the bot moves on without asking again or assuming yes. The outcome is
+self-care (SC-1).
+""", ["> my back has been aching for a few days"],
+  answers={"fever": "> not sure", "age": "> 40", "pain_location": "> lower back", "onset": "> gradually",
+           "trigger": "> not sure", "pain_score": "> 3"})
+
+t("choice_by_quick_reply_id", """
+Every answer given by quick-reply id (">> id") as a widget sends it: yes/no
+ids, an age range id and choice-topic ids, then the "causes" menu item after
+the self-care outcome (SC-1).
+""", ["> my lower back has hurt since the weekend"],
+  answers={"age": ">> age_20_49", "pain_location": ">> lower", "onset": ">> gradual", "trigger": ">> none",
+           "pain_score": ">> mild"},
+  yes_no=">> no", after=[">> causes"])
+
+t("quick_reply_titles_typed", """
+Typing a quick reply's title as a message works like choosing it
+(PROTOCOL.md): "No", "Not sure", the age range "20 to 49", "Nothing I know
+of", "Mild (1 to 3)", and "Show me stretches" after the self-care outcome
+(SC-1).
+""", ["> sore back since last week"],
+  answers={"fever": "> Not sure", "age": "> 20 to 49", "pain_location": "> Lower back", "onset": "> Gradually",
+           "trigger": "> Nothing I know of", "pain_score": "> Mild (1 to 3)"},
+  yes_no="> No", after=["> Show me stretches"])
+
+t("bad_choice_changes_nothing", """
+A choice the bot did not offer in its latest reply is a bad_choice error: a
+menu item of a later state (">> stretches" during screening), an unknown id,
+and "restart", never offered. Nothing changes: the question is answered
+normally after each error.
+""", ["> my back hurts after moving house", ">> stretches", ">> banana", ">> no", ">> restart", "> no"], auto=False)
+
+t("empty_and_too_long_messages", """
+An empty message is the protocol error "empty" and a message over 2,000
+characters is "too_long"; neither ends the conversation or loses what was
+said, and the question is answered normally afterwards.
+""", ["> my lower back aches since yesterday", "> ", "> " + ("my back hurts so much, " * 100).strip(), "> no"], auto=False)
+
+t("intent_help_during_screening", """
+Global intent "help" in the middle of screening: the help text, then the same
+question again; the person then answers it and screening goes on.
+""", ["> my neck and upper back are stiff since I slept on it badly", "> no", "> help", "> no"], auto=False)
+
+t("intent_start_over", """
+Global intent "start over" after an outcome: everything said is forgotten, the
+bot asks what is going on, and a new description starts a new screening from
+the first safety question.
+""", ["> fell off a horse yesterday and my back is killing me", "> start over",
+      "> my lower back aches from sitting at my desk all week"])
+
+t("intent_stretches_before_outcome_refused", """
+"Show me stretches" before the outcome is refused politely: the bot will
+suggest them once the safety questions are done, and asks its question again.
+The conversation reaches self-care (SC-4) and the stretches are walked
+through: next, next, done.
+""", ["> lower back tight after a long drive yesterday", "> can you just show me some stretches please"],
+  answers={"age": "> 30", "onset": "> gradually", "pain_score": "> 3"},
+  after=["> ok show me the stretches now", "> next", "> next", "> done"])
+
+t("intent_stretches_refused_at_urgent", """
+No stretching at urgent (CLINICAL.md: never offer stretching in an emergency
+or urgent outcome). After a UR-1 outcome, asking for stretches is refused and
+the "stretches" quick reply is not offered, so choosing it is a bad_choice.
+""", ["> back pain for 3 days and I've had a fever and the shivers"],
+  answers={"age": "> 35", "trigger": "> nothing really"},
+  after=["> can I do some stretches for it?", ">> stretches"])
+
+t("intent_what_causes_this", """
+Global intent "what causes this?": before the outcome the bot says it will go
+through causes at the end and asks its question again; after a self-care
+outcome (SC-2) it lists the likely causes.
+""", ["> twinged my lower back shifting a heavy bookcase yesterday", "> what causes back pain like this?"],
+  answers={"age": "> 26", "pain_score": "> 4"},
+  after=["> so what's causing it?"])
+
+t("intent_should_i_see_a_doctor", """
+Global intent "should I see a doctor?": before the outcome the bot promises an
+answer after a few questions; after a GP-5 outcome it restates how soon to
+see a doctor and the signs that should change that.
+""", ["> I'm 63 and my lower back has been aching for 5 days", "> do I need to see a doctor?"],
+  answers={"onset": "> gradually", "trigger": "> nothing", "pain_score": "> 4"},
+  after=["> should I see a doctor then?"])
+
+t("intent_stop_and_come_back", """
+Global intent "stop" during screening ends the conversation with the safety
+advice; a later message starts a fresh conversation.
+""", ["> my lower back is sore after football", "> no", "> stop", "> my back still hurts after football on saturday"], auto=False)
+
+t("level_rises_after_outcome_never_falls", """
+Levels only rise (CLINICAL.md "Four levels"): after a self-care outcome (SC-2),
+"thanks" keeps it, and a new emergency sign (cannot pass urine, EM-1) raises
+the advice to emergency, said as a change of advice.
+""", ["> my lower back has been sore for 4 days since I helped a friend move, lifting furniture"],
+  answers={"age": "> 37", "pain_location": "> lower back", "onset": "> suddenly", "pain_score": "> 4"},
+  after=["> thanks", "> and since this afternoon I can't pee properly, I keep straining and nothing comes"])
+
+t("ur6_colicky_pain_into_groin", """
+UR-6 kidney stone: severe side pain that comes in waves down into the groin.
+Urgent, reason kidney, not a back strain.
+""", ["> agonising pain in my left side and back that comes in waves and goes down into my groin, started this afternoon"],
+  answers={"age": "> 45", "trigger": "> nothing"})
+
+t("gp2_pain_score_nine", """
+GP-2 through the pain score: a lifting strain with no flags but pain of 9 out
+of 10 (strong pain). Book a doctor soon; the lifting advice still follows.
+""", ["> I hurt my back lifting a bag of cement on friday"],
+  answers={"age": "> 48", "pain_location": "> lower back", "onset": "> straight away", "pain_score": "> honestly about 9"})
+
+t("greeting_hello_then_description", """
+A greeting on its own is not a description of the pain: the bot asks for one,
+and the description that follows starts the safety questions. "no" and "yes"
+ids, then the person leaves with "bye" (the stop intent).
+""", ["> hi there", "> my lower back has been achy for a couple of days after gardening", ">> no", "> bye"], auto=False)
