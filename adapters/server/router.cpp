@@ -43,6 +43,12 @@ void Router::add_websocket(std::string path, WebSocketRoute route) {
     }
 }
 
+void Router::clear() {
+    exact_.clear();
+    prefixes_.clear();
+    websockets_.clear();
+}
+
 const Router::PathRoutes* Router::find_path(std::string_view path) const {
     if (const auto it = exact_.find(path); it != exact_.end()) return &it->second;
     for (const auto& [prefix, routes] : prefixes_) {

@@ -43,6 +43,9 @@ public:
     void add(http::verb method, std::string path, Handler handler);
     void add_async(http::verb method, std::string path, AsyncHandler handler);
     void add_websocket(std::string path, WebSocketRoute route);
+    // Drops every route. The server calls it when it is done, since handlers
+    // often hold what holds the router.
+    void clear();
 
     struct Match {
         const AsyncHandler* handler = nullptr;  // null: no route for this method

@@ -27,6 +27,9 @@ struct Server::Impl {
           control(net::make_strand(io_context)),
           signals(control, SIGINT, SIGTERM),
           stop_timer(control) {}
+    // Route handlers hold shared state that holds the context, and so the
+    // router: break the cycle.
+    ~Impl() { context->router.clear(); }
 
     // The stop sequence; runs on the control strand, once.
     void begin_stop();
