@@ -1,5 +1,6 @@
 #include "adapters/server/gateway.hpp"
 
+#include "adapters/core/conversations.hpp"
 #include "adapters/server/server.hpp"
 #include "adapters/server/server_context.hpp"
 #include "adapters/server/static_files.hpp"
@@ -37,6 +38,15 @@ void add_metrics_route(Router& router, const MetricsRegistry& metrics) {
     });
 }
 
+void add_conversation_metrics(MetricsRegistry& metrics, const ConversationService& conversations) {
+    metrics.add_collector([&conversations](std::string& out) {
+        out += "# HELP backtalk_live_conversations Conversations held in memory, not idle past the expiry\n"
+               "# TYPE backtalk_live_conversations gauge\n"
+               "backtalk_live_conversations " +
+               std::to_string(conversations.live_conversations()) + '\n';
+    });
+}
+
 void add_chat_route(Router& router, const std::shared_ptr<ChatShared>& shared) {
     Router::WebSocketRoute route;
     route.admit = [shared](const Request& request, const RequestContext&) -> std::optional<Response> {
@@ -67,6 +77,7 @@ void add_gateway_routes(Server& server, const GatewayDependencies& dependencies)
     add_static_routes(router, dependencies.web_dir);
     add_health_route(router, dependencies.health);
     add_metrics_route(router, server.metrics());
+    add_conversation_metrics(server.metrics(), dependencies.conversations);
     auto shared = std::make_shared<ChatShared>(ChatShared{
         dependencies.conversations, server.context(), TurnMetrics(server.metrics(), "websocket")});
     add_chat_route(router, shared);

@@ -143,6 +143,7 @@ TEST_CASE("/metrics counts connections, turns, latency, errors, outcomes and the
         CHECK(text.find("# TYPE backtalk_turn_duration_seconds histogram") != std::string::npos);
         CHECK(metric(text, "backtalk_store_queue_depth") >= 0);
         CHECK(metric(text, "backtalk_store_healthy") == 1);
+        CHECK(metric(text, "backtalk_live_conversations") == 1);
         chat.close();
     }
     const auto reply = backtalk::test::http_request(server.port(), "GET", "/metrics");

@@ -44,7 +44,7 @@ TEST_CASE("durations") {
     }
 }
 
-TEST_CASE("origins compare normalised; the default is the server's own") {
+TEST_CASE("origins compare normalised and the default is the server's own") {
     CHECK(normalise_origin("HTTPS://Clinic.Example/") == "https://clinic.example");
     CHECK(normalise_origin("http://127.0.0.1:8080") == "http://127.0.0.1:8080");
     CHECK(normalise_origin("*") == "*");
@@ -157,7 +157,7 @@ TEST_CASE("the token bucket allows a burst, then the rate") {
     CHECK_FALSE(bucket.try_take(later));
 }
 
-TEST_CASE("connection caps, in total and per address; leases give back") {
+TEST_CASE("connection caps in total and per address and leases give back") {
     auto limits = std::make_shared<ConnectionLimits>(3, 2);
     auto a1 = limits->try_acquire("10.0.0.1");
     auto a2 = limits->try_acquire("10.0.0.1");
