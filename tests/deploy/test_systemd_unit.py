@@ -11,6 +11,7 @@ import unittest
 import deploy_support as support
 
 UNIT = support.source_path("deploy", "backtalk.service")
+CREDENTIALS_DROP_IN = support.source_path("deploy", "backtalk.service.d", "credentials.conf")
 INSTALLED_BINARY = "/usr/local/bin/backtalk"
 
 
@@ -55,14 +56,38 @@ class SystemdUnitTest(unittest.TestCase):
             out.write(text.replace(INSTALLED_BINARY, support.BINARY))
         return rendered
 
-    def test_systemd_analyze_verify_reports_nothing_about_the_unit(self):
-        rendered = self.render_with_built_binary()
+    def verify(self, rendered):
+        """systemd-analyze verify, reading drop-ins beside the unit; returns
+        (exit code, output, the lines about backtalk)."""
+        env = dict(os.environ, SYSTEMD_UNIT_PATH=self.temp.path + ":")
         result = subprocess.run(["systemd-analyze", "verify", rendered], capture_output=True, text=True,
-                                timeout=60, cwd=self.temp.path)
+                                timeout=60, cwd=self.temp.path, env=env)
         output = result.stdout + result.stderr
-        about_unit = [line for line in output.splitlines() if "backtalk" in line]
-        self.assertEqual(result.returncode, 0, output)
+        return result.returncode, output, [line for line in output.splitlines() if "backtalk" in line]
+
+    def test_systemd_analyze_verify_reports_nothing_about_the_unit(self):
+        code, output, about_unit = self.verify(self.render_with_built_binary())
+        self.assertEqual(code, 0, output)
         self.assertEqual(about_unit, [], output)
+
+    def test_the_credentials_drop_in_verifies_and_names_known_variables(self):
+        rendered = self.render_with_built_binary()
+        os.makedirs(self.temp.join("backtalk.service.d"))
+        with open(CREDENTIALS_DROP_IN) as drop_in:
+            text = drop_in.read()
+        with open(self.temp.join("backtalk.service.d", "credentials.conf"), "w") as out:
+            out.write(text)
+        code, output, about_unit = self.verify(rendered)
+        self.assertEqual(code, 0, output)
+        self.assertEqual(about_unit, [], output)
+
+        known = set(re.findall(r"\(Env:([A-Z0-9_]+)\)", support.run_backtalk(["serve", "--help"]).stdout))
+        credentials = dict(re.findall(r"^LoadCredential=([a-z-]+):(\S+)$", text, re.M))
+        variables = re.findall(r"^Environment=([A-Z0-9_]+)=%d/([a-z-]+)$", text, re.M)
+        self.assertTrue(variables)
+        for variable, credential in variables:
+            self.assertIn(variable, known, "backtalk serve has no option read from " + variable)
+            self.assertIn(credential, credentials, variable + " names a credential that is not loaded")
 
     def test_offline_security_exposure_is_low(self):
         rendered = self.render_with_built_binary()
