@@ -3,11 +3,13 @@
 // variables or the config file, in that order.
 #include "adapters/cli/commands.hpp"
 #include "adapters/core/conversations.hpp"
+#include "adapters/core/rules_reloader.hpp"
+#include "adapters/server/channel_routes.hpp"
 #include "adapters/server/gateway.hpp"
+#include "adapters/server/log.hpp"
 #include "adapters/server/server.hpp"
 #include "adapters/server/store_metrics.hpp"
 #include "bot/engine.hpp"
-#include "bot/rules.hpp"
 #include "bot/store/store.hpp"
 
 #include <chrono>
@@ -34,18 +36,9 @@ struct ServeSettings {
     std::size_t max_connections_per_address = 100;
     double messages_per_second = 5.0;
     double message_burst = 10.0;
+    std::string log_level = "info";
+    server::ChannelOptions channels;
 };
-
-std::shared_ptr<const Engine> load_engine(const CommonOptions& common) {
-    const auto rules_dir = resolve_rules_dir(common);
-    RuleLoad load = load_rules(rules_dir);
-    if (!load.errors.empty()) {
-        std::string message = "the rules in " + rules_dir.string() + " have errors:";
-        for (const auto& error : load.errors) message += "\n  " + error.to_string();
-        throw std::runtime_error(message);
-    }
-    return std::make_shared<const Engine>(load.rules, EngineOptions{common.emergency_number});
-}
 
 server::ServerOptions server_options(const ServeSettings& settings) {
     server::ServerOptions options;
@@ -71,11 +64,16 @@ void serve(const ServeSettings& settings) {
     // database or the port is touched.
     const auto options = server_options(settings);
     server::validate(options);
+    const auto channel_config = server::load_channel_config(settings.channels);
     ConversationOptions conversation_options;
     conversation_options.idle_expiry = server::parse_duration(settings.idle_expiry);
     conversation_options.locale = settings.common.locale;
 
-    auto engine = load_engine(settings.common);
+    const auto level = server::log_level_from_string(settings.log_level);
+    if (!level) throw std::runtime_error("--log-level must be debug, info, warn or error");
+    server::set_log_level(*level);
+    auto engine = engine_from_rules(settings.common);
+    const EngineOptions engine_options{settings.common.emergency_number};
 
     store::StoreOptions store_options;
     store_options.path = settings.common.db_path;
@@ -83,18 +81,34 @@ void serve(const ServeSettings& settings) {
     ConversationService conversations(std::move(engine), &log_store, conversation_options,
                                       wall_clock_ms, random_session_id);
 
+    RulesReloader reloader(conversations, resolve_rules_dir(settings.common), engine_options);
+
     server::Server http_server(options);
     http_server.listen();
+    http_server.on_reload_signal([&reloader] {
+        const ReloadResult result = reloader.reload();
+        if (result.ok) {
+            server::log(server::LogLevel::info, "rules reloaded", {{"version", result.version}});
+            return;
+        }
+        for (const auto& error : result.errors) {
+            server::log(server::LogLevel::error, "rules reload refused, keeping the old rules",
+                        {{"version", result.version}, {"problem", error}});
+        }
+    });
     server::add_store_metrics(http_server.metrics(), log_store);
     server::add_gateway_routes(http_server,
                                {conversations, options.web_dir,
                                 [&log_store] { return server::store_health(log_store); }});
+    auto channels = server::add_channel_routes(http_server, channel_config, {conversations, log_store});
     http_server.run();
+    // Bot API calls still queued get the same grace as the connections had.
+    channels.stop(options.shutdown_grace);
 
     // Every thread has joined: commit what the last turns queued.
     const auto counters = log_store.close();
     if (counters.dropped > 0) {
-        std::cerr << "backtalk: " << counters.dropped << " log records could not be written\n";
+        server::log(server::LogLevel::error, "log records could not be written", {{"dropped", std::to_string(counters.dropped)}});
     }
 }
 
@@ -113,6 +127,9 @@ void add_serve_command(CLI::App& app) {
                         "repeatable (default: the server's own origin)")
         ->envname("BACKTALK_ALLOWED_ORIGIN")
         ->delimiter(',');
+    command->add_option("--log-level", settings->log_level, "Server log on stderr: debug, info, warn or error")
+        ->envname("BACKTALK_LOG_LEVEL")
+        ->capture_default_str();
     command->add_option("--threads", settings->threads, "Network threads (default: the cores)")
         ->envname("BACKTALK_THREADS")
         ->capture_default_str();
@@ -143,6 +160,21 @@ void add_serve_command(CLI::App& app) {
                         "Messages one WebSocket may send at once before the rate applies")
         ->envname("BACKTALK_BURST")
         ->capture_default_str();
+    command->add_option("--telegram-secret-file", settings->channels.telegram_secret_file,
+                        "File holding the Telegram webhook secret; turns on POST /telegram/webhook "
+                        "(or set BACKTALK_TELEGRAM_SECRET)")
+        ->envname("BACKTALK_TELEGRAM_SECRET_FILE");
+    command->add_option("--telegram-token-file", settings->channels.telegram_token_file,
+                        "File holding the Telegram bot token (or set BACKTALK_TELEGRAM_TOKEN)")
+        ->envname("BACKTALK_TELEGRAM_TOKEN_FILE");
+    command->add_option("--telegram-api-base", settings->channels.telegram_api_base,
+                        "Telegram Bot API base URL (a local Bot API server or a test stub)")
+        ->envname("BACKTALK_TELEGRAM_API_BASE")
+        ->capture_default_str();
+    command->add_option("--rest-secret-file", settings->channels.rest_secret_file,
+                        "File holding the secret that signs POST /api/v1/chat requests "
+                        "(or set BACKTALK_REST_SECRET); without one, requests are not signed")
+        ->envname("BACKTALK_REST_SECRET_FILE");
     command->callback([settings] { serve(*settings); });
 }
 

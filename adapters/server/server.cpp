@@ -26,6 +26,7 @@ struct Server::Impl {
           io_context(static_cast<int>(context->options.threads)),
           control(net::make_strand(io_context)),
           signals(control, SIGINT, SIGTERM),
+          reload_signals(control, SIGHUP),
           stop_timer(control) {}
     // Route handlers hold shared state that holds the context, and so the
     // router: break the cycle.
@@ -34,11 +35,14 @@ struct Server::Impl {
     // The stop sequence; runs on the control strand, once.
     void begin_stop();
     void wait_for_sessions(std::chrono::steady_clock::time_point deadline);
+    void wait_for_reload_signal();
 
     std::shared_ptr<ServerContext> context;
     net::io_context io_context;
     net::strand<net::io_context::executor_type> control;
     net::signal_set signals;
+    net::signal_set reload_signals;
+    std::function<void()> reload;
     net::steady_timer stop_timer;
     std::shared_ptr<Listener> listener;
     ListenAddress bound;
@@ -50,6 +54,7 @@ void Server::Impl::begin_stop() {
     stopping = true;
     log_event("stopping");
     signals.cancel();
+    reload_signals.cancel();
     if (listener) listener->stop();
     context->sessions.stop_all();
     wait_for_sessions(std::chrono::steady_clock::now() + context->options.shutdown_grace);
@@ -68,6 +73,15 @@ void Server::Impl::wait_for_sessions(std::chrono::steady_clock::time_point deadl
     stop_timer.expires_after(std::chrono::milliseconds(20));
     stop_timer.async_wait([this, deadline](boost::system::error_code error) {
         if (!error) wait_for_sessions(deadline);
+    });
+}
+
+void Server::Impl::wait_for_reload_signal() {
+    reload_signals.async_wait([this](boost::system::error_code error, int) {
+        if (error) return;  // cancelled: stopping
+        log_event("reload requested (SIGHUP)");
+        if (reload) reload();
+        wait_for_reload_signal();
     });
 }
 
@@ -106,6 +120,7 @@ void Server::run() {
     impl_->signals.async_wait([impl = impl_.get()](boost::system::error_code error, int) {
         if (!error) impl->begin_stop();
     });
+    impl_->wait_for_reload_signal();
     impl_->listener->run();
 
     const auto& bound = impl_->bound;
@@ -122,6 +137,8 @@ void Server::run() {
     for (auto& thread : threads) thread.join();
     log_event("stopped");
 }
+
+void Server::on_reload_signal(std::function<void()> handler) { impl_->reload = std::move(handler); }
 
 void Server::request_stop() {
     net::post(impl_->control, [impl = impl_.get()] { impl->begin_stop(); });

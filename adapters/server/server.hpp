@@ -6,6 +6,7 @@
 
 #include "adapters/server/server_options.hpp"
 
+#include <functional>
 #include <memory>
 
 namespace backtalk::server {
@@ -41,6 +42,10 @@ public:
 
     // Starts the graceful stop from any thread.
     void request_stop();
+
+    // Called on SIGHUP (reload the rules), off the network threads' hot
+    // path: on the server's control strand. Set before run().
+    void on_reload_signal(std::function<void()> handler);
 
 private:
     struct Impl;
