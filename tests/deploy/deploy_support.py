@@ -346,10 +346,14 @@ def tls_client_context(ca_file):
     return context
 
 
-def http_request(port, method, path, host_header, body=b"", tls_context=None, server_name=None, timeout=15):
-    """One request on a fresh connection; returns (status, headers dict with
-    lower-case names, body bytes as sent, possibly chunked)."""
-    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def http_request(port, method, path, host_header, body=b"", tls_context=None, server_name=None, timeout=15,
+                 source_address=None):
+    """One request on a fresh connection, from `source_address` (another
+    loopback address, so a proxy counts it as another client) when given;
+    returns (status, headers dict with lower-case names, body bytes as sent,
+    possibly chunked)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                   source_address=(source_address, 0) if source_address else None)
     sock = tls_context.wrap_socket(raw, server_hostname=server_name) if tls_context else raw
     with sock:
         sock.settimeout(timeout)

@@ -168,6 +168,32 @@ class NginxSiteTest(unittest.TestCase):
         status, _, _ = self.https_request("POST", "/api/v1/chat", body=b"x" * (65 * 1024))
         self.assertEqual(status, 413)
 
+    def requests_until_refused(self, method, path, client_address, limit):
+        """Sends requests one after the other from `client_address` until
+        nginx answers 429 or `limit` were sent; returns the statuses."""
+        body = b"{}" if method == "POST" else b""
+        statuses = []
+        while len(statuses) < limit and 429 not in statuses:
+            status, _, _ = support.http_request(self.https_port, method, path, SITE_NAME, body=body,
+                                                tls_context=self.tls, server_name=SITE_NAME,
+                                                source_address=client_address)
+            statuses.append(status)
+        return statuses
+
+    def test_a_client_sending_too_many_requests_gets_429(self):
+        # A client address of its own, so the other tests keep their budget.
+        statuses = self.requests_until_refused("GET", "/healthz", "127.0.0.2", 400)
+        self.assertIn(429, statuses)
+        # The burst of 20 passes before the limit bites.
+        self.assertGreaterEqual(statuses.index(429), 20, statuses)
+        self.assertEqual(set(statuses[:20]), {200})
+
+    def test_the_telegram_webhook_is_not_held_to_one_clients_limit(self):
+        statuses = self.requests_until_refused("POST", "/telegram/webhook", "127.0.0.3", 60)
+        self.assertNotIn(429, statuses)
+        # It reaches backtalk, which has the webhook off: not found.
+        self.assertEqual(set(statuses), {404})
+
     def test_websocket_from_another_origin_is_refused(self):
         with self.assertRaisesRegex(RuntimeError, "403"):
             support.WebSocket(self.https_port, SITE_NAME, origin="https://evil.example.net", tls_context=self.tls,
