@@ -5,7 +5,9 @@ built binary."""
 import os
 import re
 import shlex
+import signal
 import subprocess
+import time
 import unittest
 
 import deploy_support as support
@@ -129,9 +131,9 @@ class SystemdUnitTest(unittest.TestCase):
         self.assertEqual(os.path.dirname(db), state_dir)
         self.assertEqual(args[args.index("--rules") + 1], "/usr/local/share/backtalk/rules")
 
-    def test_the_command_line_starts_the_built_server(self):
-        """ExecStart with the installed paths swapped for this checkout's, so a
-        renamed or removed flag fails here rather than on a server."""
+    def exec_start_here(self):
+        """ExecStart's arguments with the installed paths swapped for this
+        checkout's and a state directory of the test's own."""
         args = shlex.split(self.service("ExecStart")[0])
         replacements = {
             "--listen": "127.0.0.1:0",
@@ -142,13 +144,35 @@ class SystemdUnitTest(unittest.TestCase):
         for flag, value in replacements.items():
             self.assertIn(flag, args)
             args[args.index(flag) + 1] = value
-        server = support.Server(args[1:])
+        return args[1:]
+
+    def test_the_command_line_starts_the_built_server(self):
+        """So a renamed or removed flag fails here rather than on a server."""
+        server = support.Server(self.exec_start_here())
         try:
             status, _, body = support.http_get(server.port, "/healthz", "127.0.0.1")
             self.assertEqual(status, 200, body)
         finally:
             self.assertEqual(server.stop(), 0, server.log())
         self.assertTrue(os.path.exists(self.temp.join("state", "backtalk.db")))
+
+
+    def test_exec_reload_reloads_the_rules_and_keeps_serving(self):
+        """What `systemctl reload` does: ExecReload's SIGHUP to the main
+        process, which must stay up and say that the rules were reloaded."""
+        self.assertEqual(self.service("ExecReload"), ["/bin/kill -HUP $MAINPID"])
+        server = support.Server(self.exec_start_here())
+        try:
+            server.process.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 20
+            while '"event":"rules reloaded"' not in server.log() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertIn('"event":"rules reloaded"', server.log())
+            self.assertIsNone(server.process.poll(), "SIGHUP ended the server")
+            status, _, body = support.http_get(server.port, "/healthz", "127.0.0.1")
+            self.assertEqual(status, 200, body)
+        finally:
+            self.assertEqual(server.stop(), 0, server.log())
 
 
 if __name__ == "__main__":
