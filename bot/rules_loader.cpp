@@ -264,6 +264,10 @@ private:
             lex.age_words.insert(w);
             add_word(lex, w);
         }
+        for (const auto& w : strings_of(doc, "", "age_possessives", false)) {
+            lex.age_possessives.insert(w);
+            add_word(lex, w);
+        }
         for (const auto& w : strings_of(doc, "", "duration_blockers", false)) {
             lex.duration_blockers.insert(w);
             add_word(lex, w);

@@ -258,7 +258,10 @@ Normalised normalise(const Lexicon& lexicon, std::string_view text) {
         if (breaker) b = Boundary::hard;
         if (b != Boundary::none || joiner) {
             if (b != Boundary::none) ++segment;
-            if (b == Boundary::hard) {
+            // A bare "no," is an answer: it negates nothing after the comma.
+            const bool bare_negator = active_negator >= 0 && static_cast<std::size_t>(active_negator) + 1 == i &&
+                                      (active_negator == 0 || boundary_before[static_cast<std::size_t>(active_negator)] != Boundary::none);
+            if (b == Boundary::hard || bare_negator) {
                 active_negator = -1;
             } else {
                 const std::size_t item_start = joiner ? i + 1 : i;

@@ -186,7 +186,7 @@ struct ValueReader {
     }
 
     // An age stated as "67 years old", "aged 67", "I am 67", "she is 81", "in my 40s".
-    std::optional<double> stated_age() {
+    std::optional<double> stated_age(bool about_someone_else) {
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const Token& t = tokens[i];
             if (t.number < 1 || t.number > 120 || t.has_decimal) continue;
@@ -204,6 +204,10 @@ struct ValueReader {
                 const std::string& q = tokens[i - 1].text;
                 return t.number + (q == "early" ? 2 : q == "late" ? 8 : 5);
             }
+            // "my 2 year old", "a 40 year old man": someone else's age, unless
+            // the message is about that person.
+            const bool someone_else = years_old && i >= 1 && lexicon.age_possessives.count(tokens[i - 1].text) > 0 && !about_someone_else;
+            if (someone_else) continue;
             if (years_old || short_form || aged || copula) {
                 mark(i, i + 1);
                 return t.number;
@@ -403,7 +407,9 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
 
     ValueReader reader{rules.lexicon, message.tokens, used};
     if (const auto t = reader.temperature_celsius()) u.slots["temperature"] = *t;
-    if (const auto age = reader.stated_age()) u.slots["age"] = *age;
+    const auto writer = u.slots.find("for_someone_else");
+    const bool about_someone_else = writer != u.slots.end() && writer->second == SlotValue{std::string("yes")};
+    if (const auto age = reader.stated_age(about_someone_else)) u.slots["age"] = *age;
     if (const auto score = reader.stated_score()) u.slots["pain_score"] = *score;
     if (const auto days = reader.duration_days()) u.slots["duration"] = *days;
 
