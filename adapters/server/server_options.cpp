@@ -111,7 +111,11 @@ std::string normalise_origin(std::string_view origin) {
 }
 
 std::vector<std::string> own_origins(const ListenAddress& address) {
-    const std::string port = ":" + std::to_string(address.port);
+    // Appended rather than `":" + std::to_string(...)`, which GCC 12 at -O3
+    // wrongly flags with -Wrestrict (GCC bug 105329) and -Werror fails the
+    // Release build.
+    std::string port(1, ':');
+    port += std::to_string(address.port);
     std::vector<std::string> origins{"http://" + host_for_url(address.host) + port};
     boost::system::error_code ec;
     const auto ip = boost::asio::ip::make_address(address.host, ec);
