@@ -1,0 +1,227 @@
+// The review page: every call carries the admin token (kept in this tab's
+// sessionStorage only); everything shown is built with DOM APIs and
+// textContent, never parsed as HTML.
+(function () {
+  "use strict";
+
+  const tokenKey = "backtalk-admin-token";
+  const levels = ["emergency", "urgent", "gp_soon", "self_care", "none"];
+  const svgNs = "http://www.w3.org/2000/svg";
+
+  const byId = (id) => document.getElementById(id);
+  const statusLine = byId("status");
+
+  function say(text, isError) {
+    statusLine.textContent = text;
+    statusLine.classList.toggle("error", Boolean(isError));
+  }
+
+  function token() {
+    return sessionStorage.getItem(tokenKey) || "";
+  }
+
+  function filterQuery(extra) {
+    const params = new URLSearchParams();
+    for (const [name, value] of new FormData(byId("filters"))) {
+      if (String(value).trim() !== "") params.set(name, String(value).trim());
+    }
+    for (const [name, value] of Object.entries(extra || {})) params.set(name, value);
+    const text = params.toString();
+    return text ? "?" + text : "";
+  }
+
+  // Throws with the server's explanation when the answer is not 2xx.
+  async function call(path, options) {
+    if (!token()) throw new Error("enter the admin token first");
+    const init = Object.assign({ headers: { Authorization: "Bearer " + token() } }, options || {});
+    const response = await fetch(path, init);
+    if (response.status === 401) throw new Error("the token was refused");
+    if (!response.ok && response.status !== 422) {
+      let message = response.status + " " + response.statusText;
+      try {
+        message = (await response.json()).error.message;
+      } catch (ignored) {
+        // A body that is not our JSON error: the status says enough.
+      }
+      throw new Error(message);
+    }
+    return response;
+  }
+
+  function element(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function svg(tag, attributes) {
+    const node = document.createElementNS(svgNs, tag);
+    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+    return node;
+  }
+
+  function outcomeText(outcome) {
+    return outcome ? outcome.level : "none yet";
+  }
+
+  function showConversations(conversations) {
+    const body = byId("conversations").tBodies[0];
+    body.replaceChildren();
+    for (const conversation of conversations) {
+      const row = element("tr", null, "conversation");
+      for (const value of [conversation.started, conversation.channel, conversation.turns,
+        outcomeText(conversation.outcome), conversation.state, conversation.id]) {
+        row.appendChild(element("td", value));
+      }
+      row.addEventListener("click", () => showTranscript(conversation.id).catch((error) => say(error.message, true)));
+      body.appendChild(row);
+    }
+  }
+
+  function messageMeta(message) {
+    const parts = [message.time, message.kind];
+    if (message.direction === "in") {
+      parts.push("intents: " + ((message.intents || []).join(", ") || "none"));
+      parts.push("confidence " + Number(message.confidence || 0).toFixed(2));
+      if (!message.understood) parts.push("not understood");
+    }
+    if (message.state) parts.push("state " + message.state);
+    if (message.asking) parts.push("asking " + message.asking);
+    if (message.triage) parts.push("triage " + message.triage.level);
+    if (message.code) parts.push("error " + message.code);
+    return parts.join(" · ");
+  }
+
+  async function showTranscript(id) {
+    const response = await call("/api/v1/conversations/" + encodeURIComponent(id));
+    const transcript = await response.json();
+    const list = byId("transcript");
+    list.replaceChildren();
+    for (const message of transcript.messages) {
+      const item = element("li", null, message.direction === "in" ? "in" : "out");
+      item.appendChild(element("span", message.text || "(" + message.kind + ")"));
+      item.appendChild(element("span", messageMeta(message), "meta"));
+      list.appendChild(item);
+    }
+    byId("transcript-id").textContent = id;
+    byId("transcript-section").hidden = false;
+  }
+
+  // One stacked bar per day, one colour per outcome level.
+  function drawChart(perDay) {
+    const chart = byId("chart");
+    chart.replaceChildren();
+    if (perDay.length === 0) {
+      chart.appendChild(element("p", "No conversations in this range."));
+      return;
+    }
+    const barWidth = 24;
+    const gap = 8;
+    const plotHeight = 160;
+    const labelHeight = 40;
+    const most = Math.max(1, ...perDay.map((day) => levels.reduce((sum, level) => sum + (day[level] || 0), 0)));
+    const width = perDay.length * (barWidth + gap) + gap;
+    const root = svg("svg", { width, height: plotHeight + labelHeight, viewBox: `0 0 ${width} ${plotHeight + labelHeight}`,
+      role: "img", "aria-label": "Outcomes per day" });
+    perDay.forEach((day, index) => {
+      const x = gap + index * (barWidth + gap);
+      let top = plotHeight;
+      for (const level of levels) {
+        const count = day[level] || 0;
+        if (count === 0) continue;
+        const height = (count / most) * (plotHeight - 10);
+        top -= height;
+        const bar = svg("rect", { x, y: top, width: barWidth, height, class: "bar-" + level });
+        const title = svg("title", {});
+        title.textContent = `${day.day}: ${count} ${level}`;
+        bar.appendChild(title);
+        root.appendChild(bar);
+      }
+      const label = svg("text", { x: x + barWidth / 2, y: plotHeight + 12, "text-anchor": "middle" });
+      label.textContent = String(day.day).slice(5);
+      root.appendChild(label);
+    });
+    levels.forEach((level, index) => {
+      const x = gap + index * 90;
+      root.appendChild(svg("rect", { x, y: plotHeight + 24, width: 10, height: 10, class: "bar-" + level }));
+      const label = svg("text", { x: x + 14, y: plotHeight + 33 });
+      label.textContent = level;
+      root.appendChild(label);
+    });
+    chart.appendChild(root);
+  }
+
+  function showStats(stats) {
+    drawChart(stats.per_day || []);
+    const fallback = stats.fallback_rate === null ? "n/a" : (stats.fallback_rate * 100).toFixed(1) + "%";
+    byId("summary").textContent = `${stats.conversations} conversations, ${stats.turns} turns, ` +
+      `not understood ${fallback}, median turns to an outcome ${stats.median_turns_to_outcome ?? "n/a"}`;
+  }
+
+  function showUnmatched(groups) {
+    const body = byId("unmatched").tBodies[0];
+    body.replaceChildren();
+    for (const group of groups) {
+      const row = element("tr");
+      for (const value of [group.count, group.example, group.last_seen]) row.appendChild(element("td", value));
+      body.appendChild(row);
+    }
+  }
+
+  async function refresh() {
+    const query = filterQuery();
+    const [list, stats, unmatched] = await Promise.all([
+      call("/api/v1/conversations" + query).then((r) => r.json()),
+      call("/api/v1/stats" + query).then((r) => r.json()),
+      call("/api/v1/unmatched" + query).then((r) => r.json()),
+    ]);
+    showConversations(list.conversations);
+    showStats(stats);
+    showUnmatched(unmatched.unmatched);
+    say(`${list.conversations.length} conversations shown`);
+  }
+
+  async function download(format) {
+    const response = await call("/api/v1/export" + filterQuery({ format }));
+    const url = URL.createObjectURL(await response.blob());
+    const link = element("a");
+    link.href = url;
+    link.download = "backtalk-export." + format;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    URL.revokeObjectURL(url);
+    say("export downloaded");
+  }
+
+  async function reloadRules() {
+    const result = await (await call("/api/v1/rules/reload", { method: "POST" })).json();
+    if (result.ok) say("rules reloaded: " + result.version);
+    else say("reload refused, keeping " + result.version + ": " + result.errors.join("; "), true);
+  }
+
+  function guarded(action) {
+    return (event) => {
+      if (event) event.preventDefault();
+      action().catch((error) => say(error.message, true));
+    };
+  }
+
+  byId("token-form").addEventListener("submit", guarded(async () => {
+    sessionStorage.setItem(tokenKey, byId("token").value);
+    byId("token").value = "";
+    await refresh();
+  }));
+  byId("forget-token").addEventListener("click", () => {
+    sessionStorage.removeItem(tokenKey);
+    say("token forgotten");
+  });
+  byId("filters").addEventListener("submit", guarded(refresh));
+  byId("download-jsonl").addEventListener("click", guarded(() => download("jsonl")));
+  byId("download-csv").addEventListener("click", guarded(() => download("csv")));
+  byId("reload-rules").addEventListener("click", guarded(reloadRules));
+
+  if (token()) guarded(refresh)();
+  else say("Enter the admin token to start.");
+})();
