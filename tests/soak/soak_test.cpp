@@ -1,0 +1,95 @@
+// Soak: many WebSocket conversations, start to outcome, against one server
+// for a bounded time. Samples the server's resident memory, open
+// descriptors and WAL size after a warm-up and at the end, prints them, and
+// checks none more than doubled (generous: the sanitizer build's allocator
+// keeps a quarantine). BACKTALK_SOAK_SECONDS sets the length (default 20).
+#include "tests/hostile/process_probe.hpp"
+#include "tests/integration/clients.hpp"
+#include "tests/integration/server_process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace backtalk::test;
+
+namespace {
+
+struct Sample {
+    long resident_kib = 0;
+    std::size_t descriptors = 0;
+    std::uintmax_t wal_bytes = 0;
+};
+
+Sample sample(pid_t pid, const std::filesystem::path& db) {
+    return {resident_kib(pid), open_descriptors(pid), wal_bytes(db)};
+}
+
+void print(const char* when, const Sample& figures, long conversations) {
+    std::printf("soak %-8s after %6ld conversations: VmRSS %7ld KiB, open fds %4zu, WAL %9ju bytes\n", when,
+                conversations, figures.resident_kib, figures.descriptors, figures.wal_bytes);
+    std::fflush(stdout);
+}
+
+int soak_seconds() {
+    const char* text = std::getenv("BACKTALK_SOAK_SECONDS");
+    return text ? std::max(5, std::atoi(text)) : 20;
+}
+
+}  // namespace
+
+TEST_CASE("many conversations: memory, descriptors and WAL stay flat") {
+    TempDir dir;
+    const auto db = dir.path() / "soak.db";
+    ServerProcess server(db, {"--rate", "1000", "--burst", "1000"});
+    const pid_t pid = find_server_pid(db);
+
+    constexpr int clients = 16;
+    const auto total = std::chrono::seconds(soak_seconds());
+    const auto warm_up = total / 5;
+    std::atomic<bool> stop{false};
+    std::atomic<long> finished{0};
+    std::atomic<long> failures{0};
+    std::vector<std::thread> workers;
+    for (int i = 0; i < clients; ++i) {
+        workers.emplace_back([&] {
+            while (!stop) {
+                try {
+                    ChatClient chat(server.port(), server.origin());
+                    chat.send({{"type", "start"}, {"locale", "en"}});
+                    chat_to_outcome(chat, chat.receive_turn());
+                    chat.close();
+                    ++finished;
+                } catch (const std::exception&) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    std::this_thread::sleep_for(warm_up);
+    const long at_start = finished;
+    const Sample start = sample(pid, db);
+    print("start", start, at_start);
+    std::this_thread::sleep_for(total - warm_up);
+    const Sample end = sample(pid, db);
+    const long at_end = finished;
+    print("end", end, at_end);
+    stop = true;
+    for (auto& worker : workers) worker.join();
+
+    CHECK(failures == 0);
+    CHECK(at_end > at_start);
+    CHECK(end.resident_kib <= 2 * start.resident_kib);
+    CHECK(end.descriptors <= 2 * start.descriptors);
+    // The WAL is checkpointed as it grows; allow for one write burst on top.
+    CHECK(end.wal_bytes <= 2 * start.wal_bytes + 4 * 1024 * 1024);
+    CHECK(http_request(server.port(), "GET", "/healthz").status == 200);
+}
