@@ -1,0 +1,153 @@
+// The channels' small machinery: the recent-entries ledger (Telegram's seen
+// update ids, REST answers) and the per-key serial runner (one chat's
+// updates in order).
+#include "adapters/server/keyed_serial.hpp"
+#include "adapters/server/recent_ledger.hpp"
+#include "bot/store/store.hpp"
+#include "tests/store/temp_dir.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <doctest/doctest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+using backtalk::server::KeyedSerialRunner;
+using backtalk::server::RecentLedger;
+using backtalk::server::RecentLedgerOptions;
+using backtalk::store::Store;
+using backtalk::store::StoreOptions;
+using backtalk::test::TempDir;
+
+namespace {
+
+constexpr std::int64_t hour_ms = 3600 * 1000;
+
+StoreOptions store_at(const TempDir& dir) {
+    StoreOptions options;
+    options.path = dir / "ledger.db";
+    return options;
+}
+
+int rows_in_scope(Store& store, const std::string& scope) {
+    int rows = 0;
+    store.read([&](SQLite::Database& db) {
+        SQLite::Statement query(db, "SELECT COUNT(*) FROM bindings WHERE scope = ?");
+        query.bind(1, scope);
+        query.executeStep();
+        rows = query.getColumn(0).getInt();
+    });
+    return rows;
+}
+
+}  // namespace
+
+TEST_CASE("a ledger remembers keys once, and forgets them after the retention") {
+    RecentLedger ledger(nullptr, {"test", 100, std::chrono::hours(25)}, 0);
+    CHECK_FALSE(ledger.find("1", 0));
+    CHECK(ledger.insert("1", "first", 0));
+    CHECK_FALSE(ledger.insert("1", "second", 1));
+    CHECK(ledger.find("1", 24 * hour_ms) == "first");
+    CHECK_FALSE(ledger.find("1", 25 * hour_ms + 1));
+    CHECK(ledger.size() == 0);
+}
+
+TEST_CASE("a full ledger forgets the oldest entries first") {
+    RecentLedger ledger(nullptr, {"test", 3, std::chrono::hours(25)}, 0);
+    for (int i = 1; i <= 4; ++i) CHECK(ledger.insert(std::to_string(i), "", i));
+    CHECK(ledger.size() == 3);
+    CHECK_FALSE(ledger.find("1", 10));
+    CHECK(ledger.find("2", 10));
+    CHECK(ledger.find("4", 10));
+}
+
+TEST_CASE("a ledger survives a restart through the store, within a bounded ring of rows") {
+    TempDir dir;
+    {
+        Store store(store_at(dir));
+        RecentLedger ledger(&store, {"telegram_update", 5, std::chrono::hours(25)}, 1000);
+        for (int i = 0; i < 12; ++i) CHECK(ledger.insert("update-" + std::to_string(i), "v" + std::to_string(i), 1000 + i));
+        REQUIRE(store.flush());
+        // Twelve entries went through five slots.
+        CHECK(rows_in_scope(store, "telegram_update") == 5);
+        store.close();
+    }
+    Store store(store_at(dir));
+    RecentLedger reloaded(&store, {"telegram_update", 5, std::chrono::hours(25)}, 2000);
+    CHECK(reloaded.loaded() == 5);
+    CHECK_FALSE(reloaded.find("update-6", 2000));
+    for (int i = 7; i < 12; ++i) CHECK(reloaded.find("update-" + std::to_string(i), 2000) == "v" + std::to_string(i));
+    // New entries carry on around the ring instead of overwriting the newest.
+    CHECK(reloaded.insert("update-12", "v12", 2001));
+    REQUIRE(store.flush());
+    CHECK(rows_in_scope(store, "telegram_update") == 5);
+    RecentLedger third(&store, {"telegram_update", 5, std::chrono::hours(25)}, 3000);
+    CHECK(third.find("update-12", 3000) == "v12");
+    CHECK(third.find("update-8", 3000) == "v8");
+    CHECK_FALSE(third.find("update-7", 3000));
+}
+
+TEST_CASE("entries older than the retention are not loaded") {
+    TempDir dir;
+    Store store(store_at(dir));
+    {
+        RecentLedger ledger(&store, {"rest_answer", 10, std::chrono::hours(25)}, 0);
+        ledger.insert("old", "x", 0);
+        ledger.insert("new", "y", 24 * hour_ms);
+        REQUIRE(store.flush());
+    }
+    RecentLedger reloaded(&store, {"rest_answer", 10, std::chrono::hours(25)}, 26 * hour_ms);
+    CHECK(reloaded.loaded() == 1);
+    CHECK(reloaded.find("new", 26 * hour_ms) == "y");
+    CHECK_FALSE(reloaded.find("old", 26 * hour_ms));
+}
+
+TEST_CASE("a job for a busy key runs after the current one, on the same thread") {
+    KeyedSerialRunner runner;
+    std::vector<std::string> order;
+    runner.run("chat-1", [&] {
+        order.push_back("a1 begins");
+        runner.run("chat-1", [&] { order.push_back("a2"); });
+        runner.run("chat-2", [&] { order.push_back("b1"); });  // another chat is not held up
+        order.push_back("a1 ends");
+    });
+    CHECK(order == std::vector<std::string>{"a1 begins", "b1", "a1 ends", "a2"});
+    CHECK(runner.busy_keys() == 0);
+}
+
+TEST_CASE("a job that throws does not stop the jobs queued behind it") {
+    KeyedSerialRunner runner;
+    int ran = 0;
+    runner.run("k", [&] {
+        runner.run("k", [&] { ++ran; });
+        throw std::runtime_error("boom");
+    });
+    CHECK(ran == 1);
+}
+
+TEST_CASE("jobs of one key from several threads never overlap and keep each thread's order") {
+    KeyedSerialRunner runner;
+    constexpr int per_thread = 2000;
+    int running = 0;  // guarded by the runner: only one job of the key at a time
+    int overlaps = 0;
+    std::vector<int> seen_from[2];
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                runner.run("chat", [&, t, i] {
+                    if (++running != 1) ++overlaps;
+                    seen_from[t].push_back(i);
+                    --running;
+                });
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    CHECK(overlaps == 0);
+    for (const auto& seen : seen_from) {
+        REQUIRE(seen.size() == per_thread);
+        for (int i = 0; i < per_thread; ++i) CHECK(seen[static_cast<std::size_t>(i)] == i);
+    }
+}
