@@ -48,7 +48,11 @@ struct Bench {
 
     ConversationService service(store::Store* log) {
         return ConversationService(make_engine(), log, options, [this] { return now.load(); },
-                                   [this] { return "s" + std::to_string(++ids); });
+                                   [this] {
+                                       // Not "s" + to_string(...): GCC 12 -O3 -Wrestrict (bug 105329).
+                                       std::string id(1, 's');
+                                       return id += std::to_string(++ids);
+                                   });
     }
 };
 
