@@ -29,9 +29,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The session itself, shared and immutable: the writer thread turns it into
+// JSON, and only when no newer snapshot of the session is in the same batch,
+// so a network thread never pays for the serialisation.
 struct SessionItem {
     std::string id;
-    std::string snapshot;
+    std::shared_ptr<const Session> session;
     std::int64_t updated_ms = 0;
     std::uint64_t version = 0;
 };
@@ -384,7 +387,7 @@ struct Store::Impl {
     void write(const SessionItem& item, std::unordered_map<std::string, std::int64_t>&) {
         auto& s = writer->upsert_session;
         s.bind(1, item.id);
-        s.bind(2, item.snapshot);
+        s.bind(2, to_json(*item.session).dump());
         s.bind(3, item.updated_ms);
         s.exec();
         s.reset();
@@ -420,8 +423,21 @@ struct Store::Impl {
         ensure_writer();
         std::unordered_map<std::string, std::int64_t> batch_seqs;
         rejected = 0;
+        // Only the newest snapshot of each session in the batch is written:
+        // the older ones would be overwritten in the same transaction.
+        std::unordered_map<std::string_view, std::uint64_t> newest_snapshot;
+        for (const Pending& pending : batch) {
+            if (const auto* session = std::get_if<SessionItem>(&pending.item)) {
+                auto& newest = newest_snapshot[session->id];
+                newest = std::max(newest, session->version);
+            }
+        }
         SQLite::Transaction transaction(writer->db);
         for (const Pending& pending : batch) {
+            if (const auto* session = std::get_if<SessionItem>(&pending.item);
+                session && session->version != newest_snapshot[session->id]) {
+                continue;
+            }
             try {
                 std::visit([&](const auto& item) { write(item, batch_seqs); }, pending.item);
             } catch (const SQLite::Exception& error) {
@@ -686,7 +702,12 @@ bool Store::log_message(MessageRecord record) {
 }
 
 bool Store::save_session(const std::string& id, const Session& session, std::int64_t now_ms) {
-    return impl_->enqueue(SessionItem{id, to_json(session).dump(), now_ms, 0});
+    return save_session(id, std::make_shared<const Session>(session), now_ms);
+}
+
+bool Store::save_session(const std::string& id, std::shared_ptr<const Session> session, std::int64_t now_ms) {
+    if (!session) throw std::invalid_argument("save_session needs a session");
+    return impl_->enqueue(SessionItem{id, std::move(session), now_ms, 0});
 }
 
 bool Store::record_audit(AuditRecord record) { return impl_->enqueue(std::move(record)); }
@@ -697,21 +718,18 @@ bool Store::set_binding(const std::string& scope, const std::string& key, const 
 }
 
 std::optional<Session> Store::load_session(const std::string& id) {
-    std::string snapshot;
     {
         std::lock_guard lock(impl_->mutex);
         if (auto found = impl_->pending_sessions.find(id); found != impl_->pending_sessions.end()) {
-            snapshot = found->second.snapshot;
+            return *found->second.session;
         }
     }
     try {
-        if (snapshot.empty()) {
-            snapshot = impl_->with_reader([&](SQLite::Database& db) {
-                SQLite::Statement query(db, "SELECT snapshot FROM sessions WHERE id = ?");
-                query.bind(1, id);
-                return query.executeStep() ? query.getColumn(0).getString() : std::string();
-            });
-        }
+        const std::string snapshot = impl_->with_reader([&](SQLite::Database& db) {
+            SQLite::Statement query(db, "SELECT snapshot FROM sessions WHERE id = ?");
+            query.bind(1, id);
+            return query.executeStep() ? query.getColumn(0).getString() : std::string();
+        });
         if (snapshot.empty()) return std::nullopt;
         return session_from_json(nlohmann::json::parse(snapshot));
     } catch (const std::exception& error) {
