@@ -26,11 +26,16 @@ using SteadyClock = std::chrono::steady_clock;
 // often keeps the sweep off the per-turn path.
 constexpr std::int64_t sweep_interval_ms = 60'000;
 
+using SharedSession = std::shared_ptr<const Session>;
+
 // One live conversation. Its mutex makes two turns of the same conversation
 // run one after the other, logging included, so the log keeps their order.
+// The session is immutable and shared: a turn replaces it, and the store's
+// snapshot queue and the turn's log record hold the old or new one without
+// copying it.
 struct LiveConversation {
     std::mutex mutex;
-    Session session;
+    SharedSession session;
     bool forgotten = false;  // removed from the table; a turn must not continue it
 };
 
@@ -38,7 +43,7 @@ struct LiveConversation {
 struct TurnRecord {
     std::string kind;  // of the inbound object
     std::string text;
-    Session before;
+    SharedSession before;  // null for a new conversation
     TurnNotes notes;
     bool understood_default = false;
 };
@@ -100,7 +105,7 @@ struct ConversationService::Impl {
         std::erase_if(live, [&](const auto& entry) {
             std::unique_lock conversation(entry.second->mutex, std::try_to_lock);
             // A conversation in a turn right now is not idle.
-            return conversation.owns_lock() && expired(entry.second->session, now);
+            return conversation.owns_lock() && expired(*entry.second->session, now);
         });
     }
 
@@ -116,7 +121,7 @@ struct ConversationService::Impl {
         std::optional<Session> stored = store->load_session(id);
         if (!stored || expired(*stored, now)) return nullptr;
         auto loaded = std::make_shared<LiveConversation>();
-        loaded->session = std::move(*stored);
+        loaded->session = std::make_shared<const Session>(std::move(*stored));
         std::lock_guard lock(table_mutex);
         // Another thread may have loaded it meanwhile: keep theirs.
         return live.try_emplace(id, std::move(loaded)).first->second;
@@ -124,16 +129,17 @@ struct ConversationService::Impl {
 
     std::shared_ptr<LiveConversation> open(const std::string& id, Session session) {
         auto conversation = std::make_shared<LiveConversation>();
-        conversation->session = std::move(session);
+        conversation->session = std::make_shared<const Session>(std::move(session));
         std::lock_guard lock(table_mutex);
         live.insert_or_assign(id, conversation);
         return conversation;
     }
 
     void log_turn(const std::string& id, const ChannelInfo& channel, const TurnRecord& turn,
-                  const std::vector<OutObject>& out, const Session& after, bool session_changed, std::int64_t now,
-                  SteadyClock::time_point started) {
+                  const std::vector<OutObject>& out, const SharedSession& after_shared, bool session_changed,
+                  std::int64_t now, SteadyClock::time_point started) {
         if (!store) return;
+        const Session& after = *after_shared;
         const std::int64_t processing_us =
             std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count();
         const std::string& rules_version = after.rules_version;
@@ -160,8 +166,10 @@ struct ConversationService::Impl {
         inbound.intents = turn.notes.intents;
         inbound.confidence = turn.notes.confidence;
         inbound.understood = turn.notes.understood || turn.understood_default;
-        inbound.state = turn.before.state;
-        inbound.asking = turn.before.asking;
+        if (turn.before) {
+            inbound.state = turn.before->state;
+            inbound.asking = turn.before->asking;
+        }
         inbound.rules_version = rules_version;
         inbound.channel = channel.channel;
         inbound.processing_us = processing_us;
@@ -199,7 +207,7 @@ struct ConversationService::Impl {
                        object);
             store->log_message(std::move(outbound));
         }
-        if (session_changed) store->save_session(id, after, now);
+        if (session_changed) store->save_session(id, after_shared, now);
     }
 
     // A conversation opened for a client that sent no (usable) start: the
@@ -208,8 +216,7 @@ struct ConversationService::Impl {
                                          const ChannelInfo& channel, const Engine& current, std::int64_t now,
                                          SteadyClock::time_point started) {
         const std::string id = new_session_id();
-        Session fresh = current.begin(now).session;
-        auto conversation = open(id, fresh);
+        auto conversation = open(id, current.begin(now).session);
         std::lock_guard turn_lock(conversation->mutex);
         session_id = id;
         std::vector<OutObject> out{SessionOpened{id, false}};
@@ -225,10 +232,10 @@ struct ConversationService::Impl {
         TurnResult result;
         try {
             result = std::visit(Overloaded{[&](const protocol::Message& message) {
-                                               return current.step(conversation.session, message, now);
+                                               return current.step(*conversation.session, message, now);
                                            },
                                            [&](const protocol::Choice& choice) {
-                                               return current.step(conversation.session, choice, now);
+                                               return current.step(*conversation.session, choice, now);
                                            },
                                            [&](const protocol::Start&) -> TurnResult {
                                                throw std::logic_error("start is not a step");
@@ -240,28 +247,28 @@ struct ConversationService::Impl {
             log_turn(id, channel, turn, out, conversation.session, false, now, started);
             return;
         }
-        turn.notes = result.notes;
+        turn.notes = std::move(result.notes);
         if (result.error) {
             // bad_choice and the like change nothing.
             out.emplace_back(*result.error);
             log_turn(id, channel, turn, out, conversation.session, false, now, started);
             return;
         }
-        conversation.session = std::move(result.session);
+        conversation.session = std::make_shared<const Session>(std::move(result.session));
         for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
         log_turn(id, channel, turn, out, conversation.session, true, now, started);
     }
 
     std::vector<OutObject> start(std::string& session_id, const protocol::Start& request, const ChannelInfo& channel,
                                  const Engine& current, std::int64_t now, SteadyClock::time_point started) {
-        const TurnRecord turn{"start", "", Session{}, {}, true};
+        const TurnRecord turn{"start", "", nullptr, {}, true};
         if (auto conversation = find(request.session, now)) {
             std::lock_guard turn_lock(conversation->mutex);
-            if (!conversation->forgotten && !expired(conversation->session, now)) {
-                TurnResult result = current.resume(conversation->session, now);
+            if (!conversation->forgotten && !expired(*conversation->session, now)) {
+                TurnResult result = current.resume(*conversation->session, now);
                 TurnRecord resumed = turn;
                 resumed.before = conversation->session;
-                conversation->session = std::move(result.session);
+                conversation->session = std::make_shared<const Session>(std::move(result.session));
                 session_id = request.session;
                 std::vector<OutObject> out{SessionOpened{request.session, true}};
                 for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
@@ -271,7 +278,7 @@ struct ConversationService::Impl {
         }
         const std::string id = new_session_id();
         TurnResult result = current.begin(now);
-        auto conversation = open(id, result.session);
+        auto conversation = open(id, std::move(result.session));
         std::lock_guard turn_lock(conversation->mutex);
         session_id = id;
         std::vector<OutObject> out{SessionOpened{id, false}};
@@ -301,7 +308,7 @@ struct ConversationService::Impl {
         }
         if (auto conversation = find(session_id, now)) {
             std::unique_lock turn_lock(conversation->mutex);
-            if (!conversation->forgotten && !expired(conversation->session, now)) {
+            if (!conversation->forgotten && !expired(*conversation->session, now)) {
                 std::vector<OutObject> out;
                 step(*conversation, session_id, object, channel, *current, now, started, out);
                 return out;
