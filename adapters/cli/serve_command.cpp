@@ -36,6 +36,7 @@ struct ServeSettings {
     std::size_t max_connections_per_address = 100;
     double messages_per_second = 5.0;
     double message_burst = 10.0;
+    bool no_log = false;  // no conversation log, no session snapshots
     std::string log_level = "info";
     server::ChannelOptions channels;
 };
@@ -78,8 +79,10 @@ void serve(const ServeSettings& settings) {
     store::StoreOptions store_options;
     store_options.path = settings.common.db_path;
     store::Store log_store(store_options);
-    ConversationService conversations(std::move(engine), &log_store, conversation_options,
-                                      wall_clock_ms, random_session_id);
+    // --no-log: the service gets no store, so it logs nothing and saves no
+    // snapshots; the database still serves the channels' bindings.
+    ConversationService conversations(std::move(engine), settings.no_log ? nullptr : &log_store,
+                                      conversation_options, wall_clock_ms, random_session_id);
 
     RulesReloader reloader(conversations, resolve_rules_dir(settings.common), engine_options);
 
@@ -160,6 +163,10 @@ void add_serve_command(CLI::App& app) {
                         "Messages one WebSocket may send at once before the rate applies")
         ->envname("BACKTALK_BURST")
         ->capture_default_str();
+    command->add_flag("--no-log", settings->no_log,
+                      "Keep no conversation log and no session snapshots (conversations cannot be "
+                      "resumed after a restart); for load tests and privacy-first setups")
+        ->envname("BACKTALK_NO_LOG");
     command->add_option("--telegram-secret-file", settings->channels.telegram_secret_file,
                         "File holding the Telegram webhook secret; turns on POST /telegram/webhook "
                         "(or set BACKTALK_TELEGRAM_SECRET)")
