@@ -4,6 +4,7 @@
 #include "adapters/cli/commands.hpp"
 #include "adapters/core/conversations.hpp"
 #include "adapters/core/rules_reloader.hpp"
+#include "adapters/server/admin_routes.hpp"
 #include "adapters/server/channel_routes.hpp"
 #include "adapters/server/gateway.hpp"
 #include "adapters/server/log.hpp"
@@ -39,6 +40,7 @@ struct ServeSettings {
     bool no_log = false;  // no conversation log, no session snapshots
     std::string log_level = "info";
     server::ChannelOptions channels;
+    std::string admin_token_file;
 };
 
 server::ServerOptions server_options(const ServeSettings& settings) {
@@ -66,6 +68,7 @@ void serve(const ServeSettings& settings) {
     const auto options = server_options(settings);
     server::validate(options);
     const auto channel_config = server::load_channel_config(settings.channels);
+    const std::string admin_token = server::load_admin_token(settings.admin_token_file);
     ConversationOptions conversation_options;
     conversation_options.idle_expiry = server::parse_duration(settings.idle_expiry);
     conversation_options.locale = settings.common.locale;
@@ -103,6 +106,8 @@ void serve(const ServeSettings& settings) {
     server::add_gateway_routes(http_server,
                                {conversations, options.web_dir,
                                 [&log_store] { return server::store_health(log_store); }});
+    server::add_admin_routes(http_server.router(), admin_token,
+                             {log_store, reloader, options.web_dir, wall_clock_ms});
     auto channels = server::add_channel_routes(http_server, channel_config, {conversations, log_store});
     http_server.run();
     // Bot API calls still queued get the same grace as the connections had.
@@ -182,6 +187,10 @@ void add_serve_command(CLI::App& app) {
                         "File holding the secret that signs POST /api/v1/chat requests "
                         "(or set BACKTALK_REST_SECRET); without one, requests are not signed")
         ->envname("BACKTALK_REST_SECRET_FILE");
+    command->add_option("--admin-token-file", settings->admin_token_file,
+                        "File holding the admin token; turns on /admin and the review API "
+                        "(or set BACKTALK_ADMIN_TOKEN)")
+        ->envname("BACKTALK_ADMIN_TOKEN_FILE");
     command->callback([settings] { serve(*settings); });
 }
 

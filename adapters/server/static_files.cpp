@@ -26,6 +26,13 @@ constexpr std::array<WebFile, 3> web_files{{
     {"/widget.css", "widget.css", "text/css; charset=utf-8"},
 }};
 
+// The review page: served only when the admin routes are on.
+constexpr std::array<WebFile, 3> admin_files{{
+    {"/admin", "admin.html", "text/html; charset=utf-8"},
+    {"/admin.js", "admin.js", "text/javascript; charset=utf-8"},
+    {"/admin.css", "admin.css", "text/css; charset=utf-8"},
+}};
+
 struct LoadedFile {
     std::string body;
     std::string etag;
@@ -61,14 +68,13 @@ LoadedFile load(const fs::path& root, const WebFile& file) {
     return {std::move(body), etag.str(), file.content_type};
 }
 
-}  // namespace
-
-void add_static_routes(Router& router, const fs::path& web_dir) {
+template <std::size_t N>
+void add_files(Router& router, const fs::path& web_dir, const std::array<WebFile, N>& files) {
     std::error_code error;
     const fs::path root = fs::canonical(web_dir, error);
     if (error) throw std::runtime_error("web directory " + web_dir.string() + ": " + error.message());
 
-    for (const auto& file : web_files) {
+    for (const auto& file : files) {
         auto loaded = std::make_shared<const LoadedFile>(load(root, file));
         router.add(http::verb::get, file.url_path, [loaded](const Request& request, const RequestContext&) {
             if (request[http::field::if_none_match] == loaded->etag) {
@@ -85,5 +91,11 @@ void add_static_routes(Router& router, const fs::path& web_dir) {
         });
     }
 }
+
+}  // namespace
+
+void add_static_routes(Router& router, const fs::path& web_dir) { add_files(router, web_dir, web_files); }
+
+void add_admin_pages(Router& router, const fs::path& web_dir) { add_files(router, web_dir, admin_files); }
 
 }  // namespace backtalk::server

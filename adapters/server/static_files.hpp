@@ -14,5 +14,7 @@ namespace backtalk::server {
 // with ETag revalidation. Throws std::runtime_error naming the file when one
 // is missing, unreadable or outside `web_dir`.
 void add_static_routes(Router& router, const std::filesystem::path& web_dir);
+// The same for the review page: /admin (admin.html), /admin.js, /admin.css.
+void add_admin_pages(Router& router, const std::filesystem::path& web_dir);
 
 }  // namespace backtalk::server

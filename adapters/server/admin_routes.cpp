@@ -1,0 +1,234 @@
+#include "adapters/server/admin_routes.hpp"
+
+#include "adapters/core/rules_reloader.hpp"
+#include "adapters/server/channel_secrets.hpp"
+#include "adapters/server/static_files.hpp"
+#include "bot/store/review.hpp"
+#include "bot/store/store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string_view>
+
+namespace backtalk::server {
+
+namespace {
+
+using nlohmann::json;
+namespace review = store::review;
+
+constexpr std::string_view bearer_prefix = "Bearer ";
+constexpr std::string_view conversations_path = "/api/v1/conversations";
+
+Response json_response(const Request& request, http::status status, const json& body) {
+    auto response = make_response(request, status, body.dump() + '\n', "application/json");
+    // Conversation logs must not linger in caches.
+    response.set(http::field::cache_control, "no-store");
+    return response;
+}
+
+Response json_error(const Request& request, http::status status, std::string_view code, std::string_view message) {
+    return json_response(request, status, json{{"error", {{"code", code}, {"message", message}}}});
+}
+
+bool authorised(const Request& request, const std::string& token) {
+    const auto header = request[http::field::authorization];
+    const std::string_view value(header.data(), header.size());
+    if (value.size() <= bearer_prefix.size() || value.substr(0, bearer_prefix.size()) != bearer_prefix) return false;
+    return secrets_equal(value.substr(bearer_prefix.size()), token);
+}
+
+std::size_t parse_limit(std::string_view text) {
+    std::size_t limit = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), limit);
+    if (error != std::errc{} || end != text.data() + text.size()) {
+        throw std::invalid_argument("limit must be a whole number, e.g. limit=50");
+    }
+    return limit;
+}
+
+struct Query {
+    review::Filter filter;
+    std::string format;  // export only
+};
+
+// "since=7d&level=emergency&limit=20". Unknown names are refused so a typo
+// does not silently widen what is shown.
+Query parse_query(std::string_view query, std::int64_t now_ms, bool accepts_format) {
+    Query parsed;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (pair.empty()) continue;
+        const auto eq = pair.find('=');
+        const std::string_view name = pair.substr(0, eq);
+        const std::string value(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+        if (value.empty()) continue;  // an empty form field: no filter
+        if (name == "since") {
+            parsed.filter.since_ms = review::parse_time_ms(value, now_ms);
+        } else if (name == "until") {
+            parsed.filter.until_ms = review::parse_time_ms(value, now_ms);
+        } else if (name == "level") {
+            parsed.filter.level = value;
+        } else if (name == "channel") {
+            parsed.filter.channel = value;
+        } else if (name == "limit") {
+            parsed.filter.limit = parse_limit(value);
+        } else if (name == "format" && accepts_format) {
+            parsed.format = value;
+        } else {
+            throw std::invalid_argument("unknown query parameter '" + std::string(name) +
+                                        "'; use since, until, level, channel, limit" +
+                                        (accepts_format ? ", format" : ""));
+        }
+    }
+    review::validate(parsed.filter);
+    return parsed;
+}
+
+// What every API route shares: the token check, the audit row, and turning
+// bad filters and unreadable databases into clear answers.
+class AdminApi : public std::enable_shared_from_this<AdminApi> {
+public:
+    AdminApi(std::string token, AdminDependencies dependencies)
+        : token_(std::move(token)), deps_(std::move(dependencies)) {}
+
+    using Body = std::function<Response(const Request&, const RequestContext&, std::string& audit_detail)>;
+
+    Router::Handler guarded(std::string action, Body body) {
+        // The handler keeps the API alive: the router outlives add_admin_routes().
+        return [self = shared_from_this(), action = std::move(action), body = std::move(body)](
+                   const Request& request, const RequestContext& context) {
+            if (!authorised(request, self->token_)) {
+                auto response = json_error(request, http::status::unauthorized, "unauthorized",
+                                           "send the admin token as Authorization: Bearer TOKEN");
+                response.set(http::field::www_authenticate, "Bearer realm=\"backtalk admin\"");
+                return response;
+            }
+            std::string detail = context.query;
+            Response response = [&] {
+                try {
+                    return body(request, context, detail);
+                } catch (const std::invalid_argument& error) {
+                    return json_error(request, http::status::bad_request, "bad_request", error.what());
+                } catch (const std::exception& error) {
+                    return json_error(request, http::status::service_unavailable, "database_unavailable",
+                                      std::string("the conversation log cannot be read: ") + error.what());
+                }
+            }();
+            if (response.result() != http::status::unauthorized) {
+                self->deps_.store.record_audit({self->deps_.now_ms(), "admin-api " + context.client_address, action, detail});
+            }
+            return response;
+        };
+    }
+
+    Query query(const RequestContext& context, bool accepts_format = false) const {
+        return parse_query(context.query, deps_.now_ms(), accepts_format);
+    }
+
+    json read(const std::function<json(SQLite::Database&)>& query) {
+        json result;
+        deps_.store.read([&](SQLite::Database& db) { result = query(db); });
+        return result;
+    }
+
+    store::Store& store() { return deps_.store; }
+    RulesReloader& reloader() { return deps_.reloader; }
+
+private:
+    std::string token_;
+    AdminDependencies deps_;
+};
+
+Response export_response(const Request& request, AdminApi& api, const Query& query) {
+    const auto format = review::export_format_from_string(query.format.empty() ? "jsonl" : query.format);
+    if (!format) throw std::invalid_argument("format must be jsonl or csv");
+    std::ostringstream out;
+    api.store().read([&](SQLite::Database& db) { review::write_export(db, query.filter, *format, out); });
+    const bool csv = *format == review::ExportFormat::csv;
+    auto response = make_response(request, http::status::ok, out.str(),
+                                  csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
+    response.set(http::field::cache_control, "no-store");
+    response.set(http::field::content_disposition,
+                 csv ? "attachment; filename=\"backtalk-export.csv\"" : "attachment; filename=\"backtalk-export.jsonl\"");
+    return response;
+}
+
+}  // namespace
+
+std::string load_admin_token(const std::string& file) {
+    std::string token = load_secret("BACKTALK_ADMIN_TOKEN", file);
+    if (!token.empty() && token.size() < min_admin_token_length) {
+        throw std::invalid_argument("the admin token must be at least " + std::to_string(min_admin_token_length) +
+                                    " characters long");
+    }
+    return token;
+}
+
+void add_admin_routes(Router& router, const std::string& token, AdminDependencies dependencies) {
+    if (token.empty()) return;
+    add_admin_pages(router, dependencies.web_dir);
+    auto api = std::make_shared<AdminApi>(token, std::move(dependencies));
+
+    router.add(http::verb::get, std::string(conversations_path),
+               api->guarded("list", [api = api.get()](const Request& request, const RequestContext& context,
+                                                           std::string&) {
+                   const auto filter = api->query(context).filter;
+                   return json_response(request, http::status::ok, api->read([&](SQLite::Database& db) {
+                       return json{{"conversations", review::list_conversations(db, filter)}};
+                   }));
+               }));
+    router.add(http::verb::get, std::string(conversations_path) + "/*",
+               api->guarded("show", [api = api.get()](const Request& request, const RequestContext& context,
+                                                           std::string& detail) {
+                   const std::string id = context.path.substr(conversations_path.size() + 1);
+                   detail = id;
+                   if (id.empty() || id.find('/') != std::string::npos) {
+                       return json_error(request, http::status::not_found, "not_found", "no such conversation");
+                   }
+                   const json found = api->read([&](SQLite::Database& db) {
+                       auto transcript = review::transcript(db, id);
+                       return transcript ? *transcript : json();
+                   });
+                   if (found.is_null()) {
+                       return json_error(request, http::status::not_found, "not_found", "no conversation " + id);
+                   }
+                   return json_response(request, http::status::ok, found);
+               }));
+    router.add(http::verb::get, "/api/v1/stats",
+               api->guarded("stats", [api = api.get()](const Request& request, const RequestContext& context,
+                                                            std::string&) {
+                   const auto filter = api->query(context).filter;
+                   return json_response(request, http::status::ok,
+                                        api->read([&](SQLite::Database& db) { return review::stats(db, filter); }));
+               }));
+    router.add(http::verb::get, "/api/v1/unmatched",
+               api->guarded("unmatched", [api = api.get()](const Request& request,
+                                                                const RequestContext& context, std::string&) {
+                   const auto filter = api->query(context).filter;
+                   return json_response(request, http::status::ok, api->read([&](SQLite::Database& db) {
+                       return json{{"unmatched", review::unmatched(db, filter)}};
+                   }));
+               }));
+    router.add(http::verb::get, "/api/v1/export",
+               api->guarded("export", [api = api.get()](const Request& request, const RequestContext& context,
+                                                             std::string&) {
+                   return export_response(request, *api, api->query(context, true));
+               }));
+    router.add(http::verb::post, "/api/v1/rules/reload",
+               api->guarded("reload", [api = api.get()](const Request& request, const RequestContext&,
+                                                             std::string& detail) {
+                   const ReloadResult result = api->reloader().reload();
+                   detail = (result.ok ? "ok " : "refused ") + result.version;
+                   return json_response(request, result.ok ? http::status::ok : http::status::unprocessable_entity,
+                                        json{{"ok", result.ok}, {"version", result.version}, {"errors", result.errors}});
+               }));
+}
+
+}  // namespace backtalk::server

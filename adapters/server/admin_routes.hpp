@@ -1,0 +1,44 @@
+// The review API and page of `backtalk serve` (docs/admin.md): GET /admin,
+// /api/v1/conversations, /api/v1/conversations/ID, /api/v1/stats,
+// /api/v1/unmatched, /api/v1/export and POST /api/v1/rules/reload. They exist
+// only when an admin token is configured; every API call must carry it as
+// `Authorization: Bearer TOKEN`, and every view, export and reload is written
+// to the audit table.
+#pragma once
+
+#include "adapters/server/router.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace backtalk {
+class RulesReloader;
+namespace store {
+class Store;
+}
+}  // namespace backtalk
+
+namespace backtalk::server {
+
+// Shorter tokens are refused at startup: they could be guessed.
+constexpr std::size_t min_admin_token_length = 16;
+
+// The token in `file` when one is named, else BACKTALK_ADMIN_TOKEN, else
+// empty (the admin routes are off). Throws std::runtime_error naming the file
+// when it cannot be read, std::invalid_argument when the token is too short.
+std::string load_admin_token(const std::string& file);
+
+struct AdminDependencies {
+    store::Store& store;
+    RulesReloader& reloader;
+    std::filesystem::path web_dir;          // holds admin.html, admin.js, admin.css
+    std::function<std::int64_t()> now_ms;   // wall clock, for filters and audit rows
+};
+
+// Registers the routes when `token` is not empty; does nothing otherwise.
+// Throws std::runtime_error naming a web file that is missing.
+void add_admin_routes(Router& router, const std::string& token, AdminDependencies dependencies);
+
+}  // namespace backtalk::server

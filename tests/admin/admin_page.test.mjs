@@ -1,0 +1,164 @@
+// Browser test of the review page /admin against a real `backtalk serve`.
+//
+//   node tests/admin/admin_page.test.mjs path/to/backtalk
+//
+// Run from the repository root. Uses the playwright-core that tests/browser
+// installs (`npm ci` there) and Debian's Chromium. Starts the server on
+// 127.0.0.1 port 0 with BACKTALK_ADMIN_TOKEN and a temporary database, holds a
+// conversation over REST (one message is markup, which must show as text),
+// then drives the page: token, list, transcript, chart, CSV download and
+// rules reload. Stops everything it started; exits non-zero naming the step.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const { chromium } = await import('../browser/node_modules/playwright-core/index.mjs').catch((error) => {
+  console.error(`FAIL: cannot load playwright-core (${error.message}); run \`npm ci\` in tests/browser`);
+  process.exit(1);
+});
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const TOKEN = 'browser-test-admin-token-0123456789';
+const MARKUP_TEXT = '<img src=x onerror=alert(1)> my back hurts';
+const STEP_TIMEOUT_MS = 15000;
+const SERVER_START_MS = 20000;
+
+async function step(name, action) {
+  try {
+    await action();
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    throw new Error(`${name}: ${String(error.message || error).split('\n')[0]}`);
+  }
+}
+
+function startServer(binary, database) {
+  const server = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', database],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BACKTALK_ADMIN_TOKEN: TOKEN } });
+  let stdout = '';
+  let stderr = '';
+  server.stderr.on('data', (chunk) => { stderr += chunk; });
+  const address = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start; stderr: ${stderr}`)), SERVER_START_MS);
+    server.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const match = /^backtalk listening on (http:\/\/\S+)$/m.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    server.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early (code ${code}); stderr: ${stderr}`));
+    });
+  });
+  return { process: server, address };
+}
+
+async function stopServer(server) {
+  if (server.process.exitCode !== null || server.process.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.process.once('exit', resolve));
+  server.process.kill('SIGTERM');
+  const timer = setTimeout(() => server.process.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function chat(base, body) {
+  const response = await fetch(`${base}/api/v1/chat`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`POST /api/v1/chat: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+async function run(binary) {
+  const dir = mkdtempSync(join(tmpdir(), 'backtalk-admin-page-'));
+  const server = startServer(binary, join(dir, 'admin.db'));
+  let browser = null;
+  try {
+    const base = await server.address;
+    const first = await chat(base, { text: MARKUP_TEXT });
+    await chat(base, { session: first.session, text: 'since yesterday' });
+
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const problems = [];
+    page.on('dialog', async (dialog) => {
+      problems.push(`a ${dialog.type()} dialog opened`);
+      await dialog.dismiss();
+    });
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) {
+        problems.push(`console error: ${message.text()}`);
+      }
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+
+    await page.goto(`${base}/admin`);
+    await step('a wrong token is refused', async () => {
+      await page.fill('#token', 'not-the-token-at-all-0000');
+      await page.click('#token-form button[type=submit]');
+      await page.locator('#status.error', { hasText: 'refused' }).waitFor();
+      await page.click('#forget-token');
+    });
+    // The 401 answers show as console errors of the failed fetches.
+    problems.length = 0;
+    await step('the token lists the conversation', async () => {
+      await page.fill('#token', TOKEN);
+      await page.click('#token-form button[type=submit]');
+      await page.locator('#conversations tbody tr').first().waitFor();
+      const rows = await page.locator('#conversations tbody tr').count();
+      if (rows !== 1) throw new Error(`${rows} rows`);
+      const stored = await page.evaluate(() => Object.keys(sessionStorage));
+      if (!stored.includes('backtalk-admin-token')) throw new Error('token not in sessionStorage');
+    });
+    await step('outcomes per day are drawn as SVG bars', async () => {
+      const bars = await page.locator('#chart svg rect[class^="bar-"]').count();
+      if (bars < 6) throw new Error(`${bars} rects (one bar and five legend keys expected)`);
+    });
+    await step('the transcript shows intents and states, and markup as text', async () => {
+      await page.locator('#conversations tbody tr').first().click();
+      await page.locator('#transcript li').nth(3).waitFor();
+      const first = await page.locator('#transcript li').first().textContent();
+      if (!first.includes(MARKUP_TEXT)) throw new Error(`first message is "${first}"`);
+      if (!first.includes('intents:') || !first.includes('state')) throw new Error(`no meta in "${first}"`);
+      if (await page.locator('#transcript img').count() !== 0) throw new Error('markup became an element');
+    });
+    await step('the CSV export downloads', async () => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
+      if (download.suggestedFilename() !== 'backtalk-export.csv') {
+        throw new Error(`file name ${download.suggestedFilename()}`);
+      }
+    });
+    await step('the rules reload from the page', async () => {
+      await page.click('#reload-rules');
+      await page.locator('#status', { hasText: 'rules reloaded' }).waitFor();
+    });
+    await step('no console errors, CSP violations or dialogs', () => {
+      if (problems.length) throw new Error(problems.join('; '));
+    });
+  } finally {
+    if (browser) await browser.close();
+    await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const timer = setTimeout(() => {
+  console.error('FAIL: the test took longer than 90 s');
+  process.exit(1);
+}, 90000);
+try {
+  await run(process.argv[2] || 'build/adapters/backtalk');
+  console.log('PASS');
+  clearTimeout(timer);
+} catch (error) {
+  console.error(`FAIL: ${error.message}`);
+  process.exit(1);
+}

@@ -1,0 +1,252 @@
+// The admin routes of a real `backtalk serve`: absent without a token,
+// refusing a missing or wrong one, the JSON of each route over a conversation
+// held through POST /api/v1/chat, the audit row of every view, the exports,
+// and rule reloads (accepted, and refused for a broken copy of rules/).
+#include "tests/integration/clients.hpp"
+#include "tests/integration/server_process.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using backtalk::test::HttpReply;
+using backtalk::test::json;
+using backtalk::test::ServerProcess;
+using backtalk::test::TempDir;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* admin_token = "admin-token-for-tests-0123456789";
+const std::vector<std::string> admin_routes{"/api/v1/conversations", "/api/v1/conversations/x",
+                                            "/api/v1/stats", "/api/v1/unmatched",
+                                            "/api/v1/export?format=csv"};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+class AdminServer {
+public:
+    AdminServer(const TempDir& dir, bool with_token, std::vector<std::string> extra_args = {})
+        : db_(dir.path() / "admin.db") {
+        if (with_token) {
+            std::ofstream(dir.path() / "admin.token") << admin_token << "\n";
+            extra_args.push_back("--admin-token-file");
+            extra_args.push_back((dir.path() / "admin.token").string());
+        }
+        process_.emplace(db_, extra_args);
+    }
+
+    HttpReply get(const std::string& target, const std::string& token = admin_token) const {
+        return request("GET", target, token);
+    }
+    HttpReply request(const std::string& method, const std::string& target, const std::string& token) const {
+        Headers headers;
+        if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+        return backtalk::test::http_request(process_->port(), method, target, headers);
+    }
+    json get_json(const std::string& target) const {
+        const auto reply = get(target);
+        INFO(target, " -> ", reply.body);
+        REQUIRE(reply.status == 200);
+        CHECK(reply.header("Content-Type") == "application/json");
+        CHECK(reply.header("Cache-Control") == "no-store");
+        return json::parse(reply.body);
+    }
+
+    // A conversation over REST of `turns` messages; returns its session.
+    std::string chat(int turns) const {
+        const json first = post_chat(json{{"text", "my lower back hurts"}});
+        const std::string session = first["session"];
+        for (int turn = 1; turn < turns; ++turn) post_chat(json{{"session", session}, {"text", "since yesterday"}});
+        return session;
+    }
+    json post_chat(const json& body) const {
+        const auto reply = backtalk::test::http_request(process_->port(), "POST", "/api/v1/chat",
+                                                        {{"Content-Type", "application/json"}}, body.dump());
+        INFO(reply.body);
+        REQUIRE(reply.status == 200);
+        return json::parse(reply.body);
+    }
+
+    // (actor, action, detail) rows of the audit table, oldest first, once the
+    // server has stopped and committed them.
+    std::vector<std::vector<std::string>> stop_and_read_audit() {
+        process_.reset();
+        SQLite::Database db(db_, SQLite::OPEN_READONLY);
+        SQLite::Statement query(db, "SELECT actor, action, coalesce(detail, '') FROM audit ORDER BY id");
+        std::vector<std::vector<std::string>> rows;
+        while (query.executeStep()) {
+            rows.push_back({query.getColumn(0).getString(), query.getColumn(1).getString(),
+                            query.getColumn(2).getString()});
+        }
+        return rows;
+    }
+
+private:
+    fs::path db_;
+    std::optional<ServerProcess> process_;
+};
+
+}  // namespace
+
+TEST_CASE("without an admin token the admin routes and page do not exist") {
+    TempDir dir;
+    AdminServer server(dir, false);
+    CHECK(server.get("/admin", "").status == 404);
+    CHECK(server.get("/admin.js", "").status == 404);
+    for (const auto& route : admin_routes) {
+        INFO(route);
+        CHECK(server.get(route).status == 404);
+    }
+    CHECK(server.request("POST", "/api/v1/rules/reload", admin_token).status == 404);
+}
+
+TEST_CASE("a missing or wrong token gets 401 with WWW-Authenticate, and no audit row") {
+    TempDir dir;
+    AdminServer server(dir, true);
+    for (const auto& route : admin_routes) {
+        INFO(route);
+        for (const std::string token : {"", "wrong-token-of-the-same-size-0123", "admin-token-for-tests-012345678"}) {
+            const auto reply = server.get(route, token);
+            CHECK(reply.status == 401);
+            CHECK(reply.header("WWW-Authenticate").rfind("Bearer", 0) == 0);
+        }
+    }
+    CHECK(server.request("POST", "/api/v1/rules/reload", "").status == 401);
+    CHECK(server.stop_and_read_audit().empty());
+}
+
+TEST_CASE("the page is served without the token, under the self-only CSP") {
+    TempDir dir;
+    AdminServer server(dir, true);
+    const auto page = server.get("/admin", "");
+    REQUIRE(page.status == 200);
+    CHECK(page.header("Content-Type") == "text/html; charset=utf-8");
+    CHECK(page.body.find("<script src=\"/admin.js\"") != std::string::npos);
+    CHECK(page.header("Content-Security-Policy").find("script-src 'self'") != std::string::npos);
+    CHECK(server.get("/admin.js", "").header("Content-Type") == "text/javascript; charset=utf-8");
+    CHECK(server.get("/admin.css", "").status == 200);
+}
+
+TEST_CASE("list, transcript, stats and unmatched answer JSON, and each view is audited") {
+    TempDir dir;
+    AdminServer server(dir, true);
+    const std::string session = server.chat(3);
+
+    const json list = server.get_json("/api/v1/conversations?since=1d&channel=rest&limit=10");
+    REQUIRE(list["conversations"].size() == 1);
+    CHECK(list["conversations"][0]["id"] == session);
+    CHECK(list["conversations"][0]["channel"] == "rest");
+    CHECK(server.get_json("/api/v1/conversations?channel=telegram")["conversations"].empty());
+
+    const json transcript = server.get_json("/api/v1/conversations/" + session);
+    REQUIRE(transcript["messages"].size() >= 6);
+    CHECK(transcript["messages"][0]["direction"] == "in");
+    CHECK(transcript["messages"][0]["text"] == "my lower back hurts");
+    CHECK(transcript["messages"][0]["intents"].is_array());
+    CHECK(transcript["messages"][1]["direction"] == "out");
+    CHECK(server.get("/api/v1/conversations/no-such-id").status == 404);
+
+    const json stats = server.get_json("/api/v1/stats");
+    CHECK(stats["conversations"] == 1);
+    CHECK(stats["per_day"].size() == 1);
+    CHECK(server.get_json("/api/v1/unmatched")["unmatched"].is_array());
+
+    const auto bad = server.get("/api/v1/conversations?level=purple");
+    CHECK(bad.status == 400);
+    CHECK(json::parse(bad.body)["error"]["code"] == "bad_request");
+    CHECK(server.get("/api/v1/stats?colour=red").status == 400);
+    CHECK(server.get("/api/v1/conversations?limit=ten").status == 400);
+
+    const auto audit = server.stop_and_read_audit();
+    std::vector<std::string> actions;
+    for (const auto& row : audit) {
+        CHECK(row[0] == "admin-api 127.0.0.1");
+        actions.push_back(row[1]);
+    }
+    CHECK(actions == std::vector<std::string>{"list", "list", "show", "show", "stats", "unmatched", "list",
+                                              "stats", "list"});
+    CHECK(audit[0][2] == "since=1d&channel=rest&limit=10");
+    CHECK(audit[2][2] == session);
+}
+
+TEST_CASE("exports download every message as JSON lines or CSV, and are audited") {
+    TempDir dir;
+    AdminServer server(dir, true);
+    const std::string session = server.chat(2);
+
+    const auto jsonl = server.get("/api/v1/export?format=jsonl");
+    REQUIRE(jsonl.status == 200);
+    CHECK(jsonl.header("Content-Disposition") == "attachment; filename=\"backtalk-export.jsonl\"");
+    std::istringstream lines(jsonl.body);
+    std::vector<json> rows;
+    for (std::string line; std::getline(lines, line);) rows.push_back(json::parse(line));
+    REQUIRE(rows.size() >= 4);
+    CHECK(rows[0]["conversation"] == session);
+    CHECK(rows[0]["direction"] == "in");
+
+    const auto csv = server.get("/api/v1/export?format=csv&channel=rest");
+    REQUIRE(csv.status == 200);
+    CHECK(csv.header("Content-Type") == "text/csv; charset=utf-8");
+    CHECK(csv.header("Content-Disposition") == "attachment; filename=\"backtalk-export.csv\"");
+    CHECK(csv.body.find(session) != std::string::npos);
+    // A header line plus one line per message.
+    CHECK(static_cast<std::size_t>(std::count(csv.body.begin(), csv.body.end(), '\n')) >= rows.size() + 1);
+
+    CHECK(server.get("/api/v1/export?format=xml").status == 400);
+
+    const auto audit = server.stop_and_read_audit();
+    REQUIRE(audit.size() == 3);
+    CHECK(audit[0][1] == "export");
+    CHECK(audit[1][2] == "format=csv&channel=rest");
+}
+
+TEST_CASE("POST /api/v1/rules/reload swaps in good rules and refuses a broken set") {
+    TempDir dir;
+    const fs::path rules = dir.path() / "rules";
+    fs::copy(fs::path(BACKTALK_SOURCE_DIR) / "rules", rules, fs::copy_options::recursive);
+    AdminServer server(dir, true, {"--rules", rules.string()});
+
+    const auto good = server.request("POST", "/api/v1/rules/reload", admin_token);
+    INFO(good.body);
+    REQUIRE(good.status == 200);
+    const json accepted = json::parse(good.body);
+    CHECK(accepted["ok"] == true);
+    CHECK(accepted["errors"].empty());
+
+    std::ofstream(rules / "en" / "flow.json", std::ios::trunc) << "{ broken";
+    const auto broken = server.request("POST", "/api/v1/rules/reload", admin_token);
+    CHECK(broken.status == 422);
+    const json refused = json::parse(broken.body);
+    CHECK(refused["ok"] == false);
+    CHECK(refused["version"] == accepted["version"]);
+    REQUIRE_FALSE(refused["errors"].empty());
+    CHECK(refused["errors"][0].get<std::string>().find("flow.json") != std::string::npos);
+
+    // The old rules keep answering.
+    CHECK(server.chat(1).size() > 0);
+
+    const auto audit = server.stop_and_read_audit();
+    REQUIRE(audit.size() == 2);
+    CHECK(audit[0][1] == "reload");
+    CHECK(audit[1][2].rfind("refused", 0) == 0);
+}
+
+TEST_CASE("a too short admin token stops the server at startup with a clear error") {
+    TempDir dir;
+    std::ofstream(dir.path() / "short.token") << "short\n";
+    const auto result = backtalk::test::run_backtalk(
+        {"serve", "--listen", "127.0.0.1:0", "--db", (dir.path() / "x.db").string(), "--admin-token-file",
+         (dir.path() / "short.token").string()});
+    CHECK(result.exit_code != 0);
+    CHECK(result.output.find("at least 16 characters") != std::string::npos);
+}
