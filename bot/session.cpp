@@ -7,21 +7,37 @@
 namespace backtalk {
 
 nlohmann::json to_json(const Session& s) {
-    nlohmann::json slots = nlohmann::json::object();
+    // Built in place, member by member: a braced initializer list would copy
+    // every nested value (slots, asked, offered) once more. The keys come out
+    // sorted either way, so the snapshot text is the same.
+    nlohmann::json out = nlohmann::json::object();
+    out["version"] = 1;
+    out["state"] = s.state;
+    out["asking"] = s.asking;
+    out["attempts"] = s.attempts;
+    auto& slots = out["slots"] = nlohmann::json::object();
     for (const auto& slot : s.slots) {
         std::visit([&](const auto& v) { slots[slot.first] = v; }, slot.second);
     }
-    nlohmann::json offered = nlohmann::json::array();
-    for (const auto& q : s.offered) offered.push_back({{"id", q.id}, {"title", q.title}});
-    nlohmann::json triage = nullptr;
-    if (s.triage) triage = {{"level", to_string(s.triage->level)}, {"reasons", s.triage->reasons}};
-    return {{"version", 1},          {"state", s.state},
-            {"asking", s.asking},    {"attempts", s.attempts},
-            {"slots", slots},        {"asked", s.asked},
-            {"triage", triage},      {"step_index", s.step_index},
-            {"offered", offered},    {"turns", s.turns},
-            {"started_ms", s.started_ms}, {"last_active_ms", s.last_active_ms},
-            {"rules_version", s.rules_version}, {"locale", s.locale}};
+    out["asked"] = s.asked;
+    auto& triage = out["triage"];
+    if (s.triage) {
+        triage["level"] = to_string(s.triage->level);
+        triage["reasons"] = s.triage->reasons;
+    }
+    out["step_index"] = s.step_index;
+    auto& offered = out["offered"] = nlohmann::json::array();
+    for (const auto& q : s.offered) {
+        auto& reply = offered.emplace_back(nlohmann::json::object());
+        reply["id"] = q.id;
+        reply["title"] = q.title;
+    }
+    out["turns"] = s.turns;
+    out["started_ms"] = s.started_ms;
+    out["last_active_ms"] = s.last_active_ms;
+    out["rules_version"] = s.rules_version;
+    out["locale"] = s.locale;
+    return out;
 }
 
 Session session_from_json(const nlohmann::json& j) {
