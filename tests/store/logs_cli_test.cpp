@@ -34,7 +34,7 @@ std::string quoted(const std::string& text) {
 }
 
 // Runs `backtalk ARGS < input` from the source tree, capturing both streams.
-Run backtalk(const backtalk::test::TempDir& dir, const std::string& args, const std::string& input = "") {
+Run run_backtalk(const backtalk::test::TempDir& dir, const std::string& args, const std::string& input = "") {
     {
         std::ofstream in(dir / "stdin");
         in << input;
@@ -80,11 +80,11 @@ std::string typed_input() {
 TEST_CASE("every turn of backtalk chat --json appears in logs export, in order and direction") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
-    const Run chat = backtalk(dir, "chat --json --db " + db, typed_input());
+    const Run chat = run_backtalk(dir, "chat --json --db " + db, typed_input());
     REQUIRE_MESSAGE(chat.exit_code == 0, chat.err);
     const std::vector<json> answers = json_lines(chat.out);
 
-    const Run exported = backtalk(dir, "logs export --format jsonl --db " + db);
+    const Run exported = run_backtalk(dir, "logs export --format jsonl --db " + db);
     REQUIRE_MESSAGE(exported.exit_code == 0, exported.err);
     const std::vector<json> rows = json_lines(exported.out);
 
@@ -129,29 +129,29 @@ TEST_CASE("every turn of backtalk chat --json appears in logs export, in order a
 TEST_CASE("logs list, show, stats and unmatched read what chat wrote") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
-    REQUIRE(backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
 
-    const Run list = backtalk(dir, "logs list --json --db " + db);
+    const Run list = run_backtalk(dir, "logs list --json --db " + db);
     REQUIRE_MESSAGE(list.exit_code == 0, list.err);
     const json conversations = json::parse(list.out);
     REQUIRE(conversations.size() == 1);
     const std::string id = conversations[0].at("id");
     CHECK(conversations[0].at("channel") == "terminal");
 
-    const Run show = backtalk(dir, "logs show " + id + " --db " + db);
+    const Run show = run_backtalk(dir, "logs show " + id + " --db " + db);
     REQUIRE_MESSAGE(show.exit_code == 0, show.err);
     CHECK(show.out.find("Conversation " + id) != std::string::npos);
     CHECK(show.out.find("[error bad_choice]") != std::string::npos);
     CHECK(show.out.find("understood:") != std::string::npos);
 
-    const Run stats = backtalk(dir, "logs stats --json --db " + db);
+    const Run stats = run_backtalk(dir, "logs stats --json --db " + db);
     REQUIRE_MESSAGE(stats.exit_code == 0, stats.err);
     CHECK(json::parse(stats.out).at("conversations") == 1);
 
-    const Run unmatched = backtalk(dir, "logs unmatched --db " + db);
+    const Run unmatched = run_backtalk(dir, "logs unmatched --db " + db);
     CHECK(unmatched.exit_code == 0);
 
-    const Run csv = backtalk(dir, "logs export --format csv --level none --db " + db);
+    const Run csv = run_backtalk(dir, "logs export --format csv --level none --db " + db);
     REQUIRE_MESSAGE(csv.exit_code == 0, csv.err);
     CHECK(csv.out.rfind("conversation,seq,", 0) == 0);
 }
@@ -161,29 +161,29 @@ TEST_CASE("logs commands fail clearly and create nothing on bad input") {
     const std::string missing = quoted((dir / "missing.db").string());
     for (const std::string command : {"list", "show abc", "stats", "unmatched", "export --format jsonl",
                                       "purge --older-than 30d", "delete abc", "backup /tmp/never"}) {
-        const Run run = backtalk(dir, "logs " + command + " --db " + missing);
+        const Run run = run_backtalk(dir, "logs " + command + " --db " + missing);
         CHECK_MESSAGE(run.exit_code != 0, command);
         CHECK_MESSAGE(run.err.find("no log database at") != std::string::npos, command);
     }
     CHECK_FALSE(std::filesystem::exists(dir / "missing.db"));
 
     const std::string db = quoted((dir / "log.db").string());
-    REQUIRE(backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
-    Run run = backtalk(dir, "logs show no-such-id --db " + db);
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    Run run = run_backtalk(dir, "logs show no-such-id --db " + db);
     CHECK(run.exit_code != 0);
     CHECK(run.err.find("no conversation no-such-id") != std::string::npos);
-    run = backtalk(dir, "logs purge --older-than 30x --db " + db);
+    run = run_backtalk(dir, "logs purge --older-than 30x --db " + db);
     CHECK(run.exit_code != 0);
     CHECK(run.err.find("bad duration '30x'") != std::string::npos);
-    run = backtalk(dir, "logs list --level severe --db " + db);
+    run = run_backtalk(dir, "logs list --level severe --db " + db);
     CHECK(run.exit_code != 0);
     CHECK(run.err.find("unknown level 'severe'") != std::string::npos);
-    run = backtalk(dir, "logs list --since last-week --db " + db);
+    run = run_backtalk(dir, "logs list --since last-week --db " + db);
     CHECK(run.exit_code != 0);
     CHECK(run.err.find("bad time 'last-week'") != std::string::npos);
-    run = backtalk(dir, "logs export --format xml --db " + db);
+    run = run_backtalk(dir, "logs export --format xml --db " + db);
     CHECK(run.exit_code != 0);
-    run = backtalk(dir, "logs delete no-such-id --db " + db);
+    run = run_backtalk(dir, "logs delete no-such-id --db " + db);
     CHECK(run.exit_code != 0);
     CHECK(run.err.find("no conversation no-such-id") != std::string::npos);
 }
@@ -191,30 +191,30 @@ TEST_CASE("logs commands fail clearly and create nothing on bad input") {
 TEST_CASE("logs backup, delete and purge") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
-    REQUIRE(backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
-    const std::string id = json::parse(backtalk(dir, "logs list --json --db " + db).out).at(0).at("id");
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    const std::string id = json::parse(run_backtalk(dir, "logs list --json --db " + db).out).at(0).at("id");
 
     const std::string backup = quoted((dir / "copy.db").string());
-    Run run = backtalk(dir, "logs backup " + backup + " --db " + db);
+    Run run = run_backtalk(dir, "logs backup " + backup + " --db " + db);
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(run.out.find("quick_check ok") != std::string::npos);
-    run = backtalk(dir, "logs backup " + backup + " --db " + db);
+    run = run_backtalk(dir, "logs backup " + backup + " --db " + db);
     CHECK(run.exit_code != 0);
     CHECK(run.err.find("exists") != std::string::npos);
 
-    run = backtalk(dir, "logs delete " + id + " --db " + db);
+    run = run_backtalk(dir, "logs delete " + id + " --db " + db);
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
-    CHECK(json::parse(backtalk(dir, "logs list --json --db " + db).out).empty());
+    CHECK(json::parse(run_backtalk(dir, "logs list --json --db " + db).out).empty());
     // The backup still has it: restore by reading the copy.
-    CHECK(json::parse(backtalk(dir, "logs list --json --db " + backup).out).size() == 1);
+    CHECK(json::parse(run_backtalk(dir, "logs list --json --db " + backup).out).size() == 1);
 
-    run = backtalk(dir, "logs purge --older-than 1000w --db " + backup);
+    run = run_backtalk(dir, "logs purge --older-than 1000w --db " + backup);
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(run.out.find("purged 0 conversations") != std::string::npos);
     // Once the conversation is more than a second old, a 1s retention takes it.
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-    run = backtalk(dir, "logs purge --older-than 1s --db " + backup);
+    run = run_backtalk(dir, "logs purge --older-than 1s --db " + backup);
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(run.out.find("purged 1 conversation ") != std::string::npos);
-    CHECK(json::parse(backtalk(dir, "logs list --json --db " + backup).out).empty());
+    CHECK(json::parse(run_backtalk(dir, "logs list --json --db " + backup).out).empty());
 }
