@@ -48,6 +48,7 @@ void connect(net::io_context& io_context, beast::tcp_stream& stream, std::uint16
         io_context, [&](auto handler) { stream.async_connect(endpoint, handler); },
         [&] { stream.cancel(); });
     if (error) throw std::runtime_error("connect: " + error.message());
+    stream.socket().set_option(tcp::no_delay(true));
 }
 
 HttpReply to_reply(const http::response<http::string_body>& response) {
