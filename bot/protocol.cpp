@@ -6,8 +6,6 @@
 
 namespace backtalk::protocol {
 
-using nlohmann::ordered_json;
-
 Error make_error(std::string_view code) {
     struct Known {
         std::string_view code;
@@ -80,45 +78,169 @@ std::variant<ClientObject, Error> parse_client_object(std::string_view json_text
     return make_error("unknown_type");
 }
 
-std::string to_json(const Reply& reply, bool end_of_turn) {
-    ordered_json out;
-    out["type"] = "reply";
-    out["text"] = reply.text;
-    out["quick_replies"] = ordered_json::array();
-    for (const auto& q : reply.quick_replies) {
-        out["quick_replies"].push_back({{"id", q.id}, {"title", q.title}});
+namespace {
+
+// The replies are written straight into one string rather than built as a
+// JSON tree and dumped: a turn's replies are written on the network thread,
+// and the tree cost more than the engine's turn. The bytes are the same as
+// nlohmann's dump(-1, ' ', false, replace) (tests/unit compares them).
+class JsonWriter {
+public:
+    explicit JsonWriter(std::size_t expected_size) { out_.reserve(expected_size); }
+
+    void key(std::string_view name) {
+        separate();
+        out_ += '"';
+        out_ += name;
+        out_ += "\":";
+        first_ = true;  // the value that follows takes no comma
     }
-    out["asking"] = reply.asking.empty() ? ordered_json(nullptr) : ordered_json(reply.asking);
-    out["state"] = reply.state;
-    if (reply.triage) {
-        out["triage"] = {{"level", to_string(reply.triage->level)}, {"reasons", reply.triage->reasons}};
-    } else {
-        out["triage"] = nullptr;
-    }
-    if (reply.steps) {
-        out["steps"] = ordered_json::array();
-        for (const auto& s : *reply.steps) {
-            out["steps"].push_back({{"id", s.id},
-                                    {"title", s.title},
-                                    {"text", s.text},
-                                    {"hold_seconds", s.hold_seconds},
-                                    {"repeat", s.repeat}});
+    void string(std::string_view text) {
+        separate();
+        if (plain(text)) {
+            out_ += '"';
+            out_ += text;
+            out_ += '"';
+        } else {
+            // Escapes and invalid UTF-8: let nlohmann write it, exactly as before.
+            out_ += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         }
     }
-    out["end_of_turn"] = end_of_turn;
-    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    void string_or_null(std::string_view text) {
+        if (text.empty()) return literal("null");
+        string(text);
+    }
+    void number(int value) { literal(std::to_string(value)); }
+    void boolean(bool value) { literal(value ? "true" : "false"); }
+    void literal(std::string_view text) {
+        separate();
+        out_ += text;
+    }
+    void open(char bracket) {
+        separate();
+        out_ += bracket;
+        first_ = true;
+    }
+    void close(char bracket) {
+        out_ += bracket;
+        first_ = false;
+    }
+    void strings(const std::vector<std::string>& values) {
+        open('[');
+        for (const auto& value : values) string(value);
+        close(']');
+    }
+    std::string take() { return std::move(out_); }
+
+private:
+    void separate() {
+        if (!first_) out_ += ',';
+        first_ = false;
+    }
+    // Valid UTF-8 with no byte that JSON escapes (control characters, the
+    // quote, the backslash) goes in as it is.
+    static bool plain(std::string_view text) {
+        bool ascii = true;
+        for (const char c : text) {
+            const auto byte = static_cast<unsigned char>(c);
+            if (byte < 0x20 || c == '"' || c == '\\') return false;
+            ascii = ascii && byte < 0x80;
+        }
+        return ascii || utf8::count_code_points(text).has_value();
+    }
+
+    std::string out_;
+    bool first_ = true;
+};
+
+}  // namespace
+
+std::string to_json(const Reply& reply, bool end_of_turn) {
+    JsonWriter json(reply.text.size() + 256);
+    json.open('{');
+    json.key("type");
+    json.string("reply");
+    json.key("text");
+    json.string(reply.text);
+    json.key("quick_replies");
+    json.open('[');
+    for (const auto& q : reply.quick_replies) {
+        json.open('{');
+        json.key("id");
+        json.string(q.id);
+        json.key("title");
+        json.string(q.title);
+        json.close('}');
+    }
+    json.close(']');
+    json.key("asking");
+    json.string_or_null(reply.asking);
+    json.key("state");
+    json.string(reply.state);
+    json.key("triage");
+    if (reply.triage) {
+        json.open('{');
+        json.key("level");
+        json.string(to_string(reply.triage->level));
+        json.key("reasons");
+        json.strings(reply.triage->reasons);
+        json.close('}');
+    } else {
+        json.literal("null");
+    }
+    if (reply.steps) {
+        json.key("steps");
+        json.open('[');
+        for (const auto& step : *reply.steps) {
+            json.open('{');
+            json.key("id");
+            json.string(step.id);
+            json.key("title");
+            json.string(step.title);
+            json.key("text");
+            json.string(step.text);
+            json.key("hold_seconds");
+            json.number(step.hold_seconds);
+            json.key("repeat");
+            json.number(step.repeat);
+            json.close('}');
+        }
+        json.close(']');
+    }
+    json.key("end_of_turn");
+    json.boolean(end_of_turn);
+    json.close('}');
+    return json.take();
 }
 
 std::string to_json(const Error& error, bool end_of_turn) {
-    ordered_json out{{"type", "error"}, {"code", error.code}, {"message", error.message},
-                     {"end_of_turn", end_of_turn}};
-    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    JsonWriter json(error.message.size() + 96);
+    json.open('{');
+    json.key("type");
+    json.string("error");
+    json.key("code");
+    json.string(error.code);
+    json.key("message");
+    json.string(error.message);
+    json.key("end_of_turn");
+    json.boolean(end_of_turn);
+    json.close('}');
+    return json.take();
 }
 
 std::string session_json(std::string_view session_id, bool resumed, bool end_of_turn) {
-    ordered_json out{{"type", "session"}, {"session", session_id}, {"resumed", resumed},
-                     {"end_of_turn", end_of_turn}};
-    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    JsonWriter json(session_id.size() + 80);
+    json.open('{');
+    json.key("type");
+    json.string("session");
+    json.key("session");
+    json.string(session_id);
+    json.key("resumed");
+    json.boolean(resumed);
+    json.key("end_of_turn");
+    json.boolean(end_of_turn);
+    json.close('}');
+    return json.take();
 }
 
 }  // namespace backtalk::protocol

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 namespace backtalk {
 namespace {
@@ -142,6 +143,57 @@ TEST_CASE("protocol: reply objects carry every field with null when empty") {
 
     const auto e = nlohmann::json::parse(protocol::to_json(protocol::make_error("too_long"), true));
     CHECK(e == nlohmann::json{{"type", "error"}, {"code", "too_long"}, {"message", protocol::make_error("too_long").message}, {"end_of_turn", true}});
+}
+
+// The wire format as nlohmann's ordered_json writes it: the reference that
+// protocol::to_json, which writes the string directly, must match byte for byte.
+std::string reference_json(const Reply& reply, bool end_of_turn) {
+    using nlohmann::ordered_json;
+    ordered_json out;
+    out["type"] = "reply";
+    out["text"] = reply.text;
+    out["quick_replies"] = ordered_json::array();
+    for (const auto& q : reply.quick_replies) out["quick_replies"].push_back({{"id", q.id}, {"title", q.title}});
+    out["asking"] = reply.asking.empty() ? ordered_json(nullptr) : ordered_json(reply.asking);
+    out["state"] = reply.state;
+    out["triage"] = reply.triage ? ordered_json{{"level", to_string(reply.triage->level)}, {"reasons", reply.triage->reasons}}
+                                 : ordered_json(nullptr);
+    if (reply.steps) {
+        out["steps"] = ordered_json::array();
+        for (const auto& s : *reply.steps) {
+            out["steps"].push_back({{"id", s.id}, {"title", s.title}, {"text", s.text},
+                                    {"hold_seconds", s.hold_seconds}, {"repeat", s.repeat}});
+        }
+    }
+    out["end_of_turn"] = end_of_turn;
+    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+TEST_CASE("protocol: reply JSON is byte for byte the reference, escapes and bad UTF-8 included") {
+    const std::vector<std::string> texts = {
+        "",
+        "Plain text, 7/10 pain.",
+        "Quotes \"here\" and a back\\slash",
+        "Lines\nand\ttabs\r and \x01 \x1f control, \x7f delete",
+        "caf\xc3\xa9, \xe2\x80\x94 dash, \xf0\x9f\x98\x80 emoji",
+        "bad \xff" " byte and a cut \xe2\x80 sequence",
+    };
+    for (const auto& text : texts) {
+        CAPTURE(text);
+        Reply reply{text, {{"yes", text}, {"no", "No"}}, text.empty() ? "" : "fever", "screening",
+                    Triage{Level::gp_soon, {"sciatica", text}}, std::vector<Step>{{"s1", text, text, 30, 2}, {"s2", "T", "X", 0, 1}}};
+        CHECK(protocol::to_json(reply, true) == reference_json(reply, true));
+        reply.triage.reset();
+        reply.steps.reset();
+        reply.quick_replies.clear();
+        CHECK(protocol::to_json(reply, false) == reference_json(reply, false));
+        const nlohmann::ordered_json error{{"type", "error"}, {"code", "internal"}, {"message", text}, {"end_of_turn", true}};
+        CHECK(protocol::to_json(protocol::Error{"internal", text}, true) ==
+              error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        const nlohmann::ordered_json session{{"type", "session"}, {"session", text}, {"resumed", true}, {"end_of_turn", false}};
+        CHECK(protocol::session_json(text, true, false) ==
+              session.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
 }
 
 TEST_CASE("protocol: levels by name") {
