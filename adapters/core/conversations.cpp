@@ -327,7 +327,7 @@ struct ConversationService::Impl {
         std::vector<OutObject> out{std::move(error)};
         if (auto conversation = find(session_id, now)) {
             std::lock_guard turn_lock(conversation->mutex);
-            if (!conversation->forgotten) {
+            if (!conversation->forgotten && !expired(*conversation->session, now)) {
                 const TurnRecord turn{"invalid", utf8_prefix(raw, protocol::max_text_chars), conversation->session,
                                       {}, false};
                 log_turn(session_id, channel, turn, out, conversation->session, false, now, started);

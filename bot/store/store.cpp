@@ -631,14 +631,15 @@ struct Store::Impl {
 
     // ---- reads ----
 
+    SQLite::Database open_read_only() const {
+        return SQLite::Database(options.path, SQLite::OPEN_READONLY, static_cast<int>(options.busy_timeout.count()));
+    }
+
     template <class Read>
     auto with_reader(Read&& read_fn) {
         std::lock_guard lock(reader_mutex);
         try {
-            if (!reader) {
-                reader.emplace(options.path, SQLite::OPEN_READONLY,
-                               static_cast<int>(options.busy_timeout.count()));
-            }
+            if (!reader) reader.emplace(open_read_only());
             return read_fn(*reader);
         } catch (...) {
             reader.reset();
@@ -762,7 +763,12 @@ std::optional<std::string> Store::binding(const std::string& scope, const std::s
     }
 }
 
-void Store::read(const std::function<void(SQLite::Database&)>& read_fn) { impl_->with_reader(read_fn); }
+void Store::read(const std::function<void(SQLite::Database&)>& read_fn) {
+    // A connection per call: a long export must not hold up the session
+    // lookups that share the store's reader.
+    SQLite::Database db = impl_->open_read_only();
+    read_fn(db);
+}
 
 bool Store::flush() {
     std::unique_lock lock(impl_->mutex);
@@ -847,8 +853,7 @@ void Store::backup_to(const std::filesystem::path& target) {
                                  "); refusing to back up while records are pending");
     }
     try {
-        SQLite::Database source(impl_->options.path, SQLite::OPEN_READONLY,
-                                static_cast<int>(impl_->options.busy_timeout.count()));
+        SQLite::Database source = impl_->open_read_only();
         SQLite::Database copy(target, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         SQLite::Backup backup(copy, source);
         // One step copies everything under a single read transaction, so the
