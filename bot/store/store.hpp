@@ -145,8 +145,9 @@ public:
     std::optional<Session> load_session(const std::string& id);
     std::optional<std::string> binding(const std::string& scope, const std::string& key);
 
-    // Runs `read` on a read-only connection of its own (review queries).
-    // Throws what opening or reading throws.
+    // Runs `query` on a read-only connection opened for the call (review
+    // queries; they never hold up session loads). Throws what opening or
+    // reading throws.
     void read(const std::function<void(SQLite::Database&)>& query);
 
     // Waits until everything queued before the call is committed or dropped.
