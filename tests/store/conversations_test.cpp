@@ -193,7 +193,7 @@ TEST_CASE("a message in an expired conversation opens a new one first") {
     CHECK_FALSE(replies(out).empty());
 }
 
-TEST_CASE("expired conversations leave memory; live ones stay") {
+TEST_CASE("expired conversations leave memory, live ones stay") {
     Bench bench;
     auto service = bench.service(nullptr);
     std::string first;
