@@ -163,6 +163,25 @@ struct WriterConnection {
               ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, updated = excluded.updated)sql") {}
 };
 
+// The conversation records of one batch, folded into the one the upsert
+// would leave: the first insert's channel and start, the latest state,
+// topic and locale, the highest activity and turn count, and the latest
+// user hash and outcome that were set (COALESCE).
+struct FoldedConversation {
+    ConversationRecord record;
+    std::size_t last = 0;  // where in the batch the folded row is written
+};
+
+void fold(ConversationRecord& folded, const ConversationRecord& later) {
+    if (!later.user_hash.empty()) folded.user_hash = later.user_hash;
+    folded.last_activity_ms = std::max(folded.last_activity_ms, later.last_activity_ms);
+    folded.locale = later.locale;
+    if (later.outcome) folded.outcome = later.outcome;
+    folded.turns = std::max(folded.turns, later.turns);
+    folded.state = later.state;
+    folded.asking = later.asking;
+}
+
 constexpr std::size_t batch_time_samples = 255;
 // A reader that never pauses keeps automatic checkpoints from finishing and
 // the WAL grows; past this size the writer forces a truncating checkpoint.
@@ -423,23 +442,35 @@ struct Store::Impl {
         ensure_writer();
         std::unordered_map<std::string, std::int64_t> batch_seqs;
         rejected = 0;
-        // Only the newest snapshot of each session in the batch is written:
-        // the older ones would be overwritten in the same transaction.
+        // A busy conversation has several turns in one batch. Only the newest
+        // snapshot of each session is written (the older ones would be
+        // overwritten in the same transaction), and its conversation records
+        // are folded into one row update, at the place of the last.
         std::unordered_map<std::string_view, std::uint64_t> newest_snapshot;
-        for (const Pending& pending : batch) {
-            if (const auto* session = std::get_if<SessionItem>(&pending.item)) {
+        std::unordered_map<std::string_view, FoldedConversation> conversations;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (const auto* session = std::get_if<SessionItem>(&batch[i].item)) {
                 auto& newest = newest_snapshot[session->id];
                 newest = std::max(newest, session->version);
+            } else if (const auto* record = std::get_if<ConversationRecord>(&batch[i].item)) {
+                auto [folded, first] = conversations.try_emplace(record->id);
+                if (first) folded->second.record = *record;
+                else fold(folded->second.record, *record);
+                folded->second.last = i;
             }
         }
         SQLite::Transaction transaction(writer->db);
-        for (const Pending& pending : batch) {
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const Pending& pending = batch[i];
             if (const auto* session = std::get_if<SessionItem>(&pending.item);
                 session && session->version != newest_snapshot[session->id]) {
                 continue;
             }
+            const auto* conversation = std::get_if<ConversationRecord>(&pending.item);
+            if (conversation && conversations[conversation->id].last != i) continue;
             try {
-                std::visit([&](const auto& item) { write(item, batch_seqs); }, pending.item);
+                if (conversation) write(conversations[conversation->id].record, batch_seqs);
+                else std::visit([&](const auto& item) { write(item, batch_seqs); }, pending.item);
             } catch (const SQLite::Exception& error) {
                 if (!is_record_error(error)) throw;
                 ++rejected;

@@ -53,6 +53,61 @@ TEST_CASE("the writer commits in batches and close() flushes the rest") {
     CHECK(test::query_int(dir / "log.db", "SELECT MAX(seq) FROM messages WHERE conversation = 'c1'") == 25);
 }
 
+TEST_CASE("a batch folds a conversation's records and snapshots into what one by one would leave") {
+    // The same records committed one per batch and all in one batch leave
+    // the same rows: the writer folds a batch's updates of one conversation
+    // and writes only its newest session snapshot.
+    const auto play = [](std::size_t batch_rows) {
+        auto first = test::conversation("c1", "websocket", 100);
+        first.user_hash = "hash-1";
+        first.outcome = Triage{Level::urgent, {"kidney"}};
+        first.turns = 1;
+        first.state = "screening";
+        first.asking = "fever";
+        auto second = test::conversation("c1", "telegram", 200);  // channel and start of the first stay
+        second.last_activity_ms = 900;
+        second.locale = "de";  // the third, later, says "en"
+        second.turns = 3;
+        second.state = "context";
+        auto third = test::conversation("c1", "rest", 300);
+        third.last_activity_ms = 700;  // out of order: the highest stays
+        third.turns = 2;
+        third.state = "";  // null
+        third.asking = "age";
+        Session early = sample_session();
+        Session late = sample_session();
+        late.state = "outcome";
+        late.turns = 9;
+
+        test::TempDir dir;
+        auto options = test::quiet_options(dir);
+        options.batch_rows = batch_rows;
+        options.batch_interval = std::chrono::hours(1);
+        store::Store log(options);
+        log.log_conversation(first);
+        log.save_session("c1", early, 100);
+        log.log_conversation(second);
+        log.log_message(test::inbound("c1", 150, "between"));
+        log.save_session("c1", late, 900);
+        log.log_conversation(third);
+        const auto counts = log.close();
+        CHECK(counts.dropped == 0);
+        CHECK(counts.batches == (batch_rows == 1 ? 6 : 1));
+        const auto path = dir / "log.db";
+        return test::query_text(path, "SELECT channel || '|' || COALESCE(user_hash, '-') || '|' || started || '|' || "
+                                      "last_activity || '|' || locale || '|' || COALESCE(outcome_level, '-') || '|' || "
+                                      "COALESCE(outcome_reasons, '-') || '|' || turns || '|' || COALESCE(state, '-') || "
+                                      "'|' || COALESCE(asking, '-') FROM conversations WHERE id = 'c1'") +
+               " / " + test::query_text(path, "SELECT snapshot FROM sessions WHERE id = 'c1'") + " / " +
+               std::to_string(test::query_int(path, "SELECT COUNT(*) FROM messages"));
+    };
+    const std::string one_by_one = play(1);
+    CAPTURE(one_by_one);
+    CHECK(one_by_one.rfind("websocket|hash-1|100|900|en|urgent|[\"kidney\"]|3|-|age / ", 0) == 0);
+    CHECK(one_by_one.find("\"state\":\"outcome\"") != std::string::npos);
+    CHECK(play(1000) == one_by_one);
+}
+
 TEST_CASE("a partial batch is committed once the batch interval passes") {
     test::TempDir dir;
     auto options = test::quiet_options(dir);
