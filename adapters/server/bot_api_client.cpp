@@ -233,12 +233,12 @@ struct BotApiClient::Impl {
         bool fallback_used = false;
         for (int attempt = 1;; ++attempt) {
             const Exchange exchange = co_await post(call.method, call.params.dump());
-            std::chrono::seconds wait{0};
+            std::optional<std::chrono::seconds> wait;  // empty: trying again will not help
+            const char* retry_reason = "network";
             std::string failure;
             if (exchange.error) {
                 failure = "network: " + exchange.error.message();
-                wait = std::min(max_backoff, std::chrono::seconds(1 << std::min(attempt - 1, 5)));
-                if (attempt < options.max_attempts) retries("network").add();
+                wait = backoff(attempt);
             } else {
                 const Verdict verdict = read_verdict(exchange);
                 if (verdict.ok) {
@@ -247,31 +247,35 @@ struct BotApiClient::Impl {
                 }
                 failure = std::to_string(verdict.error_code) + " " + verdict.description;
                 if (verdict.error_code == 429) {
-                    wait = std::chrono::seconds(std::max(1, verdict.retry_after.value_or(1)));
-                    if (wait > options.max_retry_after) attempt = options.max_attempts;
-                    if (attempt < options.max_attempts) retries("rate_limited").add();
+                    const std::chrono::seconds asked{std::max(1, verdict.retry_after.value_or(1))};
+                    if (asked <= options.max_retry_after) wait = asked;
+                    retry_reason = "rate_limited";
                 } else if (exchange.status >= 500) {
-                    wait = std::min(max_backoff, std::chrono::seconds(1 << std::min(attempt - 1, 5)));
-                    if (attempt < options.max_attempts) retries("server_error").add();
+                    wait = backoff(attempt);
+                    retry_reason = "server_error";
                 } else if (exchange.status == 400 && call.fallback && !fallback_used) {
                     call.params = std::move(*call.fallback);
                     call.fallback.reset();
                     fallback_used = true;
                     retries("fallback").add();
                     continue;
-                } else {
-                    attempt = options.max_attempts;  // the request itself is wrong: trying again will not help
                 }
             }
-            if (attempt >= options.max_attempts) {
+            if (!wait || attempt >= options.max_attempts) {
                 calls(call.method, "failed").add();
-                log_event("telegram api: " + call.method + " failed after " + std::to_string(attempt) +
-                          (attempt == 1 ? " attempt: " : " attempts: ") + failure);
+                const std::string attempts = std::to_string(attempt);
+                log(LogLevel::warn, "telegram api call failed",
+                    {{"method", call.method}, {"attempts", attempts}, {"error", failure}});
                 co_return;
             }
-            net::steady_timer pause(co_await net::this_coro::executor, wait);
+            retries(retry_reason).add();
+            net::steady_timer pause(co_await net::this_coro::executor, *wait);
             co_await pause.async_wait(net::as_tuple(net::use_awaitable));
         }
+    }
+
+    static std::chrono::seconds backoff(int attempt) {
+        return std::min(max_backoff, std::chrono::seconds(1 << std::min(attempt - 1, 5)));
     }
 
     // Sends the calls queued under `key` one after the other, then ends.
@@ -357,7 +361,8 @@ void BotApiClient::stop(std::chrono::milliseconds grace) {
         for (const auto& call : queue) impl_->calls(call.method, "dropped").add();
     }
     if (impl_->total > 0) {
-        log_event("telegram api: " + std::to_string(impl_->total) + " calls not sent before the stop");
+        const std::string count = std::to_string(impl_->total);
+        log(LogLevel::warn, "telegram api calls not sent before the stop", {{"count", count}});
     }
     impl_->queue_gauge.add(-static_cast<std::int64_t>(impl_->total));
     impl_->total = 0;

@@ -45,12 +45,12 @@ void ChannelRoutes::stop(std::chrono::milliseconds grace) {
 
 ChannelRoutes add_channel_routes(Server& server, const ChannelConfig& config, ChannelDependencies dependencies) {
     auto rest = add_rest_routes(server, config.rest, dependencies);
-    log_event(config.rest.secret.empty() ? "REST chat on at /api/v1/chat (requests unsigned)"
-                                         : "REST chat on at /api/v1/chat (requests must be signed)");
+    log(LogLevel::info, "rest chat on",
+        {{"path", "/api/v1/chat"}, {"signed", config.rest.secret.empty() ? "false" : "true"}});
     std::shared_ptr<TelegramChannel> telegram;
     if (!config.telegram.secret.empty()) {
         telegram = add_telegram_routes(server, config.telegram, dependencies);
-        log_event("Telegram webhook on at /telegram/webhook");
+        log(LogLevel::info, "telegram webhook on", {{"path", "/telegram/webhook"}});
     }
     return ChannelRoutes(std::move(telegram), std::move(rest));
 }

@@ -3,7 +3,6 @@
 #include "adapters/server/log.hpp"
 
 #include <exception>
-#include <string>
 
 namespace backtalk::server {
 
@@ -20,7 +19,7 @@ void KeyedSerialRunner::run(const std::string& key, Job job) {
         try {
             job();
         } catch (const std::exception& error) {
-            log_event(std::string("a queued channel job failed: ") + error.what());
+            log(LogLevel::error, "channel job failed", {{"error", error.what()}});
         }
         std::lock_guard lock(mutex_);
         auto entry = waiting_.find(key);

@@ -62,7 +62,8 @@ RecentLedger::RecentLedger(store::Store* store, RecentLedgerOptions options, std
     } catch (const std::exception& error) {
         // Without the history a retry might be handled twice; that is better
         // than not starting.
-        log_event("could not load " + options_.scope + " from the database, starting empty: " + error.what());
+        log(LogLevel::warn, "recent entries not loaded from the database, starting empty",
+            {{"scope", options_.scope}, {"error", error.what()}});
     }
 }
 

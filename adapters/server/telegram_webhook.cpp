@@ -149,7 +149,7 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
             respond(deliver(request, update, chat_hash, messages));
         } catch (const std::exception& error) {
             release(update.update_id);
-            log_event(std::string("telegram update failed: ") + error.what());
+            log(LogLevel::error, "telegram update failed", {{"error", error.what()}});
             respond(error_response(request, http::status::internal_server_error, "internal error"));
         }
     }
@@ -181,13 +181,15 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
     std::string session_of(const std::string& chat_hash) { return store.binding(chat_scope, chat_hash).value_or(""); }
 
     telegram::RenderedTurn run_turn(const std::string& chat_hash, std::string session, const json& client_object) {
-        const std::string before = session;
         const auto started = std::chrono::steady_clock::now();
         const auto objects =
             conversations.handle_json(session, dump(client_object), ChannelInfo{"telegram", chat_hash});
         std::optional<Level> last_outcome;
         turn_metrics.record_turn(objects, std::chrono::steady_clock::now() - started, last_outcome);
-        if (!session.empty() && session != before) store.set_binding(chat_scope, chat_hash, session, wall_clock_ms());
+        // Written every turn, not only when the session changes: the binding's
+        // time then follows the conversation's activity, which is what
+        // retention (`backtalk logs purge`) goes by.
+        if (!session.empty()) store.set_binding(chat_scope, chat_hash, session, wall_clock_ms());
         auto rendered = telegram::render_turn(objects);
         dropped_buttons.add(rendered.dropped_buttons);
         return rendered;
@@ -269,9 +271,10 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
             return;
         }
         rejected_since_log -= refused;
-        log_event("telegram webhook: refused " + std::to_string(refused) +
-                  " request(s) with a missing or wrong secret token, the latest from " + client_address +
-                  " (401); check the secret_token given to setWebhook");
+        const std::string count = std::to_string(refused);
+        log(LogLevel::warn, "telegram webhook refused requests with a missing or wrong secret token",
+            {{"count", count}, {"latest_from", client_address}, {"status", "401"},
+             {"hint", "check the secret_token given to setWebhook"}});
     }
 
     const std::string secret;
