@@ -132,13 +132,18 @@ public:
         return parse_query(context.query, deps_.now_ms(), accepts_format);
     }
 
+    // Reviewers see every message sent before their request: the log
+    // writer's queue is committed first (it batches for up to 50 ms).
+    void read_committed(const std::function<void(SQLite::Database&)>& query) {
+        deps_.store.flush();
+        deps_.store.read(query);
+    }
     json read(const std::function<json(SQLite::Database&)>& query) {
         json result;
-        deps_.store.read([&](SQLite::Database& db) { result = query(db); });
+        read_committed([&](SQLite::Database& db) { result = query(db); });
         return result;
     }
 
-    store::Store& store() { return deps_.store; }
     RulesReloader& reloader() { return deps_.reloader; }
 
 private:
@@ -150,7 +155,7 @@ Response export_response(const Request& request, AdminApi& api, const Query& que
     const auto format = review::export_format_from_string(query.format.empty() ? "jsonl" : query.format);
     if (!format) throw std::invalid_argument("format must be jsonl or csv");
     std::ostringstream out;
-    api.store().read([&](SQLite::Database& db) { review::write_export(db, query.filter, *format, out); });
+    api.read_committed([&](SQLite::Database& db) { review::write_export(db, query.filter, *format, out); });
     const bool csv = *format == review::ExportFormat::csv;
     auto response = make_response(request, http::status::ok, out.str(),
                                   csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
