@@ -218,7 +218,7 @@ TEST_CASE("bad requests get JSON errors with the protocol's codes and lose nothi
     CHECK(backtalk::test::metric_sample(server.metrics(), R"(backtalk_rest_rejected_total{reason="content_type"})") == 1);
 }
 
-TEST_CASE("signed requests: a good signature passes; bad, stale or missing ones get 401") {
+TEST_CASE("signed requests: a good signature passes, bad, stale or missing ones get 401") {
     TempDir dir;
     RestServer server(dir, true);
     const std::string body = R"({"text":"my back hurts, it's sore"})";

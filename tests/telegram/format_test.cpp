@@ -46,7 +46,7 @@ TEST_CASE("text that is not markup is escaped for Telegram's HTML") {
     CHECK(html_of("&amp; stays text") == "&amp;amp; stays text");
 }
 
-TEST_CASE("bold, italic and web links become tags; anything else stays visible") {
+TEST_CASE("bold, italic and web links become tags, anything else stays visible") {
     CHECK(html_of("**Call 999 now.** Then rest *gently*.") == "<b>Call 999 now.</b> Then rest <i>gently</i>.");
     CHECK(html_of("**a *b* c**") == "<b>a </b><b><i>b</i></b><b> c</b>");
     CHECK(html_of("See [the NHS page](https://www.nhs.uk/x?a=1&b=\"2\").") ==
@@ -56,7 +56,7 @@ TEST_CASE("bold, italic and web links become tags; anything else stays visible")
     CHECK(html_of("**<b>**") == "<b>&lt;b&gt;</b>");
 }
 
-TEST_CASE("list lines get bullets and numbers; paragraphs stay apart") {
+TEST_CASE("list lines get bullets and numbers, paragraphs stay apart") {
     CHECK(html_of("Try this:\n- walk\n* rest\n3) heat\n\nThen see.") ==
           "Try this:\n\xE2\x80\xA2 walk\n\xE2\x80\xA2 rest\n3. heat\n\nThen see.");
     CHECK(html_of("-not a list") == "-not a list");
@@ -132,7 +132,7 @@ TEST_CASE("invalid UTF-8 becomes U+FFFD instead of a message Telegram refuses") 
     CHECK(format_literal("   \n\n  ").empty());
 }
 
-TEST_CASE("a turn's replies share one message; quick replies end it as buttons") {
+TEST_CASE("a turn's replies share one message, quick replies end it as buttons") {
     const std::vector<OutObject> objects{SessionOpened{"s1", false}, reply("Thank you."),
                                          reply("Any numbness?", {{"yes", "Yes"}, {"no", "No"}})};
     const auto turn = render_turn(objects);

@@ -411,7 +411,7 @@ TEST_CASE("/help and /restart do what typing help and restart does in the termin
                     ana);
 }
 
-TEST_CASE("a chat keeps its conversation across a restart; another chat has its own") {
+TEST_CASE("a chat keeps its conversation across a restart, another chat has its own") {
     TempDir dir;
     BotApiStub stub;
     WebhookServer server(dir, stub);
