@@ -374,6 +374,8 @@ void ConversationService::replace_engine(std::shared_ptr<const Engine> engine) {
 
 std::shared_ptr<const Engine> ConversationService::engine() const { return impl_->current_engine(); }
 
+bool ConversationService::log_backlogged() const { return impl_->store && impl_->store->backlogged(); }
+
 std::size_t ConversationService::live_conversations() const {
     std::lock_guard lock(impl_->table_mutex);
     return impl_->live.size();

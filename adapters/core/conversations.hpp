@@ -65,6 +65,10 @@ public:
     void replace_engine(std::shared_ptr<const Engine> engine);
     std::shared_ptr<const Engine> engine() const;
 
+    // The log writer is behind; see store::Store::backlogged(). False
+    // without a store.
+    bool log_backlogged() const;
+
     // Conversations held in memory (not yet idle past the expiry), for /metrics.
     std::size_t live_conversations() const;
     // Drops a conversation from memory so that it cannot go on (erasure: call

@@ -35,6 +35,7 @@ WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, ConnectionLease l
                                    std::shared_ptr<ChatShared> shared)
     : ws_(std::move(stream)),
       executor_(ws_.get_executor()),
+      backlog_timer_(executor_),
       bucket_(shared->context->options.messages_per_second, shared->context->options.message_burst,
               TokenBucket::Clock::now()),
       lease_(std::move(lease)),
@@ -73,6 +74,7 @@ void WebSocketSession::start() {
 void WebSocketSession::stop() {
     net::post(executor_, [self = shared_from_this()] {
         self->stop_requested_ = true;
+        self->backlog_timer_.cancel();
         if (self->state_ == State::open) {
             self->close_when_flushed({websocket::close_code::going_away, "server stopping"});
         }
@@ -90,6 +92,29 @@ void WebSocketSession::on_accept(beast::error_code error) {
     shared_->context->open_websockets.add(1);
     if (stop_requested_) return close_when_flushed({websocket::close_code::going_away, "server stopping"});
     do_read();
+}
+
+// While the conversation log's writer is behind, the next message waits a
+// little before it is read: under overload people see slower replies rather
+// than records being dropped. The wait per message is bounded, and the store
+// reports no backlog while the database fails, so a broken disk never stalls
+// a chat.
+void WebSocketSession::read_next() {
+    constexpr std::chrono::milliseconds pause{2};
+    constexpr std::chrono::milliseconds max_wait{250};
+    if (backlog_waited_ < max_wait && shared_->conversations.log_backlogged()) {
+        backlog_waited_ += pause;
+        backlog_timer_.expires_after(pause);
+        backlog_timer_.async_wait(beast::bind_front_handler(&WebSocketSession::on_backlog_pause, shared_from_this()));
+        return;
+    }
+    backlog_waited_ = std::chrono::milliseconds{0};
+    do_read();
+}
+
+void WebSocketSession::on_backlog_pause(beast::error_code error) {
+    if (error || state_ != State::open) return;  // cancelled by stop(), or closing
+    read_next();
 }
 
 void WebSocketSession::do_read() {
@@ -120,7 +145,7 @@ void WebSocketSession::on_read(beast::error_code error, std::size_t) {
             queue(protocol::to_json(protocol::make_error("bad_json"), true));
         }
     }
-    if (state_ == State::open) do_read();
+    if (state_ == State::open) read_next();
 }
 
 // The rate limit: a refused message is answered rate_limited; a client that

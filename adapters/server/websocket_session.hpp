@@ -11,10 +11,12 @@
 #include "adapters/server/turn_metrics.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -52,6 +54,8 @@ private:
 
     void start();
     void on_accept(boost::beast::error_code error);
+    void read_next();
+    void on_backlog_pause(boost::beast::error_code error);
     void do_read();
     void on_read(boost::beast::error_code error, std::size_t bytes);
     bool admit_message();
@@ -66,6 +70,8 @@ private:
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     boost::asio::any_io_executor executor_;
     boost::beast::flat_buffer buffer_;
+    boost::asio::steady_timer backlog_timer_;
+    std::chrono::milliseconds backlog_waited_{0};  // before the next read
     Request upgrade_request_;
     std::deque<std::string> outbound_;  // front() is being written when writing_
     std::optional<boost::beast::websocket::close_reason> close_reason_;

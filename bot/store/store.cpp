@@ -912,6 +912,11 @@ StoreHealth Store::health() const {
     return {true, {}};
 }
 
+bool Store::backlogged() const {
+    std::lock_guard lock(impl_->mutex);
+    return !impl_->closed && !impl_->failing && impl_->queue.size() * 2 >= impl_->options.queue_capacity;
+}
+
 StoreCounters Store::counters() const {
     std::lock_guard lock(impl_->mutex);
     StoreCounters result = impl_->counters;

@@ -172,6 +172,12 @@ public:
     void backup_to(const std::filesystem::path& target);
 
     StoreHealth health() const;
+    // True while the queue is over half full and the database takes writes:
+    // the writer is merely behind, and callers that can wait (a chat
+    // connection before reading its next message) should, so that records
+    // are written rather than dropped. False while writes fail: nobody
+    // waits for a broken database.
+    bool backlogged() const;
     StoreCounters counters() const;
 
     // The keyed hash to store for a channel's user id (see user_hash.hpp).

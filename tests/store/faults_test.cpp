@@ -51,6 +51,9 @@ TEST_CASE("a full database keeps taking records, reports degraded, and counts wh
 
     REQUIRE(test::eventually([&] { return !log.health().ok; }));
     CHECK(log.health().reason.find("full") != std::string::npos);
+    // Chats do not wait for a database that refuses writes.
+    REQUIRE(test::eventually([&] { return log.counters().write_failures > 0; }));
+    CHECK_FALSE(log.backlogged());
     const store::StoreCounters counts = log.close();
     CHECK(reports.any_contains("cannot write the conversation log"));
     CHECK(reports.any_contains("closing: dropped"));

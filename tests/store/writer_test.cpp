@@ -130,6 +130,23 @@ TEST_CASE("flush() waits for everything queued before it") {
     CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM messages") == 7);
 }
 
+TEST_CASE("a queue over half full is a backlog until the writer catches up") {
+    test::TempDir dir;
+    auto options = test::quiet_options(dir);
+    options.batch_rows = 100;
+    options.queue_capacity = 100;
+    options.batch_interval = std::chrono::hours(1);
+    store::Store log(options);
+    for (int i = 0; i < 49; ++i) log.log_message(test::inbound("c1", i, "x"));
+    CHECK_FALSE(log.backlogged());
+    log.log_message(test::inbound("c1", 49, "x"));
+    CHECK(log.backlogged());
+    REQUIRE(log.flush());
+    CHECK_FALSE(log.backlogged());
+    log.close();
+    CHECK_FALSE(log.backlogged());
+}
+
 TEST_CASE("sequence numbers continue per conversation across batches and restarts") {
     test::TempDir dir;
     {
