@@ -33,6 +33,11 @@ std::shared_ptr<const Engine> engine_from_rules(const CommonOptions& options);
 // The directory of the web files (widget, pages): next to the rules.
 std::filesystem::path resolve_web_dir();
 
+// --config FILE (or BACKTALK_CONFIG): TOML with a [section] per subcommand.
+// Unknown keys are an error; a key whose BACKTALK_* variable is set gives way
+// to the variable.
+void add_config_file_option(CLI::App& app);
+
 void add_chat_command(CLI::App& app);
 void add_rules_command(CLI::App& app);
 void add_serve_command(CLI::App& app);

@@ -9,8 +9,7 @@ int main(int argc, char** argv) {
                  "It does not diagnose; in an emergency call your local emergency number.",
                  "backtalk"};
     app.set_version_flag("--version", std::string("backtalk ") + BACKTALK_VERSION);
-    app.set_config("--config", "", "Config file (TOML or INI); also BACKTALK_CONFIG")
-        ->envname("BACKTALK_CONFIG");
+    backtalk::cli::add_config_file_option(app);
     app.require_subcommand(1);
 
     backtalk::cli::add_chat_command(app);

@@ -206,6 +206,43 @@ class ExampleConfigTest(unittest.TestCase):
         self.assertNotEqual(result.returncode, 0)
         self.assertIn(missing, result.stdout + result.stderr)
 
+    def test_a_variable_wins_over_the_file_and_a_flag_over_both(self):
+        config = self.render_for_checkout()
+        from_variable, from_flag = self.temp.join("variable.db"), self.temp.join("flag.db")
+        environment = dict(clean_environment(), BACKTALK_DB=from_variable)
+        server = support.Server(["--config", config, "serve"], env=environment, cwd=self.temp.path)
+        self.assertEqual(server.stop(), 0, server.log())
+        self.assertTrue(os.path.exists(from_variable))
+        self.assertFalse(os.path.exists(self.temp.join("state", "backtalk.db")))
+        server = support.Server(["--config", config, "serve", "--db", from_flag], env=environment,
+                                cwd=self.temp.path)
+        self.assertEqual(server.stop(), 0, server.log())
+        self.assertTrue(os.path.exists(from_flag))
+
+    def test_backtalk_config_names_the_file(self):
+        config = self.render_for_checkout()
+        result = support.run_backtalk(["rules", "check"], env=dict(clean_environment(), BACKTALK_CONFIG=config),
+                                      cwd=self.temp.path)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn(support.source_path("rules", "en"), result.stdout)
+        missing = self.temp.join("nowhere.toml")
+        result = support.run_backtalk(["rules", "check"], env=dict(clean_environment(), BACKTALK_CONFIG=missing),
+                                      cwd=self.temp.path)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(missing, result.stdout + result.stderr)
+
+    def test_an_unknown_key_or_section_is_named(self):
+        for text, named in [('[serve]\nlistn = "127.0.0.1:0"\n', "[serve] listn"),
+                            ('[serv]\nlisten = "127.0.0.1:0"\n', "[serv]"),
+                            ('verbose = true\n', "verbose")]:
+            config = self.temp.join("typo.toml")
+            with open(config, "w") as out:
+                out.write(text)
+            result = support.run_backtalk(["--config", config, "rules", "check"], env=clean_environment(),
+                                          cwd=self.temp.path)
+            self.assertNotEqual(result.returncode, 0, text)
+            self.assertIn(named, result.stdout + result.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
