@@ -14,6 +14,7 @@
 #include "bot/store/store.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -63,6 +64,11 @@ std::int64_t wall_clock_ms() {
 }
 
 void serve(const ServeSettings& settings) {
+    // SIGHUP means "reload the rules" once the server listens for it; until
+    // then (options, rules, database) its default action would end the
+    // process, and a reload asked for while the rules are being loaded has
+    // nothing to add.
+    std::signal(SIGHUP, SIG_IGN);
     // Everything that can be wrong with the options fails here, before the
     // database or the port is touched.
     const auto options = server_options(settings);
