@@ -914,7 +914,10 @@ StoreHealth Store::health() const {
 
 bool Store::backlogged() const {
     std::lock_guard lock(impl_->mutex);
-    return !impl_->closed && !impl_->failing && impl_->queue.size() * 2 >= impl_->options.queue_capacity;
+    // Two batches waiting keep the writer busy; more only add to what a hard
+    // kill would lose.
+    const std::size_t high_water = std::min(impl_->options.queue_capacity / 2, 2 * impl_->options.batch_rows);
+    return !impl_->closed && !impl_->failing && impl_->queue.size() >= high_water;
 }
 
 StoreCounters Store::counters() const {

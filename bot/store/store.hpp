@@ -172,11 +172,11 @@ public:
     void backup_to(const std::filesystem::path& target);
 
     StoreHealth health() const;
-    // True while the queue is over half full and the database takes writes:
-    // the writer is merely behind, and callers that can wait (a chat
-    // connection before reading its next message) should, so that records
-    // are written rather than dropped. False while writes fail: nobody
-    // waits for a broken database.
+    // True while two batches (at most half the capacity) are waiting and the
+    // database takes writes: the writer is merely behind, and callers that
+    // can wait (a chat connection before reading its next message) should,
+    // so that records are written rather than dropped and a hard kill loses
+    // little. False while writes fail: nobody waits for a broken database.
     bool backlogged() const;
     StoreCounters counters() const;
 

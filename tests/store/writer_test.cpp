@@ -130,7 +130,7 @@ TEST_CASE("flush() waits for everything queued before it") {
     CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM messages") == 7);
 }
 
-TEST_CASE("a queue over half full is a backlog until the writer catches up") {
+TEST_CASE("two batches or half the queue waiting is a backlog until the writer catches up") {
     test::TempDir dir;
     auto options = test::quiet_options(dir);
     options.batch_rows = 100;
