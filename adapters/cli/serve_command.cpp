@@ -32,6 +32,7 @@ struct ServeSettings {
     std::vector<std::string> allowed_origins;
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     std::string idle_expiry = "24h";
+    std::string memory_idle = "10m";
     std::string frame_ancestors = "'self'";
     std::string web_dir;
     std::size_t max_connections = 10000;
@@ -77,6 +78,7 @@ void serve(const ServeSettings& settings) {
     const std::string admin_token = server::load_admin_token(settings.admin_token_file);
     ConversationOptions conversation_options;
     conversation_options.idle_expiry = server::parse_duration(settings.idle_expiry);
+    conversation_options.memory_idle = server::parse_duration(settings.memory_idle);
     conversation_options.locale = settings.common.locale;
 
     const auto level = server::log_level_from_string(settings.log_level);
@@ -150,6 +152,11 @@ void add_serve_command(CLI::App& app) {
     command->add_option("--idle-expiry", settings->idle_expiry,
                         "Idle time after which a conversation can no longer be resumed (90s, 30m, 24h, 7d)")
         ->envname("BACKTALK_IDLE_EXPIRY")
+        ->capture_default_str();
+    command->add_option("--memory-idle", settings->memory_idle,
+                        "Idle time after which a conversation leaves memory; it is read back from the "
+                        "database when it goes on (with --no-log: --idle-expiry)")
+        ->envname("BACKTALK_MEMORY_IDLE")
         ->capture_default_str();
     command->add_option("--frame-ancestors", settings->frame_ancestors,
                         "CSP frame-ancestors: the sites that may embed the pages in a frame")

@@ -3,6 +3,7 @@
 #include "bot/store/store.hpp"
 #include "bot/store/user_hash.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -22,9 +23,10 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 using SteadyClock = std::chrono::steady_clock;
 
-// Sweeping the table of live conversations for expired ones at most this
-// often keeps the sweep off the per-turn path.
-constexpr std::int64_t sweep_interval_ms = 60'000;
+// Sweeping the table of live conversations at most once a minute (or a
+// quarter of the time they are kept, if shorter) keeps the sweep off the
+// per-turn path.
+constexpr std::int64_t max_sweep_interval_ms = 60'000;
 
 using SharedSession = std::shared_ptr<const Session>;
 
@@ -90,22 +92,35 @@ struct ConversationService::Impl {
         return engine;
     }
 
-    bool expired(const Session& session, std::int64_t now) const {
-        const auto expiry_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.idle_expiry).count();
-        return now - session.last_active_ms > expiry_ms;
+    static std::int64_t milliseconds(std::chrono::seconds duration) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
     }
 
-    // Drops conversations idle past the expiry from memory; their snapshots
-    // stay in the store until purged.
+    bool expired(const Session& session, std::int64_t now) const {
+        return now - session.last_active_ms > milliseconds(options.idle_expiry);
+    }
+
+    // How long an idle conversation stays in memory. While the store cannot
+    // write, its snapshots may be missing, so memory keeps everything.
+    std::int64_t kept_in_memory_ms() const {
+        const auto expiry = milliseconds(options.idle_expiry);
+        if (!store || !store->health().ok) return expiry;
+        return std::min(expiry, milliseconds(options.memory_idle));
+    }
+
+    // Drops conversations idle past kept_in_memory_ms() from memory; their
+    // snapshots stay in the store (until purged), and find() reads them back.
     void sweep(std::int64_t now) {
         if (now < next_sweep_ms.load(std::memory_order_relaxed)) return;
         std::lock_guard lock(table_mutex);
         if (now < next_sweep_ms.load(std::memory_order_relaxed)) return;
-        next_sweep_ms.store(now + sweep_interval_ms, std::memory_order_relaxed);
+        const std::int64_t kept_ms = kept_in_memory_ms();
+        next_sweep_ms.store(now + std::clamp<std::int64_t>(kept_ms / 4, 1, max_sweep_interval_ms),
+                            std::memory_order_relaxed);
         std::erase_if(live, [&](const auto& entry) {
             std::unique_lock conversation(entry.second->mutex, std::try_to_lock);
             // A conversation in a turn right now is not idle.
-            return conversation.owns_lock() && expired(*entry.second->session, now);
+            return conversation.owns_lock() && now - entry.second->session->last_active_ms > kept_ms;
         });
     }
 

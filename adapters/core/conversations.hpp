@@ -39,6 +39,11 @@ struct ChannelInfo {
 
 struct ConversationOptions {
     std::chrono::seconds idle_expiry{std::chrono::hours(24)};
+    // With a store, a conversation idle this long leaves memory and is read
+    // back from the store when it goes on, so memory holds the conversations
+    // of the last minutes, not of the last day. Without a store memory is
+    // all there is, and conversations stay for idle_expiry.
+    std::chrono::seconds memory_idle{std::chrono::minutes(10)};
     std::string locale = "en";
 };
 
@@ -69,7 +74,7 @@ public:
     // without a store.
     bool log_backlogged() const;
 
-    // Conversations held in memory (not yet idle past the expiry), for /metrics.
+    // Conversations held in memory (see memory_idle), for /metrics.
     std::size_t live_conversations() const;
     // Drops a conversation from memory so that it cannot go on (erasure: call
     // it with Store::delete_conversation). False if it was not in memory.

@@ -40,7 +40,7 @@ void add_metrics_route(Router& router, const MetricsRegistry& metrics) {
 
 void add_conversation_metrics(MetricsRegistry& metrics, const ConversationService& conversations) {
     metrics.add_collector([&conversations](std::string& out) {
-        out += "# HELP backtalk_live_conversations Conversations held in memory, not idle past the expiry\n"
+        out += "# HELP backtalk_live_conversations Conversations held in memory (idle ones leave after --memory-idle)\n"
                "# TYPE backtalk_live_conversations gauge\n"
                "backtalk_live_conversations " +
                std::to_string(conversations.live_conversations()) + '\n';

@@ -157,8 +157,6 @@ void configure_writer_connection(SQLite::Database& db, int busy_timeout_ms) {
     // the pages a busy log keeps changing (index tails, live conversations)
     // are copied into the database once per checkpoint, not four times.
     db.exec("PRAGMA wal_autocheckpoint = 4000");
-    // 16 MB of page cache (2 MB by default) keeps the indexes' hot pages.
-    db.exec("PRAGMA cache_size = -16384");
 }
 
 }  // namespace backtalk::store

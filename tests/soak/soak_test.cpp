@@ -2,7 +2,9 @@
 // for a bounded time. Samples the server's resident memory, open
 // descriptors and WAL size after a warm-up and at the end, prints them, and
 // checks none more than doubled (generous: the sanitizer build's allocator
-// keeps a quarantine). BACKTALK_SOAK_SECONDS sets the length (default 20).
+// keeps a quarantine), and that finished conversations leave memory once
+// idle (--memory-idle 2s here). BACKTALK_SOAK_SECONDS sets the length
+// (default 20).
 #include "tests/hostile/process_probe.hpp"
 #include "tests/integration/clients.hpp"
 #include "tests/integration/server_process.hpp"
@@ -27,15 +29,26 @@ struct Sample {
     long resident_kib = 0;
     std::size_t descriptors = 0;
     std::uintmax_t wal_bytes = 0;
+    long live_conversations = 0;  // held in memory, from /metrics
 };
 
-Sample sample(pid_t pid, const std::filesystem::path& db) {
-    return {resident_kib(pid), open_descriptors(pid), wal_bytes(db)};
+long live_conversations(std::uint16_t port) {
+    const std::string body = http_request(port, "GET", "/metrics").body;
+    const std::string name = "\nbacktalk_live_conversations ";
+    const auto at = body.find(name);
+    REQUIRE(at != std::string::npos);
+    return std::stol(body.substr(at + name.size()));
+}
+
+Sample sample(pid_t pid, const std::filesystem::path& db, std::uint16_t port) {
+    return {resident_kib(pid), open_descriptors(pid), wal_bytes(db), live_conversations(port)};
 }
 
 void print(const char* when, const Sample& figures, long conversations) {
-    std::printf("soak %-8s after %6ld conversations: VmRSS %7ld KiB, open fds %4zu, WAL %9ju bytes\n", when,
-                conversations, figures.resident_kib, figures.descriptors, figures.wal_bytes);
+    std::printf("soak %-8s after %6ld conversations: VmRSS %7ld KiB, open fds %4zu, WAL %9ju bytes, "
+                "%ld conversations in memory\n",
+                when, conversations, figures.resident_kib, figures.descriptors, figures.wal_bytes,
+                figures.live_conversations);
     std::fflush(stdout);
 }
 
@@ -49,7 +62,7 @@ int soak_seconds() {
 TEST_CASE("many conversations: memory, descriptors and WAL stay flat") {
     TempDir dir;
     const auto db = dir.path() / "soak.db";
-    ServerProcess server(db, {"--rate", "1000", "--burst", "1000"});
+    ServerProcess server(db, {"--rate", "1000", "--burst", "1000", "--memory-idle", "2s"});
     const pid_t pid = find_server_pid(db);
 
     constexpr int clients = 16;
@@ -76,10 +89,10 @@ TEST_CASE("many conversations: memory, descriptors and WAL stay flat") {
     }
     std::this_thread::sleep_for(warm_up);
     const long at_start = finished;
-    const Sample start = sample(pid, db);
+    const Sample start = sample(pid, db, server.port());
     print("start", start, at_start);
     std::this_thread::sleep_for(total - warm_up);
-    const Sample end = sample(pid, db);
+    const Sample end = sample(pid, db, server.port());
     const long at_end = finished;
     print("end", end, at_end);
     stop = true;
@@ -91,5 +104,7 @@ TEST_CASE("many conversations: memory, descriptors and WAL stay flat") {
     CHECK(end.descriptors <= 2 * start.descriptors);
     // The WAL is checkpointed as it grows; allow for one write burst on top.
     CHECK(end.wal_bytes <= 2 * start.wal_bytes + 4 * 1024 * 1024);
+    // Memory holds the last seconds' conversations, not all of them.
+    CHECK(end.live_conversations < at_end / 2);
     CHECK(http_request(server.port(), "GET", "/healthz").status == 200);
 }

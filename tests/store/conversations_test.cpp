@@ -210,6 +210,45 @@ TEST_CASE("expired conversations leave memory, live ones stay") {
     CHECK(opened(out)->resumed);
 }
 
+TEST_CASE("with a store, idle conversations leave memory and go on from the store where they stood") {
+    test::TempDir dir;
+    store::Store log(test::quiet_options(dir));
+    Bench bench;
+    bench.options.memory_idle = std::chrono::minutes(10);
+    auto service = bench.service(&log);
+    std::string idle;
+    std::string busy;
+    service.handle(idle, protocol::Start{}, websocket);
+    const std::string asked = replies(say(service, idle, emergency_messages[0])).back().asking;
+    REQUIRE_FALSE(asked.empty());
+    bench.now += 11 * minute_ms;  // past memory_idle, well within the one-hour expiry
+    service.handle(busy, protocol::Start{}, websocket);
+    CHECK(service.live_conversations() == 1);
+
+    // The next message carries on from the question it was asked.
+    const auto out = say(service, idle, "no");
+    CHECK(opened(out) == nullptr);
+    CHECK(idle == "s1");
+    CHECK(service.live_conversations() == 2);
+    REQUIRE(log.flush());
+    const json messages = transcript(log, "s1")["messages"];
+    const json& answer = messages[messages.size() - 1 - replies(out).size()];
+    CHECK(answer["text"] == "no");
+    CHECK(answer["asking"] == asked);
+}
+
+TEST_CASE("without a store, memory keeps conversations until they expire") {
+    Bench bench;
+    bench.options.memory_idle = std::chrono::minutes(10);
+    auto service = bench.service(nullptr);
+    std::string first;
+    std::string second;
+    service.handle(first, protocol::Start{}, websocket);
+    bench.now += 30 * minute_ms;
+    service.handle(second, protocol::Start{}, websocket);
+    CHECK(service.live_conversations() == 2);
+}
+
 TEST_CASE("a choice that was not offered is bad_choice and changes nothing") {
     test::TempDir dir;
     store::Store log(test::quiet_options(dir));
