@@ -3,6 +3,7 @@
 // variables or the config file, in that order.
 #include "adapters/cli/commands.hpp"
 #include "adapters/core/conversations.hpp"
+#include "adapters/core/retention.hpp"
 #include "adapters/core/rules_reloader.hpp"
 #include "adapters/server/admin_routes.hpp"
 #include "adapters/server/channel_routes.hpp"
@@ -17,6 +18,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -33,6 +35,7 @@ struct ServeSettings {
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     std::string idle_expiry = "24h";
     std::string memory_idle = "10m";
+    unsigned retention_days = 0;  // 0: keep everything
     std::string frame_ancestors = "'self'";
     std::string web_dir;
     std::size_t max_connections = 10000;
@@ -81,6 +84,12 @@ void serve(const ServeSettings& settings) {
     conversation_options.memory_idle = server::parse_duration(settings.memory_idle);
     conversation_options.locale = settings.common.locale;
 
+    constexpr unsigned max_retention_days = 36500;
+    if (settings.retention_days > max_retention_days) {
+        throw std::runtime_error("--retention-days must be at most " + std::to_string(max_retention_days) +
+                                 " (0 keeps everything)");
+    }
+
     const auto level = server::log_level_from_string(settings.log_level);
     if (!level) throw std::runtime_error("--log-level must be debug, info, warn or error");
     server::set_log_level(*level);
@@ -96,6 +105,21 @@ void serve(const ServeSettings& settings) {
                                       conversation_options, wall_clock_ms, random_session_id);
 
     RulesReloader reloader(conversations, resolve_rules_dir(settings.common), engine_options);
+
+    std::optional<RetentionSweeper> retention;
+    if (settings.retention_days > 0) {
+        RetentionOptions retention_options;
+        retention_options.keep = std::chrono::hours(24) * settings.retention_days;
+        retention.emplace(log_store, retention_options, wall_clock_ms, [](const RetentionReport& report) {
+            if (report.ok) {
+                server::log(server::LogLevel::info, "retention purge",
+                            {{"conversations_removed", std::to_string(report.removed)}});
+            } else {
+                server::log(server::LogLevel::warn, "retention purge failed, retrying in an hour",
+                            {{"error", report.error}});
+            }
+        });
+    }
 
     server::Server http_server(options);
     http_server.listen();
@@ -122,6 +146,7 @@ void serve(const ServeSettings& settings) {
     channels.stop(options.shutdown_grace);
 
     // Every thread has joined: commit what the last turns queued.
+    retention.reset();
     const auto counters = log_store.close();
     if (counters.dropped > 0) {
         server::log(server::LogLevel::error, "log records could not be written", {{"dropped", std::to_string(counters.dropped)}});
@@ -152,6 +177,11 @@ void add_serve_command(CLI::App& app) {
     command->add_option("--idle-expiry", settings->idle_expiry,
                         "Idle time after which a conversation can no longer be resumed (90s, 30m, 24h, 7d)")
         ->envname("BACKTALK_IDLE_EXPIRY")
+        ->capture_default_str();
+    command->add_option("--retention-days", settings->retention_days,
+                        "Purge conversations last active more than this many days ago, at start and "
+                        "every hour (0: keep everything)")
+        ->envname("BACKTALK_RETENTION_DAYS")
         ->capture_default_str();
     command->add_option("--memory-idle", settings->memory_idle,
                         "Idle time after which a conversation leaves memory; it is read back from the "

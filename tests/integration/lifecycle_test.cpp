@@ -52,6 +52,8 @@ TEST_CASE("invalid options fail at start with a clear message") {
     refuses({"--idle-expiry", "soon"}, "duration 'soon'");
     refuses({"--frame-ancestors", "'self'; script-src *"}, "--frame-ancestors");
     refuses({"--rate", "0"}, "--rate must be more than 0");
+    refuses({"--retention-days", "40000"}, "--retention-days must be at most 36500");
+    refuses({"--memory-idle", "0s"}, "must be more than zero");
     refuses({"--no-such-option"}, "--no-such-option");
 }
 
@@ -59,6 +61,18 @@ TEST_CASE("a port in use fails at start with a clear message") {
     TempDir dir;
     ServerProcess first(dir.path() / "a.db");
     refuses({"--listen", "127.0.0.1:" + std::to_string(first.port())}, "cannot listen on 127.0.0.1:");
+}
+
+TEST_CASE("--retention-days purges at start and says so in the log") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "r.db", {"--retention-days", "30"});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (server.log().find("\"event\":\"retention purge\"") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    INFO(server.log());
+    CHECK(server.log().find("\"conversations_removed\":\"0\"") != std::string::npos);
 }
 
 TEST_CASE("a web file that leads outside the web directory stops the start") {
