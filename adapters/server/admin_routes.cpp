@@ -146,6 +146,14 @@ public:
 
     RulesReloader& reloader() { return deps_.reloader; }
 
+    // Erasure on request: the conversation leaves memory first, so no turn in
+    // progress writes it back, then the store deletes it after whatever was
+    // queued before.
+    bool erase(const std::string& id) {
+        const bool live = deps_.conversations.forget(id);
+        return deps_.store.delete_conversation(id) || live;
+    }
+
 private:
     std::string token_;
     AdminDependencies deps_;
@@ -205,6 +213,16 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
                        return json_error(request, http::status::not_found, "not_found", "no conversation " + id);
                    }
                    return json_response(request, http::status::ok, found);
+               }));
+    router.add(http::verb::delete_, std::string(conversations_path) + "/*",
+               api->guarded("delete", [api = api.get()](const Request& request, const RequestContext& context,
+                                                             std::string& detail) {
+                   const std::string id = context.path.substr(conversations_path.size() + 1);
+                   detail = id;
+                   if (id.empty() || id.find('/') != std::string::npos || !api->erase(id)) {
+                       return json_error(request, http::status::not_found, "not_found", "no conversation " + id);
+                   }
+                   return json_response(request, http::status::ok, json{{"deleted", id}});
                }));
     router.add(http::verb::get, "/api/v1/stats",
                api->guarded("stats", [api = api.get()](const Request& request, const RequestContext& context,

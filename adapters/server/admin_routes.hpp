@@ -1,6 +1,7 @@
 // The review API and page of `backtalk serve` (docs/admin.md): GET /admin,
 // /api/v1/conversations, /api/v1/conversations/ID, /api/v1/stats,
-// /api/v1/unmatched, /api/v1/export and POST /api/v1/rules/reload. They exist
+// /api/v1/unmatched, /api/v1/export, DELETE /api/v1/conversations/ID and
+// POST /api/v1/rules/reload. They exist
 // only when an admin token is configured; every API call must carry it as
 // `Authorization: Bearer TOKEN`, and every view, export and reload is written
 // to the audit table.
@@ -14,6 +15,7 @@
 #include <string>
 
 namespace backtalk {
+class ConversationService;
 class RulesReloader;
 namespace store {
 class Store;
@@ -33,6 +35,7 @@ std::string load_admin_token(const std::string& file);
 struct AdminDependencies {
     store::Store& store;
     RulesReloader& reloader;
+    ConversationService& conversations;  // to drop a deleted conversation from memory
     std::filesystem::path web_dir;          // holds admin.html, admin.js, admin.css
     std::function<std::int64_t()> now_ms;   // wall clock, for filters and audit rows
 };

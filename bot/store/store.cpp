@@ -857,8 +857,12 @@ bool Store::delete_conversation(const std::string& id) {
         {
             SQLite::Transaction transaction(db);
             int changed = 0;
+            // Bindings that name the conversation: a chat's binding has its id
+            // as the value, a stored REST answer holds it inside the value
+            // (ids are 128 random bits, so a match is this conversation).
             for (const char* sql : {"DELETE FROM messages WHERE conversation = ?", "DELETE FROM sessions WHERE id = ?",
-                                    "DELETE FROM bindings WHERE value = ?", "DELETE FROM conversations WHERE id = ?"}) {
+                                    "DELETE FROM bindings WHERE instr(value, ?) > 0",
+                                    "DELETE FROM conversations WHERE id = ?"}) {
                 SQLite::Statement statement(db, sql);
                 statement.bind(1, id);
                 changed += statement.exec();

@@ -91,6 +91,8 @@ public:
         return rows;
     }
 
+    const fs::path& db() const { return db_; }
+
 private:
     fs::path db_;
     std::optional<ServerProcess> process_;
@@ -208,6 +210,50 @@ TEST_CASE("exports download every message as JSON lines or CSV, and are audited"
     REQUIRE(audit.size() == 3);
     CHECK(audit[0][1] == "export");
     CHECK(audit[1][2] == "format=csv&channel=rest");
+}
+
+TEST_CASE("DELETE of a conversation erases it from the log and from memory, and is audited") {
+    TempDir dir;
+    AdminServer server(dir, true);
+    const std::string session = server.chat(2);
+    // A retried REST message leaves its stored answer in the bindings table.
+    server.post_chat(json{{"session", session}, {"text", "about a week"}, {"message_id", "m-1"}});
+    const std::string other = server.chat(2);
+
+    CHECK(server.request("DELETE", "/api/v1/conversations/" + session, "").status == 401);
+    const auto deleted = server.request("DELETE", "/api/v1/conversations/" + session, admin_token);
+    INFO(deleted.body);
+    REQUIRE(deleted.status == 200);
+    CHECK(json::parse(deleted.body)["deleted"] == session);
+    CHECK(server.get("/api/v1/conversations/" + session).status == 404);
+    CHECK(server.request("DELETE", "/api/v1/conversations/" + session, admin_token).status == 404);
+    CHECK(server.request("DELETE", "/api/v1/conversations/no-such-id", admin_token).status == 404);
+
+    // The deleted conversation cannot go on: its id opens a new one.
+    const json next = server.post_chat(json{{"session", session}, {"text", "my back still hurts"}});
+    CHECK(next["session"] != session);
+
+    const auto audit = server.stop_and_read_audit();
+    SQLite::Database db(server.db(), SQLite::OPEN_READONLY);
+    const auto count = [&](const std::string& sql) {
+        SQLite::Statement query(db, sql);
+        query.bind(1, session);
+        REQUIRE(query.executeStep());
+        return query.getColumn(0).getInt64();
+    };
+    CHECK(count("SELECT COUNT(*) FROM messages WHERE conversation = ?") == 0);
+    CHECK(count("SELECT COUNT(*) FROM conversations WHERE id = ?") == 0);
+    CHECK(count("SELECT COUNT(*) FROM sessions WHERE id = ?") == 0);
+    CHECK(count("SELECT COUNT(*) FROM bindings WHERE instr(value, ?) > 0") == 0);
+    SQLite::Statement kept(db, "SELECT COUNT(*) FROM messages WHERE conversation = ?");
+    kept.bind(1, other);
+    REQUIRE(kept.executeStep());
+    CHECK(kept.getColumn(0).getInt64() > 0);
+    std::vector<std::string> deletions;
+    for (const auto& row : audit) {
+        if (row[1] == "delete") deletions.push_back(row[2]);
+    }
+    CHECK(deletions == std::vector<std::string>{session, session, "no-such-id"});
 }
 
 TEST_CASE("POST /api/v1/rules/reload swaps in good rules and refuses a broken set") {
