@@ -133,9 +133,11 @@ public:
     }
 
     // Reviewers see every message sent before their request: the log
-    // writer's queue is committed first (it batches for up to 50 ms).
+    // writer's queue is committed first (it batches for up to 50 ms). This
+    // runs on a network thread, so a failing database gets a short wait, and
+    // the reader then sees what is committed.
     void read_committed(const std::function<void(SQLite::Database&)>& query) {
-        deps_.store.flush();
+        deps_.store.flush(std::chrono::milliseconds(250));
         deps_.store.read(query);
     }
     json read(const std::function<json(SQLite::Database&)>& query) {

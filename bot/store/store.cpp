@@ -801,13 +801,14 @@ void Store::read(const std::function<void(SQLite::Database&)>& read_fn) {
     read_fn(db);
 }
 
-bool Store::flush() {
+bool Store::flush() { return flush(impl_->options.close_timeout); }
+
+bool Store::flush(std::chrono::milliseconds limit) {
     std::unique_lock lock(impl_->mutex);
     const std::uint64_t target = impl_->items_queued;
     impl_->flush_through = std::max(impl_->flush_through, target);
     impl_->work_ready.notify_all();
-    return impl_->batch_done.wait_for(lock, impl_->options.close_timeout,
-                                      [&] { return impl_->items_settled >= target; });
+    return impl_->batch_done.wait_for(lock, limit, [&] { return impl_->items_settled >= target; });
 }
 
 namespace {

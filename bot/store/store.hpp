@@ -158,8 +158,10 @@ public:
     void read(const std::function<void(SQLite::Database&)>& query);
 
     // Waits until everything queued before the call is committed or dropped.
-    // False if that took longer than close_timeout (the database is failing).
+    // False if that took longer than close_timeout, or `limit` (the database
+    // is failing or far behind).
     bool flush();
+    bool flush(std::chrono::milliseconds limit);
 
     // Maintenance, run on the writer thread in queue order. Each throws when
     // the database cannot be written within close_timeout; the operation is
