@@ -40,19 +40,26 @@ std::map<std::string, long> logged_turns(const std::filesystem::path& db_path) {
     return counts;
 }
 
-}  // namespace
-
-TEST_CASE("kill -9 under load: an intact database, the log short of at most the last moments, conversations resume") {
-    TempDir dir;
-    const auto db = dir.path() / "crash.db";
-    std::optional<ServerProcess> server;
-    server.emplace(db, std::vector<std::string>{"--rate", "1000", "--burst", "1000"});
-    const auto port = server->port();
-    const auto origin = server->origin();
-
-    constexpr int clients = 8;
-    std::mutex mutex;
+// Conversations on `clients` WebSockets until the server goes away, each
+// answered turn recorded; then `signal` is sent after `run_for`.
+struct LoadThenSignal {
     std::vector<Acknowledged> acknowledged;
+    Clock::time_point signalled_at;
+    std::optional<ProcessResult> result;
+
+    std::map<std::string, long> per_session() const {
+        std::map<std::string, long> counts;
+        for (const auto& turn : acknowledged) ++counts[turn.session];
+        return counts;
+    }
+};
+
+LoadThenSignal load_then_signal(ServerProcess& server, int signal, std::chrono::milliseconds run_for) {
+    constexpr int clients = 8;
+    const auto port = server.port();
+    const auto origin = server.origin();
+    LoadThenSignal run;
+    std::mutex mutex;
     std::atomic<bool> stop{false};
     std::vector<std::thread> workers;
     for (int i = 0; i < clients; ++i) {
@@ -69,38 +76,47 @@ TEST_CASE("kill -9 under load: an intact database, the log short of at most the 
                         chat.send(answer_to(reply));
                         turn = chat.receive_turn();
                         std::lock_guard lock(mutex);
-                        acknowledged.push_back({session, Clock::now()});
+                        run.acknowledged.push_back({session, Clock::now()});
                     }
                 }
             } catch (const std::exception&) {
-                // The kill ends every connection.
+                // The stop ends every connection.
             }
         });
     }
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    const auto killed_at = Clock::now();
-    const auto killed = server->stop(SIGKILL, std::chrono::seconds(5));
+    std::this_thread::sleep_for(run_for);
+    run.signalled_at = Clock::now();
+    run.result = server.stop(signal, std::chrono::seconds(10));
     stop = true;
     for (auto& worker : workers) worker.join();
-    REQUIRE(killed.has_value());
-    CHECK(killed->signal == SIGKILL);
+    return run;
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 under load: an intact database, the log short of at most the last moments, conversations resume") {
+    TempDir dir;
+    const auto db = dir.path() / "crash.db";
+    std::optional<ServerProcess> server;
+    server.emplace(db, std::vector<std::string>{"--rate", "1000", "--burst", "1000"});
+    const auto run = load_then_signal(*server, SIGKILL, std::chrono::seconds(2));
+    REQUIRE(run.result.has_value());
+    CHECK(run.result->signal == SIGKILL);
 
     {
         SQLite::Database check(db, SQLite::OPEN_READONLY);
         CHECK(check.execAndGet("PRAGMA integrity_check").getString() == "ok");
     }
-    std::map<std::string, long> acked;
     // The log commits every 50 ms at most; allow for a commit in progress.
     const auto window = std::chrono::milliseconds(250);
     long recent = 0;  // acknowledged within `window` of the kill
-    for (const auto& turn : acknowledged) {
-        ++acked[turn.session];
-        if (turn.at > killed_at - window) ++recent;
+    for (const auto& turn : run.acknowledged) {
+        if (turn.at > run.signalled_at - window) ++recent;
     }
     const auto logged = logged_turns(db);
     long lost = 0;
     long total = 0;
-    for (const auto& [session, count] : acked) {
+    for (const auto& [session, count] : run.per_session()) {
         total += count;
         const auto found = logged.find(session);
         const long in_log = found == logged.end() ? 0 : found->second;
@@ -125,4 +141,30 @@ TEST_CASE("kill -9 under load: an intact database, the log short of at most the 
     REQUIRE_FALSE(turn.empty());
     CHECK(turn.front().at("session") == resumable);
     CHECK(turn.front().at("resumed") == true);
+}
+
+TEST_CASE("SIGTERM under load: exit 0 within 5 s, and every acknowledged turn is in the log") {
+    TempDir dir;
+    const auto db = dir.path() / "term.db";
+    ServerProcess server(db, {"--rate", "1000", "--burst", "1000"});
+    const auto run = load_then_signal(server, SIGTERM, std::chrono::seconds(2));
+    const auto stopped_after = Clock::now() - run.signalled_at;
+    REQUIRE(run.result.has_value());
+    CHECK(run.result->exit_code == 0);
+    CHECK(stopped_after < std::chrono::seconds(5));
+
+    const auto logged = logged_turns(db);
+    long total = 0;
+    for (const auto& [session, count] : run.per_session()) {
+        total += count;
+        const auto found = logged.find(session);
+        INFO(session);
+        REQUIRE(found != logged.end());
+        CHECK(found->second >= count);
+        CHECK(found->second <= count + 1);
+    }
+    MESSAGE("acknowledged " << total << " turns; stopped in "
+                            << std::chrono::duration_cast<std::chrono::milliseconds>(stopped_after).count()
+                            << " ms");
+    REQUIRE(total > 0);
 }
