@@ -98,9 +98,7 @@ private:
 };
 
 void run_chat(const CommonOptions& options, bool json) {
-    store::StoreOptions store_options;
-    store_options.path = options.db_path;
-    store::Store store(store_options);
+    store::Store store(log_store_options(options));
     ConversationService service(engine_from_rules(options), &store, ConversationOptions{}, wall_clock_ms, random_session_id);
     const ChannelInfo channel{"terminal", ""};
     std::string session;
@@ -140,6 +138,7 @@ void add_chat_command(CLI::App& app) {
     CLI::App* chat = app.add_subcommand("chat", "Chat in the terminal (--json: PROTOCOL.md, one object per line)");
     chat->add_flag("--json", *json, "Speak the JSON protocol on stdin and stdout");
     add_common_options(*chat, *options);
+    add_redaction_option(*chat, *options);
     chat->callback([options, json] { run_chat(*options, *json); });
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "bot/engine.hpp"
+#include "bot/store/store.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -20,9 +21,16 @@ struct CommonOptions {
     std::string db_path = "data/backtalk.db";
     std::string locale = "en";
     std::string emergency_number;       // empty: the locale's default
+    // What the conversation log scrubs from what people type (chat, serve).
+    std::string redact = "emails,phones,ids";
 };
 
 void add_common_options(CLI::App& command, CommonOptions& options);
+// --redact, for the commands that write the conversation log.
+void add_redaction_option(CLI::App& command, CommonOptions& options);
+// The store's options for --db and --redact; throws std::invalid_argument
+// for an unknown kind of identifier.
+store::StoreOptions log_store_options(const CommonOptions& options);
 
 // The locale directory to load, e.g. rules/en. Throws std::runtime_error
 // with a clear message when none is found.

@@ -1,6 +1,7 @@
 #include "adapters/cli/commands.hpp"
 
 #include <stdexcept>
+#include <string_view>
 
 namespace backtalk::cli {
 
@@ -16,6 +17,36 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
     command.add_option("--emergency-number", options.emergency_number,
                        "Emergency phone number shown to people (default: the locale's)")
         ->envname("BACKTALK_EMERGENCY_NUMBER");
+}
+
+void add_redaction_option(CLI::App& command, CommonOptions& options) {
+    command.add_option("--redact", options.redact,
+                       "What the log replaces in what people type: a comma list of emails, phones, ids; "
+                       "or none")
+        ->envname("BACKTALK_REDACT")
+        ->capture_default_str();
+}
+
+store::StoreOptions log_store_options(const CommonOptions& options) {
+    store::StoreOptions store_options;
+    store_options.path = options.db_path;
+    store::RedactionOptions& redaction = store_options.redaction;
+    redaction = {false, false, false};
+    if (options.redact != "none") {
+        std::string_view rest = options.redact;
+        while (!rest.empty()) {
+            const auto comma = rest.find(',');
+            const std::string_view kind = rest.substr(0, comma);
+            if (kind == "emails") redaction.emails = true;
+            else if (kind == "phones") redaction.phones = true;
+            else if (kind == "ids") redaction.identifiers = true;
+            else throw std::invalid_argument("--redact takes emails, phones, ids (comma separated) or none, not '" +
+                                             std::string(kind) + "'");
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        }
+    }
+    store_options.redact = redaction.emails || redaction.phones || redaction.identifiers;
+    return store_options;
 }
 
 namespace {

@@ -96,9 +96,7 @@ void serve(const ServeSettings& settings) {
     auto engine = engine_from_rules(settings.common);
     const EngineOptions engine_options{settings.common.emergency_number};
 
-    store::StoreOptions store_options;
-    store_options.path = settings.common.db_path;
-    store::Store log_store(store_options);
+    store::Store log_store(log_store_options(settings.common));
     // --no-log: the service gets no store, so it logs nothing and saves no
     // snapshots; the database still serves the channels' bindings.
     ConversationService conversations(std::move(engine), settings.no_log ? nullptr : &log_store,
@@ -160,6 +158,7 @@ void add_serve_command(CLI::App& app) {
     CLI::App* command = app.add_subcommand(
         "serve", "Serve the web chat widget, its WebSocket (/ws), /healthz and /metrics");
     add_common_options(*command, settings->common);
+    add_redaction_option(*command, settings->common);
     command->add_option("--listen", settings->listen, "HOST:PORT to listen on (port 0: any free port)")
         ->envname("BACKTALK_LISTEN")
         ->capture_default_str();

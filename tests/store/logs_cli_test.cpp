@@ -130,6 +130,33 @@ TEST_CASE("every turn of backtalk chat --json appears in logs export, in order a
     CHECK(bytes.find("7946") == std::string::npos);
 }
 
+TEST_CASE("--redact chooses what the log scrubs, none keeps the text, a wrong kind stops chat") {
+    const std::string message = R"({"type":"message","text":"back pain, write to sam@example.org or +44 20 7946 0958"})";
+    const auto logged_text = [&](const std::string& redact) {
+        backtalk::test::TempDir dir;
+        const std::string db = quoted((dir / "log.db").string());
+        const Run chat = run_backtalk(dir, "chat --json --redact " + redact + " --db " + db, message + "\n");
+        REQUIRE_MESSAGE(chat.exit_code == 0, chat.err);
+        const Run exported = run_backtalk(dir, "logs export --format jsonl --db " + db);
+        REQUIRE_MESSAGE(exported.exit_code == 0, exported.err);
+        for (const auto& row : json_lines(exported.out)) {
+            if (row.at("direction") == "in" && row.at("kind") == "message") return row.at("text").get<std::string>();
+        }
+        FAIL("no inbound message in the export");
+        return std::string();
+    };
+    CHECK(logged_text("emails,phones,ids") == "back pain, write to [email] or [phone]");
+    CHECK(logged_text("phones") == "back pain, write to sam@example.org or [phone]");
+    CHECK(logged_text("none") == "back pain, write to sam@example.org or +44 20 7946 0958");
+
+    backtalk::test::TempDir dir;
+    const Run refused = run_backtalk(dir, "chat --json --redact names --db " + quoted((dir / "x.db").string()),
+                                     message + "\n");
+    CHECK(refused.exit_code != 0);
+    CHECK(refused.err.find("--redact takes emails, phones, ids") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "x.db"));
+}
+
 TEST_CASE("logs list, show, stats and unmatched read what chat wrote") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
