@@ -1,6 +1,9 @@
-// `backtalk serve` killed with SIGKILL while conversations run: the database
-// passes integrity_check, what was logged is what was acknowledged, less at
-// most the last moments' turns, and the conversations resume after a restart.
+// Faults under `backtalk serve`: SIGKILL and SIGTERM while conversations run
+// (the database passes integrity_check, what was logged is what was
+// acknowledged, less at most the last moments' turns after a kill and
+// nothing after a stop, and conversations resume after a restart), and a
+// database another process holds locked (people keep chatting, /healthz and
+// /metrics say so, and the log catches up once the lock is gone).
 #include "tests/integration/clients.hpp"
 #include "tests/integration/server_process.hpp"
 
@@ -92,6 +95,24 @@ LoadThenSignal load_then_signal(ServerProcess& server, int signal, std::chrono::
     return run;
 }
 
+// A counter or gauge from /metrics; -1 when absent.
+double metric(std::uint16_t port, const std::string& name) {
+    const std::string body = http_request(port, "GET", "/metrics").body;
+    const std::string line_start = "\n" + name + " ";
+    const auto at = body.find(line_start);
+    return at == std::string::npos ? -1 : std::stod(body.substr(at + line_start.size()));
+}
+
+template <class Condition>
+bool within(std::chrono::seconds limit, Condition condition) {
+    const auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return condition();
+}
+
 }  // namespace
 
 TEST_CASE("kill -9 under load: an intact database, the log short of at most the last moments, conversations resume") {
@@ -167,4 +188,47 @@ TEST_CASE("SIGTERM under load: exit 0 within 5 s, and every acknowledged turn is
                             << std::chrono::duration_cast<std::chrono::milliseconds>(stopped_after).count()
                             << " ms");
     REQUIRE(total > 0);
+}
+
+TEST_CASE("a database locked by another process: chats go on, health says degraded, the log catches up after") {
+    TempDir dir;
+    const auto db = dir.path() / "locked.db";
+    ServerProcess server(db);
+    ChatClient chat(server.port(), server.origin());
+    chat.send({{"type", "start"}, {"locale", "en"}});
+    auto turn = chat.receive_turn();
+    const std::string session = turn.front().at("session");
+    // The start is committed: the tables exist before the lock is taken.
+    REQUIRE(within(std::chrono::seconds(10),
+                   [&] { return metric(server.port(), "backtalk_store_rows_written_total") > 0; }));
+
+    int answered_while_locked = 0;
+    {
+        SQLite::Database other(db, SQLite::OPEN_READWRITE);
+        other.exec("BEGIN EXCLUSIVE");
+        for (int i = 0; i < 3; ++i) {
+            chat.send(answer_to(last_reply(turn)));
+            turn = chat.receive_turn();
+            CHECK(last_reply(turn).value("type", "") == "reply");
+            ++answered_while_locked;
+        }
+        CHECK(within(std::chrono::seconds(20), [&] {
+            return http_request(server.port(), "GET", "/healthz").body.find("\"degraded\"") != std::string::npos;
+        }));
+        CHECK(http_request(server.port(), "GET", "/healthz").status == 200);
+        CHECK(metric(server.port(), "backtalk_store_healthy") == 0);
+        CHECK(metric(server.port(), "backtalk_store_write_failures_total") > 0);
+        other.exec("ROLLBACK");
+    }
+
+    CHECK(within(std::chrono::seconds(20), [&] {
+        return http_request(server.port(), "GET", "/healthz").body.find("\"degraded\"") == std::string::npos;
+    }));
+    CHECK(metric(server.port(), "backtalk_store_healthy") == 1);
+    CHECK(within(std::chrono::seconds(10), [&] {
+        const auto logged = logged_turns(db);
+        const auto found = logged.find(session);
+        return found != logged.end() && found->second == answered_while_locked;
+    }));
+    CHECK(metric(server.port(), "backtalk_store_dropped_total") == 0);
 }
