@@ -137,7 +137,8 @@ void serve(const ServeSettings& settings) {
                                {conversations, options.web_dir,
                                 [&log_store] { return server::store_health(log_store); }});
     server::add_admin_routes(http_server.router(), admin_token,
-                             {log_store, reloader, conversations, options.web_dir, wall_clock_ms});
+                             {http_server.metrics(), log_store, reloader, conversations, options.web_dir,
+                              wall_clock_ms});
     auto channels = server::add_channel_routes(http_server, channel_config, {conversations, log_store});
     http_server.run();
     // Bot API calls still queued get the same grace as the connections had.

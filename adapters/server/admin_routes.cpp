@@ -2,6 +2,7 @@
 
 #include "adapters/core/rules_reloader.hpp"
 #include "adapters/server/channel_secrets.hpp"
+#include "adapters/server/metrics.hpp"
 #include "adapters/server/static_files.hpp"
 #include "bot/store/review.hpp"
 #include "bot/store/store.hpp"
@@ -105,6 +106,9 @@ public:
         return [self = shared_from_this(), action = std::move(action), body = std::move(body)](
                    const Request& request, const RequestContext& context) {
             if (!authorised(request, self->token_)) {
+                self->deps_.metrics
+                    .counter("backtalk_admin_rejected_total", "Admin API requests refused for a missing or wrong token")
+                    .add();
                 auto response = json_error(request, http::status::unauthorized, "unauthorized",
                                            "send the admin token as Authorization: Bearer TOKEN");
                 response.set(http::field::www_authenticate, "Bearer realm=\"backtalk admin\"");

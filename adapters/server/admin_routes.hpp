@@ -32,7 +32,10 @@ constexpr std::size_t min_admin_token_length = 16;
 // when it cannot be read, std::invalid_argument when the token is too short.
 std::string load_admin_token(const std::string& file);
 
+class MetricsRegistry;
+
 struct AdminDependencies {
+    MetricsRegistry& metrics;  // counts refused requests
     store::Store& store;
     RulesReloader& reloader;
     ConversationService& conversations;  // to drop a deleted conversation from memory

@@ -25,7 +25,8 @@ std::vector<std::string> server_arguments(const TempDir& dir) {
             "--max-connections-per-address", std::to_string(per_address_cap),
             "--rest-secret-file", write("rest.secret", rest_secret),
             "--telegram-secret-file", write("telegram.secret", telegram_secret),
-            "--telegram-token-file", write("telegram.token", "123456:hostile-suite-token")};
+            "--telegram-token-file", write("telegram.token", "123456:hostile-suite-token"),
+            "--admin-token-file", write("admin.token", admin_token)};
 }
 
 }  // namespace

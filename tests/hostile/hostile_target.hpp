@@ -14,6 +14,7 @@ namespace backtalk::test {
 // What the server is started with, so the cases can sign and forge.
 inline constexpr const char* rest_secret = "hostile-suite-rest-secret";
 inline constexpr const char* telegram_secret = "hostile-suite-telegram-secret";
+inline constexpr const char* admin_token = "hostile-suite-admin-token-0123456789";
 inline constexpr int per_address_cap = 40;
 
 class HostileTarget {

@@ -340,3 +340,32 @@ TEST_CASE("Telegram: no secret and a wrong secret are refused") {
     target.survived("Telegram with a wrong secret");
     CHECK(target.metric(rejected) == before + 2);
 }
+
+TEST_CASE("admin routes: no token, a wrong token, a token in the query or in another scheme are refused") {
+    auto& target = hostile_target();
+    const std::string rejected = "backtalk_admin_rejected_total";
+    const double before = std::max(0.0, target.metric(rejected));
+    const std::string token = admin_token;
+    std::string near_miss = token;
+    near_miss.back() = near_miss.back() == '9' ? '8' : '9';
+    const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> attempts{
+        {"/api/v1/conversations", {}},
+        {"/api/v1/conversations", {{"Authorization", "Bearer " + near_miss}}},
+        {"/api/v1/conversations", {{"Authorization", "Bearer " + token.substr(0, token.size() - 1)}}},
+        {"/api/v1/conversations", {{"Authorization", "Basic " + token}}},
+        {"/api/v1/conversations?token=" + token, {}},
+        {"/api/v1/export?format=csv", {{"Authorization", "Bearer"}}},
+    };
+    for (const auto& [path, headers] : attempts) {
+        INFO(path);
+        const auto reply = http_request(target.port(), "GET", path, headers);
+        CHECK(reply.status == 401);
+        CHECK(reply.body.find("conversations\"") == std::string::npos);
+    }
+    CHECK(http_request(target.port(), "DELETE", "/api/v1/conversations/x", {}).status == 401);
+    CHECK(http_request(target.port(), "POST", "/api/v1/rules/reload", {}).status == 401);
+    target.survived("admin API without a token, with wrong tokens, in the query and as Basic");
+    CHECK(target.metric(rejected) == before + static_cast<double>(attempts.size()) + 2);
+    // The right token still works: the refusals did not lock anyone out.
+    CHECK(http_request(target.port(), "GET", "/api/v1/stats", {{"Authorization", "Bearer " + token}}).status == 200);
+}
