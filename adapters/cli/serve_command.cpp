@@ -141,12 +141,16 @@ void serve(const ServeSettings& settings) {
                               wall_clock_ms});
     auto channels = server::add_channel_routes(http_server, channel_config, {conversations, log_store});
     http_server.run();
-    // Bot API calls still queued get the same grace as the connections had.
-    channels.stop(options.shutdown_grace);
+    // A stop must end within 5 s even when everything goes wrong: up to
+    // shutdown_grace (3 s) for the connections, then 1 s for Bot API calls
+    // still queued (they have been going out all along) and 1 s for a
+    // failing database. A healthy one commits everything well within it.
+    constexpr std::chrono::seconds final_grace{1};
+    channels.stop(final_grace);
 
     // Every thread has joined: commit what the last turns queued.
     retention.reset();
-    const auto counters = log_store.close();
+    const auto counters = log_store.close(final_grace);
     if (counters.dropped > 0) {
         server::log(server::LogLevel::error, "log records could not be written", {{"dropped", std::to_string(counters.dropped)}});
     }

@@ -707,13 +707,15 @@ Store::Store(StoreOptions options) : impl_(std::make_unique<Impl>(std::move(opti
 
 Store::~Store() { close(); }
 
-StoreCounters Store::close() {
+StoreCounters Store::close() { return close(impl_->options.close_timeout); }
+
+StoreCounters Store::close(std::chrono::milliseconds limit) {
     {
         std::lock_guard lock(impl_->mutex);
         if (!impl_->closed) {
             impl_->stopping = true;
             impl_->closed = true;
-            impl_->close_deadline = Clock::now() + impl_->options.close_timeout;
+            impl_->close_deadline = Clock::now() + limit;
             impl_->work_ready.notify_all();
         }
     }

@@ -130,8 +130,11 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    // Commits everything queued, then stops the writer. Idempotent.
+    // Commits everything queued, then stops the writer. Idempotent. A
+    // failing database gets close_timeout, or `limit`, before what is left
+    // is dropped (and counted).
     StoreCounters close();
+    StoreCounters close(std::chrono::milliseconds limit);
 
     // Queue a record; never blocks on the database. False if it was dropped
     // because the queue is full or the store is closed.
