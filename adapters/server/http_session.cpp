@@ -108,7 +108,14 @@ void HttpSession::on_read(beast::error_code error, std::size_t) {
                     false);
     }
     if (error) {
-        if (!is_disconnect(error)) log_error("http read", error);
+        if (error == beast::error::timeout) {
+            // Slow or silent clients (slowloris) end here, visibly.
+            context_->metrics
+                .counter("backtalk_http_timeouts_total", "HTTP connections closed for not finishing a request in time")
+                .add();
+        } else if (!is_disconnect(error)) {
+            log_error("http read", error);
+        }
         return;  // the stream closes when this session is destroyed
     }
     handle_request(parser_->release());

@@ -128,6 +128,14 @@ void WebSocketSession::on_read(beast::error_code error, std::size_t) {
             shared_->context->metrics
                 .counter("backtalk_websocket_oversize_total", "WebSockets closed with 1009 for an oversized message")
                 .add();
+        } else if (error != websocket::error::closed &&
+                   error.category() == make_error_code(websocket::error::closed).category()) {
+            // A WebSocket protocol error: Beast has closed with 1002 or 1007
+            // (e.g. invalid UTF-8 in a text frame).
+            shared_->context->metrics
+                .counter("backtalk_websocket_protocol_errors_total",
+                         "WebSockets closed for breaking the protocol (1002, 1007)")
+                .add();
         } else if (!is_disconnect(error)) {
             log_error("websocket read", error);
         }

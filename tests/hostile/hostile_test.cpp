@@ -104,6 +104,7 @@ TEST_CASE("oversized headers get 431, oversized bodies 413") {
 
 TEST_CASE("slowloris: half-sent requests do not stop others and are dropped after the HTTP timeout") {
     auto& target = hostile_target();
+    const double timeouts_before = target.metric("backtalk_http_timeouts_total");
     constexpr int slow_clients = 20;
     const auto opened = std::chrono::steady_clock::now();
     std::vector<std::unique_ptr<RawSocket>> slow;
@@ -125,6 +126,7 @@ TEST_CASE("slowloris: half-sent requests do not stop others and are dropped afte
         if (socket->closed_by_peer(std::max(left, std::chrono::milliseconds(100)))) ++dropped;
     }
     CHECK(dropped == slow_clients);
+    CHECK(target.metric("backtalk_http_timeouts_total") >= timeouts_before + slow_clients);
     target.survived("slow clients dropped");
 }
 
@@ -188,11 +190,22 @@ TEST_CASE("binary frames, bad JSON, unknown types, empty and huge text, choices 
 
 TEST_CASE("invalid UTF-8 in a text frame closes that socket with 1007") {
     auto& target = hostile_target();
-    RawSocket socket(target.port());
-    REQUIRE(websocket_open(socket, target.port(), target.origin()) == 101);
-    socket.send(websocket_frame(frame::text, "{\"type\":\"message\",\"text\":\"\xff\xfe\xc3\x28\"}"));
-    std::string text;
-    CHECK(next_text_or_close(socket, text, 5s) == 1007u);
+    const double before = target.metric("backtalk_websocket_protocol_errors_total");
+    {
+        RawSocket socket(target.port());
+        REQUIRE(websocket_open(socket, target.port(), target.origin()) == 101);
+        socket.send(websocket_frame(frame::text, "{\"type\":\"message\",\"text\":\"\xff\xfe\xc3\x28\"}"));
+        std::string text;
+        CHECK(next_text_or_close(socket, text, 5s) == 1007u);
+    }
+    // Counted when the server's read ends: here when this client hangs up
+    // instead of answering the close (else at the close handshake's timeout).
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (target.metric("backtalk_websocket_protocol_errors_total") < before + 1 &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(50ms);
+    }
+    CHECK(target.metric("backtalk_websocket_protocol_errors_total") == before + 1);
     target.survived("invalid UTF-8");
 }
 
