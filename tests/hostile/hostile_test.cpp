@@ -382,3 +382,25 @@ TEST_CASE("admin routes: no token, a wrong token, a token in the query or in ano
     // The right token still works: the refusals did not lock anyone out.
     CHECK(http_request(target.port(), "GET", "/api/v1/stats", {{"Authorization", "Bearer " + token}}).status == 200);
 }
+
+TEST_CASE("a client that sends but never reads is closed once its answers back up") {
+    auto& target = hostile_target();
+    const std::string slow = "backtalk_websocket_slow_total";
+    const double before = target.metric(slow);
+    {
+        // A 4 KiB window: the answers fill it, then the server's socket
+        // buffer, then its bounded queue (64 objects).
+        RawSocket socket(target.port(), 4096);
+        REQUIRE(websocket_open(socket, target.port(), target.origin()) == 101);
+        // Within the rate limit's burst, so only the queue can end this.
+        for (int i = 0; i < 900; ++i) {
+            if (!socket.send(websocket_frame(frame::text, R"({"type":"message","text":"what can you do?"})"))) break;
+        }
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (target.metric(slow) < before + 1 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(50ms);
+        }
+    }
+    CHECK(target.metric(slow) == before + 1);
+    target.survived("a client that never reads its answers");
+}

@@ -15,9 +15,15 @@ namespace backtalk::test {
 
 using Clock = std::chrono::steady_clock;
 
-RawSocket::RawSocket(std::uint16_t port) {
+RawSocket::RawSocket(std::uint16_t port, int receive_buffer_bytes) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    if (receive_buffer_bytes > 0 &&
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof receive_buffer_bytes) != 0) {
+        const int error = errno;
+        ::close(fd_);
+        throw std::system_error(error, std::generic_category(), "SO_RCVBUF");
+    }
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);

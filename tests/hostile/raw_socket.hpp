@@ -13,8 +13,9 @@ namespace backtalk::test {
 
 class RawSocket {
 public:
-    // Connects to 127.0.0.1:PORT; throws when it cannot.
-    explicit RawSocket(std::uint16_t port);
+    // Connects to 127.0.0.1:PORT; throws when it cannot. A receive buffer
+    // size other than 0 makes a client whose window fills up at once.
+    explicit RawSocket(std::uint16_t port, int receive_buffer_bytes = 0);
     ~RawSocket();
     RawSocket(const RawSocket&) = delete;
     RawSocket& operator=(const RawSocket&) = delete;
