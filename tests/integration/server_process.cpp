@@ -17,6 +17,16 @@ extern char** environ;
 
 namespace backtalk::test {
 
+ExecArguments::ExecArguments(std::vector<std::string> args) : args_(std::move(args)) {
+    for (char** entry = environ; *entry; ++entry) {
+        if (std::strncmp(*entry, "BACKTALK_", 9) != 0) environment_.emplace_back(*entry);
+    }
+    for (auto& arg : args_) argv_.push_back(arg.data());
+    argv_.push_back(nullptr);
+    for (auto& entry : environment_) envp_.push_back(entry.data());
+    envp_.push_back(nullptr);
+}
+
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -39,18 +49,9 @@ fs::path temp_file(const char* stem) {
 // and adapters/web/), without the caller's BACKTALK_* settings. stdout goes
 // to `stdout_fd`, stderr to `log_path`, or both to `log_path`.
 pid_t spawn(const std::vector<std::string>& args, int stdout_fd, const fs::path& log_path) {
-    std::vector<std::string> environment;
-    for (char** entry = environ; *entry; ++entry) {
-        if (std::strncmp(*entry, "BACKTALK_", 9) != 0) environment.emplace_back(*entry);
-    }
-    std::vector<char*> envp;
-    for (auto& entry : environment) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> argv_strings{BACKTALK_BINARY};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_strings) argv.push_back(arg.data());
-    argv.push_back(nullptr);
+    std::vector<std::string> command{BACKTALK_BINARY};
+    command.insert(command.end(), args.begin(), args.end());
+    ExecArguments exec(std::move(command));
 
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed");
@@ -59,7 +60,7 @@ pid_t spawn(const std::vector<std::string>& args, int stdout_fd, const fs::path&
         if (log_fd < 0 || chdir(BACKTALK_SOURCE_DIR) != 0) _exit(127);
         dup2(stdout_fd >= 0 ? stdout_fd : log_fd, STDOUT_FILENO);
         dup2(log_fd, STDERR_FILENO);
-        execve(argv[0], argv.data(), envp.data());
+        execve(exec.argv()[0], exec.argv(), exec.envp());
         _exit(127);
     }
     return pid;

@@ -26,6 +26,24 @@ private:
     std::filesystem::path path_;
 };
 
+// argv and envp for execve: `args` as given, and the caller's environment
+// without its BACKTALK_* settings, so that only the arguments decide what the
+// child does. Not movable: the pointers point into its own strings.
+class ExecArguments {
+public:
+    explicit ExecArguments(std::vector<std::string> args);
+    ExecArguments(const ExecArguments&) = delete;
+    ExecArguments& operator=(const ExecArguments&) = delete;
+    char* const* argv() { return argv_.data(); }
+    char* const* envp() { return envp_.data(); }
+
+private:
+    std::vector<std::string> args_;
+    std::vector<std::string> environment_;
+    std::vector<char*> argv_;
+    std::vector<char*> envp_;
+};
+
 struct ProcessResult {
     int exit_code = -1;     // when it exited
     int signal = 0;         // when a signal ended it

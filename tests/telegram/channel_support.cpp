@@ -1,5 +1,7 @@
 #include "tests/telegram/channel_support.hpp"
 
+#include "tests/integration/server_process.hpp"
+
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
@@ -9,12 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
-
-extern char** environ;
 
 namespace backtalk::test {
 
@@ -35,18 +34,7 @@ ChatProcess::ChatProcess(const fs::path& db) {
     int input[2];
     int output[2];
     if (pipe(input) != 0 || pipe(output) != 0) throw std::runtime_error("pipe failed");
-    // The caller's BACKTALK_* settings must not change the conversation.
-    std::vector<std::string> environment;
-    for (char** entry = environ; *entry; ++entry) {
-        if (std::strncmp(*entry, "BACKTALK_", 9) != 0) environment.emplace_back(*entry);
-    }
-    std::vector<char*> envp;
-    for (auto& entry : environment) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> args{BACKTALK_BINARY, "chat", "--json", "--db", db.string()};
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
+    ExecArguments exec({BACKTALK_BINARY, "chat", "--json", "--db", db.string()});
 
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -58,7 +46,7 @@ ChatProcess::ChatProcess(const fs::path& db) {
         if (null_fd >= 0) dup2(null_fd, STDERR_FILENO);
         close(input[1]);
         close(output[0]);
-        execve(argv[0], argv.data(), envp.data());
+        execve(exec.argv()[0], exec.argv(), exec.envp());
         _exit(127);
     }
     close(input[0]);
