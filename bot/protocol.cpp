@@ -1,5 +1,6 @@
 #include "bot/protocol.hpp"
 
+#include "bot/json_writer.hpp"
 #include "bot/utf8.hpp"
 
 #include <nlohmann/json.hpp>
@@ -77,83 +78,6 @@ std::variant<ClientObject, Error> parse_client_object(std::string_view json_text
     }
     return make_error("unknown_type");
 }
-
-namespace {
-
-// The replies are written straight into one string rather than built as a
-// JSON tree and dumped: a turn's replies are written on the network thread,
-// and the tree cost more than the engine's turn. The bytes are the same as
-// nlohmann's dump(-1, ' ', false, replace) (tests/unit compares them).
-class JsonWriter {
-public:
-    explicit JsonWriter(std::size_t expected_size) { out_.reserve(expected_size); }
-
-    void key(std::string_view name) {
-        separate();
-        out_ += '"';
-        out_ += name;
-        out_ += "\":";
-        first_ = true;  // the value that follows takes no comma
-    }
-    void string(std::string_view text) {
-        separate();
-        if (plain(text)) {
-            out_ += '"';
-            out_ += text;
-            out_ += '"';
-        } else {
-            // Escapes and invalid UTF-8: let nlohmann write it, exactly as before.
-            out_ += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        }
-    }
-    void string_or_null(std::string_view text) {
-        if (text.empty()) return literal("null");
-        string(text);
-    }
-    void number(int value) { literal(std::to_string(value)); }
-    void boolean(bool value) { literal(value ? "true" : "false"); }
-    void literal(std::string_view text) {
-        separate();
-        out_ += text;
-    }
-    void open(char bracket) {
-        separate();
-        out_ += bracket;
-        first_ = true;
-    }
-    void close(char bracket) {
-        out_ += bracket;
-        first_ = false;
-    }
-    void strings(const std::vector<std::string>& values) {
-        open('[');
-        for (const auto& value : values) string(value);
-        close(']');
-    }
-    std::string take() { return std::move(out_); }
-
-private:
-    void separate() {
-        if (!first_) out_ += ',';
-        first_ = false;
-    }
-    // Valid UTF-8 with no byte that JSON escapes (control characters, the
-    // quote, the backslash) goes in as it is.
-    static bool plain(std::string_view text) {
-        bool ascii = true;
-        for (const char c : text) {
-            const auto byte = static_cast<unsigned char>(c);
-            if (byte < 0x20 || c == '"' || c == '\\') return false;
-            ascii = ascii && byte < 0x80;
-        }
-        return ascii || utf8::count_code_points(text).has_value();
-    }
-
-    std::string out_;
-    bool first_ = true;
-};
-
-}  // namespace
 
 std::string to_json(const Reply& reply, bool end_of_turn) {
     JsonWriter json(reply.text.size() + 256);

@@ -1,5 +1,6 @@
 #include "bot/store/store.hpp"
 
+#include "bot/json_writer.hpp"
 #include "bot/store/schema.hpp"
 #include "bot/store/user_hash.hpp"
 
@@ -112,16 +113,16 @@ std::int64_t elapsed_us(Clock::time_point since) {
     return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - since).count();
 }
 
+// Text columns are bound without a copy: every string bound lives until the
+// statement has run (the record, or a local of the write function).
 // A string column, or NULL when empty.
 void bind_text_or_null(SQLite::Statement& statement, int index, const std::string& text) {
     if (text.empty()) {
         statement.bind(index);
     } else {
-        statement.bind(index, text);
+        statement.bindNoCopy(index, text);
     }
 }
-
-std::string reasons_json(const std::vector<std::string>& reasons) { return nlohmann::json(reasons).dump(); }
 
 // The writer's connection and its prepared statements.
 struct WriterConnection {
@@ -294,7 +295,10 @@ struct Store::Impl {
         std::error_code ec;
         if (options.path.has_parent_path()) std::filesystem::create_directories(options.path.parent_path(), ec);
         const int busy_ms = static_cast<int>(options.busy_timeout.count());
-        SQLite::Database db(options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, busy_ms);
+        // Only the writer thread uses this connection: no SQLite mutex on
+        // every bind and step.
+        SQLite::Database db(options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+                            busy_ms);
         try {
             // Check before changing anything in a file from a newer backtalk.
             check_schema_supported(db);
@@ -341,15 +345,17 @@ struct Store::Impl {
 
     void write(const ConversationRecord& record, std::unordered_map<std::string, std::int64_t>&) {
         auto& s = writer->upsert_conversation;
-        s.bind(1, record.id);
-        s.bind(2, record.channel);
+        s.bindNoCopy(1, record.id);
+        s.bindNoCopy(2, record.channel);
         bind_text_or_null(s, 3, record.user_hash);
         s.bind(4, record.started_ms);
         s.bind(5, record.last_activity_ms);
-        s.bind(6, record.locale);
+        s.bindNoCopy(6, record.locale);
+        const std::string level = record.outcome ? std::string(backtalk::to_string(record.outcome->level)) : "";
+        const std::string reasons = record.outcome ? json_string_array(record.outcome->reasons) : "";
         if (record.outcome) {
-            s.bind(7, std::string(backtalk::to_string(record.outcome->level)));
-            s.bind(8, reasons_json(record.outcome->reasons));
+            s.bindNoCopy(7, level);
+            s.bindNoCopy(8, reasons);
         } else {
             s.bind(7);
             s.bind(8);
@@ -364,15 +370,19 @@ struct Store::Impl {
     void write(const MessageRecord& record, std::unordered_map<std::string, std::int64_t>& batch_seqs) {
         const std::int64_t seq = next_seq(record.conversation, batch_seqs);
         auto& s = writer->insert_message;
-        s.bind(1, record.conversation);
+        s.bindNoCopy(1, record.conversation);
         s.bind(2, seq);
         s.bind(3, record.time_ms);
-        s.bind(4, std::string(to_string(record.direction)));
-        s.bind(5, record.kind);
-        s.bind(6, record.text);
+        const std::string direction(to_string(record.direction));
+        s.bindNoCopy(4, direction);
+        s.bindNoCopy(5, record.kind);
+        s.bindNoCopy(6, record.text);
         bind_text_or_null(s, 7, record.code);
+        const std::string intents = record.direction == Direction::in ? json_string_array(record.intents) : "";
+        const std::string level = record.triage ? std::string(backtalk::to_string(record.triage->level)) : "";
+        const std::string reasons = record.triage ? json_string_array(record.triage->reasons) : "";
         if (record.direction == Direction::in) {
-            s.bind(8, nlohmann::json(record.intents).dump());
+            s.bindNoCopy(8, intents);
             s.bind(9, record.confidence);
             s.bind(10, record.understood ? 1 : 0);
         } else {
@@ -383,8 +393,8 @@ struct Store::Impl {
         bind_text_or_null(s, 11, record.state);
         bind_text_or_null(s, 12, record.asking);
         if (record.triage) {
-            s.bind(13, std::string(backtalk::to_string(record.triage->level)));
-            s.bind(14, reasons_json(record.triage->reasons));
+            s.bindNoCopy(13, level);
+            s.bindNoCopy(14, reasons);
         } else {
             s.bind(13);
             s.bind(14);
@@ -405,8 +415,9 @@ struct Store::Impl {
 
     void write(const SessionItem& item, std::unordered_map<std::string, std::int64_t>&) {
         auto& s = writer->upsert_session;
-        s.bind(1, item.id);
-        s.bind(2, to_json(*item.session).dump());
+        const std::string snapshot = to_json(*item.session).dump();
+        s.bindNoCopy(1, item.id);
+        s.bindNoCopy(2, snapshot);
         s.bind(3, item.updated_ms);
         s.exec();
         s.reset();
