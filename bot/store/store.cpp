@@ -742,7 +742,12 @@ StoreCounters Store::close(std::chrono::milliseconds limit) {
 bool Store::log_conversation(ConversationRecord record) { return impl_->enqueue(std::move(record)); }
 
 bool Store::log_message(MessageRecord record) {
-    if (impl_->options.redact) record.text = redact(record.text, impl_->options.redaction);
+    // Only what people type is scrubbed: the bot's own text comes from the
+    // rules and never quotes them, and scrubbing it would garble numbers the
+    // rules give on purpose.
+    if (impl_->options.redact && record.direction == Direction::in) {
+        record.text = redact(record.text, impl_->options.redaction);
+    }
     return impl_->enqueue(std::move(record));
 }
 

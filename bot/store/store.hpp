@@ -1,7 +1,7 @@
 // The conversation log and session store. Callers on any thread hand records
-// to store methods, which redact free text and queue them; one writer thread
-// commits the queue to SQLite in batches (at most `batch_rows` rows or
-// `batch_interval` of waiting, whichever comes first). A graceful close
+// to store methods, which redact what people typed and queue them; one
+// writer thread commits the queue to SQLite in batches (at most `batch_rows`
+// rows or `batch_interval` of waiting, whichever comes first). A graceful close
 // commits everything queued; a hard kill loses at most the batch in flight;
 // WAL keeps the file consistent either way.
 //
@@ -83,7 +83,7 @@ struct MessageRecord {
     std::int64_t time_ms = 0;
     Direction direction = Direction::in;
     std::string kind;  // in: start, message, choice, invalid; out: session, reply, error
-    std::string text;  // redacted by the store before it is queued
+    std::string text;  // inbound: redacted by the store before it is queued
     std::string code;  // the error code of an error object
     std::vector<std::string> intents;
     double confidence = 0.0;

@@ -261,6 +261,16 @@ TEST_CASE("an e-mail address and a phone number never reach the database file or
           1);
 }
 
+TEST_CASE("the bot's own text is logged as sent: a helpline number in a reply is not scrubbed") {
+    test::TempDir dir;
+    store::Store log(test::quiet_options(dir));
+    log.log_message(test::outbound("c1", 1000, "If it gets worse, call NHS 111 or 0800 123 4567."));
+    log.close();
+    CHECK(test::query_int(dir / "log.db",
+                          "SELECT COUNT(*) FROM messages WHERE text = 'If it gets worse, call NHS 111 or 0800 123 4567.'") ==
+          1);
+}
+
 TEST_CASE("redaction can be turned off") {
     test::TempDir dir;
     auto options = test::quiet_options(dir);
