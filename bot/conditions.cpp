@@ -50,8 +50,9 @@ Truth evaluate(const Condition& c, const Slots& slots) {
             if (!v) return Truth::unknown;
             const auto* text = std::get_if<std::string>(v);
             if (!text) return Truth::no;
-            const std::string& wanted = c.op == Condition::Op::yes ? std::string("yes")
-                                        : c.op == Condition::Op::no ? std::string("no") : c.text;
+            const std::string_view wanted = c.op == Condition::Op::yes  ? std::string_view("yes")
+                                            : c.op == Condition::Op::no ? std::string_view("no")
+                                                                        : std::string_view(c.text);
             return from_bool(*text == wanted);
         }
         case Condition::Op::at_least:

@@ -362,11 +362,8 @@ private:
     // Could a still-open rule above `level` fire once this topic is answered?
     bool could_raise(const Topic& topic, Level level) const {
         for (const TriageRule& rule : r_.triage_rules) {
-            if (rule.level <= level) continue;
-            if (evaluate(rule.when, s_.slots) != Truth::unknown) continue;
-            std::set<std::string> slots;
-            referenced_slots(rule.when, slots);
-            if (slots.count(topic.id)) return true;
+            if (rule.level <= level || !rule.slots.count(topic.id)) continue;
+            if (evaluate(rule.when, s_.slots) == Truth::unknown) return true;
         }
         return false;
     }

@@ -626,6 +626,7 @@ private:
             } else if (auto c = condition_of(*it, join(path, "when"))) {
                 rule.when = std::move(*c);
             }
+            referenced_slots(rule.when, rule.slots);
             r.triage_rules.push_back(std::move(rule));
         }
         for (std::size_t i = 0; i < r.triage_rules.size(); ++i) {

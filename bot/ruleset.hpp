@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -92,6 +93,7 @@ struct TriageRule {
     Level level = Level::self_care;
     std::string cause;   // empty: raises the level, reasons come from the other rules
     Condition when;
+    std::set<std::string> slots;  // the slots `when` reads (filled by the loader)
 };
 
 struct Cause {
