@@ -530,19 +530,27 @@ struct Store::Impl {
 
     void settle(const std::vector<Pending>& batch, std::uint64_t written, std::uint64_t dropped,
                 std::int64_t commit_us) {
-        std::lock_guard lock(mutex);
+        // Callers wait for this mutex to queue their records: look the
+        // settled sessions and bindings up before taking it.
+        std::vector<const SessionItem*> sessions;
+        std::vector<std::pair<std::string, std::uint64_t>> bindings;
         for (const Pending& pending : batch) {
             if (const auto* session = std::get_if<SessionItem>(&pending.item)) {
-                auto found = pending_sessions.find(session->id);
-                if (found != pending_sessions.end() && found->second.version == session->version) {
-                    pending_sessions.erase(found);
-                }
+                sessions.push_back(session);
             } else if (const auto* binding = std::get_if<BindingItem>(&pending.item)) {
-                auto found = pending_bindings.find(binding_key(binding->scope, binding->key));
-                if (found != pending_bindings.end() && found->second.version == binding->version) {
-                    pending_bindings.erase(found);
-                }
+                bindings.emplace_back(binding_key(binding->scope, binding->key), binding->version);
             }
+        }
+        std::lock_guard lock(mutex);
+        for (const SessionItem* session : sessions) {
+            auto found = pending_sessions.find(session->id);
+            if (found != pending_sessions.end() && found->second.version == session->version) {
+                pending_sessions.erase(found);
+            }
+        }
+        for (const auto& [key, version] : bindings) {
+            auto found = pending_bindings.find(key);
+            if (found != pending_bindings.end() && found->second.version == version) pending_bindings.erase(found);
         }
         counters.rows_written += written;
         counters.dropped += dropped;
@@ -662,6 +670,9 @@ struct Store::Impl {
             lock.unlock();
             write_batch(batch);
             report_queue_drops();
+            // Freed before the lock is taken again: thousands of records
+            // (and the sessions only they still hold) take a while to free.
+            batch = {};
             lock.lock();
         }
         lock.unlock();
