@@ -7,7 +7,7 @@ build_packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3 doctest-dev
-  libcli11-dev libssl-dev
+  libcli11-dev libssl-dev libjemalloc-dev
 )
 test_packages=(
   chromium nodejs npm nginx openssl python3 clang-14 libclang-rt-14-dev systemd
