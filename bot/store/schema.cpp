@@ -157,6 +157,10 @@ void configure_writer_connection(SQLite::Database& db, int busy_timeout_ms) {
     // the pages a busy log keeps changing (index tails, live conversations)
     // are copied into the database once per checkpoint, not four times.
     db.exec("PRAGMA wal_autocheckpoint = 4000");
+    // 8 MiB of page cache instead of 2: the conversation and session rows a
+    // busy log updates in every batch stay in memory rather than being read
+    // back from the OS.
+    db.exec("PRAGMA cache_size = -8192");
 }
 
 }  // namespace backtalk::store
