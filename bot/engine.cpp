@@ -67,7 +67,7 @@ public:
             say(plain(r_.text("resume_outcome"), menu_after_outcome()));
         } else if (state->kind == State::Kind::questions) {
             say(plain(r_.text("resume"), {}));
-            continue_questions();
+            continue_questions(triage());
         } else {
             say(plain(r_.text(state->kind == State::Kind::ended ? "ended" : "greeting"), {}));
         }
@@ -186,10 +186,12 @@ private:
         merge(u);
         const bool pending = resolve_asked(u);
 
+        // The slots do not change after this point of the turn: `now` is the
+        // triage every step below works from.
         const Triage now = triage();
         const bool have_outcome = s_.triage.has_value();
         if (now.level == Level::emergency && (!have_outcome || s_.triage->level < Level::emergency)) {
-            deliver_outcome(have_outcome);
+            deliver_outcome(have_outcome, now);
             return finish();
         }
 
@@ -204,14 +206,14 @@ private:
                 s_.state = state->next;
                 say(plain(r_.text(is_yes("for_someone_else") ? "acknowledge_relative" : "acknowledge"), {}));
                 side_intents(u);
-                continue_questions();
+                continue_questions(now);
                 return finish();
             case State::Kind::questions:
                 side_intents(u);
                 if (pending) {
                     ask_again();
                 } else {
-                    continue_questions();
+                    continue_questions(now);
                 }
                 return finish();
             case State::Kind::outcome:
@@ -368,8 +370,8 @@ private:
         return false;
     }
 
-    void continue_questions() {
-        const Level level = triage().level;
+    void continue_questions(const Triage& now) {
+        const Level level = now.level;
         for (const State* state = r_.state(s_.state); state && state->kind == State::Kind::questions; state = r_.state(state->next)) {
             for (const auto& id : state->questions) {
                 const Topic& topic = *r_.topic(id);
@@ -381,7 +383,7 @@ private:
                 return;
             }
         }
-        deliver_outcome(false);
+        deliver_outcome(false, now);
     }
 
     Triage triage() const {
@@ -432,10 +434,9 @@ private:
         return text;
     }
 
-    void deliver_outcome(bool raised) {
-        const Triage fresh = triage();
-        if (!s_.triage || fresh.level >= s_.triage->level) {
-            s_.triage = fresh;
+    void deliver_outcome(bool raised, const Triage& now) {
+        if (!s_.triage || now.level >= s_.triage->level) {
+            s_.triage = now;
         }
         close_question();
         s_.state = state_of_kind(State::Kind::outcome).id;
@@ -491,7 +492,7 @@ private:
 
     void after_outcome(const Understanding& u, const Triage& now) {
         if (now.level > s_.triage->level) {
-            deliver_outcome(true);
+            deliver_outcome(true, now);
             return;
         }
         const State& stretches = state_of_kind(State::Kind::stretches);
