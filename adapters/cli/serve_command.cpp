@@ -14,6 +14,8 @@
 #include "bot/engine.hpp"
 #include "bot/store/store.hpp"
 
+#include <boost/asio/thread_pool.hpp>
+
 #include <chrono>
 #include <csignal>
 #include <iostream>
@@ -136,11 +138,18 @@ void serve(const ServeSettings& settings) {
     server::add_gateway_routes(http_server,
                                {conversations, options.web_dir,
                                 [&log_store] { return server::store_health(log_store); }});
+    // One thread for the admin API's database work: reviews wait for each
+    // other, never a network thread.
+    boost::asio::thread_pool admin_worker(1);
     server::add_admin_routes(http_server.router(), admin_token,
                              {http_server.metrics(), log_store, reloader, conversations, options.web_dir,
-                              wall_clock_ms});
+                              wall_clock_ms, admin_worker.get_executor()});
     auto channels = server::add_channel_routes(http_server, channel_config, {conversations, log_store});
     http_server.run();
+    // Reviews still queued are dropped with their connections; the one
+    // running finishes before the store closes.
+    admin_worker.stop();
+    admin_worker.join();
     // A stop must end within 5 s even when everything goes wrong: up to
     // shutdown_grace (3 s) for the connections, then 1 s for Bot API calls
     // still queued (they have been going out all along) and 1 s for a

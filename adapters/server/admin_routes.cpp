@@ -7,6 +7,7 @@
 #include "bot/store/review.hpp"
 #include "bot/store/store.hpp"
 
+#include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
 #include <charconv>
@@ -19,6 +20,7 @@ namespace backtalk::server {
 
 namespace {
 
+namespace net = boost::asio;
 using nlohmann::json;
 namespace review = store::review;
 
@@ -100,11 +102,19 @@ public:
         : token_(std::move(token)), deps_(std::move(dependencies)) {}
 
     using Body = std::function<Response(const Request&, const RequestContext&, std::string& audit_detail)>;
+    struct Route {
+        std::string action;  // the audit table's name for it
+        Body body;
+    };
 
-    Router::Handler guarded(std::string action, Body body) {
+    // The token is checked on the network thread; the body runs on the
+    // worker and answers from there.
+    Router::AsyncHandler guarded(std::string action, Body body) {
         // The handler keeps the API alive: the router outlives add_admin_routes().
-        return [self = shared_from_this(), action = std::move(action), body = std::move(body)](
-                   const Request& request, const RequestContext& context) {
+        // A queued call keeps its route alive: the router may be cleared first.
+        auto route = std::make_shared<const Route>(Route{std::move(action), std::move(body)});
+        return [self = shared_from_this(), route](const Request& request, const RequestContext& context,
+                                                  Respond respond) {
             if (!authorised(request, self->token_)) {
                 self->deps_.metrics
                     .counter("backtalk_admin_rejected_total", "Admin API requests refused for a missing or wrong token")
@@ -112,24 +122,30 @@ public:
                 auto response = json_error(request, http::status::unauthorized, "unauthorized",
                                            "send the admin token as Authorization: Bearer TOKEN");
                 response.set(http::field::www_authenticate, "Bearer realm=\"backtalk admin\"");
-                return response;
+                return respond(std::move(response));
             }
-            std::string detail = context.query;
-            Response response = [&] {
-                try {
-                    return body(request, context, detail);
-                } catch (const std::invalid_argument& error) {
-                    return json_error(request, http::status::bad_request, "bad_request", error.what());
-                } catch (const std::exception& error) {
-                    return json_error(request, http::status::service_unavailable, "database_unavailable",
-                                      std::string("the conversation log cannot be read: ") + error.what());
-                }
-            }();
-            if (response.result() != http::status::unauthorized) {
-                self->deps_.store.record_audit({self->deps_.now_ms(), "admin-api " + context.client_address, action, detail});
-            }
-            return response;
+            // The request lives only during this call.
+            net::post(self->deps_.worker,
+                      [self, route, request = Request(request), context, respond = std::move(respond)] {
+                          respond(self->run(*route, request, context));
+                      });
         };
+    }
+
+    Response run(const Route& route, const Request& request, const RequestContext& context) {
+        std::string detail = context.query;
+        Response response = [&] {
+            try {
+                return route.body(request, context, detail);
+            } catch (const std::invalid_argument& error) {
+                return json_error(request, http::status::bad_request, "bad_request", error.what());
+            } catch (const std::exception& error) {
+                return json_error(request, http::status::service_unavailable, "database_unavailable",
+                                  std::string("the conversation log cannot be read: ") + error.what());
+            }
+        }();
+        deps_.store.record_audit({deps_.now_ms(), "admin-api " + context.client_address, route.action, detail});
+        return response;
     }
 
     Query query(const RequestContext& context, bool accepts_format = false) const {
@@ -137,9 +153,9 @@ public:
     }
 
     // Reviewers see every message sent before their request: the log
-    // writer's queue is committed first (it batches for up to 50 ms). This
-    // runs on a network thread, so a failing database gets a short wait, and
-    // the reader then sees what is committed.
+    // writer's queue is committed first (it batches for up to 50 ms). A
+    // failing database gets a short wait, so that reviews stay responsive,
+    // and the reader then sees what is committed.
     void read_committed(const std::function<void(SQLite::Database&)>& query) {
         deps_.store.flush(std::chrono::milliseconds(250));
         deps_.store.read(query);
@@ -195,7 +211,7 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
     add_admin_pages(router, dependencies.web_dir);
     auto api = std::make_shared<AdminApi>(token, std::move(dependencies));
 
-    router.add(http::verb::get, std::string(conversations_path),
+    router.add_async(http::verb::get, std::string(conversations_path),
                api->guarded("list", [api = api.get()](const Request& request, const RequestContext& context,
                                                            std::string&) {
                    const auto filter = api->query(context).filter;
@@ -203,7 +219,7 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
                        return json{{"conversations", review::list_conversations(db, filter)}};
                    }));
                }));
-    router.add(http::verb::get, std::string(conversations_path) + "/*",
+    router.add_async(http::verb::get, std::string(conversations_path) + "/*",
                api->guarded("show", [api = api.get()](const Request& request, const RequestContext& context,
                                                            std::string& detail) {
                    const std::string id = context.path.substr(conversations_path.size() + 1);
@@ -220,7 +236,7 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
                    }
                    return json_response(request, http::status::ok, found);
                }));
-    router.add(http::verb::delete_, std::string(conversations_path) + "/*",
+    router.add_async(http::verb::delete_, std::string(conversations_path) + "/*",
                api->guarded("delete", [api = api.get()](const Request& request, const RequestContext& context,
                                                              std::string& detail) {
                    const std::string id = context.path.substr(conversations_path.size() + 1);
@@ -230,14 +246,14 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
                    }
                    return json_response(request, http::status::ok, json{{"deleted", id}});
                }));
-    router.add(http::verb::get, "/api/v1/stats",
+    router.add_async(http::verb::get, "/api/v1/stats",
                api->guarded("stats", [api = api.get()](const Request& request, const RequestContext& context,
                                                             std::string&) {
                    const auto filter = api->query(context).filter;
                    return json_response(request, http::status::ok,
                                         api->read([&](SQLite::Database& db) { return review::stats(db, filter); }));
                }));
-    router.add(http::verb::get, "/api/v1/unmatched",
+    router.add_async(http::verb::get, "/api/v1/unmatched",
                api->guarded("unmatched", [api = api.get()](const Request& request,
                                                                 const RequestContext& context, std::string&) {
                    const auto filter = api->query(context).filter;
@@ -245,12 +261,12 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
                        return json{{"unmatched", review::unmatched(db, filter)}};
                    }));
                }));
-    router.add(http::verb::get, "/api/v1/export",
+    router.add_async(http::verb::get, "/api/v1/export",
                api->guarded("export", [api = api.get()](const Request& request, const RequestContext& context,
                                                              std::string&) {
                    return export_response(request, *api, api->query(context, true));
                }));
-    router.add(http::verb::post, "/api/v1/rules/reload",
+    router.add_async(http::verb::post, "/api/v1/rules/reload",
                api->guarded("reload", [api = api.get()](const Request& request, const RequestContext&,
                                                              std::string& detail) {
                    const ReloadResult result = api->reloader().reload();

@@ -9,6 +9,8 @@
 
 #include "adapters/server/router.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -41,6 +43,11 @@ struct AdminDependencies {
     ConversationService& conversations;  // to drop a deleted conversation from memory
     std::filesystem::path web_dir;          // holds admin.html, admin.js, admin.css
     std::function<std::int64_t()> now_ms;   // wall clock, for filters and audit rows
+    // Where the API's database work runs (waiting for the log writer,
+    // queries, exports, erasure): never a network thread, whose other
+    // connections would wait meanwhile. The owner joins it before the
+    // store closes.
+    boost::asio::any_io_executor worker;
 };
 
 // Registers the routes when `token` is not empty; does nothing otherwise.

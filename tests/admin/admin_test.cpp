@@ -10,11 +10,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using backtalk::test::HttpReply;
@@ -92,6 +94,7 @@ public:
     }
 
     const fs::path& db() const { return db_; }
+    std::uint16_t port() const { return process_->port(); }
 
 private:
     fs::path db_;
@@ -254,6 +257,38 @@ TEST_CASE("DELETE of a conversation erases it from the log and from memory, and 
         if (row[1] == "delete") deletions.push_back(row[2]);
     }
     CHECK(deletions == std::vector<std::string>{session, session, "no-such-id"});
+}
+
+TEST_CASE("reviews waiting for a locked database leave the network threads to everyone else") {
+    TempDir dir;
+    AdminServer server(dir, true);
+    const std::string session = server.chat(1);
+    REQUIRE(server.get("/api/v1/stats").status == 200);  // the first turn is committed
+
+    SQLite::Database other(server.db(), SQLite::OPEN_READWRITE);
+    other.exec("BEGIN EXCLUSIVE");
+    // Queued and not committable: every review now waits 250 ms for it.
+    server.post_chat(json{{"session", session}, {"text", "since yesterday"}});
+    constexpr int reviews = 8;
+    std::vector<std::thread> reviewers;
+    std::vector<int> statuses(reviews, 0);
+    for (int i = 0; i < reviews; ++i) {
+        reviewers.emplace_back([&, i] { statuses[static_cast<std::size_t>(i)] = server.get("/api/v1/stats").status; });
+    }
+    // Meanwhile (about 2 s of reviews, one at a time on the admin worker)
+    // the server answers others at once; with reviews on the two network
+    // threads each answer here waited for one of them.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::chrono::steady_clock::duration slowest{};
+    for (int i = 0; i < 5; ++i) {
+        const auto started = std::chrono::steady_clock::now();
+        CHECK(backtalk::test::http_request(server.port(), "GET", "/healthz").status == 200);
+        slowest = std::max(slowest, std::chrono::steady_clock::now() - started);
+    }
+    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count() < 200);
+    for (auto& reviewer : reviewers) reviewer.join();
+    other.exec("ROLLBACK");
+    CHECK(std::count(statuses.begin(), statuses.end(), 200) == reviews);
 }
 
 TEST_CASE("POST /api/v1/rules/reload swaps in good rules and refuses a broken set") {
