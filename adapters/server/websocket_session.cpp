@@ -103,6 +103,10 @@ void WebSocketSession::read_next() {
     constexpr std::chrono::milliseconds pause{2};
     constexpr std::chrono::milliseconds max_wait{250};
     if (backlog_waited_ < max_wait && shared_->conversations.log_backlogged()) {
+        shared_->context->metrics
+            .counter("backtalk_websocket_log_pauses_total",
+                     "2 ms pauses before reading a chat's next message while the log writer was behind")
+            .add();
         backlog_waited_ += pause;
         backlog_timer_.expires_after(pause);
         backlog_timer_.async_wait(beast::bind_front_handler(&WebSocketSession::on_backlog_pause, shared_from_this()));
