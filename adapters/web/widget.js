@@ -28,6 +28,12 @@
   const socketUrl = serverOrigin.replace(/^http/, 'ws') + '/ws';
   const storageKey = 'backtalk:v1:' + serverOrigin;
   const openKey = storageKey + ':open';
+  // Which tab holds the conversation. Tabs of one site share the saved
+  // session; two talking at once would each answer questions only the other
+  // one shows, so the tab that connects last takes it over and the others
+  // stand by until asked to continue.
+  const activeKey = storageKey + ':active';
+  const tabId = Date.now().toString(36) + Math.random().toString(36).slice(2);
   const config = {
     openAtStart: ownScript.dataset.open === 'true',
     locale: ownScript.dataset.locale || '',
@@ -99,6 +105,7 @@
     resumeAsked: false,   // the last "start" carried a session id
     resumeTail: null,     // bot texts already on screen that a resume re-sends
     waiting: false,       // a client object awaits its end_of_turn
+    elsewhere: false,     // another tab has taken the conversation over
   };
   let pendingUserEntry = null;  // the person's last message, until its turn ends
   let answerStart = null;       // the first node of the bot's latest answer
@@ -573,7 +580,9 @@
 
   function connect() {
     connection.wanted = true;
-    if (connection.socket) return;
+    if (connection.socket || connection.elsewhere) return;
+    adoptSavedConversation();
+    writeStorage('localStorage', activeKey, tabId);
     window.clearTimeout(connection.retryTimer);
     window.clearInterval(connection.statusTimer);
     setStatus('Connecting\u2026', 'busy');
@@ -628,10 +637,50 @@
 
   // Retry at once when the network or the tab comes back.
   function reconnectNow() {
-    if (connection.wanted && !connection.socket) {
+    if (connection.wanted && !connection.socket && !connection.elsewhere) {
       connection.retries = 0;
       connect();
     }
+  }
+
+  // What another tab saved since this one last did (it went on with the
+  // conversation, or started over); nothing when storage is blocked.
+  function adoptSavedConversation() {
+    const text = readStorage('localStorage', storageKey);
+    if (!text || text === JSON.stringify(store)) return;
+    const saved = loadStore();
+    store.session = saved.session;
+    store.entries = saved.entries;
+    pendingUserEntry = null;
+    renderTranscript();
+  }
+
+  // Another tab connected to the same conversation: this one lets go of it.
+  function standBy() {
+    connection.elsewhere = true;
+    window.clearTimeout(connection.retryTimer);
+    window.clearInterval(connection.statusTimer);
+    const socket = connection.socket;
+    connection.socket = null;  // its close event is no longer ours to handle
+    if (socket) socket.close(1000, 'continued in another tab');
+    connection.resumeTail = null;
+    pendingUserEntry = null;
+    setTyping(false);
+    setOnline(false);
+    setStatus('Continued in another tab', 'offline');
+    hideConfirm();
+    ui.restart.disabled = true;
+    ui.elsewhere.hidden = false;
+  }
+
+  // Takes the conversation back, as the other tab left it.
+  function continueHere() {
+    connection.elsewhere = false;
+    ui.elsewhere.hidden = true;
+    ui.restart.disabled = false;
+    connection.retries = 0;
+    connect();
+    ui.input.focus();
   }
 
   function send(object) {
@@ -839,6 +888,15 @@
     confirm.append(el('p', 'bt-confirm-text', 'Start a new conversation? This clears the one on screen.'),
       confirmYes, confirmNo);
 
+    const elsewhere = el('div', 'bt-elsewhere');
+    elsewhere.hidden = true;
+    elsewhere.setAttribute('role', 'group');
+    elsewhere.setAttribute('aria-label', 'Conversation open in another tab');
+    const continueButton = el('button', 'bt-button bt-continue-here', 'Continue here');
+    continueButton.type = 'button';
+    elsewhere.append(el('p', 'bt-elsewhere-text',
+      'This conversation went on in another tab. Continue it here to see the latest messages.'), continueButton);
+
     const scroller = el('div', 'bt-scroller');
     const log = el('div', 'bt-log');
     log.setAttribute('role', 'log');
@@ -881,11 +939,11 @@
     const announcer = el('div', 'bt-sr');
     announcer.setAttribute('role', 'status');
 
-    panel.append(header, confirm, scroller, quickReplies, form, disclaimer, announcer);
+    panel.append(header, confirm, elsewhere, scroller, quickReplies, form, disclaimer, announcer);
     root.append(panel, launcher);
 
     Object.assign(ui, {
-      root, launcher, panel, status, restart, close, confirm, confirmYes, confirmNo,
+      root, launcher, panel, status, restart, close, confirm, confirmYes, confirmNo, elsewhere, continueButton,
       scroller, log, typing, quickReplies, form, input, counter, send: sendButton, announcer,
     });
   }
@@ -919,6 +977,15 @@
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         if (!ui.send.disabled) sendText();
+      }
+    });
+    ui.continueButton.addEventListener('click', continueHere);
+    window.addEventListener('storage', (event) => {
+      // The value now, not the event's: of two tabs claiming at once, the
+      // last write wins and that tab keeps going.
+      const holder = event.key === activeKey ? readStorage('localStorage', activeKey) : null;
+      if (holder && holder !== tabId && connection.wanted && !connection.elsewhere) {
+        standBy();
       }
     });
     window.addEventListener('online', reconnectNow);

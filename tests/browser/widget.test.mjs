@@ -210,7 +210,10 @@ async function converse(page) {
 // errors (CSP violations among them), uncaught exceptions and dialogs.
 async function watchedPage(browser, viewport, problems) {
   const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
+  return watch(await context.newPage(), problems);
+}
+
+function watch(page, problems) {
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   page.on('dialog', async (dialog) => {
     problems.push(`a ${dialog.type()} dialog opened: ${dialog.message()}`);
@@ -228,6 +231,48 @@ async function watchedPage(browser, viewport, problems) {
 
 function noProblems(problems) {
   if (problems.length) fail(problems.join('; '));
+}
+
+// Two tabs of one site share the saved conversation: the tab that connects
+// last holds it, the other stands by until asked to continue, and then shows
+// what was said in the other tab.
+async function checkTwoTabs(browser, base) {
+  const problems = [];
+  const first = await watchedPage(browser, { width: 1280, height: 860 }, problems);
+  const ready = async (page) => {
+    await waitOnline(page);
+    await page.locator('.bt-typing').waitFor({ state: 'hidden' });
+  };
+  const startsWith = (longer, shorter) => shorter.every((line, i) => longer[i] === line);
+
+  await step('two tabs: the first tab chats', async () => {
+    await first.goto(`${base}/`);
+    await ready(first);
+    await typeAndSend(first, 'My lower back hurts since yesterday');
+  });
+  const second = watch(await first.context().newPage(), problems);
+  await step('two tabs: a second tab takes the conversation over and the first stands by', async () => {
+    await second.goto(`${base}/`);
+    await ready(second);
+    await first.locator('.bt-elsewhere').waitFor();
+    if (!(await first.locator('.bt-send').isDisabled())) fail('the first tab can still send');
+    if ((await first.locator('.bt-status').textContent()) !== 'Continued in another tab') {
+      fail('the first tab does not say the conversation went on elsewhere');
+    }
+    const shown = await transcriptOf(first);
+    if (!startsWith(await transcriptOf(second), shown)) fail('the second tab does not show the conversation so far');
+  });
+  await step('two tabs: the first continues here and shows what the second said', async () => {
+    await typeAndSend(second, 'no');
+    const said = await transcriptOf(second);
+    await first.getByRole('button', { name: 'Continue here' }).click();
+    await ready(first);
+    await second.locator('.bt-elsewhere').waitFor();
+    if (!startsWith(await transcriptOf(first), said)) fail('the first tab misses what was said in the second');
+    await typeAndSend(first, 'no');
+  });
+  await step('two tabs: no console errors, CSP violations or dialogs', () => noProblems(problems));
+  await first.context().close();
 }
 
 // A whole conversation with the real server and engine.
@@ -397,8 +442,9 @@ async function scriptedSocket(page) {
 
 async function sessionInStorage(page) {
   return page.evaluate(() => {
-    const key = Object.keys(localStorage).find((k) => k.startsWith('backtalk:v1:'));
-    return key ? JSON.parse(localStorage.getItem(key)).session : null;
+    // The demo page comes from the server itself: the widget's key names this origin.
+    const saved = localStorage.getItem(`backtalk:v1:${location.origin}`);
+    return saved ? JSON.parse(saved).session : null;
   });
 }
 
@@ -562,6 +608,7 @@ async function run(binary, started) {
     browser = await step('chromium starts', () => chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }));
     await checkRealConversation(browser, base);
     await checkScriptedReplies(browser, base);
+    await checkTwoTabs(browser, base);
   } catch (error) {
     failure = error;
   }
