@@ -14,6 +14,7 @@
 #include "bot/engine.hpp"
 #include "bot/store/store.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <pthread.h>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -141,6 +143,7 @@ void serve(const ServeSettings& settings) {
     // One thread for the admin API's database work: reviews wait for each
     // other, never a network thread.
     boost::asio::thread_pool admin_worker(1);
+    boost::asio::post(admin_worker, [] { pthread_setname_np(pthread_self(), "backtalk-admin"); });
     server::add_admin_routes(http_server.router(), admin_token,
                              {http_server.metrics(), log_store, reloader, conversations, options.web_dir,
                               wall_clock_ms, admin_worker.get_executor()});

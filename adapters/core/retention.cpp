@@ -3,6 +3,7 @@
 #include "bot/store/store.hpp"
 
 #include <exception>
+#include <pthread.h>
 #include <stdexcept>
 
 namespace backtalk {
@@ -13,7 +14,10 @@ RetentionSweeper::RetentionSweeper(store::Store& store, RetentionOptions options
     : store_(store), options_(options), now_ms_(std::move(now_ms)), report_(std::move(report)) {
     if (options_.keep.count() <= 0) throw std::invalid_argument("retention must keep conversations for some time");
     if (options_.interval.count() <= 0) throw std::invalid_argument("retention needs an interval");
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "backtalk-retain");
+        run();
+    });
 }
 
 RetentionSweeper::~RetentionSweeper() {

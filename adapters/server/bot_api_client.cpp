@@ -29,6 +29,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <pthread.h>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -128,7 +129,10 @@ struct BotApiClient::Impl {
             tls.set_default_verify_paths();
             tls.set_verify_mode(net::ssl::verify_peer);
         }
-        thread = std::thread([this] { io.run(); });
+        thread = std::thread([this] {
+            pthread_setname_np(pthread_self(), "backtalk-botapi");
+            io.run();
+        });
     }
 
     Counter& calls(const std::string& method, const char* result) {

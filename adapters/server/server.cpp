@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <pthread.h>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -131,7 +132,11 @@ void Server::run() {
 
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < impl_->context->options.threads; ++i) {
-        threads.emplace_back([this] { impl_->io_context.run(); });
+        threads.emplace_back([this] {
+            // Named for top -H and tests/bench/thread_cpu.sh; the main thread keeps the process name.
+            pthread_setname_np(pthread_self(), "backtalk-net");
+            impl_->io_context.run();
+        });
     }
     impl_->io_context.run();
     for (auto& thread : threads) thread.join();

@@ -17,6 +17,7 @@
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <pthread.h>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -707,6 +708,7 @@ Store::Store(StoreOptions options) : impl_(std::make_unique<Impl>(std::move(opti
     std::promise<void> opened;
     std::future<void> open_result = opened.get_future();
     impl_->thread = std::thread([impl = impl_.get(), opened = std::move(opened)]() mutable {
+        pthread_setname_np(pthread_self(), "backtalk-log");
         try {
             impl->open_writer();
             opened.set_value();
