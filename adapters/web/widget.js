@@ -172,6 +172,13 @@
     return node;
   }
 
+  // A button that never submits the form it sits in.
+  function plainButton(className, text) {
+    const button = el('button', className, text);
+    button.type = 'button';
+    return button;
+  }
+
   function svgIcon(pathData) {
     const ns = 'http://www.w3.org/2000/svg';
     const svg = document.createElementNS(ns, 'svg');
@@ -424,10 +431,8 @@
     const clock = el('span', 'bt-timer-clock', formatClock(remaining));
     clock.setAttribute('role', 'timer');
     const roundLabel = el('span', 'bt-timer-round');
-    const toggle = el('button', 'bt-button bt-timer-toggle');
-    toggle.type = 'button';
-    const reset = el('button', 'bt-button bt-button-quiet bt-timer-reset', 'Reset');
-    reset.type = 'button';
+    const toggle = plainButton('bt-button bt-timer-toggle');
+    const reset = plainButton('bt-button bt-button-quiet bt-timer-reset', 'Reset');
     box.append(meta, clock, roundLabel, toggle, reset);
     show('Start');
 
@@ -510,8 +515,7 @@
     ui.quickReplies.replaceChildren();
     const choices = currentChoices();
     for (const choice of choices) {
-      const button = el('button', 'bt-button bt-chip', choice.title);
-      button.type = 'button';
+      const button = plainButton('bt-button bt-chip', choice.title);
       button.dataset.choice = choice.id;
       button.disabled = !connection.online;
       button.addEventListener('click', () => sendChoice(choice));
@@ -844,13 +848,23 @@
 
   // ------------------------------------------------------------------ build
 
+  // A bar under the header that asks the person something (hidden until
+  // needed): its text, then its buttons.
+  function hiddenBar(className, label, text, ...buttons) {
+    const bar = el('div', className);
+    bar.hidden = true;
+    bar.setAttribute('role', 'group');
+    bar.setAttribute('aria-label', label);
+    bar.append(el('p', className + '-text', text), ...buttons);
+    return bar;
+  }
+
   function buildPanel() {
     const root = el('div', 'bt-root');
     root.hidden = true;  // shown once the stylesheet has loaded
     root.lang = 'en';    // the widget's own words, whatever the host page's language
 
-    const launcher = el('button', 'bt-launcher');
-    launcher.type = 'button';
+    const launcher = plainButton('bt-launcher');
     launcher.setAttribute('aria-expanded', 'false');
     launcher.setAttribute('aria-controls', 'bt-panel');
     launcher.append(svgIcon('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z'),
@@ -869,33 +883,20 @@
     const status = el('p', 'bt-status');
     status.setAttribute('role', 'status');
     heading.append(title, status);
-    const restart = el('button', 'bt-button bt-button-quiet bt-restart', 'Start over');
-    restart.type = 'button';
-    const close = el('button', 'bt-close');
-    close.type = 'button';
+    const restart = plainButton('bt-button bt-button-quiet bt-restart', 'Start over');
+    const close = plainButton('bt-close');
     close.setAttribute('aria-label', 'Close chat');
     close.append(svgIcon('M6 6l12 12M18 6L6 18'));
     header.append(heading, restart, close);
 
-    const confirm = el('div', 'bt-confirm');
-    confirm.hidden = true;
-    confirm.setAttribute('role', 'group');
-    confirm.setAttribute('aria-label', 'Start over');
-    const confirmYes = el('button', 'bt-button bt-confirm-yes', 'Clear and start over');
-    confirmYes.type = 'button';
-    const confirmNo = el('button', 'bt-button bt-button-quiet', 'Keep chatting');
-    confirmNo.type = 'button';
-    confirm.append(el('p', 'bt-confirm-text', 'Start a new conversation? This clears the one on screen.'),
-      confirmYes, confirmNo);
+    const confirmYes = plainButton('bt-button bt-confirm-yes', 'Clear and start over');
+    const confirmNo = plainButton('bt-button bt-button-quiet', 'Keep chatting');
+    const confirm = hiddenBar('bt-confirm', 'Start over',
+      'Start a new conversation? This clears the one on screen.', confirmYes, confirmNo);
 
-    const elsewhere = el('div', 'bt-elsewhere');
-    elsewhere.hidden = true;
-    elsewhere.setAttribute('role', 'group');
-    elsewhere.setAttribute('aria-label', 'Conversation open in another tab');
-    const continueButton = el('button', 'bt-button bt-continue-here', 'Continue here');
-    continueButton.type = 'button';
-    elsewhere.append(el('p', 'bt-elsewhere-text',
-      'This conversation went on in another tab. Continue it here to see the latest messages.'), continueButton);
+    const continueButton = plainButton('bt-button bt-continue-here', 'Continue here');
+    const elsewhere = hiddenBar('bt-elsewhere', 'Conversation open in another tab',
+      'This conversation went on in another tab. Continue it here to see the latest messages.', continueButton);
 
     const scroller = el('div', 'bt-scroller');
     const log = el('div', 'bt-log');
