@@ -13,8 +13,6 @@ namespace backtalk {
 
 enum class Truth { no, unknown, yes };
 
-using Slots = std::map<std::string, SlotValue>;
-
 Truth evaluate(const Condition& condition, const Slots& slots);
 // Leaves that are true: how specific a matching rule is.
 int true_leaves(const Condition& condition, const Slots& slots);

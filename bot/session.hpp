@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -19,11 +20,25 @@ namespace backtalk {
 // doubles (days, years, 0-10 scores); choices are strings.
 using SlotValue = std::variant<std::string, double>;
 
+// Lexicographic, as std::less, but slot names mostly differ in their first
+// letter, so that letter is compared before the whole name: triage
+// conditions look slots up for every rule of every turn.
+struct SlotNameOrder {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept {
+        if (!a.empty() && !b.empty() && a.front() != b.front()) {
+            return static_cast<unsigned char>(a.front()) < static_cast<unsigned char>(b.front());
+        }
+        return a < b;
+    }
+};
+using Slots = std::map<std::string, SlotValue, SlotNameOrder>;
+
 struct Session {
     std::string state;                       // a state id from rules/<locale>/flow.json
     std::string asking;                      // topic waiting for an answer; empty if none
     int attempts = 0;                        // unclear answers to `asking` so far
-    std::map<std::string, SlotValue> slots;  // what is known so far
+    Slots slots;                             // what is known so far
     std::vector<std::string> asked;          // topics asked, in order
     std::optional<Triage> triage;            // set once an outcome is given; only rises
     int step_index = 0;                      // position in the stretching plan

@@ -270,7 +270,7 @@ struct ValueReader {
     }
 };
 
-void set_yes_no(std::map<std::string, SlotValue>& slots, const std::string& slot, bool yes) {
+void set_yes_no(Slots& slots, const std::string& slot, bool yes) {
     auto it = slots.find(slot);
     // Within one message, a mention wins over a denial: the cautious reading.
     if (it == slots.end()) {

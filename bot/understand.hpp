@@ -23,7 +23,7 @@ struct Hit {
 std::vector<Hit> find_hits(const RuleSet& rules, const Normalised& message);
 
 struct Understanding {
-    std::map<std::string, SlotValue> slots;  // topics and facts found, values read
+    Slots slots;                             // topics and facts found, values read
     std::vector<std::string> intents;        // global intents, in rule order
     std::string answer;                      // "yes", "no", "unsure" as a plain answer, or empty
     bool answered_asked = false;             // the asked topic got a value

@@ -55,6 +55,19 @@ TEST_CASE("session: a restored session continues exactly like the original") {
     CHECK(to_json(a.session) == to_json(b.session));
 }
 
+TEST_CASE("session: slots are ordered exactly as std::less orders their names") {
+    const std::vector<std::string> names{"", "a", "ab", "abc", "b", "age", "aged", "Zeta", "zeta",
+                                         "\xc3\xa9t\xc3\xa9", "e", "\x7f", "\x80", "leg_weakness",
+                                         "leg", "saddle_numbness", "s"};
+    const SlotNameOrder order;
+    for (const auto& a : names) {
+        for (const auto& b : names) {
+            INFO(a, " vs ", b);
+            CHECK(order(a, b) == std::less<std::string>()(a, b));
+        }
+    }
+}
+
 TEST_CASE("session: a snapshot that is not a session is refused") {
     CHECK_THROWS_AS(session_from_json(nlohmann::json::parse("[]")), std::runtime_error);
     CHECK_THROWS_AS(session_from_json(nlohmann::json::parse(R"({"version": 2})")), std::runtime_error);
