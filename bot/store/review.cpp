@@ -393,10 +393,23 @@ json stats(SQLite::Database& db, const Filter& filter) {
     json result;
     result["conversations"] = count(db, "SELECT COUNT(*) FROM conversations c WHERE " + where.sql, where);
     result["turns"] = count(db, "SELECT COALESCE(SUM(c.turns), 0) FROM conversations c WHERE " + where.sql, where);
-    result["messages_in"] = count(
-        db, "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND conversation IN (" + selected + ")", where);
-    result["messages_out"] = count(
-        db, "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND conversation IN (" + selected + ")", where);
+    // The message counts in one pass over the messages: each pass reads
+    // the whole table (0.25 s per 350,000 messages here).
+    std::int64_t typed = 0;
+    std::int64_t not_understood = 0;
+    {
+        SQLite::Statement query(
+            db, "SELECT COUNT(*) FILTER (WHERE direction = 'in'), COUNT(*) FILTER (WHERE direction = 'out'), "
+                "COUNT(*) FILTER (WHERE direction = 'in' AND kind = 'message'), "
+                "COUNT(*) FILTER (WHERE direction = 'in' AND kind = 'message' AND understood = 0) "
+                "FROM messages WHERE conversation IN (" + selected + ")");
+        bind_where(query, where);
+        query.executeStep();
+        result["messages_in"] = query.getColumn(0).getInt64();
+        result["messages_out"] = query.getColumn(1).getInt64();
+        typed = query.getColumn(2).getInt64();
+        not_understood = query.getColumn(3).getInt64();
+    }
 
     json outcomes = json::object();
     for (std::string_view level : levels_most_urgent_first) outcomes[std::string(level)] = 0;
@@ -409,14 +422,6 @@ json stats(SQLite::Database& db, const Filter& filter) {
     }
     result["outcomes"] = outcomes;
 
-    const std::int64_t typed = count(
-        db, "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND kind = 'message' AND conversation IN (" +
-                selected + ")",
-        where);
-    const std::int64_t not_understood = count(
-        db, "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND kind = 'message' AND understood = 0 "
-            "AND conversation IN (" + selected + ")",
-        where);
     result["fallback_rate"] = typed == 0 ? json(nullptr) : json(static_cast<double>(not_understood) / typed);
 
     // Turns to an outcome: the person's messages and choices before the
