@@ -17,7 +17,7 @@ pid_t find_server_pid(const fs::path& db) {
         std::ifstream file(entry.path() / "cmdline", std::ios::binary);
         const std::string command_line{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
         // Arguments are separated by NULs: look for the db path as a whole one.
-        if (command_line.find(std::string(1, '\0') + db.string() + '\0') != std::string::npos) {
+        if (command_line.find(std::string(1, '\0').append(db.string()).append(1, '\0')) != std::string::npos) {
             return static_cast<pid_t>(std::stol(name));
         }
     }

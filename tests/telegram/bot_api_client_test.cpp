@@ -93,14 +93,14 @@ TEST_CASE("calls go to /bot<token>/<method> as JSON, one chat's in the order sen
     BotApiStub stub;
     MetricsRegistry metrics;
     BotApiClient client(options_for(stub), metrics);
-    for (int i = 0; i < 5; ++i) CHECK(client.send("chat-1", message(-1001234567890123, "m" + std::to_string(i))));
+    for (int i = 0; i < 5; ++i) CHECK(client.send("chat-1", message(-1001234567890123, std::string("m").append(std::to_string(i)))));
     const auto calls = stub.wait_for_calls(5);
     for (int i = 0; i < 5; ++i) {
         const auto& call = calls[static_cast<std::size_t>(i)];
         CHECK(call.token == token);
         CHECK(call.method == "sendMessage");
         CHECK(call.params["chat_id"].get<std::int64_t>() == -1001234567890123);
-        CHECK(call.params["text"] == "m" + std::to_string(i));
+        CHECK(call.params["text"] == std::string("m").append(std::to_string(i)));
     }
     client.stop(std::chrono::seconds(5));
     CHECK(client.queued("chat-1") == 0);

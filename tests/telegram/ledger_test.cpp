@@ -67,7 +67,7 @@ TEST_CASE("a ledger survives a restart through the store, within a bounded ring 
     {
         Store store(store_at(dir));
         RecentLedger ledger(&store, {"telegram_update", 5, std::chrono::hours(25)}, 1000);
-        for (int i = 0; i < 12; ++i) CHECK(ledger.insert("update-" + std::to_string(i), "v" + std::to_string(i), 1000 + i));
+        for (int i = 0; i < 12; ++i) CHECK(ledger.insert(std::string("update-").append(std::to_string(i)), std::string("v").append(std::to_string(i)), 1000 + i));
         REQUIRE(store.flush());
         // Twelve entries went through five slots.
         CHECK(rows_in_scope(store, "telegram_update") == 5);
@@ -77,7 +77,8 @@ TEST_CASE("a ledger survives a restart through the store, within a bounded ring 
     RecentLedger reloaded(&store, {"telegram_update", 5, std::chrono::hours(25)}, 2000);
     CHECK(reloaded.loaded() == 5);
     CHECK_FALSE(reloaded.find("update-6", 2000));
-    for (int i = 7; i < 12; ++i) CHECK(reloaded.find("update-" + std::to_string(i), 2000) == "v" + std::to_string(i));
+    for (int i = 7; i < 12; ++i) CHECK(reloaded.find(std::string("update-").append(std::to_string(i)), 2000) ==
+                                               std::string("v").append(std::to_string(i)));
     // New entries carry on around the ring instead of overwriting the newest.
     CHECK(reloaded.insert("update-12", "v12", 2001));
     REQUIRE(store.flush());
