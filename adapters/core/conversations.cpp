@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -428,6 +429,13 @@ std::vector<std::string> to_json_objects(const std::vector<OutObject>& objects) 
     return lines;
 }
 
-std::string random_session_id() { return store::random_hex(16); }
+std::string random_session_id() { return session_id_at(std::chrono::system_clock::now()); }
+
+std::string session_id_at(std::chrono::system_clock::time_point now) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    char started[13];
+    std::snprintf(started, sizeof started, "%012llx", static_cast<unsigned long long>(std::max<std::int64_t>(ms, 0)));
+    return std::string(started, 12) + store::random_hex(10);
+}
 
 }  // namespace backtalk

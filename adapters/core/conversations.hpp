@@ -85,7 +85,14 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// 128 random bits from the operating system, hex encoded.
+// 32 hex digits: the start in milliseconds since the epoch (12 digits), then
+// 80 random bits from the operating system, still far beyond guessing. Ids
+// that sort by start keep the entries of the conversations in progress
+// together at the end of the log's (conversation, seq) index, instead of one
+// index page per live conversation in every batch the writer commits: that
+// halved the bytes the log writes per turn and cut the writer's CPU by a
+// third (docs/performance.md).
 std::string random_session_id();
+std::string session_id_at(std::chrono::system_clock::time_point now);
 
 }  // namespace backtalk

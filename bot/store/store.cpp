@@ -891,7 +891,8 @@ bool Store::delete_conversation(const std::string& id) {
             int changed = 0;
             // Bindings that name the conversation: a chat's binding has its id
             // as the value, a stored REST answer holds it inside the value
-            // (ids are 128 random bits, so a match is this conversation).
+            // (ids are 32 hex digits with 80 random bits, so a match is this
+            // conversation).
             for (const char* sql : {"DELETE FROM messages WHERE conversation = ?", "DELETE FROM sessions WHERE id = ?",
                                     "DELETE FROM bindings WHERE instr(value, ?) > 0",
                                     "DELETE FROM conversations WHERE id = ?"}) {

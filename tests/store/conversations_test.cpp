@@ -483,7 +483,7 @@ TEST_CASE("a new engine takes over mid-conversation") {
     CHECK(replies(out).front().state == "screening");
 }
 
-TEST_CASE("session ids are 128 random bits in hex") {
+TEST_CASE("session ids are 32 hex digits: the start, then 80 random bits") {
     std::set<std::string> seen;
     for (int i = 0; i < 100; ++i) {
         const std::string id = random_session_id();
@@ -492,4 +492,14 @@ TEST_CASE("session ids are 128 random bits in hex") {
         seen.insert(id);
     }
     CHECK(seen.size() == 100);
+    // Ids of one millisecond share the start and differ in the random part.
+    const auto now = std::chrono::system_clock::time_point(std::chrono::milliseconds(1795508633436));
+    const std::string first = session_id_at(now);
+    const std::string second = session_id_at(now);
+    CHECK(first.substr(0, 12) == "01a20ca77f5c");
+    CHECK(second.substr(0, 12) == "01a20ca77f5c");
+    CHECK(first.substr(12) != second.substr(12));
+    // Later starts sort after earlier ones, as strings.
+    CHECK(session_id_at(now + std::chrono::milliseconds(1)) > first);
+    CHECK(session_id_at(now + std::chrono::hours(24 * 365 * 100)) > first);
 }
