@@ -1,10 +1,12 @@
 #include "adapters/cli/commands.hpp"
+#include "bot/store/store.hpp"
 
 #include <cstdlib>
 #include <exception>
 #include <iostream>
 
 int main(int argc, char** argv) {
+    backtalk::store::configure_sqlite_library();
     CLI::App app{"backtalk: a rule-based advisor for back-muscle pain.\n"
                  "It does not diagnose; in an emergency call your local emergency number.",
                  "backtalk"};

@@ -25,6 +25,8 @@
 
 namespace backtalk::store {
 
+void configure_sqlite_library() { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 std::string_view to_string(Direction direction) { return direction == Direction::in ? "in" : "out"; }
 
 namespace {
