@@ -23,10 +23,8 @@ bool plain(std::string_view text) {
 }  // namespace
 
 void JsonWriter::key(std::string_view name) {
-    separate();
-    out_ += '"';
-    out_ += name;
-    out_ += "\":";
+    string(name);
+    out_ += ':';
     first_ = true;  // the value that follows takes no comma
 }
 
@@ -47,7 +45,9 @@ void JsonWriter::string_or_null(std::string_view text) {
     string(text);
 }
 
-void JsonWriter::number(int value) { literal(std::to_string(value)); }
+void JsonWriter::number(std::int64_t value) { literal(std::to_string(value)); }
+
+void JsonWriter::decimal(double value) { literal(nlohmann::json(value).dump()); }
 
 void JsonWriter::boolean(bool value) { literal(value ? "true" : "false"); }
 

@@ -5,6 +5,7 @@
 // (tests/unit compares them).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +19,10 @@ public:
     void key(std::string_view name);
     void string(std::string_view text);
     void string_or_null(std::string_view text);
-    void number(int value);
+    void number(std::int64_t value);
+    // As nlohmann writes a double: the shortest text that reads back the
+    // same, with ".0" on whole numbers.
+    void decimal(double value);
     void boolean(bool value);
     void literal(std::string_view text);
     void open(char bracket);

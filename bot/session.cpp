@@ -1,43 +1,75 @@
 #include "bot/session.hpp"
 
+#include "bot/json_writer.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <stdexcept>
 
 namespace backtalk {
 
-nlohmann::json to_json(const Session& s) {
-    // Built in place, member by member: a braced initializer list would copy
-    // every nested value (slots, asked, offered) once more. The keys come out
-    // sorted either way, so the snapshot text is the same.
-    nlohmann::json out = nlohmann::json::object();
-    out["version"] = 1;
-    out["state"] = s.state;
-    out["asking"] = s.asking;
-    out["attempts"] = s.attempts;
-    auto& slots = out["slots"] = nlohmann::json::object();
-    for (const auto& slot : s.slots) {
-        std::visit([&](const auto& v) { slots[slot.first] = v; }, slot.second);
-    }
-    out["asked"] = s.asked;
-    auto& triage = out["triage"];
-    if (s.triage) {
-        triage["level"] = to_string(s.triage->level);
-        triage["reasons"] = s.triage->reasons;
-    }
-    out["step_index"] = s.step_index;
-    auto& offered = out["offered"] = nlohmann::json::array();
+std::string session_snapshot(const Session& s) {
+    // Keys in nlohmann's (sorted) order, so the text is what dumping a
+    // nlohmann object of the same fields gives (tests/unit compares them).
+    JsonWriter json(512);
+    json.open('{');
+    json.key("asked");
+    json.strings(s.asked);
+    json.key("asking");
+    json.string(s.asking);
+    json.key("attempts");
+    json.number(s.attempts);
+    json.key("last_active_ms");
+    json.number(s.last_active_ms);
+    json.key("locale");
+    json.string(s.locale);
+    json.key("offered");
+    json.open('[');
     for (const auto& q : s.offered) {
-        auto& reply = offered.emplace_back(nlohmann::json::object());
-        reply["id"] = q.id;
-        reply["title"] = q.title;
+        json.open('{');
+        json.key("id");
+        json.string(q.id);
+        json.key("title");
+        json.string(q.title);
+        json.close('}');
     }
-    out["turns"] = s.turns;
-    out["started_ms"] = s.started_ms;
-    out["last_active_ms"] = s.last_active_ms;
-    out["rules_version"] = s.rules_version;
-    out["locale"] = s.locale;
-    return out;
+    json.close(']');
+    json.key("rules_version");
+    json.string(s.rules_version);
+    json.key("slots");
+    json.open('{');
+    for (const auto& [name, value] : s.slots) {
+        json.key(name);
+        if (const auto* text = std::get_if<std::string>(&value)) {
+            json.string(*text);
+        } else {
+            json.decimal(std::get<double>(value));
+        }
+    }
+    json.close('}');
+    json.key("started_ms");
+    json.number(s.started_ms);
+    json.key("state");
+    json.string(s.state);
+    json.key("step_index");
+    json.number(s.step_index);
+    json.key("triage");
+    if (s.triage) {
+        json.open('{');
+        json.key("level");
+        json.string(to_string(s.triage->level));
+        json.key("reasons");
+        json.strings(s.triage->reasons);
+        json.close('}');
+    } else {
+        json.literal("null");
+    }
+    json.key("turns");
+    json.number(s.turns);
+    json.key("version");
+    json.number(1);
+    json.close('}');
+    return json.take();
 }
 
 Session session_from_json(const nlohmann::json& j) {

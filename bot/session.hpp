@@ -50,7 +50,8 @@ struct Session {
     std::string locale = "en";
 };
 
-nlohmann::json to_json(const Session& session);
+// The session as JSON text: what the store keeps to resume it.
+std::string session_snapshot(const Session& session);
 // Throws std::runtime_error on a snapshot that is not a session.
 Session session_from_json(const nlohmann::json& snapshot);
 

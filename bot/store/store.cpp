@@ -418,7 +418,7 @@ struct Store::Impl {
 
     void write(const SessionItem& item, std::unordered_map<std::string, std::int64_t>&) {
         auto& s = writer->upsert_session;
-        const std::string snapshot = to_json(*item.session).dump();
+        const std::string snapshot = session_snapshot(*item.session);
         s.bindNoCopy(1, item.id);
         s.bindNoCopy(2, snapshot);
         s.bind(3, item.updated_ms);

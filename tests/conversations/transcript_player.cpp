@@ -114,7 +114,7 @@ int json_mode(const Engine& engine, bool explain) {
         }
         for (const auto& l : lines) std::cout << l << '\n';
         std::cout << std::flush;
-        if (explain) std::cerr << to_json(session).dump() << '\n';
+        if (explain) std::cerr << session_snapshot(session) << '\n';
     }
     return 0;
 }
