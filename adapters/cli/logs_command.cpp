@@ -54,13 +54,27 @@ void require_database(const std::filesystem::path& path) {
     }
 }
 
-// A read-only connection to an existing backtalk log; never creates one.
+// A read-only connection to an existing backtalk log; never creates one. A
+// log from an older backtalk is brought up to date first (the review
+// queries read what the migrations add), which needs write access.
 SQLite::Database open_for_review(const std::filesystem::path& path) {
     require_database(path);
     SQLite::Database db(path, SQLite::OPEN_READONLY, 5000);
     store::check_schema_supported(db);
-    if (store::schema_version(db) == 0) throw std::runtime_error(path.string() + " is not a backtalk log");
-    return db;
+    const int version = store::schema_version(db);
+    if (version == 0) throw std::runtime_error(path.string() + " is not a backtalk log");
+    if (version == store::latest_schema_version()) return db;
+    try {
+        SQLite::Database writable(path, SQLite::OPEN_READWRITE, 5000);
+        store::migrate(writable);
+    } catch (const SQLite::Exception& error) {
+        throw std::runtime_error(path.string() + " is a log of schema " + std::to_string(version) +
+                                 " and this backtalk reads schema " +
+                                 std::to_string(store::latest_schema_version()) +
+                                 "; it could not be upgraded (" + error.what() +
+                                 "): run this as a user who can write it, or start backtalk serve on it once");
+    }
+    return SQLite::Database(path, SQLite::OPEN_READONLY, 5000);
 }
 
 // The store for maintenance, on an existing database only.

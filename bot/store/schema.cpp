@@ -10,7 +10,7 @@ namespace backtalk::store {
 namespace {
 
 // Never edit a released migration; add a new one.
-constexpr std::array<const char*, 5> migrations = {
+constexpr std::array<const char*, 6> migrations = {
     // 1: the conversation log.
     R"sql(
     CREATE TABLE conversations (
@@ -114,6 +114,34 @@ constexpr std::array<const char*, 5> migrations = {
     // conversation, so the index only cost each appended row a B-tree insert.
     R"sql(
     DROP INDEX messages_time;
+    )sql",
+    // 6: message counts kept on each conversation, so stats read one row per
+    // conversation instead of every message (the writer adds each batch's
+    // counts). answers: the person's messages and choices; typed: messages;
+    // turns_to_outcome: answers before the first reply with a triage.
+    R"sql(
+    ALTER TABLE conversations ADD COLUMN messages_in INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN messages_out INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN answers INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN typed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN not_understood INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN turns_to_outcome INTEGER;
+    UPDATE conversations SET
+        messages_in = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'in'),
+        messages_out = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'out'),
+        answers = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'in'
+                   AND m.kind IN ('message', 'choice')),
+        typed = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'in'
+                 AND m.kind = 'message'),
+        not_understood = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id
+                          AND m.direction = 'in' AND m.kind = 'message' AND m.understood = 0),
+        turns_to_outcome = CASE WHEN EXISTS (
+            SELECT 1 FROM messages o WHERE o.conversation = conversations.id AND o.direction = 'out'
+            AND o.triage_level IS NOT NULL) THEN (
+            SELECT COUNT(*) FROM messages i WHERE i.conversation = conversations.id AND i.direction = 'in'
+            AND i.kind IN ('message', 'choice')
+            AND i.seq < (SELECT MIN(o.seq) FROM messages o WHERE o.conversation = conversations.id
+                         AND o.direction = 'out' AND o.triage_level IS NOT NULL)) END;
     )sql",
 };
 

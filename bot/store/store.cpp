@@ -133,6 +133,7 @@ struct WriterConnection {
     SQLite::Statement upsert_conversation;
     SQLite::Statement insert_message;
     SQLite::Statement last_seq;
+    SQLite::Statement add_message_counts;
     SQLite::Statement upsert_session;
     SQLite::Statement insert_audit;
     SQLite::Statement upsert_binding;
@@ -158,6 +159,15 @@ struct WriterConnection {
                                     triage_reasons, rules_version, channel, processing_us)
               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql"),
           last_seq(db, "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation = ?"),
+          // Right-hand sides read the row as it was: turns_to_outcome is the
+          // answers before this batch plus those in it before its first
+          // triage, unless an earlier batch set it.
+          add_message_counts(db, R"sql(
+              UPDATE conversations SET messages_in = messages_in + ?2, messages_out = messages_out + ?3,
+                                       answers = answers + ?4, typed = typed + ?5,
+                                       not_understood = not_understood + ?6,
+                                       turns_to_outcome = COALESCE(turns_to_outcome, answers + ?7)
+              WHERE id = ?1)sql"),
           upsert_session(db, R"sql(
               INSERT INTO sessions (id, snapshot, updated) VALUES (?, ?, ?)
               ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated = excluded.updated)sql"),
@@ -174,6 +184,30 @@ struct WriterConnection {
 struct FoldedConversation {
     ConversationRecord record;
     std::size_t last = 0;  // where in the batch the folded row is written
+};
+
+// What a batch's messages add to their conversation's counts (schema 6).
+struct MessageCounts {
+    std::int64_t in = 0;
+    std::int64_t out = 0;
+    std::int64_t answers = 0;  // the person's messages and choices
+    std::int64_t typed = 0;    // their messages
+    std::int64_t not_understood = 0;
+    std::optional<std::int64_t> answers_before_outcome;  // at the batch's first reply with a triage
+
+    void add(const MessageRecord& record) {
+        if (record.direction == Direction::out) {
+            ++out;
+            if (record.triage && !answers_before_outcome) answers_before_outcome = answers;
+            return;
+        }
+        ++in;
+        if (record.kind == "message" || record.kind == "choice") ++answers;
+        if (record.kind == "message") {
+            ++typed;
+            if (!record.understood) ++not_understood;
+        }
+    }
 };
 
 void fold(ConversationRecord& folded, const ConversationRecord& later) {
@@ -416,6 +450,20 @@ struct Store::Impl {
         s.reset();
     }
 
+    void write(std::string_view conversation, const MessageCounts& counts) {
+        auto& s = writer->add_message_counts;
+        s.bind(1, std::string(conversation));
+        s.bind(2, counts.in);
+        s.bind(3, counts.out);
+        s.bind(4, counts.answers);
+        s.bind(5, counts.typed);
+        s.bind(6, counts.not_understood);
+        if (counts.answers_before_outcome) s.bind(7, *counts.answers_before_outcome);
+        else s.bind(7);
+        s.exec();
+        s.reset();
+    }
+
     void write(const SessionItem& item, std::unordered_map<std::string, std::int64_t>&) {
         auto& s = writer->upsert_session;
         const std::string snapshot = session_snapshot(*item.session);
@@ -462,6 +510,7 @@ struct Store::Impl {
         // are folded into one row update, at the place of the last.
         std::unordered_map<std::string_view, std::uint64_t> newest_snapshot;
         std::unordered_map<std::string_view, FoldedConversation> conversations;
+        std::unordered_map<std::string_view, MessageCounts> message_counts;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (const auto* session = std::get_if<SessionItem>(&batch[i].item)) {
                 auto& newest = newest_snapshot[session->id];
@@ -485,12 +534,18 @@ struct Store::Impl {
             try {
                 if (conversation) write(conversations[conversation->id].record, batch_seqs);
                 else std::visit([&](const auto& item) { write(item, batch_seqs); }, pending.item);
+                if (const auto* message = std::get_if<MessageRecord>(&pending.item)) {
+                    message_counts[message->conversation].add(*message);
+                }
             } catch (const SQLite::Exception& error) {
                 if (!is_record_error(error)) throw;
                 ++rejected;
                 options.report(std::string("dropped a record the database refused: ") + error.what());
             }
         }
+        // After the loop: a conversation's row is written before its
+        // messages are queued, so it exists by now (in this batch or before).
+        for (const auto& [id, counts] : message_counts) write(id, counts);
         transaction.commit();
         for (const auto& [conversation, seq] : batch_seqs) last_seq_cache[conversation] = seq;
         // Bounded memory: the cache refills from the index on demand.

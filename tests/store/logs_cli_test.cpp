@@ -187,6 +187,28 @@ TEST_CASE("logs list, show, stats and unmatched read what chat wrote") {
     CHECK(csv.out.rfind("conversation,seq,", 0) == 0);
 }
 
+TEST_CASE("logs commands bring a log of an older backtalk up to date before reading it") {
+    backtalk::test::TempDir dir;
+    const std::string db = quoted((dir / "log.db").string());
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    const Run current = run_backtalk(dir, "logs stats --json --db " + db);
+    REQUIRE_MESSAGE(current.exit_code == 0, current.err);
+    {
+        // Back to schema 5: conversations without their message counts.
+        SQLite::Database old(dir / "log.db", SQLite::OPEN_READWRITE);
+        for (const char* column : {"messages_in", "messages_out", "answers", "typed", "not_understood",
+                                   "turns_to_outcome"}) {
+            old.exec(std::string("ALTER TABLE conversations DROP COLUMN ") + column);
+        }
+        old.exec("PRAGMA user_version = 5");
+    }
+    const Run upgraded = run_backtalk(dir, "logs stats --json --db " + db);
+    REQUIRE_MESSAGE(upgraded.exit_code == 0, upgraded.err);
+    CHECK(json::parse(upgraded.out) == json::parse(current.out));
+    CHECK(json::parse(upgraded.out).at("messages_in").get<int>() == static_cast<int>(typed.size()));
+    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 6);
+}
+
 TEST_CASE("logs commands fail clearly and create nothing on bad input") {
     backtalk::test::TempDir dir;
     const std::string missing = quoted((dir / "missing.db").string());

@@ -71,8 +71,11 @@ struct ReviewFixture {
     test::TempDir dir;
     std::optional<SQLite::Database> db;
 
-    ReviewFixture() {
-        store::Store log(test::quiet_options(dir));
+    ReviewFixture() : ReviewFixture(store::StoreOptions{}.batch_rows) {}
+    explicit ReviewFixture(std::size_t batch_rows) {
+        store::StoreOptions options = test::quiet_options(dir);
+        options.batch_rows = batch_rows;
+        store::Store log(options);
         const std::int64_t e1 = may_1 + 10 * hour_ms;
         log_conversation(log, "e1", "websocket", e1, 3, "outcome", "", Triage{Level::emergency, {"cauda_equina"}});
         Script(log, "e1", "websocket", e1)
@@ -233,6 +236,18 @@ TEST_CASE_FIXTURE(ReviewFixture, "stats count outcomes, fallbacks, turns to an o
     }());
     CHECK(websocket_only.at("conversations") == 2);
     CHECK(websocket_only.at("median_turns_to_outcome") == 2);
+}
+
+TEST_CASE("stats are the same however the writer's batches split the conversations") {
+    // Batches of one record put each conversation row and each message in a
+    // transaction of its own; of two, a turn's records straddle batches.
+    ReviewFixture whole;
+    const json expected = review::stats(*whole.db, {});
+    for (const std::size_t batch_rows : {1, 2, 3}) {
+        CAPTURE(batch_rows);
+        ReviewFixture split(batch_rows);
+        CHECK(review::stats(*split.db, {}) == expected);
+    }
 }
 
 TEST_CASE("stats of an empty log have no rates") {

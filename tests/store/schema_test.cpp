@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 using namespace backtalk;
 
@@ -39,6 +41,47 @@ TEST_CASE("an older database is migrated and keeps its rows") {
     CHECK(db.tableExists("sessions"));
     CHECK(db.tableExists("bindings"));
     CHECK(db.execAndGet("SELECT turns FROM conversations WHERE id = 'old'").getInt() == 3);
+}
+
+TEST_CASE("schema 6 counts the messages a database already holds onto their conversations") {
+    test::TempDir dir;
+    {
+        SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        store::migrate(db, 5);
+        db.exec("INSERT INTO conversations (id, channel, started, last_activity, turns) VALUES "
+                "('done', 'terminal', 1000, 2000, 4), ('open', 'terminal', 1000, 2000, 1), "
+                "('empty', 'terminal', 1000, 2000, 0)");
+        db.exec("INSERT INTO messages (conversation, seq, time, direction, kind, text, understood, triage_level) VALUES "
+                "('done', 1, 1, 'in', 'start', '', 1, NULL), "
+                "('done', 2, 1, 'out', 'session', 'new', NULL, NULL), "
+                "('done', 3, 2, 'in', 'message', 'back hurts', 1, NULL), "
+                "('done', 4, 2, 'out', 'reply', 'How long?', NULL, NULL), "
+                "('done', 5, 3, 'in', 'message', 'zzz', 0, NULL), "
+                "('done', 6, 3, 'out', 'reply', 'Sorry?', NULL, NULL), "
+                "('done', 7, 4, 'in', 'choice', 'no', 1, NULL), "
+                "('done', 8, 4, 'out', 'reply', 'Self-care.', NULL, 'self_care'), "
+                "('done', 9, 5, 'in', 'message', 'thanks', 1, NULL), "
+                "('done', 10, 5, 'out', 'reply', 'Take care.', NULL, NULL), "
+                "('open', 1, 1, 'in', 'message', 'qwerty', 0, NULL), "
+                "('open', 2, 1, 'out', 'reply', 'Sorry?', NULL, NULL)");
+    }
+    store::Store log(test::quiet_options(dir));
+    log.close();
+
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
+    const auto counts = [&](const std::string& id) {
+        SQLite::Statement query(db, "SELECT messages_in, messages_out, answers, typed, not_understood, "
+                                    "COALESCE(turns_to_outcome, -1) FROM conversations WHERE id = ?");
+        query.bind(1, id);
+        REQUIRE(query.executeStep());
+        std::vector<int> values;
+        for (int i = 0; i < 6; ++i) values.push_back(query.getColumn(i).getInt());
+        return values;
+    };
+    // done: 3 answers before the self-care reply (two messages, one choice).
+    CHECK(counts("done") == std::vector<int>{5, 5, 4, 3, 1, 3});
+    CHECK(counts("open") == std::vector<int>{1, 1, 1, 1, 1, -1});
+    CHECK(counts("empty") == std::vector<int>{0, 0, 0, 0, 0, -1});
 }
 
 TEST_CASE("a database from a newer backtalk is refused, untouched") {
