@@ -82,6 +82,8 @@ struct Pending {
     Clock::time_point enqueued;
 };
 
+using Batch = std::deque<Pending>;
+
 bool is_command(const Pending& pending) {
     return std::holds_alternative<std::shared_ptr<Command>>(pending.item);
 }
@@ -500,7 +502,7 @@ struct Store::Impl {
 
     // One attempt at committing the batch. Records that can never be written
     // are dropped (counted in `rejected`); database errors propagate.
-    void try_write_batch(const std::vector<Pending>& batch, std::uint64_t& rejected) {
+    void try_write_batch(const Batch& batch, std::uint64_t& rejected) {
         ensure_writer();
         std::unordered_map<std::string, std::int64_t> batch_seqs;
         rejected = 0;
@@ -586,7 +588,7 @@ struct Store::Impl {
         return true;
     }
 
-    void settle(const std::vector<Pending>& batch, std::uint64_t written, std::uint64_t dropped,
+    void settle(const Batch& batch, std::uint64_t written, std::uint64_t dropped,
                 std::int64_t commit_us) {
         // Callers wait for this mutex to queue their records: look the
         // settled sessions and bindings up before taking it.
@@ -622,7 +624,7 @@ struct Store::Impl {
         batch_done.notify_all();
     }
 
-    void write_batch(const std::vector<Pending>& batch) {
+    void write_batch(const Batch& batch) {
         auto delay = std::chrono::milliseconds(10);
         for (;;) {
             const auto started = Clock::now();
@@ -718,11 +720,17 @@ struct Store::Impl {
                 batch_done.notify_all();
                 continue;
             }
-            std::vector<Pending> batch;
-            batch.reserve(std::min(queue.size(), options.batch_rows));
-            while (!queue.empty() && batch.size() < options.batch_rows && !is_command(queue.front())) {
-                batch.push_back(std::move(queue.front()));
-                queue.pop_front();
+            Batch batch;
+            if (commands_queued == 0 && queue.size() <= options.batch_rows) {
+                // The whole queue in O(1): callers wait for this mutex to
+                // queue their records, and moving thousands of records one by
+                // one held it for hundreds of microseconds.
+                batch.swap(queue);
+            } else {
+                while (!queue.empty() && batch.size() < options.batch_rows && !is_command(queue.front())) {
+                    batch.push_back(std::move(queue.front()));
+                    queue.pop_front();
+                }
             }
             in_flight = batch.size();
             lock.unlock();
