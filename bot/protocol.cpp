@@ -87,31 +87,13 @@ std::string to_json(const Reply& reply, bool end_of_turn) {
     json.key("text");
     json.string(reply.text);
     json.key("quick_replies");
-    json.open('[');
-    for (const auto& q : reply.quick_replies) {
-        json.open('{');
-        json.key("id");
-        json.string(q.id);
-        json.key("title");
-        json.string(q.title);
-        json.close('}');
-    }
-    json.close(']');
+    write_json(json, reply.quick_replies);
     json.key("asking");
     json.string_or_null(reply.asking);
     json.key("state");
     json.string(reply.state);
     json.key("triage");
-    if (reply.triage) {
-        json.open('{');
-        json.key("level");
-        json.string(to_string(reply.triage->level));
-        json.key("reasons");
-        json.strings(reply.triage->reasons);
-        json.close('}');
-    } else {
-        json.literal("null");
-    }
+    write_json(json, reply.triage);
     if (reply.steps) {
         json.key("steps");
         json.open('[');

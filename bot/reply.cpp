@@ -1,5 +1,7 @@
 #include "bot/reply.hpp"
 
+#include "bot/json_writer.hpp"
+
 #include <array>
 
 namespace backtalk {
@@ -15,6 +17,29 @@ std::optional<Level> level_from_string(std::string_view text) {
         if (level_names[i] == text) return static_cast<Level>(i);
     }
     return std::nullopt;
+}
+
+void write_json(JsonWriter& json, const std::vector<QuickReply>& quick_replies) {
+    json.open('[');
+    for (const auto& q : quick_replies) {
+        json.open('{');
+        json.key("id");
+        json.string(q.id);
+        json.key("title");
+        json.string(q.title);
+        json.close('}');
+    }
+    json.close(']');
+}
+
+void write_json(JsonWriter& json, const std::optional<Triage>& triage) {
+    if (!triage) return json.literal("null");
+    json.open('{');
+    json.key("level");
+    json.string(to_string(triage->level));
+    json.key("reasons");
+    json.strings(triage->reasons);
+    json.close('}');
 }
 
 }  // namespace backtalk

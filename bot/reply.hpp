@@ -8,6 +8,8 @@
 
 namespace backtalk {
 
+class JsonWriter;
+
 // Ordered by urgency so that "raise only" is a max().
 enum class Level { self_care = 0, gp_soon = 1, urgent = 2, emergency = 3 };
 
@@ -40,5 +42,10 @@ struct Reply {
     std::optional<Triage> triage;
     std::optional<std::vector<Step>> steps;
 };
+
+// The JSON of the wire format and of session snapshots alike:
+// [{"id": ..., "title": ...}, ...], and {"level": ..., "reasons": [...]} or null.
+void write_json(JsonWriter& json, const std::vector<QuickReply>& quick_replies);
+void write_json(JsonWriter& json, const std::optional<Triage>& triage);
 
 }  // namespace backtalk

@@ -24,16 +24,7 @@ std::string session_snapshot(const Session& s) {
     json.key("locale");
     json.string(s.locale);
     json.key("offered");
-    json.open('[');
-    for (const auto& q : s.offered) {
-        json.open('{');
-        json.key("id");
-        json.string(q.id);
-        json.key("title");
-        json.string(q.title);
-        json.close('}');
-    }
-    json.close(']');
+    write_json(json, s.offered);
     json.key("rules_version");
     json.string(s.rules_version);
     json.key("slots");
@@ -54,16 +45,7 @@ std::string session_snapshot(const Session& s) {
     json.key("step_index");
     json.number(s.step_index);
     json.key("triage");
-    if (s.triage) {
-        json.open('{');
-        json.key("level");
-        json.string(to_string(s.triage->level));
-        json.key("reasons");
-        json.strings(s.triage->reasons);
-        json.close('}');
-    } else {
-        json.literal("null");
-    }
+    write_json(json, s.triage);
     json.key("turns");
     json.number(s.turns);
     json.key("version");
