@@ -54,27 +54,14 @@ void require_database(const std::filesystem::path& path) {
     }
 }
 
-// A read-only connection to an existing backtalk log; never creates one. A
-// log from an older backtalk is brought up to date first (the review
-// queries read what the migrations add), which needs write access.
+// A read-only connection to an existing backtalk log; never creates or
+// changes one (an older schema is upgraded by `logs upgrade` or the server).
 SQLite::Database open_for_review(const std::filesystem::path& path) {
     require_database(path);
     SQLite::Database db(path, SQLite::OPEN_READONLY, 5000);
     store::check_schema_supported(db);
-    const int version = store::schema_version(db);
-    if (version == 0) throw std::runtime_error(path.string() + " is not a backtalk log");
-    if (version == store::latest_schema_version()) return db;
-    try {
-        SQLite::Database writable(path, SQLite::OPEN_READWRITE, 5000);
-        store::migrate(writable);
-    } catch (const SQLite::Exception& error) {
-        throw std::runtime_error(path.string() + " is a log of schema " + std::to_string(version) +
-                                 " and this backtalk reads schema " +
-                                 std::to_string(store::latest_schema_version()) +
-                                 "; it could not be upgraded (" + error.what() +
-                                 "): run this as a user who can write it, or start backtalk serve on it once");
-    }
-    return SQLite::Database(path, SQLite::OPEN_READONLY, 5000);
+    if (store::schema_version(db) == 0) throw std::runtime_error(path.string() + " is not a backtalk log");
+    return db;
 }
 
 // The store for maintenance, on an existing database only.
@@ -351,6 +338,22 @@ void add_logs_command(CLI::App& app) {
         log->close();
         if (!found) throw std::runtime_error("no conversation " + options->id);
         std::cout << "deleted conversation " << options->id << '\n';
+    });
+
+    options = std::make_shared<LogsOptions>();
+    CLI::App* upgrade = logs->add_subcommand("upgrade", "Bring the database to this backtalk's schema");
+    add_common_options(*upgrade, options->common);
+    upgrade->callback([options] {
+        int before = 0;
+        {
+            SQLite::Database db = open_for_review(options->common.db_path);
+            before = store::schema_version(db);
+        }
+        auto log = open_for_maintenance(options->common.db_path);
+        log->close();
+        std::cout << options->common.db_path << ": schema " << before;
+        if (before == store::latest_schema_version()) std::cout << ", up to date\n";
+        else std::cout << " upgraded to " << store::latest_schema_version() << '\n';
     });
 
     options = std::make_shared<LogsOptions>();

@@ -1,6 +1,7 @@
 #include "bot/store/review.hpp"
 
 #include "bot/reply.hpp"
+#include "bot/store/schema.hpp"
 
 #include <SQLiteCpp/Statement.h>
 
@@ -388,6 +389,12 @@ std::size_t write_export(SQLite::Database& db, const Filter& filter, ExportForma
 
 json stats(SQLite::Database& db, const Filter& filter) {
     validate(filter);
+    if (const int version = schema_version(db); version < message_counts_schema) {
+        throw std::runtime_error("stats need the message counts of schema " + std::to_string(message_counts_schema) +
+                                 " and this log is at schema " + std::to_string(version) +
+                                 ": run `backtalk logs upgrade` (or start backtalk serve) on it once every "
+                                 "server that writes it runs this version");
+    }
     const Where where = conversation_where(filter);
     json result;
     result["conversations"] = count(db, "SELECT COUNT(*) FROM conversations c WHERE " + where.sql, where);

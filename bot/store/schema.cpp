@@ -7,10 +7,28 @@
 
 namespace backtalk::store {
 
+const char* const message_counts_from_messages = R"sql(
+        messages_in = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'in'),
+        messages_out = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'out'),
+        answers = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'in'
+                   AND m.kind IN ('message', 'choice')),
+        typed = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'in'
+                 AND m.kind = 'message'),
+        not_understood = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id
+                          AND m.direction = 'in' AND m.kind = 'message' AND m.understood = 0),
+        turns_to_outcome = CASE WHEN EXISTS (
+            SELECT 1 FROM messages o WHERE o.conversation = conversations.id AND o.direction = 'out'
+            AND o.triage_level IS NOT NULL) THEN (
+            SELECT COUNT(*) FROM messages i WHERE i.conversation = conversations.id AND i.direction = 'in'
+            AND i.kind IN ('message', 'choice')
+            AND i.seq < (SELECT MIN(o.seq) FROM messages o WHERE o.conversation = conversations.id
+                         AND o.direction = 'out' AND o.triage_level IS NOT NULL)) END
+)sql";
+
 namespace {
 
 // Never edit a released migration; add a new one.
-constexpr std::array<const char*, 6> migrations = {
+const std::array<std::string, 6> migrations = {
     // 1: the conversation log.
     R"sql(
     CREATE TABLE conversations (
@@ -126,23 +144,7 @@ constexpr std::array<const char*, 6> migrations = {
     ALTER TABLE conversations ADD COLUMN typed INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversations ADD COLUMN not_understood INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversations ADD COLUMN turns_to_outcome INTEGER;
-    UPDATE conversations SET
-        messages_in = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'in'),
-        messages_out = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'out'),
-        answers = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'in'
-                   AND m.kind IN ('message', 'choice')),
-        typed = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id AND m.direction = 'in'
-                 AND m.kind = 'message'),
-        not_understood = (SELECT COUNT(*) FROM messages m WHERE m.conversation = conversations.id
-                          AND m.direction = 'in' AND m.kind = 'message' AND m.understood = 0),
-        turns_to_outcome = CASE WHEN EXISTS (
-            SELECT 1 FROM messages o WHERE o.conversation = conversations.id AND o.direction = 'out'
-            AND o.triage_level IS NOT NULL) THEN (
-            SELECT COUNT(*) FROM messages i WHERE i.conversation = conversations.id AND i.direction = 'in'
-            AND i.kind IN ('message', 'choice')
-            AND i.seq < (SELECT MIN(o.seq) FROM messages o WHERE o.conversation = conversations.id
-                         AND o.direction = 'out' AND o.triage_level IS NOT NULL)) END;
-    )sql",
+    UPDATE conversations SET )sql" + std::string(message_counts_from_messages) + ";",
 };
 
 }  // namespace

@@ -11,6 +11,16 @@ namespace backtalk::store {
 
 int latest_schema_version();
 
+// The schema from which conversations carry their message counts (stats
+// read them).
+constexpr int message_counts_schema = 6;
+
+// The SET list that computes a conversation row's message counts from its
+// messages: schema 6's backfill, and the writer's recount of a conversation
+// whose row was missing when its messages were written. Part of a released
+// migration: never change it; a new migration gets a new one.
+extern const char* const message_counts_from_messages;
+
 // The database's user_version.
 int schema_version(SQLite::Database& db);
 

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 namespace backtalk::store {
@@ -136,6 +137,7 @@ struct WriterConnection {
     SQLite::Statement insert_message;
     SQLite::Statement last_seq;
     SQLite::Statement add_message_counts;
+    SQLite::Statement recount_messages;
     SQLite::Statement upsert_session;
     SQLite::Statement insert_audit;
     SQLite::Statement upsert_binding;
@@ -170,6 +172,8 @@ struct WriterConnection {
                                        not_understood = not_understood + ?6,
                                        turns_to_outcome = COALESCE(turns_to_outcome, answers + ?7)
               WHERE id = ?1)sql"),
+          recount_messages(db, std::string("UPDATE conversations SET ") + message_counts_from_messages +
+                                   " WHERE id = ?"),
           upsert_session(db, R"sql(
               INSERT INTO sessions (id, snapshot, updated) VALUES (?, ?, ?)
               ON CONFLICT (id) DO UPDATE SET snapshot = excluded.snapshot, updated = excluded.updated)sql"),
@@ -260,6 +264,8 @@ struct Store::Impl {
     // Writer thread only.
     std::unique_ptr<WriterConnection> writer;
     std::unordered_map<std::string, std::int64_t> last_seq_cache;
+    // Conversations whose messages were written while their row was missing.
+    std::unordered_set<std::string> uncounted;
     std::uint64_t reported_dropped = 0;
     std::uint64_t dropped_at_close = 0;
     int batches_since_wal_check = 0;
@@ -452,9 +458,10 @@ struct Store::Impl {
         s.reset();
     }
 
-    void write(std::string_view conversation, const MessageCounts& counts) {
+    // False if the conversation has no row (yet).
+    bool write(const std::string& conversation, const MessageCounts& counts) {
         auto& s = writer->add_message_counts;
-        s.bind(1, std::string(conversation));
+        s.bindNoCopy(1, conversation);
         s.bind(2, counts.in);
         s.bind(3, counts.out);
         s.bind(4, counts.answers);
@@ -462,8 +469,18 @@ struct Store::Impl {
         s.bind(6, counts.not_understood);
         if (counts.answers_before_outcome) s.bind(7, *counts.answers_before_outcome);
         else s.bind(7);
-        s.exec();
+        const bool found = s.exec() > 0;
         s.reset();
+        return found;
+    }
+
+    // Counts the conversation's messages from the table; false if it has no row.
+    bool recount_conversation(const std::string& conversation) {
+        auto& s = writer->recount_messages;
+        s.bindNoCopy(1, conversation);
+        const bool found = s.exec() > 0;
+        s.reset();
+        return found;
     }
 
     void write(const SessionItem& item, std::unordered_map<std::string, std::int64_t>&) {
@@ -545,10 +562,32 @@ struct Store::Impl {
                 options.report(std::string("dropped a record the database refused: ") + error.what());
             }
         }
-        // After the loop: a conversation's row is written before its
-        // messages are queued, so it exists by now (in this batch or before).
-        for (const auto& [id, counts] : message_counts) write(id, counts);
+        // After the loop, so that a recount sees the batch's messages. A
+        // conversation's row is queued before its messages, so it exists by
+        // now, unless it was dropped (queue full), refused or deleted: its
+        // messages are then counted again from the table once it exists.
+        std::vector<std::string> counted;
+        std::vector<std::string> missing;
+        const auto count_messages = [&](std::string_view id, const MessageCounts* counts) {
+            const std::string conversation(id);
+            const bool recount = uncounted.count(conversation) > 0;
+            if (!recount && !counts) return;
+            const bool found = recount ? recount_conversation(conversation) : write(conversation, *counts);
+            if (recount && found) counted.push_back(conversation);
+            if (!recount && !found) missing.push_back(conversation);
+        };
+        for (const auto& [id, counts] : message_counts) count_messages(id, &counts);
+        for (const auto& [id, folded] : conversations) {
+            if (!message_counts.count(id)) count_messages(id, nullptr);
+        }
         transaction.commit();
+        for (const auto& id : counted) uncounted.erase(id);
+        for (auto& id : missing) uncounted.insert(std::move(id));
+        // Bounded memory: each entry is a conversation whose rows were lost.
+        if (uncounted.size() > 10000) {
+            options.report("more than 10000 conversations lost their rows; their message counts stay short");
+            uncounted.clear();
+        }
         for (const auto& [conversation, seq] : batch_seqs) last_seq_cache[conversation] = seq;
         // Bounded memory: the cache refills from the index on demand.
         if (last_seq_cache.size() > 100000) last_seq_cache.clear();

@@ -187,7 +187,7 @@ TEST_CASE("logs list, show, stats and unmatched read what chat wrote") {
     CHECK(csv.out.rfind("conversation,seq,", 0) == 0);
 }
 
-TEST_CASE("logs commands bring a log of an older backtalk up to date before reading it") {
+TEST_CASE("logs reads an older log without changing it; stats ask for logs upgrade, which brings it up to date") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
     REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
@@ -202,18 +202,34 @@ TEST_CASE("logs commands bring a log of an older backtalk up to date before read
         }
         old.exec("PRAGMA user_version = 5");
     }
+    // A server of the older version may still be writing it: reading must
+    // not migrate it under that server.
+    const Run list = run_backtalk(dir, "logs list --json --db " + db);
+    REQUIRE_MESSAGE(list.exit_code == 0, list.err);
+    CHECK(json::parse(list.out).size() == 1);
+    const Run refused = run_backtalk(dir, "logs stats --db " + db);
+    CHECK(refused.exit_code != 0);
+    CHECK(refused.err.find("schema 5") != std::string::npos);
+    CHECK(refused.err.find("backtalk logs upgrade") != std::string::npos);
+    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 5);
+
+    const Run upgrade = run_backtalk(dir, "logs upgrade --db " + db);
+    REQUIRE_MESSAGE(upgrade.exit_code == 0, upgrade.err);
+    CHECK(upgrade.out.find("schema 5 upgraded to 6") != std::string::npos);
+    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 6);
     const Run upgraded = run_backtalk(dir, "logs stats --json --db " + db);
     REQUIRE_MESSAGE(upgraded.exit_code == 0, upgraded.err);
     CHECK(json::parse(upgraded.out) == json::parse(current.out));
     CHECK(json::parse(upgraded.out).at("messages_in").get<int>() == static_cast<int>(typed.size()));
-    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 6);
+    const Run again = run_backtalk(dir, "logs upgrade --db " + db);
+    CHECK(again.out.find("schema 6, up to date") != std::string::npos);
 }
 
 TEST_CASE("logs commands fail clearly and create nothing on bad input") {
     backtalk::test::TempDir dir;
     const std::string missing = quoted((dir / "missing.db").string());
     for (const std::string command : {"list", "show abc", "stats", "unmatched", "export --format jsonl",
-                                      "purge --older-than 30d", "delete abc", "backup /tmp/never"}) {
+                                      "purge --older-than 30d", "delete abc", "backup /tmp/never", "upgrade"}) {
         const Run run = run_backtalk(dir, "logs " + command + " --db " + missing);
         CHECK_MESSAGE(run.exit_code != 0, command);
         CHECK_MESSAGE(run.err.find("no log database at") != std::string::npos, command);

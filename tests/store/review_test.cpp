@@ -117,6 +117,46 @@ std::vector<std::string> ids(const json& conversations) {
     return result;
 }
 
+// A conversation's message counts as the stats computed them before schema 6,
+// straight from its messages: the oracle for the counts the writer keeps.
+std::vector<std::int64_t> counts_from_messages(SQLite::Database& db, const std::string& id) {
+    SQLite::Statement query(
+        db, "SELECT COUNT(*) FILTER (WHERE direction = 'in'), COUNT(*) FILTER (WHERE direction = 'out'), "
+            "COUNT(*) FILTER (WHERE direction = 'in' AND kind IN ('message', 'choice')), "
+            "COUNT(*) FILTER (WHERE direction = 'in' AND kind = 'message'), "
+            "COUNT(*) FILTER (WHERE direction = 'in' AND kind = 'message' AND understood = 0), "
+            "(SELECT (SELECT COUNT(*) FROM messages i WHERE i.conversation = f.conversation AND i.direction = 'in' "
+            " AND i.kind IN ('message', 'choice') AND i.seq < f.first_seq) "
+            " FROM (SELECT conversation, MIN(seq) AS first_seq FROM messages "
+            "       WHERE direction = 'out' AND triage_level IS NOT NULL GROUP BY conversation) f "
+            " WHERE f.conversation = ?1) "
+            "FROM messages WHERE conversation = ?1");
+    query.bind(1, id);
+    query.executeStep();
+    std::vector<std::int64_t> counts;
+    for (int i = 0; i < 6; ++i) counts.push_back(query.getColumn(i).isNull() ? -1 : query.getColumn(i).getInt64());
+    return counts;
+}
+
+std::vector<std::int64_t> kept_counts(SQLite::Database& db, const std::string& id) {
+    SQLite::Statement query(db, "SELECT messages_in, messages_out, answers, typed, not_understood, "
+                                "COALESCE(turns_to_outcome, -1) FROM conversations WHERE id = ?");
+    query.bind(1, id);
+    REQUIRE(query.executeStep());
+    std::vector<std::int64_t> counts;
+    for (int i = 0; i < 6; ++i) counts.push_back(query.getColumn(i).getInt64());
+    return counts;
+}
+
+void check_counts_match_messages(SQLite::Database& db) {
+    SQLite::Statement ids(db, "SELECT id FROM conversations");
+    while (ids.executeStep()) {
+        const std::string id = ids.getColumn(0).getString();
+        CAPTURE(id);
+        CHECK(kept_counts(db, id) == counts_from_messages(db, id));
+    }
+}
+
 review::Filter with_level(const std::string& level) {
     review::Filter filter;
     filter.level = level;
@@ -242,12 +282,38 @@ TEST_CASE("stats are the same however the writer's batches split the conversatio
     // Batches of one record put each conversation row and each message in a
     // transaction of its own; of two, a turn's records straddle batches.
     ReviewFixture whole;
+    check_counts_match_messages(*whole.db);
     const json expected = review::stats(*whole.db, {});
     for (const std::size_t batch_rows : {1, 2, 3}) {
         CAPTURE(batch_rows);
         ReviewFixture split(batch_rows);
+        check_counts_match_messages(*split.db);
         CHECK(review::stats(*split.db, {}) == expected);
     }
+}
+
+TEST_CASE("messages written while their conversation's row is missing are counted once the row exists") {
+    // The row can be missing when its record was dropped (queue full) or
+    // refused, or the conversation was deleted between a turn's records.
+    test::TempDir dir;
+    {
+        store::Store log(test::quiet_options(dir));
+        Script(log, "late", "websocket", may_1)
+            .in("message", "zzz", false)
+            .out("Sorry, where does it hurt?", "greeting", "pain_location");
+        REQUIRE(log.flush());
+        log_conversation(log, "late", "websocket", may_1, 2, "outcome", "", Triage{Level::gp_soon, {"sciatica"}});
+        Script(log, "late", "websocket", may_1 + 10)
+            .in("choice", "lower back", true, {"lower_back"})
+            .out("Book an appointment.", "outcome", "", Triage{Level::gp_soon, {"sciatica"}});
+        REQUIRE(log.flush());
+        // And from then on, counted as they come.
+        Script(log, "late", "websocket", may_1 + 20).in("message", "thanks", true).out("Take care.", "outcome");
+        log.close();
+    }
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
+    CHECK(kept_counts(db, "late") == std::vector<std::int64_t>{3, 3, 3, 2, 1, 2});
+    check_counts_match_messages(db);
 }
 
 TEST_CASE("stats of an empty log have no rates") {
