@@ -350,7 +350,15 @@ void add_logs_command(CLI::App& app) {
             before = store::schema_version(db);
         }
         auto log = open_for_maintenance(options->common.db_path);
+        const store::StoreHealth health = log->health();
         log->close();
+        // The store opens a database it cannot write yet as degraded rather
+        // than failing: check what the file says now.
+        SQLite::Database db = open_for_review(options->common.db_path);
+        if (store::schema_version(db) != store::latest_schema_version()) {
+            throw std::runtime_error("could not upgrade " + options->common.db_path +
+                                     (health.reason.empty() ? std::string() : ": " + health.reason));
+        }
         std::cout << options->common.db_path << ": schema " << before;
         if (before == store::latest_schema_version()) std::cout << ", up to date\n";
         else std::cout << " upgraded to " << store::latest_schema_version() << '\n';

@@ -213,6 +213,16 @@ TEST_CASE("logs reads an older log without changing it; stats ask for logs upgra
     CHECK(refused.err.find("backtalk logs upgrade") != std::string::npos);
     CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 5);
 
+    if (backtalk::test::make_read_only(dir / "log.db")) {
+        const Run cannot = run_backtalk(dir, "logs upgrade --db " + db);
+        backtalk::test::make_writable(dir / "log.db");
+        CHECK(cannot.exit_code != 0);
+        CHECK(cannot.err.find("could not upgrade") != std::string::npos);
+        CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 5);
+    } else {
+        backtalk::test::make_writable(dir / "log.db");
+        MESSAGE("read-only case skipped: this system cannot make a file read-only for this user");
+    }
     const Run upgrade = run_backtalk(dir, "logs upgrade --db " + db);
     REQUIRE_MESSAGE(upgrade.exit_code == 0, upgrade.err);
     CHECK(upgrade.out.find("schema 5 upgraded to 6") != std::string::npos);
