@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <memory>
+#include <thread>
 #include <vector>
 
 namespace backtalk::test {
@@ -49,6 +50,17 @@ double HostileTarget::metric(const std::string& series) const {
         at += line_start.size();
     }
     return 0;
+}
+
+double HostileTarget::metric_reaching(const std::string& series, double at_least,
+                                     std::chrono::milliseconds within) const {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    double value = metric(series);
+    while (value < at_least && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        value = metric(series);
+    }
+    return value;
 }
 
 void HostileTarget::survived(const std::string& attack) {

@@ -6,6 +6,7 @@
 #include "tests/integration/clients.hpp"
 #include "tests/integration/server_process.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -25,6 +26,11 @@ public:
     // The value of one series in /metrics (exact name and labels), 0 when
     // it is not there yet.
     double metric(const std::string& series) const;
+    // metric(series) once it reaches at_least, or its value at the deadline.
+    // For counters the server adds to when a socket's read ends, which can
+    // come after the client has seen the close frame.
+    double metric_reaching(const std::string& series, double at_least,
+                           std::chrono::milliseconds within = std::chrono::seconds(10)) const;
     // The server answers /healthz with 200 and the bystander conversation
     // gets a reply to its next answer. Counts one hostile case.
     void survived(const std::string& attack);
