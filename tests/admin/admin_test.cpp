@@ -269,15 +269,16 @@ TEST_CASE("reviews waiting for a locked database leave the network threads to ev
     other.exec("BEGIN EXCLUSIVE");
     // Queued and not committable: every review now waits 250 ms for it.
     server.post_chat(json{{"session", session}, {"text", "since yesterday"}});
-    constexpr int reviews = 8;
+    constexpr int reviews = 16;
     std::vector<std::thread> reviewers;
     std::vector<int> statuses(reviews, 0);
     for (int i = 0; i < reviews; ++i) {
         reviewers.emplace_back([&, i] { statuses[static_cast<std::size_t>(i)] = server.get("/api/v1/stats").status; });
     }
-    // Meanwhile (about 2 s of reviews, one at a time on the admin worker)
+    // Meanwhile (about 4 s of reviews, one at a time on the admin worker)
     // the server answers others at once; with reviews on the two network
-    // threads each answer here waited for one of them.
+    // threads each answer here would wait about 2 s for them. The bound
+    // leaves room for a slow shared machine.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::chrono::steady_clock::duration slowest{};
     for (int i = 0; i < 5; ++i) {
@@ -285,7 +286,7 @@ TEST_CASE("reviews waiting for a locked database leave the network threads to ev
         CHECK(backtalk::test::http_request(server.port(), "GET", "/healthz").status == 200);
         slowest = std::max(slowest, std::chrono::steady_clock::now() - started);
     }
-    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count() < 200);
+    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count() < 1000);
     for (auto& reviewer : reviewers) reviewer.join();
     other.exec("ROLLBACK");
     CHECK(std::count(statuses.begin(), statuses.end(), 200) == reviews);

@@ -1,10 +1,11 @@
 #include "tests/hostile/hostile_target.hpp"
 
+#include "tests/support/eventually.hpp"
+
 #include <doctest/doctest.h>
 
 #include <fstream>
 #include <memory>
-#include <thread>
 #include <vector>
 
 namespace backtalk::test {
@@ -54,12 +55,8 @@ double HostileTarget::metric(const std::string& series) const {
 
 double HostileTarget::metric_reaching(const std::string& series, double at_least,
                                      std::chrono::milliseconds within) const {
-    const auto deadline = std::chrono::steady_clock::now() + within;
-    double value = metric(series);
-    while (value < at_least && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        value = metric(series);
-    }
+    double value = 0;
+    eventually([&] { return (value = metric(series)) >= at_least; }, within);
     return value;
 }
 

@@ -6,6 +6,7 @@
 // /metrics say so, and the log catches up once the lock is gone).
 #include "tests/integration/clients.hpp"
 #include "tests/integration/server_process.hpp"
+#include "tests/support/eventually.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
@@ -103,16 +104,6 @@ double metric(std::uint16_t port, const std::string& name) {
     return at == std::string::npos ? -1 : std::stod(body.substr(at + line_start.size()));
 }
 
-template <class Condition>
-bool within(std::chrono::seconds limit, Condition condition) {
-    const auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return condition();
-}
-
 }  // namespace
 
 TEST_CASE("kill -9 under load: an intact database, the log short of at most the last moments, conversations resume") {
@@ -199,7 +190,7 @@ TEST_CASE("a database locked by another process: chats go on, health says degrad
     auto turn = chat.receive_turn();
     const std::string session = turn.front().at("session");
     // The start is committed: the tables exist before the lock is taken.
-    REQUIRE(within(std::chrono::seconds(10),
+    REQUIRE(eventually(
                    [&] { return metric(server.port(), "backtalk_store_rows_written_total") > 0; }));
 
     int answered_while_locked = 0;
@@ -212,7 +203,7 @@ TEST_CASE("a database locked by another process: chats go on, health says degrad
             CHECK(last_reply(turn).value("type", "") == "reply");
             ++answered_while_locked;
         }
-        CHECK(within(std::chrono::seconds(20), [&] {
+        CHECK(eventually([&] {
             return http_request(server.port(), "GET", "/healthz").body.find("\"degraded\"") != std::string::npos;
         }));
         CHECK(http_request(server.port(), "GET", "/healthz").status == 200);
@@ -221,11 +212,11 @@ TEST_CASE("a database locked by another process: chats go on, health says degrad
         other.exec("ROLLBACK");
     }
 
-    CHECK(within(std::chrono::seconds(20), [&] {
+    CHECK(eventually([&] {
         return http_request(server.port(), "GET", "/healthz").body.find("\"degraded\"") == std::string::npos;
     }));
     CHECK(metric(server.port(), "backtalk_store_healthy") == 1);
-    CHECK(within(std::chrono::seconds(10), [&] {
+    CHECK(eventually([&] {
         const auto logged = logged_turns(db);
         const auto found = logged.find(session);
         return found != logged.end() && found->second == answered_while_locked;

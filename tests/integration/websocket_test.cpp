@@ -1,13 +1,13 @@
 // The WebSocket of PROTOCOL.md against a running `backtalk serve`.
 #include "tests/integration/clients.hpp"
 #include "tests/integration/server_process.hpp"
+#include "tests/support/eventually.hpp"
 
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <set>
 #include <string>
-#include <thread>
 
 using backtalk::test::ChatClient;
 using backtalk::test::json;
@@ -188,9 +188,6 @@ TEST_CASE("connections over the per-address cap are refused with 503") {
     CHECK(backtalk::test::websocket_upgrade_status(server.port(), server.origin()) == 503);
     first.close();
     // The lease is returned when the connection ends.
-    for (int attempt = 0; attempt < 100; ++attempt) {
-        if (backtalk::test::websocket_upgrade_status(server.port(), server.origin()) == 101) break;
-        REQUIRE(attempt < 99);
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    CHECK(backtalk::test::eventually(
+        [&] { return backtalk::test::websocket_upgrade_status(server.port(), server.origin()) == 101; }));
 }

@@ -3,6 +3,7 @@
 
 #include "bot/store/store.hpp"
 #include "temp_dir.hpp"
+#include "tests/support/eventually.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <fcntl.h>
@@ -58,18 +59,6 @@ inline store::ConversationRecord conversation(const std::string& id, const std::
 inline std::int64_t query_int(const std::filesystem::path& db_path, const std::string& sql) {
     SQLite::Database db(db_path, SQLite::OPEN_READONLY);
     return db.execAndGet(sql).getInt64();
-}
-
-// Waits (up to a generous limit, never asserting on time) for a condition
-// that another thread makes true.
-template <class Condition>
-bool eventually(Condition condition) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > give_up) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return true;
 }
 
 inline std::string query_text(const std::filesystem::path& db_path, const std::string& sql) {
