@@ -186,7 +186,7 @@ void configure_writer_connection(SQLite::Database& db, int busy_timeout_ms) {
     // Checkpoints every 4000 pages (16 MB of WAL) instead of SQLite's 1000:
     // the pages a busy log keeps changing (index tails, live conversations)
     // are copied into the database once per checkpoint, not four times.
-    db.exec("PRAGMA wal_autocheckpoint = 4000");
+    db.exec("PRAGMA wal_autocheckpoint = " + std::to_string(wal_checkpoint_pages));
     // 8 MiB of page cache instead of 2: the conversation and session rows a
     // busy log updates in every batch stay in memory rather than being read
     // back from the OS.

@@ -36,6 +36,11 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The WAL is copied into the database once it holds this many pages (see
+// configure_writer_connection), then written again from its start: its
+// file stays at about this size plus one batch.
+constexpr int wal_checkpoint_pages = 4000;
+
 // Per-connection settings for the writer: WAL, synchronous=NORMAL,
 // secure_delete, and a busy timeout.
 void configure_writer_connection(SQLite::Database& db, int busy_timeout_ms);

@@ -4,6 +4,7 @@
 // checks none more than doubled and that finished conversations leave
 // memory once idle (--memory-idle 2s here). BACKTALK_SOAK_SECONDS sets the length
 // (default 20).
+#include "bot/store/schema.hpp"
 #include "tests/hostile/process_probe.hpp"
 #include "tests/integration/clients.hpp"
 #include "tests/integration/server_process.hpp"
@@ -114,8 +115,12 @@ TEST_CASE("many conversations: memory, descriptors and WAL stay flat") {
     CHECK(at_end > at_start);
     CHECK(end.resident_kib <= 2 * start.resident_kib);
     CHECK(end.descriptors <= 2 * start.descriptors);
-    // The WAL is checkpointed as it grows; allow for one write burst on top.
-    CHECK(end.wal_bytes <= 2 * start.wal_bytes + 4 * 1024 * 1024);
+    // The WAL is checkpointed as it grows and then reused from its start: on
+    // a slow machine it may still be filling up to that size at the warm-up.
+    // Allow for one write burst on top.
+    constexpr std::uintmax_t wal_frame_bytes = 4096 + 24;
+    constexpr std::uintmax_t checkpointed_wal_bytes = backtalk::store::wal_checkpoint_pages * wal_frame_bytes;
+    CHECK(end.wal_bytes <= std::max(2 * start.wal_bytes, checkpointed_wal_bytes) + 4 * 1024 * 1024);
     // Memory holds the last seconds' conversations, not all of them.
     CHECK(end.live_conversations < at_end / 2);
     CHECK(http_request(server.port(), "GET", "/healthz").status == 200);
