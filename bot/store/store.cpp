@@ -34,13 +34,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The session itself, shared and immutable: the writer thread turns it into
-// JSON, and only when no newer snapshot of the session is in the same batch,
-// so a network thread never pays for the serialisation.
-struct SessionItem {
-    std::string id;
+// A session's newest state, shared and immutable, waiting to be written:
+// the writer thread turns it into JSON, so a network thread never pays for
+// the serialisation. Only the newest one of each session is kept: a newer
+// one replaces it, and the one replaced is freed by the caller that queued
+// the newer, not by the writer. Sessions change every turn, and a queue that
+// held each of them would have the writer free nine of ten unwritten, and
+// keep thousands alive while it is behind.
+struct PendingSession {
     std::shared_ptr<const Session> session;
     std::int64_t updated_ms = 0;
+    std::uint64_t version = 0;
+};
+
+// In the queue: this session has a newer state to write.
+struct SessionItem {
+    std::string id;
     std::uint64_t version = 0;
 };
 
@@ -254,7 +263,7 @@ struct Store::Impl {
     bool stopping = false;
     bool closed = false;
     Clock::time_point close_deadline;
-    std::unordered_map<std::string, SessionItem> pending_sessions;
+    std::unordered_map<std::string, PendingSession> pending_sessions;
     std::unordered_map<std::string, BindingItem> pending_bindings;
     std::uint64_t next_version = 0;
     StoreCounters counters;
@@ -292,23 +301,42 @@ struct Store::Impl {
     // ---- callers' side ----
 
     bool enqueue(Item item) {
-        std::unique_lock lock(mutex);
-        if (stopping || queue.size() >= options.queue_capacity) {
-            ++counters.dropped;
-            return false;
-        }
-        if (auto* session = std::get_if<SessionItem>(&item)) {
-            session->version = ++next_version;
-            pending_sessions[session->id] = *session;
-        } else if (auto* binding = std::get_if<BindingItem>(&item)) {
+        std::lock_guard lock(mutex);
+        if (!admit_locked()) return false;
+        if (auto* binding = std::get_if<BindingItem>(&item)) {
             binding->version = ++next_version;
             pending_bindings[binding_key(binding->scope, binding->key)] = *binding;
         }
+        push_locked(std::move(item));
+        return true;
+    }
+
+    bool enqueue_session(std::string id, std::shared_ptr<const Session> session, std::int64_t updated_ms) {
+        std::shared_ptr<const Session> replaced;  // freed after the lock is released
+        std::lock_guard lock(mutex);
+        if (!admit_locked()) return false;
+        const std::uint64_t version = ++next_version;
+        auto& pending = pending_sessions[id];
+        replaced = std::exchange(pending.session, std::move(session));
+        pending.updated_ms = updated_ms;
+        pending.version = version;
+        push_locked(SessionItem{std::move(id), version});
+        return true;
+    }
+
+    // With the mutex held: false (and counted as dropped) when the queue is
+    // full or the store is closed.
+    bool admit_locked() {
+        if (!stopping && queue.size() < options.queue_capacity) return true;
+        ++counters.dropped;
+        return false;
+    }
+
+    void push_locked(Item item) {
         queue.push_back(Pending{std::move(item), Clock::now()});
         ++items_queued;
         // Wake the writer to start its batch timer, or when a batch is full.
         if (queue.size() == 1 || queue.size() >= options.batch_rows) work_ready.notify_one();
-        return true;
     }
 
     // Queues a command and waits for it; gives up (and cancels it) after
@@ -388,7 +416,7 @@ struct Store::Impl {
         return last + 1;
     }
 
-    void write(const ConversationRecord& record, std::unordered_map<std::string, std::int64_t>&) {
+    void write(const ConversationRecord& record) {
         auto& s = writer->upsert_conversation;
         s.bindNoCopy(1, record.id);
         s.bindNoCopy(2, record.channel);
@@ -483,17 +511,17 @@ struct Store::Impl {
         return found;
     }
 
-    void write(const SessionItem& item, std::unordered_map<std::string, std::int64_t>&) {
+    void write(const std::string& id, const PendingSession& pending) {
         auto& s = writer->upsert_session;
-        const std::string snapshot = session_snapshot(*item.session);
-        s.bindNoCopy(1, item.id);
+        const std::string snapshot = session_snapshot(*pending.session);
+        s.bindNoCopy(1, id);
         s.bindNoCopy(2, snapshot);
-        s.bind(3, item.updated_ms);
+        s.bind(3, pending.updated_ms);
         s.exec();
         s.reset();
     }
 
-    void write(const AuditRecord& record, std::unordered_map<std::string, std::int64_t>&) {
+    void write(const AuditRecord& record) {
         auto& s = writer->insert_audit;
         s.bind(1, record.time_ms);
         s.bind(2, record.actor);
@@ -503,7 +531,7 @@ struct Store::Impl {
         s.reset();
     }
 
-    void write(const BindingItem& item, std::unordered_map<std::string, std::int64_t>&) {
+    void write(const BindingItem& item) {
         auto& s = writer->upsert_binding;
         s.bind(1, item.scope);
         s.bind(2, item.key);
@@ -513,27 +541,31 @@ struct Store::Impl {
         s.reset();
     }
 
-    void write(const std::shared_ptr<Command>&, std::unordered_map<std::string, std::int64_t>&) {
-        throw std::logic_error("a command inside a batch");
-    }
+    // The sessions a batch wrote: their pending state may be dropped once
+    // committed, unless a newer one has been queued since.
+    using WrittenSessions = std::vector<std::pair<std::string_view, std::uint64_t>>;
 
     // One attempt at committing the batch. Records that can never be written
     // are dropped (counted in `rejected`); database errors propagate.
-    void try_write_batch(const Batch& batch, std::uint64_t& rejected) {
+    void try_write_batch(const Batch& batch, std::uint64_t& rejected, WrittenSessions& written_sessions) {
         ensure_writer();
         std::unordered_map<std::string, std::int64_t> batch_seqs;
         rejected = 0;
-        // A busy conversation has several turns in one batch. Only the newest
-        // snapshot of each session is written (the older ones would be
-        // overwritten in the same transaction), and its conversation records
-        // are folded into one row update, at the place of the last.
-        std::unordered_map<std::string_view, std::uint64_t> newest_snapshot;
+        written_sessions.clear();
+        // A busy conversation has several turns in one batch. Its session is
+        // written once, in its newest state (which may be newer than the
+        // batch), and its conversation records are folded into one row
+        // update; each at the place of the last.
+        struct NewestSession {
+            std::size_t last = 0;
+            PendingSession pending;  // no session: deleted or purged meanwhile
+        };
+        std::unordered_map<std::string_view, NewestSession> sessions;
         std::unordered_map<std::string_view, FoldedConversation> conversations;
         std::unordered_map<std::string_view, MessageCounts> message_counts;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (const auto* session = std::get_if<SessionItem>(&batch[i].item)) {
-                auto& newest = newest_snapshot[session->id];
-                newest = std::max(newest, session->version);
+                sessions[session->id].last = i;
             } else if (const auto* record = std::get_if<ConversationRecord>(&batch[i].item)) {
                 auto [folded, first] = conversations.try_emplace(record->id);
                 if (first) folded->second.record = *record;
@@ -541,20 +573,35 @@ struct Store::Impl {
                 folded->second.last = i;
             }
         }
+        if (!sessions.empty()) {
+            std::lock_guard lock(mutex);
+            for (auto& [id, newest] : sessions) {
+                if (auto found = pending_sessions.find(std::string(id)); found != pending_sessions.end()) {
+                    newest.pending = found->second;
+                }
+            }
+        }
         SQLite::Transaction transaction(writer->db);
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            const Pending& pending = batch[i];
-            if (const auto* session = std::get_if<SessionItem>(&pending.item);
-                session && session->version != newest_snapshot[session->id]) {
-                continue;
-            }
-            const auto* conversation = std::get_if<ConversationRecord>(&pending.item);
-            if (conversation && conversations[conversation->id].last != i) continue;
+            const Item& item = batch[i].item;
             try {
-                if (conversation) write(conversations[conversation->id].record, batch_seqs);
-                else std::visit([&](const auto& item) { write(item, batch_seqs); }, pending.item);
-                if (const auto* message = std::get_if<MessageRecord>(&pending.item)) {
+                if (const auto* session = std::get_if<SessionItem>(&item)) {
+                    const NewestSession& newest = sessions[session->id];
+                    if (newest.last != i || !newest.pending.session) continue;
+                    write(session->id, newest.pending);
+                    written_sessions.emplace_back(session->id, newest.pending.version);
+                } else if (const auto* conversation = std::get_if<ConversationRecord>(&item)) {
+                    const FoldedConversation& folded = conversations[conversation->id];
+                    if (folded.last == i) write(folded.record);
+                } else if (const auto* message = std::get_if<MessageRecord>(&item)) {
+                    write(*message, batch_seqs);
                     message_counts[message->conversation].add(*message);
+                } else if (const auto* audit = std::get_if<AuditRecord>(&item)) {
+                    write(*audit);
+                } else if (const auto* binding = std::get_if<BindingItem>(&item)) {
+                    write(*binding);
+                } else {
+                    throw std::logic_error("a command inside a batch");
                 }
             } catch (const SQLite::Exception& error) {
                 if (!is_record_error(error)) throw;
@@ -627,23 +674,27 @@ struct Store::Impl {
         return true;
     }
 
-    void settle(const Batch& batch, std::uint64_t written, std::uint64_t dropped,
-                std::int64_t commit_us) {
+    void settle(const Batch& batch, const WrittenSessions& written_sessions, std::uint64_t written,
+                std::uint64_t dropped, std::int64_t commit_us) {
         // Callers wait for this mutex to queue their records: look the
-        // settled sessions and bindings up before taking it.
-        std::vector<const SessionItem*> sessions;
+        // settled sessions and bindings up before taking it, and free the
+        // sessions written after releasing it.
+        std::vector<std::string> session_ids;
+        session_ids.reserve(written_sessions.size());
+        for (const auto& [id, version] : written_sessions) session_ids.emplace_back(id);
         std::vector<std::pair<std::string, std::uint64_t>> bindings;
         for (const Pending& pending : batch) {
-            if (const auto* session = std::get_if<SessionItem>(&pending.item)) {
-                sessions.push_back(session);
-            } else if (const auto* binding = std::get_if<BindingItem>(&pending.item)) {
+            if (const auto* binding = std::get_if<BindingItem>(&pending.item)) {
                 bindings.emplace_back(binding_key(binding->scope, binding->key), binding->version);
             }
         }
+        std::vector<std::shared_ptr<const Session>> settled_sessions;
+        settled_sessions.reserve(written_sessions.size());
         std::lock_guard lock(mutex);
-        for (const SessionItem* session : sessions) {
-            auto found = pending_sessions.find(session->id);
-            if (found != pending_sessions.end() && found->second.version == session->version) {
+        for (std::size_t i = 0; i < session_ids.size(); ++i) {
+            auto found = pending_sessions.find(session_ids[i]);
+            if (found != pending_sessions.end() && found->second.version == written_sessions[i].second) {
+                settled_sessions.push_back(std::move(found->second.session));
                 pending_sessions.erase(found);
             }
         }
@@ -665,12 +716,13 @@ struct Store::Impl {
 
     void write_batch(const Batch& batch) {
         auto delay = std::chrono::milliseconds(10);
+        WrittenSessions written_sessions;
         for (;;) {
             const auto started = Clock::now();
             try {
                 std::uint64_t rejected = 0;
-                try_write_batch(batch, rejected);
-                settle(batch, batch.size() - rejected, rejected, elapsed_us(started));
+                try_write_batch(batch, rejected, written_sessions);
+                settle(batch, written_sessions, batch.size() - rejected, rejected, elapsed_us(started));
                 note_recovered();
                 limit_wal();
                 return;
@@ -681,7 +733,7 @@ struct Store::Impl {
             }
             if (!back_off(delay)) {
                 dropped_at_close += batch.size();
-                settle(batch, 0, batch.size(), 0);
+                settle(batch, {}, 0, batch.size(), 0);
                 return;
             }
         }
@@ -874,7 +926,7 @@ bool Store::save_session(const std::string& id, const Session& session, std::int
 
 bool Store::save_session(const std::string& id, std::shared_ptr<const Session> session, std::int64_t now_ms) {
     if (!session) throw std::invalid_argument("save_session needs a session");
-    return impl_->enqueue(SessionItem{id, std::move(session), now_ms, 0});
+    return impl_->enqueue_session(id, std::move(session), now_ms);
 }
 
 bool Store::record_audit(AuditRecord record) { return impl_->enqueue(std::move(record)); }

@@ -149,7 +149,9 @@ public:
     bool log_message(MessageRecord record);
     bool save_session(const std::string& id, const Session& session, std::int64_t now_ms);
     // The same without a copy: the store keeps the shared session (which must
-    // not change afterwards) and serialises it on the writer thread.
+    // not change afterwards) and serialises it on the writer thread. Only
+    // the newest state of each session waits: a batch writes the one that
+    // is newest when it is committed, which may be newer than its messages.
     bool save_session(const std::string& id, std::shared_ptr<const Session> session, std::int64_t now_ms);
     bool record_audit(AuditRecord record);
     // A small key/value table for channels, e.g. a Telegram chat's hashed id

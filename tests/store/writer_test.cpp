@@ -224,6 +224,37 @@ TEST_CASE("a session snapshot round-trips through the store, before and after co
     CHECK_FALSE(reopened.load_session("unknown").has_value());
 }
 
+TEST_CASE("the store keeps only the newest state of a session waiting to be written") {
+    test::TempDir dir;
+    auto options = test::quiet_options(dir);
+    options.batch_interval = std::chrono::hours(1);
+    store::Store log(options);
+    Session first_state = sample_session();
+    first_state.turns = 1;
+    Session second_state = sample_session();
+    second_state.turns = 2;
+    auto first = std::make_shared<const Session>(first_state);
+    auto second = std::make_shared<const Session>(second_state);
+    REQUIRE(log.save_session("s1", first, 1000));
+    CHECK(first.use_count() == 2);
+    REQUIRE(log.save_session("s1", second, 2000));
+    // Replaced before any batch: the caller's copy is the only one left, so
+    // it is freed by the caller, and a slow writer holds no old states.
+    CHECK(first.use_count() == 1);
+    CHECK(second.use_count() == 2);
+    REQUIRE(log.load_session("s1").has_value());
+    CHECK(log.load_session("s1")->turns == 2);
+
+    REQUIRE(log.flush());
+    // Written: the store lets go of it, and the file has the newest state.
+    CHECK(second.use_count() == 1);
+    CHECK(log.load_session("s1")->turns == 2);
+    const auto counters = log.close();
+    CHECK(counters.dropped == 0);
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM sessions") == 1);
+    CHECK(test::query_int(dir / "log.db", "SELECT updated FROM sessions WHERE id = 's1'") == 2000);
+}
+
 TEST_CASE("bindings map a channel's key to a value and survive a restart") {
     test::TempDir dir;
     {
