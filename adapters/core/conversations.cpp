@@ -1,5 +1,6 @@
 #include "adapters/core/conversations.hpp"
 
+#include "bot/overloaded.hpp"
 #include "bot/store/store.hpp"
 #include "bot/store/user_hash.hpp"
 
@@ -14,13 +15,6 @@
 namespace backtalk {
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 using SteadyClock = std::chrono::steady_clock;
 

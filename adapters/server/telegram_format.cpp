@@ -1,5 +1,7 @@
 #include "adapters/server/telegram_format.hpp"
 
+#include "bot/overloaded.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -318,13 +320,6 @@ std::vector<TextChunk> chunk_text(const StyledText& text, std::size_t max_units)
     }
     return chunks;
 }
-
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 
