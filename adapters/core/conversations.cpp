@@ -301,6 +301,10 @@ struct ConversationService::Impl {
                                   const ChannelInfo& channel) {
         try {
             return handle_turn(session_id, object, channel);
+        } catch (const store::StoreUnavailable&) {
+            // The conversation may exist but cannot be read right now: the
+            // client tries again rather than being started over.
+            return {protocol::make_error("unavailable")};
         } catch (const std::exception&) {
             // Opening or resuming failed; whatever was said before stays.
             return {protocol::make_error("internal")};
@@ -335,7 +339,13 @@ struct ConversationService::Impl {
         const auto started = SteadyClock::now();
         const std::int64_t now = now_ms();
         std::vector<OutObject> out{std::move(error)};
-        if (auto conversation = find(session_id, now)) {
+        std::shared_ptr<LiveConversation> conversation;
+        try {
+            conversation = find(session_id, now);
+        } catch (const store::StoreUnavailable&) {
+            return out;  // the answer stands; only its log entry is lost
+        }
+        if (conversation) {
             std::lock_guard turn_lock(conversation->mutex);
             if (!conversation->forgotten && !expired(*conversation->session, now)) {
                 const TurnRecord turn{"invalid", utf8_prefix(raw, protocol::max_text_chars), conversation->session,

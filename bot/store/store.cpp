@@ -943,17 +943,27 @@ std::optional<Session> Store::load_session(const std::string& id) {
             return *found->second.session;
         }
     }
+    const auto note_error = [&](const std::string& error) {
+        std::lock_guard lock(impl_->mutex);
+        impl_->counters.last_error = error;
+    };
+    std::string snapshot;
     try {
-        const std::string snapshot = impl_->with_reader([&](SQLite::Database& db) {
+        snapshot = impl_->with_reader([&](SQLite::Database& db) {
             SQLite::Statement query(db, "SELECT snapshot FROM sessions WHERE id = ?");
             query.bind(1, id);
             return query.executeStep() ? query.getColumn(0).getString() : std::string();
         });
-        if (snapshot.empty()) return std::nullopt;
+    } catch (const std::exception& error) {
+        const std::string reason = "reading session " + id + ": " + error.what();
+        note_error(reason);
+        throw StoreUnavailable(reason);
+    }
+    if (snapshot.empty()) return std::nullopt;
+    try {
         return session_from_json(nlohmann::json::parse(snapshot));
     } catch (const std::exception& error) {
-        std::lock_guard lock(impl_->mutex);
-        impl_->counters.last_error = std::string("reading session ") + id + ": " + error.what();
+        note_error("session " + id + " cannot be restored: " + error.what());
         return std::nullopt;
     }
 }

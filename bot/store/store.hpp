@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,13 @@ struct StoreOptions {
 // take a global mutex on every allocation of every connection (the log
 // writer spent 2% of its time in it).
 void configure_sqlite_library();
+
+// A read that could not reach the database (missing, locked past the busy
+// timeout, failing): the caller must not take the answer as "not there".
+class StoreUnavailable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 enum class Direction { in, out };
 std::string_view to_string(Direction direction);
@@ -159,9 +167,12 @@ public:
     bool set_binding(const std::string& scope, const std::string& key, const std::string& value,
                      std::int64_t now_ms);
 
-    // Reads see queued records that are not committed yet. They return
-    // nothing when the database cannot be read; health() then says why.
+    // Reads see queued records that are not committed yet.
+    // A session: nothing when the id is unknown or its snapshot cannot be
+    // restored (a broken snapshot stays broken); StoreUnavailable when the
+    // database cannot be read right now, since the session may well exist.
     std::optional<Session> load_session(const std::string& id);
+    // A binding: nothing when unknown or when the database cannot be read.
     std::optional<std::string> binding(const std::string& scope, const std::string& key);
 
     // Runs `query` on a read-only connection opened for the call (review

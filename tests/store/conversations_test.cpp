@@ -161,6 +161,45 @@ TEST_CASE("a known id resumes after a restart with resumed:true and the pending 
     CHECK(resumed.back().asking == asked);
 }
 
+TEST_CASE("a conversation that cannot be read back right now is unavailable, not started over") {
+    test::TempDir dir;
+    Bench bench;
+    std::string session;
+    {
+        store::Store log(test::quiet_options(dir));
+        auto service = bench.service(&log);
+        service.handle(session, protocol::Start{}, websocket);
+        say(service, session, emergency_messages[0]);
+    }
+    store::Store log(test::quiet_options(dir));
+    auto service = bench.service(&log);
+    // The file is out of reach (the writer keeps the connection it opened,
+    // so only reads fail): the conversation is neither found nor lost.
+    const auto path = dir / "log.db";
+    const auto moved = dir / "away.db";
+    std::filesystem::rename(path, moved);
+    const auto only_error = [](const std::vector<OutObject>& out) {
+        REQUIRE(out.size() == 1);
+        REQUIRE(std::holds_alternative<protocol::Error>(out[0]));
+        return std::get<protocol::Error>(out[0]).code;
+    };
+    std::string reconnected;
+    CHECK(only_error(service.handle(reconnected, protocol::Start{session, "en"}, websocket)) == "unavailable");
+    CHECK(reconnected.empty());
+    // REST and Telegram name the conversation with every message.
+    std::string named = session;
+    CHECK(only_error(service.handle(named, protocol::Message{"no"}, websocket)) == "unavailable");
+    CHECK(named == session);
+    CHECK(service.live_conversations() == 0);
+    CHECK(only_error(service.handle_json(named, "{not json", websocket)) == "bad_json");
+
+    std::filesystem::rename(moved, path);
+    const auto out = service.handle(reconnected, protocol::Start{session, "en"}, websocket);
+    REQUIRE(opened(out) != nullptr);
+    CHECK(opened(out)->session == session);
+    CHECK(opened(out)->resumed);
+}
+
 TEST_CASE("an unknown or expired id opens a new conversation with resumed:false") {
     Bench bench;
     auto service = bench.service(nullptr);
