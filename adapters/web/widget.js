@@ -106,6 +106,7 @@
     resumeTail: null,     // bot texts already on screen that a resume re-sends
     waiting: false,       // a client object awaits its end_of_turn
     elsewhere: false,     // another tab has taken the conversation over
+    startRefused: false,  // the last start got an error instead of a session
   };
   let pendingUserEntry = null;  // the person's last message, until its turn ends
   let answerStart = null;       // the first node of the bot's latest answer
@@ -724,6 +725,7 @@
   function onSession(frame) {
     const id = textField(frame.session);
     connection.retries = 0;
+    connection.startRefused = false;
     if (connection.resumeAsked && frame.resumed !== true && store.entries.length) {
       store.entries = [{ kind: 'notice', text: 'Your earlier conversation has ended or expired, so a new one has started.' }];
       renderTranscript();
@@ -763,6 +765,18 @@
   function onError(frame) {
     const code = textField(frame.code);
     const text = ERROR_TEXT[code] || textField(frame.message) || 'Something went wrong. Please try again.';
+    if (!connection.online && connection.socket) {
+      // The start was answered with an error (the conversation cannot be
+      // read right now): no session is open, so try again with the usual
+      // backoff rather than sit offline. One notice per run of refusals.
+      const socket = connection.socket;
+      connection.socket = null;  // its close event is no longer ours to handle
+      socket.close(1000, 'start refused, retrying');
+      if (!connection.startRefused) appendEntry({ kind: 'notice', tone: 'error', text: text });
+      connection.startRefused = true;
+      scheduleReconnect();
+      return;
+    }
     if (pendingUserEntry && NOT_TAKEN.has(code)) {
       pendingUserEntry.failed = true;
       if (!pendingUserEntry.choice && !ui.input.value) {

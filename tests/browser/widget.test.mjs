@@ -407,9 +407,13 @@ const SCRIPTED_ANSWERS = {
 
 // Stands in for the server's /ws with fixed answers, so that the rendering of
 // every kind of reply is checked whatever the engine's rules say. Sessions
-// named in `expired` are answered as unknown, like the real server does.
+// named in `expired` are answered as unknown, like the real server does;
+// those in `unreadable` get one `unavailable` (the database could not be
+// read), then resume.
 async function scriptedSocket(page) {
-  const state = { sent: [], route: null, sessions: 0, last: null, held: null, expired: new Set() };
+  const state = {
+    sent: [], route: null, sessions: 0, last: null, held: null, expired: new Set(), unreadable: new Set(),
+  };
   await page.routeWebSocket(/\/ws$/, (route) => {
     state.route = route;
     const answer = (objects) => objects.forEach((object, i) =>
@@ -418,6 +422,10 @@ async function scriptedSocket(page) {
       const object = JSON.parse(String(data));
       state.sent.push(object);
       if (object.type === 'start') {
+        if (state.unreadable.delete(object.session)) {
+          answer([{ type: 'error', code: 'unavailable', message: 'Try again in a moment.' }]);
+          return;
+        }
         if (object.session && !state.expired.has(object.session)) {
           answer([{ type: 'session', session: object.session, resumed: true }, state.last]);
           return;
@@ -570,6 +578,30 @@ async function checkScriptedReplies(browser, base) {
     await page.locator('.bt-typing').waitFor({ state: 'hidden' });
     const problem = transcriptDifference(before, await transcriptOf(page), 0);
     if (problem) fail(`transcript changed on resume: ${problem}`);
+  });
+
+  await step('a conversation that cannot be read right now is asked for again, then resumed', async () => {
+    const before = await transcriptOf(page);
+    const starts = socket.sent.filter((o) => o.type === 'start').length;
+    socket.unreadable.add('s-1');
+    await socket.route.close({ code: 1001, reason: 'going away' });
+    await page.locator('.bt-status[data-tone="offline"]').waitFor();
+    await page.clock.runFor(RETRY_WAIT_MS);
+    await page.locator('.bt-notice').filter({ hasText: 'unavailable for a moment' }).waitFor();
+    await page.locator('.bt-status[data-tone="offline"]').waitFor();
+    // The second retry waits twice as long as the first.
+    await page.clock.runFor(2 * RETRY_WAIT_MS);
+    await waitOnline(page);
+    const resume = socket.sent.filter((o) => o.type === 'start').slice(starts);
+    if (resume.length !== 2 || resume.some((o) => o.session !== 's-1')) {
+      fail(`the widget sent ${JSON.stringify(resume)}`);
+    }
+    await page.locator('.bt-typing').waitFor({ state: 'hidden' });
+    const after = await transcriptOf(page);
+    const notices = after.filter((line) => line.includes('unavailable for a moment'));
+    if (notices.length !== 1) fail(`${notices.length} notices of the refusal`);
+    const problem = transcriptDifference(before, after.filter((line) => !notices.includes(line)), 0);
+    if (problem) fail(`transcript changed beyond the notice: ${problem}`);
   });
 
   await step('start over clears the conversation and opens a new one', async () => {
