@@ -93,9 +93,11 @@ async function run(binary) {
       problems.push(`a ${dialog.type()} dialog opened`);
       await dialog.dismiss();
     });
+    let refusalsLogged = 0;
     page.on('console', (message) => {
       if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) {
         problems.push(`console error: ${message.text()}`);
+        if (message.text().includes('status of 401')) refusalsLogged += 1;
       }
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -105,6 +107,14 @@ async function run(binary) {
       await page.fill('#token', 'not-the-token-at-all-0000');
       await page.click('#token-form button[type=submit]');
       await page.locator('#status.error', { hasText: 'refused' }).waitFor();
+      // The page asks for the list, the stats and the unmatched messages at
+      // once and says "refused" at the first 401: wait until the browser
+      // has logged all three before the console check starts afresh.
+      const deadline = Date.now() + STEP_TIMEOUT_MS;
+      while (refusalsLogged < 3) {
+        if (Date.now() > deadline) throw new Error(`${refusalsLogged} refusals logged`);
+        await page.waitForTimeout(20);
+      }
       await page.click('#forget-token');
     });
     // The 401 answers show as console errors of the failed fetches.
