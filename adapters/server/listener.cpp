@@ -1,6 +1,7 @@
 #include "adapters/server/listener.hpp"
 
 #include "adapters/server/http_session.hpp"
+#include "adapters/server/io_context_pool.hpp"
 #include "adapters/server/log.hpp"
 #include "adapters/server/server_context.hpp"
 
@@ -16,9 +17,9 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-Listener::Listener(net::io_context& io_context, std::shared_ptr<ServerContext> context)
-    : io_context_(io_context),
-      acceptor_(net::make_strand(io_context)),
+Listener::Listener(IoContextPool& contexts, std::shared_ptr<ServerContext> context)
+    : contexts_(contexts),
+      acceptor_(net::make_strand(contexts.first())),
       retry_timer_(acceptor_.get_executor()),
       context_(std::move(context)) {}
 
@@ -53,7 +54,7 @@ void Listener::stop() {
 
 void Listener::do_accept() {
     if (!acceptor_.is_open()) return;
-    acceptor_.async_accept(net::make_strand(io_context_),
+    acceptor_.async_accept(net::make_strand(contexts_.next()),
                            beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
 }
 

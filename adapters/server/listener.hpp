@@ -1,8 +1,8 @@
-// Accepts connections, each onto a strand of its own, and hands them to an
-// HttpSession with a lease on the connection caps.
+// Accepts connections, each onto a strand of its own on the pool's next
+// context, and hands them to an HttpSession with a lease on the connection
+// caps.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
@@ -11,11 +11,12 @@
 
 namespace backtalk::server {
 
+class IoContextPool;
 struct ServerContext;
 
 class Listener : public std::enable_shared_from_this<Listener> {
 public:
-    Listener(boost::asio::io_context& io_context, std::shared_ptr<ServerContext> context);
+    Listener(IoContextPool& contexts, std::shared_ptr<ServerContext> context);
 
     // Binds and listens; throws std::runtime_error naming the address and
     // the reason. Returns the bound endpoint (the real port for port 0).
@@ -28,7 +29,7 @@ private:
     void do_accept();
     void on_accept(boost::beast::error_code error, boost::asio::ip::tcp::socket socket);
 
-    boost::asio::io_context& io_context_;
+    IoContextPool& contexts_;
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer retry_timer_;  // after an accept error such as EMFILE
     std::shared_ptr<ServerContext> context_;

@@ -1,10 +1,10 @@
 #include "adapters/server/server.hpp"
 
+#include "adapters/server/io_context_pool.hpp"
 #include "adapters/server/listener.hpp"
 #include "adapters/server/log.hpp"
 #include "adapters/server/server_context.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -12,10 +12,7 @@
 
 #include <csignal>
 #include <iostream>
-#include <pthread.h>
 #include <stdexcept>
-#include <thread>
-#include <vector>
 
 namespace backtalk::server {
 
@@ -24,8 +21,8 @@ namespace net = boost::asio;
 struct Server::Impl {
     explicit Impl(ServerOptions options)
         : context(std::make_shared<ServerContext>(std::move(options))),
-          io_context(static_cast<int>(context->options.threads)),
-          control(net::make_strand(io_context)),
+          contexts(context->options.threads),
+          control(net::make_strand(contexts.first())),
           signals(control, SIGINT, SIGTERM),
           reload_signals(control, SIGHUP),
           stop_timer(control) {}
@@ -39,7 +36,7 @@ struct Server::Impl {
     void wait_for_reload_signal();
 
     std::shared_ptr<ServerContext> context;
-    net::io_context io_context;
+    IoContextPool contexts;
     net::strand<net::io_context::executor_type> control;
     net::signal_set signals;
     net::signal_set reload_signals;
@@ -58,6 +55,7 @@ void Server::Impl::begin_stop() {
     reload_signals.cancel();
     if (listener) listener->stop();
     context->sessions.stop_all();
+    contexts.release();
     wait_for_sessions(std::chrono::steady_clock::now() + context->options.shutdown_grace);
 }
 
@@ -68,7 +66,7 @@ void Server::Impl::wait_for_sessions(std::chrono::steady_clock::time_point deadl
     if (open == 0) return;
     if (std::chrono::steady_clock::now() >= deadline) {
         log_event("cutting " + std::to_string(open) + " connections that did not close in time");
-        io_context.stop();
+        contexts.stop();
         return;
     }
     stop_timer.expires_after(std::chrono::milliseconds(20));
@@ -98,7 +96,7 @@ ListenAddress Server::listen() {
     boost::system::error_code error;
     const auto address = net::ip::make_address(context.options.listen.host, error);
     if (error) throw std::runtime_error("cannot listen on " + context.options.listen.host + ": not an IP address");
-    impl_->listener = std::make_shared<Listener>(impl_->io_context, impl_->context);
+    impl_->listener = std::make_shared<Listener>(impl_->contexts, impl_->context);
     const auto endpoint = impl_->listener->open({address, context.options.listen.port});
     impl_->bound = ListenAddress{endpoint.address().to_string(), endpoint.port()};
 
@@ -130,16 +128,7 @@ void Server::run() {
               << bound.port << std::endl;
     log_event("started with " + std::to_string(impl_->context->options.threads) + " threads");
 
-    std::vector<std::thread> threads;
-    for (unsigned i = 1; i < impl_->context->options.threads; ++i) {
-        threads.emplace_back([this] {
-            // Named for top -H and tests/bench/thread_cpu.sh; the main thread keeps the process name.
-            pthread_setname_np(pthread_self(), "backtalk-net");
-            impl_->io_context.run();
-        });
-    }
-    impl_->io_context.run();
-    for (auto& thread : threads) thread.join();
+    impl_->contexts.run();
     log_event("stopped");
 }
 

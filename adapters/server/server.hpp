@@ -1,7 +1,8 @@
-// The HTTP and WebSocket server: an io_context run by a pool of threads, one
-// listener, and the route table that route modules fill before run(). It
-// knows nothing about conversations; the gateway and later channels plug in
-// as routes (see router.hpp).
+// The HTTP and WebSocket server: a pool of threads, each running an
+// io_context of its own (io_context_pool.hpp), one listener, and the route
+// table that route modules fill before run(). It knows nothing about
+// conversations; the gateway and later channels plug in as routes (see
+// router.hpp).
 #pragma once
 
 #include "adapters/server/server_options.hpp"

@@ -10,8 +10,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 using backtalk::test::ChatClient;
 using backtalk::test::json;
@@ -156,4 +158,28 @@ TEST_CASE("a client that ignores the close does not hold up the stop") {
     INFO(stopped->output);
     CHECK(stopped->exit_code == 0);
     CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds(5));
+}
+
+TEST_CASE("four network threads: connections on every thread chat, and all close 1001 at the stop") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db", {"--threads", "4"});
+    // Connections go to the threads in turn: nine land on every thread, and
+    // threads with fewer connections must still stop.
+    std::vector<std::unique_ptr<ChatClient>> chats;
+    for (int i = 0; i < 9; ++i) {
+        chats.push_back(std::make_unique<ChatClient>(server.port()));
+        const auto opening = start(*chats.back());
+        REQUIRE(opening.front()["type"] == "session");
+        chats.back()->send(backtalk::test::answer_to(backtalk::test::last_reply(opening)));
+        CHECK(backtalk::test::last_reply(chats.back()->receive_turn())["type"] == "reply");
+    }
+
+    std::optional<ProcessResult> stopped;
+    std::thread stopper([&] { stopped = server.stop(SIGTERM, std::chrono::seconds(5)); });
+    for (auto& chat : chats) CHECK(chat->wait_for_close() == 1001);
+    stopper.join();
+    REQUIRE(stopped.has_value());
+    INFO(stopped->output);
+    CHECK(stopped->exit_code == 0);
+    CHECK(stopped->output.find("started with 4 threads") != std::string::npos);
 }
