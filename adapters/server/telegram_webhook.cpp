@@ -11,6 +11,7 @@
 #include "adapters/server/telegram_format.hpp"
 #include "adapters/server/telegram_update.hpp"
 #include "adapters/server/turn_metrics.hpp"
+#include "bot/protocol.hpp"
 #include "bot/store/store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -156,6 +157,19 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
 
     // Runs the turn, if the update makes one, and renders what to say.
     telegram::RenderedTurn messages_for(const Update& update, const std::string& chat_hash) {
+        try {
+            return turn_for(update, chat_hash);
+        } catch (const store::StoreUnavailable& error) {
+            // Which conversation this chat is in cannot be read right now:
+            // starting a new one would leave the person's answers behind, so
+            // nothing changes and they are asked to send it again, as every
+            // channel is when its conversation cannot be read.
+            log(LogLevel::warn, "telegram chat's conversation cannot be read", {{"error", error.what()}});
+            return telegram::render_turn({protocol::make_error("unavailable")});
+        }
+    }
+
+    telegram::RenderedTurn turn_for(const Update& update, const std::string& chat_hash) {
         switch (update.kind) {
             case Update::Kind::edited: return polite(edited_reply);
             case Update::Kind::not_text:

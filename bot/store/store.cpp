@@ -985,9 +985,10 @@ std::optional<std::string> Store::binding(const std::string& scope, const std::s
             return query.getColumn(0).getString();
         });
     } catch (const std::exception& error) {
+        const std::string reason = std::string("reading a binding: ") + error.what();
         std::lock_guard lock(impl_->mutex);
-        impl_->counters.last_error = std::string("reading a binding: ") + error.what();
-        return std::nullopt;
+        impl_->counters.last_error = reason;
+        throw StoreUnavailable(reason);
     }
 }
 

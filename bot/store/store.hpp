@@ -172,7 +172,8 @@ public:
     // restored (a broken snapshot stays broken); StoreUnavailable when the
     // database cannot be read right now, since the session may well exist.
     std::optional<Session> load_session(const std::string& id);
-    // A binding: nothing when unknown or when the database cannot be read.
+    // A binding: nothing when unknown; StoreUnavailable when the database
+    // cannot be read right now (the caller must not take a chat for new).
     std::optional<std::string> binding(const std::string& scope, const std::string& key);
 
     // Runs `query` on a read-only connection opened for the call (review

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 using namespace backtalk;
@@ -269,6 +270,22 @@ TEST_CASE("bindings map a channel's key to a value and survive a restart") {
     CHECK(reopened.binding("telegram", "hash-of-chat-1") == std::optional<std::string>("session-b"));
     CHECK_FALSE(reopened.binding("telegram", "other").has_value());
     CHECK_FALSE(reopened.binding("rest", "hash-of-chat-1").has_value());
+}
+
+TEST_CASE("a binding that cannot be read right now is unavailable, not unknown") {
+    test::TempDir dir;
+    {
+        store::Store log(test::quiet_options(dir));
+        log.set_binding("telegram", "hash-of-chat-1", "session-a", 1000);
+    }
+    store::Store log(test::quiet_options(dir));
+    // The writer keeps the connection it opened, so only reads fail.
+    std::filesystem::rename(dir / "log.db", dir / "away.db");
+    CHECK_THROWS_AS(log.binding("telegram", "hash-of-chat-1"), store::StoreUnavailable);
+    CHECK_THROWS_AS(log.binding("telegram", "never-bound"), store::StoreUnavailable);
+    std::filesystem::rename(dir / "away.db", dir / "log.db");
+    CHECK(log.binding("telegram", "hash-of-chat-1") == std::optional<std::string>("session-a"));
+    CHECK_FALSE(log.binding("telegram", "never-bound").has_value());
 }
 
 TEST_CASE("an e-mail address and a phone number never reach the database file or its WAL") {

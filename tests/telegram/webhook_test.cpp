@@ -4,6 +4,7 @@
 // the conversation log read back from the database, and the same
 // conversation held over `backtalk chat --json` for comparison.
 #include "adapters/server/telegram_format.hpp"
+#include "bot/protocol.hpp"
 #include "tests/integration/clients.hpp"
 #include "tests/integration/server_process.hpp"
 #include "tests/telegram/bot_api_stub.hpp"
@@ -12,6 +13,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -428,6 +430,32 @@ TEST_CASE("a chat keeps its conversation across a restart, another chat has its 
     CHECK(conversations[1].inbound_messages == 1);
     CHECK(conversations[0].user_hash != conversations[1].user_hash);
     CHECK_FALSE(test::any_file_contains(dir.path(), std::to_string(ben)));
+}
+
+TEST_CASE("a chat whose conversation cannot be read right now is asked to send again, not started over") {
+    TempDir dir;
+    BotApiStub stub;
+    WebhookServer server(dir, stub);
+    server.posted_answer(text_update(7001, ana, "/start"));
+    server.posted_answer(text_update(7002, ana, "my lower back hurts"));
+    server.restart();
+    // The file out of reach (the log writer keeps the connection it opened,
+    // so only reads fail): which conversation the chat is in is unknown.
+    const auto moved = dir.path() / "away.db";
+    std::filesystem::rename(server.db(), moved);
+    const json refused = server.posted_answer(text_update(7003, ana, "since last week"));
+    REQUIRE(refused.is_object());
+    CHECK(refused["method"] == "sendMessage");
+    const auto expected = server::telegram::render_turn({protocol::make_error("unavailable")});
+    REQUIRE(expected.messages.size() == 1);
+    CHECK(refused["text"] == expected.messages.front().text.html);
+
+    std::filesystem::rename(moved, server.db());
+    server.posted_answer(text_update(7004, ana, "since last week"));
+    server.stop();
+    const auto conversations = test::logged_conversations(server.db());
+    REQUIRE(conversations.size() == 1);
+    CHECK(conversations[0].inbound_messages == 3);
 }
 
 TEST_CASE("a whole conversation through Telegram reaches the same outcome as through backtalk chat --json") {
