@@ -154,7 +154,10 @@ struct ConversationService::Impl {
             std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count();
         const std::string& rules_version = after.rules_version;
 
-        store::ConversationRecord conversation;
+        store::TurnLog logged;
+        logged.now_ms = now;
+        if (session_changed) logged.session = after_shared;
+        store::ConversationRecord& conversation = logged.conversation;
         conversation.id = id;
         conversation.channel = channel.channel;
         conversation.user_hash = channel.user_hash;
@@ -165,9 +168,9 @@ struct ConversationService::Impl {
         conversation.turns = after.turns;
         conversation.state = after.state;
         conversation.asking = after.asking;
-        store->log_conversation(std::move(conversation));
+        logged.messages.reserve(1 + out.size());
 
-        store::MessageRecord inbound;
+        store::MessageRecord& inbound = logged.messages.emplace_back();
         inbound.conversation = id;
         inbound.time_ms = now;
         inbound.direction = store::Direction::in;
@@ -183,10 +186,9 @@ struct ConversationService::Impl {
         inbound.rules_version = rules_version;
         inbound.channel = channel.channel;
         inbound.processing_us = processing_us;
-        store->log_message(std::move(inbound));
 
         for (const OutObject& object : out) {
-            store::MessageRecord outbound;
+            store::MessageRecord& outbound = logged.messages.emplace_back();
             outbound.conversation = id;
             outbound.time_ms = now;
             outbound.direction = store::Direction::out;
@@ -215,9 +217,8 @@ struct ConversationService::Impl {
                            },
                        },
                        object);
-            store->log_message(std::move(outbound));
         }
-        if (session_changed) store->save_session(id, after_shared, now);
+        store->log_turn(std::move(logged));
     }
 
     // A conversation opened for a client that sent no (usable) start: the

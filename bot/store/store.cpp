@@ -300,6 +300,15 @@ struct Store::Impl {
 
     // ---- callers' side ----
 
+    // Only what people type is scrubbed: the bot's own text comes from the
+    // rules and never quotes them, and scrubbing it would garble numbers the
+    // rules give on purpose.
+    void scrub(MessageRecord& record) const {
+        if (options.redact && record.direction == Direction::in) {
+            record.text = redact(record.text, options.redaction);
+        }
+    }
+
     bool enqueue(Item item) {
         std::lock_guard lock(mutex);
         if (!admit_locked()) return false;
@@ -307,7 +316,7 @@ struct Store::Impl {
             binding->version = ++next_version;
             pending_bindings[binding_key(binding->scope, binding->key)] = *binding;
         }
-        push_locked(std::move(item));
+        push_locked(std::move(item), Clock::now());
         return true;
     }
 
@@ -315,13 +324,45 @@ struct Store::Impl {
         std::shared_ptr<const Session> replaced;  // freed after the lock is released
         std::lock_guard lock(mutex);
         if (!admit_locked()) return false;
+        queue_session_locked(std::move(id), std::move(session), updated_ms, Clock::now(), replaced);
+        return true;
+    }
+
+    bool enqueue_turn(TurnLog turn) {
+        std::shared_ptr<const Session> replaced;  // freed after the lock is released
+        std::string session_id = turn.session ? turn.conversation.id : std::string();
+        std::lock_guard lock(mutex);
+        const Clock::time_point now = Clock::now();
+        bool all_queued = true;
+        const auto push = [&](Item item) {
+            if (admit_locked()) {
+                push_locked(std::move(item), now);
+            } else {
+                all_queued = false;
+            }
+        };
+        push(std::move(turn.conversation));
+        for (auto& message : turn.messages) push(std::move(message));
+        if (turn.session) {
+            if (admit_locked()) {
+                queue_session_locked(std::move(session_id), std::move(turn.session), turn.now_ms, now, replaced);
+            } else {
+                all_queued = false;
+            }
+        }
+        return all_queued;
+    }
+
+    // With the mutex held and the item admitted: only the newest state of a
+    // session waits; `replaced` takes the one it replaces.
+    void queue_session_locked(std::string id, std::shared_ptr<const Session> session, std::int64_t updated_ms,
+                              Clock::time_point now, std::shared_ptr<const Session>& replaced) {
         const std::uint64_t version = ++next_version;
         auto& pending = pending_sessions[id];
         replaced = std::exchange(pending.session, std::move(session));
         pending.updated_ms = updated_ms;
         pending.version = version;
-        push_locked(SessionItem{std::move(id), version});
-        return true;
+        push_locked(SessionItem{std::move(id), version}, now);
     }
 
     // With the mutex held: false (and counted as dropped) when the queue is
@@ -332,8 +373,8 @@ struct Store::Impl {
         return false;
     }
 
-    void push_locked(Item item) {
-        queue.push_back(Pending{std::move(item), Clock::now()});
+    void push_locked(Item item, Clock::time_point now) {
+        queue.push_back(Pending{std::move(item), now});
         ++items_queued;
         // Wake the writer to start its batch timer, or when a batch is full.
         if (queue.size() == 1 || queue.size() >= options.batch_rows) work_ready.notify_one();
@@ -911,13 +952,13 @@ StoreCounters Store::close(std::chrono::milliseconds limit) {
 bool Store::log_conversation(ConversationRecord record) { return impl_->enqueue(std::move(record)); }
 
 bool Store::log_message(MessageRecord record) {
-    // Only what people type is scrubbed: the bot's own text comes from the
-    // rules and never quotes them, and scrubbing it would garble numbers the
-    // rules give on purpose.
-    if (impl_->options.redact && record.direction == Direction::in) {
-        record.text = redact(record.text, impl_->options.redaction);
-    }
+    impl_->scrub(record);
     return impl_->enqueue(std::move(record));
+}
+
+bool Store::log_turn(TurnLog turn) {
+    for (auto& message : turn.messages) impl_->scrub(message);
+    return impl_->enqueue_turn(std::move(turn));
 }
 
 bool Store::save_session(const std::string& id, const Session& session, std::int64_t now_ms) {

@@ -111,6 +111,15 @@ struct MessageRecord {
     std::int64_t processing_us = 0;
 };
 
+// Everything one turn logs: the conversation's row, the objects in and out,
+// and the session's new state if it changed (null: unchanged).
+struct TurnLog {
+    ConversationRecord conversation;
+    std::vector<MessageRecord> messages;
+    std::shared_ptr<const Session> session;  // must not change afterwards
+    std::int64_t now_ms = 0;
+};
+
 struct AuditRecord {
     std::int64_t time_ms = 0;
     std::string actor;   // who: e.g. "admin-api 127.0.0.1", "cli"
@@ -161,6 +170,10 @@ public:
     // the newest state of each session waits: a batch writes the one that
     // is newest when it is committed, which may be newer than its messages.
     bool save_session(const std::string& id, std::shared_ptr<const Session> session, std::int64_t now_ms);
+    // A whole turn, queued under one lock (a busy gateway takes the queue's
+    // lock once per turn rather than once per record). False if any of it
+    // was dropped.
+    bool log_turn(TurnLog turn);
     bool record_audit(AuditRecord record);
     // A small key/value table for channels, e.g. a Telegram chat's hashed id
     // to its session id.

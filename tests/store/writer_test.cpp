@@ -148,6 +148,56 @@ TEST_CASE("two batches or half the queue waiting is a backlog until the writer c
     CHECK_FALSE(log.backlogged());
 }
 
+TEST_CASE("a turn logged in one call: its rows in order, the person's text scrubbed, the session saved") {
+    test::TempDir dir;
+    store::Store log(test::quiet_options(dir));
+    store::TurnLog turn;
+    turn.conversation = test::conversation("t1", "websocket", 1000);
+    turn.messages.push_back(test::inbound("t1", 1000, "write to ana@example.org"));
+    turn.messages.push_back(test::outbound("t1", 1000, "Call 111 or 999 if it gets worse."));
+    turn.messages.push_back(test::outbound("t1", 1000, "Which side hurts?"));
+    turn.session = std::make_shared<const Session>(sample_session());
+    turn.now_ms = 1000;
+    CHECK(log.log_turn(std::move(turn)));
+    REQUIRE(log.flush());
+
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
+    SQLite::Statement query(db, "SELECT seq, direction, text FROM messages WHERE conversation = 't1' ORDER BY seq");
+    std::vector<std::string> rows;
+    while (query.executeStep()) {
+        rows.push_back(std::to_string(query.getColumn(0).getInt()) + " " + query.getColumn(1).getString() + " " +
+                       query.getColumn(2).getString());
+    }
+    CHECK(rows == std::vector<std::string>{"1 in write to [email]", "2 out Call 111 or 999 if it gets worse.",
+                                           "3 out Which side hurts?"});
+    CHECK(test::query_int(dir / "log.db", "SELECT messages_in FROM conversations WHERE id = 't1'") == 1);
+    CHECK(test::query_int(dir / "log.db", "SELECT messages_out FROM conversations WHERE id = 't1'") == 2);
+    const auto restored = log.load_session("t1");
+    REQUIRE(restored.has_value());
+    CHECK(restored->asking == "saddle_numbness");
+}
+
+TEST_CASE("a turn that does not fit the queue keeps what fits and counts the rest as dropped") {
+    test::TempDir dir;
+    auto options = test::quiet_options(dir);
+    options.queue_capacity = 3;
+    options.batch_rows = 3;
+    options.batch_interval = std::chrono::hours(1);
+    store::Store log(options);
+    store::TurnLog turn;
+    turn.conversation = test::conversation("t1", "websocket", 1000);
+    turn.messages.push_back(test::inbound("t1", 1000, "my back hurts"));
+    turn.messages.push_back(test::outbound("t1", 1000, "Since when?"));
+    turn.messages.push_back(test::outbound("t1", 1000, "Which side hurts?"));
+    turn.session = std::make_shared<const Session>(sample_session());
+    CHECK_FALSE(log.log_turn(std::move(turn)));
+    const auto counts = log.close();
+    CHECK(counts.dropped == 2);
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM conversations") == 1);
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM messages") == 2);
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM sessions") == 0);
+}
+
 TEST_CASE("sequence numbers continue per conversation across batches and restarts") {
     test::TempDir dir;
     {
