@@ -31,6 +31,31 @@ Session sample_session() {
     return session;
 }
 
+// "seq direction text" of each message of `conversation`, in order.
+std::vector<std::string> message_rows(const std::filesystem::path& db_path, const std::string& conversation) {
+    SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+    SQLite::Statement query(db, "SELECT seq, direction, text FROM messages WHERE conversation = ? ORDER BY seq");
+    query.bind(1, conversation);
+    std::vector<std::string> rows;
+    while (query.executeStep()) {
+        rows.push_back(std::to_string(query.getColumn(0).getInt()) + " " + query.getColumn(1).getString() + " " +
+                       query.getColumn(2).getString());
+    }
+    return rows;
+}
+
+// A turn of conversation `id`: what the person said, the bot's replies, and
+// the session's new state.
+store::TurnLog sample_turn(const std::string& id, const std::string& said, const std::vector<std::string>& replies) {
+    store::TurnLog turn;
+    turn.conversation = test::conversation(id, "websocket", 1000);
+    turn.messages.push_back(test::inbound(id, 1000, said));
+    for (const auto& reply : replies) turn.messages.push_back(test::outbound(id, 1000, reply));
+    turn.session = std::make_shared<const Session>(sample_session());
+    turn.now_ms = 1000;
+    return turn;
+}
+
 }  // namespace
 
 TEST_CASE("the writer commits in batches and close() flushes the rest") {
@@ -151,24 +176,10 @@ TEST_CASE("two batches or half the queue waiting is a backlog until the writer c
 TEST_CASE("a turn logged in one call: its rows in order, the person's text scrubbed, the session saved") {
     test::TempDir dir;
     store::Store log(test::quiet_options(dir));
-    store::TurnLog turn;
-    turn.conversation = test::conversation("t1", "websocket", 1000);
-    turn.messages.push_back(test::inbound("t1", 1000, "write to ana@example.org"));
-    turn.messages.push_back(test::outbound("t1", 1000, "Call 111 or 999 if it gets worse."));
-    turn.messages.push_back(test::outbound("t1", 1000, "Which side hurts?"));
-    turn.session = std::make_shared<const Session>(sample_session());
-    turn.now_ms = 1000;
-    CHECK(log.log_turn(std::move(turn)));
+    CHECK(log.log_turn(
+        sample_turn("t1", "write to ana@example.org", {"Call 111 or 999 if it gets worse.", "Which side hurts?"})));
     REQUIRE(log.flush());
-
-    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
-    SQLite::Statement query(db, "SELECT seq, direction, text FROM messages WHERE conversation = 't1' ORDER BY seq");
-    std::vector<std::string> rows;
-    while (query.executeStep()) {
-        rows.push_back(std::to_string(query.getColumn(0).getInt()) + " " + query.getColumn(1).getString() + " " +
-                       query.getColumn(2).getString());
-    }
-    CHECK(rows == std::vector<std::string>{"1 in write to [email]", "2 out Call 111 or 999 if it gets worse.",
+    CHECK(message_rows(dir / "log.db", "t1") == std::vector<std::string>{"1 in write to [email]", "2 out Call 111 or 999 if it gets worse.",
                                            "3 out Which side hurts?"});
     CHECK(test::query_int(dir / "log.db", "SELECT messages_in FROM conversations WHERE id = 't1'") == 1);
     CHECK(test::query_int(dir / "log.db", "SELECT messages_out FROM conversations WHERE id = 't1'") == 2);
@@ -184,13 +195,7 @@ TEST_CASE("a turn that does not fit the queue keeps what fits and counts the res
     options.batch_rows = 3;
     options.batch_interval = std::chrono::hours(1);
     store::Store log(options);
-    store::TurnLog turn;
-    turn.conversation = test::conversation("t1", "websocket", 1000);
-    turn.messages.push_back(test::inbound("t1", 1000, "my back hurts"));
-    turn.messages.push_back(test::outbound("t1", 1000, "Since when?"));
-    turn.messages.push_back(test::outbound("t1", 1000, "Which side hurts?"));
-    turn.session = std::make_shared<const Session>(sample_session());
-    CHECK_FALSE(log.log_turn(std::move(turn)));
+    CHECK_FALSE(log.log_turn(sample_turn("t1", "my back hurts", {"Since when?", "Which side hurts?"})));
     const auto counts = log.close();
     CHECK(counts.dropped == 2);
     CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM conversations") == 1);
@@ -210,14 +215,8 @@ TEST_CASE("sequence numbers continue per conversation across batches and restart
         store::Store log(test::quiet_options(dir));
         log.log_message(test::inbound("a", 4, "a3"));
     }
+    CHECK(message_rows(dir / "log.db", "a") == std::vector<std::string>{"1 in a1", "2 out a2", "3 in a3"});
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
-    SQLite::Statement query(db, "SELECT seq, text, direction FROM messages WHERE conversation = 'a' ORDER BY seq");
-    std::vector<std::string> rows;
-    while (query.executeStep()) {
-        rows.push_back(std::to_string(query.getColumn(0).getInt()) + " " + query.getColumn(1).getString() + " " +
-                       query.getColumn(2).getString());
-    }
-    CHECK(rows == std::vector<std::string>{"1 a1 in", "2 a2 out", "3 a3 in"});
     CHECK(db.execAndGet("SELECT seq FROM messages WHERE conversation = 'b'").getInt() == 1);
 }
 
