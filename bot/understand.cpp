@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
+#include <unordered_set>
 
 namespace backtalk {
 
@@ -179,10 +181,14 @@ struct ValueReader {
         return longest;
     }
 
+    // A number measuring something else: "I am 6 ft tall" or "I'm 90 kg" is
+    // not an age.
     bool unit_follows(std::size_t i) const {
+        static const std::unordered_set<std::string_view> measures = {
+            "/",    "out", "of", "percent", "kg",     "kilos",  "lbs",   "pounds", "stone", "st", "ft",
+            "feet", "foot", "cm", "inches", "metres", "meters", "metre", "meter",  "miles", "km"};
         const Token* next = at(i + 1);
-        return next && (lexicon.unit_days.count(next->text) || next->text == "/" || next->text == "out" ||
-                        next->text == "of" || next->text == "percent" || next->text == "kg" || next->text == "lbs");
+        return next && (lexicon.unit_days.count(next->text) || measures.count(next->text));
     }
 
     // An age stated as "67 years old", "aged 67", "I am 67", "she is 81", "in my 40s".

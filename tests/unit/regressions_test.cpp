@@ -57,5 +57,29 @@ TEST_CASE("regression: the date of a spinal injection is not the pain's duration
     CHECK(read("my back aches, I had a spinal injection last week").slots.count("duration") == 0);
 }
 
+TEST_CASE("regression: a number with a length unit is not a fall from height unless a fall is said") {
+    // "30m" read as 30 metres sent people who gave a duration, their age or
+    // their height to the emergency department.
+    for (const char* text : {"my back hurts for 30m", "I am 31m, lower back hurts", "my back hurts, I am 6 ft tall",
+                             "walked 500 metres and my back hurts", "3m"}) {
+        CAPTURE(text);
+        CHECK(slot_text(read(text), "major_trauma") != "yes");
+    }
+    for (const char* text : {"I fell 3 m off a ladder", "fell from 4 metres onto my back", "I fell 10 feet",
+                             "I was 10 feet up a ladder and slipped", "fell off the roof"}) {
+        CAPTURE(text);
+        CHECK(slot_text(read(text), "major_trauma") == "yes");
+    }
+}
+
+TEST_CASE("regression: a height or a weight after \"I am\" is not an age") {
+    // "I'm 6 ft tall" was read as age 6, and a child's age changes the triage.
+    CHECK(read("my back hurts, I'm 6 ft tall").slots.count("age") == 0);
+    CHECK(read("I am 90 kg and my back aches").slots.count("age") == 0);
+    const Understanding aged = read("I am 67 and my back aches");
+    REQUIRE(aged.slots.count("age") == 1);
+    CHECK(std::get<double>(aged.slots.at("age")) == 67.0);
+}
+
 }  // namespace
 }  // namespace backtalk

@@ -203,6 +203,14 @@ stretches offered.
 """, ["> my lower back started aching 3 days ago, no idea why"],
   answers={"age": "> 35", "onset": "> gradually", "trigger": "> nothing I know of", "pain_score": "> 3"})
 
+t("sc9_lengths_and_ages_are_not_falls", """
+Numbers with length units that are not falls: pain "for 30m", "6 ft tall",
+"31m" (a man of 31). Not a fall from height, and "I'm 6 ft" is not an age of
+6: the safety questions and the age are asked as usual (trauma answered no)
+and the outcome is self-care, not an emergency.
+""", ["> my lower back has hurt for 30m after a long day at my desk, I'm 6 ft tall, 31m"],
+  answers={"age": "> 31", "onset": "> gradually", "trigger": "> sitting all day", "pain_score": "> 3"})
+
 t("sc2_lifting_strain_walk_through_stretches", """
 SC-2 strain after lifting, no flags: "hurt my back lifting boxes yesterday, no
 fever" fills trigger, duration and fever at once (none asked). After the
