@@ -401,8 +401,17 @@ private:
     };
     std::vector<ImpliedSlot> implied_;
 
-    std::optional<Condition> condition_of(const json& node, const std::string& path) {
+    // Deeper nesting is a broken file, not a rule: evaluating it (and loading
+    // it) recurses once per level, and a file nested thousands deep would
+    // overflow the stack of a server reloading its rules.
+    static constexpr int max_condition_depth = 32;
+
+    std::optional<Condition> condition_of(const json& node, const std::string& path, int depth = 1) {
         Condition c;
+        if (depth > max_condition_depth) {
+            error(path, "conditions nest more than " + std::to_string(max_condition_depth) + " levels deep");
+            return std::nullopt;
+        }
         if (!node.is_object() || node.size() != 1) {
             error(path, "a condition is an object with one key: all, any, not, yes, no, is, at_least, below or known");
             return std::nullopt;
@@ -418,7 +427,7 @@ private:
                 return std::nullopt;
             }
             for (std::size_t i = 0; i < arg.size(); ++i) {
-                auto child = condition_of(arg[i], at(inner, i));
+                auto child = condition_of(arg[i], at(inner, i), depth + 1);
                 if (!child) return std::nullopt;
                 c.children.push_back(std::move(*child));
             }
@@ -426,7 +435,7 @@ private:
         }
         if (op == "not") {
             c.op = Condition::Op::negate;
-            auto child = condition_of(arg, inner);
+            auto child = condition_of(arg, inner, depth + 1);
             if (!child) return std::nullopt;
             c.children.push_back(std::move(*child));
             return c;

@@ -103,6 +103,32 @@ TEST_CASE("validator: invalid JSON names the file and the place") {
     CHECK(errors[0].find("line") != std::string::npos);
 }
 
+// GP-2's condition replaced by `depth` nested "all"s around one test, written
+// as text (dumping so deep a document would itself overflow the stack).
+std::map<std::string, std::string> rules_with_nesting(int depth) {
+    auto files = rule_files();
+    const std::size_t index = rule_index("GP-2");
+    edit_json(files, "triage.json", [&](json& triage) { triage["rules"][index]["when"] = "NESTED_CONDITION"; });
+    std::string nested;
+    for (int i = 1; i < depth; ++i) nested += R"({"all": [)";
+    nested += R"({"yes": "stops_daily_life"})";
+    for (int i = 1; i < depth; ++i) nested += "]}";
+    edit(files, "triage.json", R"("NESTED_CONDITION")", nested);
+    return files;
+}
+
+TEST_CASE("validator: conditions nested thousands deep are refused, not recursed into") {
+    // A server reloading such a file overflowed its stack and died.
+    const auto errors = errors_of(rules_with_nesting(20000));
+    REQUIRE(errors.size() == 1);
+    CHECK(errors.front().find("rules/en/triage.json: " + rule_path(rule_index("GP-2")) + ".when.all[0].all[0]") == 0);
+    CHECK(errors.front().find("conditions nest more than 32 levels deep") != std::string::npos);
+}
+
+TEST_CASE("validator: conditions nested 32 deep still load") {
+    CHECK(errors_of(rules_with_nesting(32)).empty());
+}
+
 TEST_CASE("validator: a JSON document that is not an object") {
     auto files = rule_files();
     files["causes.json"] = "[1, 2, 3]";
