@@ -10,15 +10,20 @@
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <stdlib.h>
+#include <unistd.h>
 
 namespace backtalk::cli {
 
@@ -64,9 +69,52 @@ SQLite::Database open_for_review(const std::filesystem::path& path) {
     return db;
 }
 
-// The store for maintenance, on an existing database only.
+// True when `output` names the database or one of its companion files
+// (also through a link): writing there would destroy the log.
+bool is_database_file(const std::filesystem::path& output, const std::filesystem::path& db) {
+    std::error_code output_error;
+    const auto output_path = std::filesystem::weakly_canonical(output, output_error);
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+        const std::filesystem::path file = db.string() + suffix;
+        std::error_code ec;
+        if (std::filesystem::equivalent(output, file, ec)) return true;
+        const auto file_path = std::filesystem::weakly_canonical(file, ec);
+        if (!output_error && !ec && output_path == file_path) return true;
+    }
+    return false;
+}
+
+// Writes an export through a temporary file next to `output`, renamed over it
+// once complete: a failed export leaves whatever was there before.
+std::size_t write_export_file(const std::filesystem::path& output, const std::filesystem::path& db,
+                              const std::function<std::size_t(std::ostream&)>& write) {
+    if (is_database_file(output, db)) {
+        throw std::runtime_error("refusing to write the export to " + output.string() + ": it is the log database");
+    }
+    std::string partial = output.string() + ".partial-XXXXXX";
+    const int fd = ::mkstemp(partial.data());
+    if (fd < 0) throw std::runtime_error("cannot write " + output.string() + ": " + std::strerror(errno));
+    ::close(fd);
+    try {
+        std::ofstream file(partial, std::ios::binary | std::ios::trunc);
+        if (!file) throw std::runtime_error("cannot write " + partial);
+        const std::size_t rows = write(file);
+        file.close();
+        if (!file) throw std::runtime_error("writing " + output.string() + " failed");
+        std::filesystem::rename(partial, output);
+        return rows;
+    } catch (...) {
+        std::error_code ignored;
+        std::filesystem::remove(partial, ignored);
+        throw;
+    }
+}
+
+// The store for maintenance, on an existing backtalk log only: opening a
+// store migrates the file, which must never happen to another program's
+// database.
 std::unique_ptr<store::Store> open_for_maintenance(const std::filesystem::path& path) {
-    require_database(path);
+    open_for_review(path);
     store::StoreOptions options;
     options.path = path;
     return std::make_unique<store::Store>(options);
@@ -283,11 +331,9 @@ void add_logs_command(CLI::App& app) {
             rows = review::write_export(db, filter, format, std::cout);
             std::cout.flush();
         } else {
-            std::ofstream file(options->output, std::ios::binary | std::ios::trunc);
-            if (!file) throw std::runtime_error("cannot write " + options->output);
-            rows = review::write_export(db, filter, format, file);
-            file.close();
-            if (!file) throw std::runtime_error("writing " + options->output + " failed");
+            rows = write_export_file(options->output, options->common.db_path, [&](std::ostream& out) {
+                return review::write_export(db, filter, format, out);
+            });
         }
         if (!std::cout) throw std::runtime_error("writing the export failed");
         std::cerr << "exported " << rows << " messages\n";

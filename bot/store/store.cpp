@@ -1121,6 +1121,8 @@ bool Store::delete_conversation(const std::string& id) {
 }
 
 void Store::backup_to(const std::filesystem::path& target) {
+    // SQLite takes an empty name for a temporary database, gone on close.
+    if (target.empty()) throw std::runtime_error("name the file to back up to");
     if (std::filesystem::exists(target)) {
         throw std::runtime_error(target.string() + " exists; backups never overwrite a file");
     }

@@ -267,6 +267,60 @@ TEST_CASE("logs commands fail clearly and create nothing on bad input") {
     CHECK(run.err.find("no conversation no-such-id") != std::string::npos);
 }
 
+TEST_CASE("logs export never writes over the database, and replaces its output only when complete") {
+    backtalk::test::TempDir dir;
+    const auto db_path = dir / "log.db";
+    const std::string db = quoted(db_path.string());
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    const auto db_bytes = backtalk::test::file_bytes(db_path);
+    std::filesystem::create_symlink(db_path, dir / "link.db");
+    for (const auto& output : {db_path, dir / "link.db", dir / "log.db-wal", dir / "." / "log.db"}) {
+        const Run run = run_backtalk(dir, "logs export --format jsonl -o " + quoted(output.string()) + " --db " + db);
+        CHECK_MESSAGE(run.exit_code != 0, output);
+        CHECK_MESSAGE(run.err.find("it is the log database") != std::string::npos, run.err);
+    }
+    CHECK(backtalk::test::file_bytes(db_path) == db_bytes);
+    CHECK(json::parse(run_backtalk(dir, "logs list --json --db " + db).out).size() == 1);
+
+    // An existing output is replaced by the whole export; nothing partial is left.
+    const auto output = dir / "export.jsonl";
+    std::ofstream(output) << "an older export\n";
+    Run run = run_backtalk(dir, "logs export --format jsonl -o " + quoted(output.string()) + " --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    const std::string to_stdout = run_backtalk(dir, "logs export --format jsonl --db " + db).out;
+    CHECK_FALSE(json_lines(to_stdout).empty());
+    CHECK(backtalk::test::file_bytes(output) == to_stdout);
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+        CHECK_MESSAGE(entry.path().filename().string().find(".partial-") == std::string::npos, entry.path());
+    }
+}
+
+TEST_CASE("maintenance commands leave a database that is not a backtalk log untouched") {
+    backtalk::test::TempDir dir;
+    const auto foreign = dir / "other.db";
+    {
+        SQLite::Database other(foreign, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        other.exec("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)");
+    }
+    const auto before = backtalk::test::file_bytes(foreign);
+    const std::vector<std::string> commands{"purge --older-than 30d", "delete abc",
+                                            "backup " + quoted((dir / "copy.db").string())};
+    for (const std::string& command : commands) {
+        const Run run = run_backtalk(dir, "logs " + command + " --db " + quoted(foreign.string()));
+        CHECK_MESSAGE(run.exit_code != 0, command);
+        CHECK_MESSAGE(run.err.find("is not a backtalk log") != std::string::npos, run.err);
+    }
+    CHECK(backtalk::test::file_bytes(foreign) == before);
+    CHECK_FALSE(std::filesystem::exists(dir / "copy.db"));
+    CHECK_FALSE(std::filesystem::exists(dir / "other.db-wal"));
+
+    const std::string db = quoted((dir / "log.db").string());
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    const Run run = run_backtalk(dir, "logs backup '' --db " + db);
+    CHECK(run.exit_code != 0);
+    CHECK(run.err.find("name the file to back up to") != std::string::npos);
+}
+
 TEST_CASE("logs backup, delete and purge") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
