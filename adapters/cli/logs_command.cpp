@@ -161,6 +161,39 @@ std::string outcome_text(const json& triage) {
 // "2024-05-01T10:00:00.000Z" -> "2024-05-01 10:00:00"
 std::string readable_time(const json& iso) { return iso.get<std::string>().substr(0, 19).replace(10, 1, " "); }
 
+// Text as a terminal should show it: what people typed may hold escape
+// sequences (clearing the screen, setting the title) or line breaks and
+// carriage returns that forge rows, so control characters (C0, DEL and
+// C1) are printed as visible escapes.
+std::string visible(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        const bool c1 = byte == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(text[i + 1]) <= 0x9f;
+        if (byte == '\n') {
+            out += "\\n";
+        } else if (byte < 0x20 || byte == 0x7f || c1) {
+            char escape[8];
+            std::snprintf(escape, sizeof escape, "\\x%02x", c1 ? static_cast<unsigned char>(text[++i]) : byte);
+            out += escape;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+// Every string in `value` made visible(), for the human-readable printers.
+json visible(json value) {
+    if (value.is_string()) return visible(value.get<std::string>());
+    if (value.is_structured()) {
+        for (auto& item : value) item = visible(std::move(item));
+    }
+    return value;
+}
+
 void print_list(const json& conversations) {
     if (conversations.empty()) {
         std::cout << "no conversations match\n";
@@ -269,7 +302,7 @@ void print_unmatched(const json& groups) {
         return;
     }
     std::cout << std::right << std::setw(6) << "COUNT" << "  " << std::left << std::setw(40) << "TEXT"
-              << "WHILE ASKING\n";
+              << "  WHILE ASKING\n";
     for (const json& group : groups) {
         std::string asking;
         for (const auto& [topic, count] : group.at("asking").items()) {
@@ -277,7 +310,7 @@ void print_unmatched(const json& groups) {
             asking += topic + " " + std::to_string(count.get<std::int64_t>());
         }
         std::cout << std::right << std::setw(6) << group.at("count").get<std::int64_t>() << "  " << std::left
-                  << std::setw(40) << group.at("text").get<std::string>() << asking << '\n';
+                  << std::setw(40) << group.at("text").get<std::string>() << "  " << asking << '\n';
     }
 }
 
@@ -299,7 +332,7 @@ void add_logs_command(CLI::App& app) {
     list->callback([options] {
         SQLite::Database db = open_for_review(options->common.db_path);
         const json conversations = review::list_conversations(db, make_filter(*options));
-        options->as_json ? print_json(conversations) : print_list(conversations);
+        options->as_json ? print_json(conversations) : print_list(visible(conversations));
     });
 
     options = std::make_shared<LogsOptions>();
@@ -311,7 +344,7 @@ void add_logs_command(CLI::App& app) {
         SQLite::Database db = open_for_review(options->common.db_path);
         const auto transcript = review::transcript(db, options->id);
         if (!transcript) throw std::runtime_error("no conversation " + options->id);
-        options->as_json ? print_json(*transcript) : print_transcript(*transcript);
+        options->as_json ? print_json(*transcript) : print_transcript(visible(*transcript));
     });
 
     options = std::make_shared<LogsOptions>();
@@ -347,7 +380,7 @@ void add_logs_command(CLI::App& app) {
     stats->callback([options] {
         SQLite::Database db = open_for_review(options->common.db_path);
         const json result = review::stats(db, make_filter(*options));
-        options->as_json ? print_json(result) : print_stats(result);
+        options->as_json ? print_json(result) : print_stats(visible(result));
     });
 
     options = std::make_shared<LogsOptions>();
@@ -358,7 +391,7 @@ void add_logs_command(CLI::App& app) {
     unmatched->callback([options] {
         SQLite::Database db = open_for_review(options->common.db_path);
         const json groups = review::unmatched(db, make_filter(*options));
-        options->as_json ? print_json(groups) : print_unmatched(groups);
+        options->as_json ? print_json(groups) : print_unmatched(visible(groups));
     });
 
     options = std::make_shared<LogsOptions>();

@@ -321,6 +321,34 @@ TEST_CASE("maintenance commands leave a database that is not a backtalk log unto
     CHECK(run.err.find("name the file to back up to") != std::string::npos);
 }
 
+TEST_CASE("logs show and unmatched print control characters people typed as visible escapes") {
+    backtalk::test::TempDir dir;
+    const std::string db = quoted((dir / "log.db").string());
+    const std::string input = R"({"type":"start"})" "\n"
+                              R"({"type":"message","text":"blorp \u001b[2J\u001b]0;pwned\u0007 qq\nforged row\rqq \u009b"})" "\n";
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, input).exit_code == 0);
+    const std::string id = json::parse(run_backtalk(dir, "logs list --json --db " + db).out).at(0).at("id");
+    const auto raw_control = [](const std::string& text) {
+        return std::any_of(text.begin(), text.end(), [](char c) {
+            const auto byte = static_cast<unsigned char>(c);
+            return (byte < 0x20 && c != '\n') || byte == 0x7f;
+        }) || text.find("\xc2\x9b") != std::string::npos;
+    };
+    Run run = run_backtalk(dir, "logs show " + id + " --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(!raw_control(run.out));
+    CHECK_MESSAGE(run.out.find(R"(blorp \x1b[2J\x1b]0;pwned\x07 qq\nforged row\x0dqq \x9b)") != std::string::npos,
+                  run.out);
+    // Unmatched texts are grouped lower-cased with their spaces folded.
+    run = run_backtalk(dir, "logs unmatched --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(!raw_control(run.out));
+    CHECK_MESSAGE(run.out.find(R"(blorp \x1b[2j\x1b]0;pwned\x07 qq forged row qq \x9b)") != std::string::npos, run.out);
+    // --json keeps the text as it was typed, JSON-escaped.
+    const json transcript = json::parse(run_backtalk(dir, "logs show " + id + " --json --db " + db).out);
+    CHECK(transcript.dump().find(R"(\u001b[2J)") != std::string::npos);
+}
+
 TEST_CASE("logs backup, delete and purge") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
