@@ -408,6 +408,11 @@ struct Store::Impl {
     void open_writer() {
         std::error_code ec;
         if (options.path.has_parent_path()) std::filesystem::create_directories(options.path.parent_path(), ec);
+        // A folder (or a device) where the file should be is a mistake in
+        // the settings, not a fault that retrying would get past.
+        if (std::filesystem::exists(options.path, ec) && !std::filesystem::is_regular_file(options.path, ec)) {
+            throw FatalOpenError(options.path.string() + " is not a database file (it is a directory or a device)");
+        }
         const int busy_ms = static_cast<int>(options.busy_timeout.count());
         // Only the writer thread uses this connection: no SQLite mutex on
         // every bind and step.

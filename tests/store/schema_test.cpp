@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -96,6 +97,15 @@ TEST_CASE("a database from a newer backtalk is refused, untouched") {
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
     CHECK(store::schema_version(db) == newer);
     CHECK_FALSE(db.tableExists("conversations"));
+}
+
+TEST_CASE("a directory where the database should be is refused, not retried") {
+    // It used to give a degraded store that dropped every record, so a
+    // chat or a server ran with no log and said so only in counters.
+    test::TempDir dir;
+    std::filesystem::create_directory(dir / "log.db");
+    CHECK_THROWS_WITH_AS(store::Store(test::quiet_options(dir)), doctest::Contains("is not a database file"),
+                         std::runtime_error);
 }
 
 TEST_CASE("a file that is not a database is refused") {
