@@ -133,13 +133,21 @@ review::Filter make_filter(const LogsOptions& options) {
 }
 
 void add_filter_options(CLI::App& command, LogsOptions& options, std::size_t default_limit) {
+    // An empty value is a mistake (an unset shell variable, say), not "no filter".
+    const auto not_empty = [](const std::string& value) { return value.empty() ? "must not be empty" : ""; };
     options.limit = default_limit;
-    command.add_option("--since", options.since,
-                       "Conversations started at or after: 2024-05-01, 2024-05-01T13:00 (UTC) or 7d (ago)");
-    command.add_option("--until", options.until, "Conversations started before (same forms as --since)");
-    command.add_option("--level", options.level, "Outcome: emergency, urgent, gp_soon, self_care or none");
-    command.add_option("--channel", options.channel, "terminal, websocket, rest, telegram");
-    command.add_option("--limit", options.limit, "At most this many (0: all)")->capture_default_str();
+    command
+        .add_option("--since", options.since,
+                    "Conversations started at or after: 2024-05-01, 2024-05-01T13:00 (UTC) or 7d (ago)")
+        ->check(not_empty);
+    command.add_option("--until", options.until, "Conversations started before (same forms as --since)")
+        ->check(not_empty);
+    command.add_option("--level", options.level, "Outcome: emergency, urgent, gp_soon, self_care or none")
+        ->check(not_empty);
+    command.add_option("--channel", options.channel, "terminal, websocket, rest, telegram")->check(not_empty);
+    command.add_option("--limit", options.limit, "At most this many (0: all)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
 }
 
 std::string text_or(const json& value, const std::string& fallback) {

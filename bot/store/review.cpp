@@ -221,6 +221,10 @@ void validate(const Filter& filter) {
         throw std::invalid_argument("unknown level '" + *filter.level +
                                     "' (expected emergency, urgent, gp_soon, self_care or none)");
     }
+    if (filter.channel && std::find(channels.begin(), channels.end(), *filter.channel) == channels.end()) {
+        throw std::invalid_argument("unknown channel '" + *filter.channel +
+                                    "' (expected terminal, websocket, rest or telegram)");
+    }
     if (filter.since_ms && filter.until_ms && *filter.since_ms >= *filter.until_ms) {
         throw std::invalid_argument("the time range is empty: since must be before until");
     }

@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Database.h>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -23,8 +24,11 @@ struct Filter {
     std::size_t limit = 0;                 // conversations (list, export) or groups (unmatched); 0: all
 };
 
-// Throws std::invalid_argument naming the bad value (an unknown level, an
-// empty range).
+// The channels conversations come from, as the log names them.
+inline constexpr std::array<std::string_view, 4> channels{"terminal", "websocket", "rest", "telegram"};
+
+// Throws std::invalid_argument naming the bad value (an unknown level or
+// channel, an empty range).
 void validate(const Filter& filter);
 
 // Newest first: [{id, channel, user_hash, started, last_activity, locale,

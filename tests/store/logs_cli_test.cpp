@@ -262,6 +262,14 @@ TEST_CASE("logs commands fail clearly and create nothing on bad input") {
     CHECK(run.err.find("bad time 'last-week'") != std::string::npos);
     run = run_backtalk(dir, "logs export --format xml --db " + db);
     CHECK(run.exit_code != 0);
+    run = run_backtalk(dir, "logs list --channel Terminal --db " + db);
+    CHECK(run.exit_code != 0);
+    CHECK(run.err.find("unknown channel 'Terminal'") != std::string::npos);
+    for (const std::string filter : {"--limit -1", "--since ''", "--level ''", "--channel ''"}) {
+        run = run_backtalk(dir, "logs list " + filter + " --db " + db);
+        CHECK_MESSAGE(run.exit_code != 0, filter);
+        CHECK_MESSAGE(run.out.empty(), filter);
+    }
     run = run_backtalk(dir, "logs delete no-such-id --db " + db);
     CHECK(run.exit_code != 0);
     CHECK(run.err.find("no conversation no-such-id") != std::string::npos);
