@@ -27,5 +27,11 @@ int main(int argc, char** argv) {
         std::cerr << "backtalk: " << e.what() << '\n';
         return EXIT_FAILURE;
     }
+    // A full disk or a closed pipe: the output is lost, which a script
+    // reading it must learn from the exit status.
+    if (!std::cout.flush()) {
+        std::cerr << "backtalk: writing to standard output failed\n";
+        return EXIT_FAILURE;
+    }
     return EXIT_SUCCESS;
 }

@@ -357,6 +357,19 @@ TEST_CASE("logs show and unmatched print control characters people typed as visi
     CHECK(transcript.dump().find(R"(\u001b[2J)") != std::string::npos);
 }
 
+TEST_CASE("output that cannot be written (a full disk) is an error, not a success") {
+    backtalk::test::TempDir dir;
+    const std::string db = quoted((dir / "log.db").string());
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    for (const std::string command : {"logs list", "logs stats", "logs unmatched", "logs export --format csv"}) {
+        const std::string line = quoted(BACKTALK_BINARY) + " " + command + " --db " + db + " > /dev/full 2> " +
+                                 quoted((dir / "stderr").string());
+        const int status = std::system(line.c_str());
+        CHECK_MESSAGE((WIFEXITED(status) && WEXITSTATUS(status) != 0), command);
+        CHECK_MESSAGE(backtalk::test::file_bytes(dir / "stderr").find("failed") != std::string::npos, command);
+    }
+}
+
 TEST_CASE("logs backup, delete and purge") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
