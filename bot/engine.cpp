@@ -15,6 +15,23 @@
 
 namespace backtalk {
 
+bool is_dialable_number(std::string_view number) {
+    if (!number.empty() && number.front() == '+') number.remove_prefix(1);
+    int digits = 0;
+    bool after_digit = false;
+    for (char c : number) {
+        if (c >= '0' && c <= '9') {
+            ++digits;
+            after_digit = true;
+        } else if ((c == ' ' || c == '-') && after_digit) {
+            after_digit = false;
+        } else {
+            return false;
+        }
+    }
+    return after_digit && digits >= 2 && digits <= 15;
+}
+
 namespace {
 
 std::string fill(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace backtalk {
@@ -19,6 +20,12 @@ class RuleSet;
 struct EngineOptions {
     std::string emergency_number;  // empty: the locale default from rules/<locale>/meta.json
 };
+
+// A number people can dial: 2 to 15 digits, an optional leading '+', and
+// single spaces or dashes between digits ("112", "911", "+44 20 7946 0958").
+// The bot tells people in an emergency to call it, so nothing else may stand
+// in its place.
+bool is_dialable_number(std::string_view number);
 
 // What the engine understood of one client object, for the conversation log.
 struct TurnNotes {

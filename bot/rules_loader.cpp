@@ -3,6 +3,7 @@
 #include "bot/rules.hpp"
 
 #include "bot/conditions.hpp"
+#include "bot/engine.hpp"
 #include "bot/ruleset.hpp"
 #include "bot/text.hpp"
 
@@ -205,6 +206,9 @@ private:
         r.locale = text_of(doc, "", "locale");
         r.version = text_of(doc, "", "version");
         r.default_emergency_number = text_of(doc, "", "emergency_number");
+        if (!r.default_emergency_number.empty() && !is_dialable_number(r.default_emergency_number)) {
+            error("emergency_number", "must be a number people can dial, e.g. \"112\" or \"+44 20 7946 0958\"");
+        }
         if (const json* gap = field(doc, "", "max_gap", json::value_t::number_integer)) {
             r.max_gap = gap->get<int>();
             if (r.max_gap < 0 || r.max_gap > 8) error("max_gap", "must be between 0 and 8");

@@ -16,7 +16,11 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
         ->capture_default_str();
     command.add_option("--emergency-number", options.emergency_number,
                        "Emergency phone number shown to people (default: the locale's)")
-        ->envname("BACKTALK_EMERGENCY_NUMBER");
+        ->envname("BACKTALK_EMERGENCY_NUMBER")
+        ->check([](const std::string& number) {
+            return is_dialable_number(number) ? std::string()
+                                              : "'" + number + "' is not a number people can dial (e.g. 112, 911, +44 20 7946 0958)";
+        });
 }
 
 void add_redaction_option(CLI::App& command, CommonOptions& options) {

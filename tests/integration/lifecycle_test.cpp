@@ -56,6 +56,7 @@ TEST_CASE("invalid options fail at start with a clear message") {
     refuses({"--rate", "0"}, "--rate must be more than 0");
     refuses({"--retention-days", "40000"}, "--retention-days must be at most 36500");
     refuses({"--memory-idle", "0s"}, "must be more than zero");
+    refuses({"--emergency-number", "hello world; rm"}, "is not a number people can dial");
     refuses({"--no-such-option"}, "--no-such-option");
 }
 

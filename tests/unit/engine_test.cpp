@@ -502,4 +502,16 @@ TEST_CASE("dialogue: the clock only moves the session's times") {
 }
 
 }  // namespace
+TEST_CASE("emergency numbers: digits with an optional + and single spaces or dashes") {
+    for (const char* number : {"112", "911", "999", "000", "+44 20 7946 0958", "0800-123-456"}) {
+        CAPTURE(number);
+        CHECK(is_dialable_number(number));
+    }
+    for (const char* number : {"", "1", "+", "hello world; rm", "112 ", " 112", "11  2", "1-", "+-1", "1234567890123456",
+                               "112\n", "112; call"}) {
+        CAPTURE(number);
+        CHECK_FALSE(is_dialable_number(number));
+    }
+}
+
 }  // namespace backtalk

@@ -129,6 +129,13 @@ TEST_CASE("validator: conditions nested 32 deep still load") {
     CHECK(errors_of(rules_with_nesting(32)).empty());
 }
 
+TEST_CASE("validator: the locale's emergency number must be one people can dial") {
+    auto files = rule_files();
+    edit_json(files, "meta.json", [](json& meta) { meta["emergency_number"] = "the ambulance"; });
+    check_error(files, "rules/en/meta.json: emergency_number: must be a number people can dial, e.g. \"112\" or "
+                       "\"+44 20 7946 0958\"");
+}
+
 TEST_CASE("validator: a JSON document that is not an object") {
     auto files = rule_files();
     files["causes.json"] = "[1, 2, 3]";
