@@ -884,6 +884,8 @@ RuleLoad load_rules(const std::filesystem::path& locale_dir) {
     }
     for (const auto& entry : std::filesystem::directory_iterator(locale_dir, ec)) {
         if (entry.path().extension() != ".json") continue;
+        // A folder named like a rules file reads as empty: say what it is.
+        if (!entry.is_regular_file(ec)) return {nullptr, {{entry.path().string(), "", "is not a file"}}};
         std::ifstream in(entry.path(), std::ios::binary);
         if (!in) return {nullptr, {{entry.path().string(), "", "cannot be read"}}};
         std::ostringstream text;

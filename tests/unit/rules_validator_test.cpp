@@ -384,6 +384,16 @@ TEST_CASE("validator: load_rules names invalid JSON in a file on disk") {
     CHECK(load.errors[0].message.rfind("invalid JSON: ", 0) == 0);
 }
 
+TEST_CASE("validator: load_rules names a folder where a rules file should be") {
+    const TempRulesDir dir;
+    std::filesystem::remove(dir.path() / "causes.json");
+    std::filesystem::create_directory(dir.path() / "causes.json");
+    const RuleLoad load = load_rules(dir.path());
+    CHECK(load.rules == nullptr);
+    REQUIRE(load.errors.size() == 1);
+    CHECK(load.errors[0].to_string() == (dir.path() / "causes.json").string() + ": is not a file");
+}
+
 TEST_CASE("validator: load_rules on a directory that does not exist") {
     const RuleLoad load = load_rules("/nonexistent/backtalk/rules/en");
     CHECK(load.rules == nullptr);
