@@ -8,6 +8,7 @@
 #include "bot/store/store.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
@@ -64,7 +65,16 @@ void require_database(const std::filesystem::path& path) {
 SQLite::Database open_for_review(const std::filesystem::path& path) {
     require_database(path);
     SQLite::Database db(path, SQLite::OPEN_READONLY, 5000);
-    store::check_schema_supported(db);
+    try {
+        store::check_schema_supported(db);
+    } catch (const SQLite::Exception& error) {
+        // SQLite's own words ("attempt to write a readonly database") would
+        // puzzle someone who only asked to read.
+        if (error.getErrorCode() != SQLITE_READONLY && error.getErrorCode() != SQLITE_CANTOPEN) throw;
+        throw std::runtime_error("cannot read " + path.string() +
+                                 ": even reading the log needs write access to its folder (SQLite's WAL mode "
+                                 "keeps a shared-memory file beside it); run this as the user the server runs as");
+    }
     if (store::schema_version(db) == 0) throw std::runtime_error(path.string() + " is not a backtalk log");
     return db;
 }

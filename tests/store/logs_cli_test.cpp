@@ -34,13 +34,15 @@ std::string quoted(const std::string& text) {
     return result + "'";
 }
 
-// Runs `backtalk ARGS < input` from the source tree, capturing both streams.
-Run run_backtalk(const backtalk::test::TempDir& dir, const std::string& args, const std::string& input = "") {
+// Runs `backtalk ARGS < input` from the source tree, capturing both streams;
+// `runner` is a command (and its arguments) to run backtalk through.
+Run run_backtalk(const backtalk::test::TempDir& dir, const std::string& args, const std::string& input = "",
+                 const std::string& runner = "") {
     {
         std::ofstream in(dir / "stdin");
         in << input;
     }
-    const std::string command = "cd " + quoted(BACKTALK_SOURCE_DIR) + " && env -u BACKTALK_DB " +
+    const std::string command = "cd " + quoted(BACKTALK_SOURCE_DIR) + " && env -u BACKTALK_DB " + runner + " " +
                                 quoted(BACKTALK_BINARY) + " " + args + " < " + quoted((dir / "stdin").string()) +
                                 " > " + quoted((dir / "stdout").string()) + " 2> " +
                                 quoted((dir / "stderr").string());
@@ -327,6 +329,30 @@ TEST_CASE("maintenance commands leave a database that is not a backtalk log unto
     const Run run = run_backtalk(dir, "logs backup '' --db " + db);
     CHECK(run.exit_code != 0);
     CHECK(run.err.find("name the file to back up to") != std::string::npos);
+}
+
+TEST_CASE("a log the reviewer may read but not write beside is named as such, not as a write error") {
+    backtalk::test::TempDir dir;
+    const auto folder = dir / "owned-by-the-server";
+    std::filesystem::create_directory(folder);
+    const std::string db = quoted((folder / "log.db").string());
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    REQUIRE_FALSE(std::filesystem::exists(folder / "log.db-shm"));  // a clean close removes it
+    // Root may write anywhere: it reviews as nobody, still able to reach
+    // the binary and the log (a test tree may sit in a private folder).
+    std::string runner;
+    if (::geteuid() == 0) {
+        runner = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+dac_read_search "
+                 "--ambient-caps=+dac_read_search";
+    } else {
+        std::filesystem::permissions(folder, std::filesystem::perms::owner_write, std::filesystem::perm_options::remove);
+    }
+    const auto before = backtalk::test::file_bytes(folder / "log.db");
+    const Run run = run_backtalk(dir, "logs list --db " + db, "", runner);
+    std::filesystem::permissions(folder, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+    CHECK(run.exit_code == 1);
+    CHECK_MESSAGE(run.err.find("needs write access to its folder") != std::string::npos, run.err);
+    CHECK(backtalk::test::file_bytes(folder / "log.db") == before);
 }
 
 TEST_CASE("logs show and unmatched print control characters people typed as visible escapes") {
