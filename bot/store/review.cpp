@@ -236,12 +236,16 @@ std::int64_t parse_duration_ms(std::string_view text) {
                                      "': use a number and a unit (s, m, h, d, w), e.g. 30d, 12h or 90m");
     };
     // At most 9 digits keeps weeks in milliseconds far inside 64 bits.
-    if (text.size() < 2 || text.size() > 10) throw bad();
-    std::int64_t amount = 0;
-    for (char c : text.substr(0, text.size() - 1)) {
-        if (c < '0' || c > '9') throw bad();
-        amount = amount * 10 + (c - '0');
+    constexpr std::size_t max_digits = 9;
+    if (text.size() < 2) throw bad();
+    const std::string_view digits = text.substr(0, text.size() - 1);
+    if (digits.find_first_not_of("0123456789") != std::string_view::npos) throw bad();
+    if (digits.size() > max_digits) {
+        throw std::invalid_argument("bad duration '" + std::string(text) + "': too large (at most " +
+                                    std::to_string(max_digits) + " digits)");
     }
+    std::int64_t amount = 0;
+    for (char c : digits) amount = amount * 10 + (c - '0');
     if (amount == 0) throw bad();
     constexpr std::int64_t second = 1000;
     switch (text.back()) {

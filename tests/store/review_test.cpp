@@ -370,6 +370,9 @@ TEST_CASE("durations and times are parsed as people type them") {
         CHECK_THROWS_WITH_AS(review::parse_duration_ms(bad), doctest::Contains("bad duration"),
                              std::invalid_argument);
     }
+    CHECK_THROWS_WITH_AS(review::parse_duration_ms("12345678901d"), doctest::Contains("too large"),
+                         std::invalid_argument);
+    CHECK(review::parse_duration_ms("999999999s") == 999999999LL * 1000);
     const std::int64_t now = may_1 + 5 * hour_ms;
     CHECK(review::parse_time_ms("2024-05-01", now) == may_1);
     CHECK(review::parse_time_ms("2024-05-01T10:30", now) == may_1 + 10 * hour_ms + 30 * 60 * 1000);
