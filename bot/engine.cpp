@@ -193,10 +193,7 @@ private:
         }
         if (state->kind == State::Kind::ended) {
             // Someone who comes back after "stop" starts a fresh conversation.
-            const auto started = s_.started_ms;
-            s_ = Session{};
-            s_.started_ms = started;
-            s_.state = r_.start_state;
+            begin_again();
             state = r_.state(s_.state);
         }
 
@@ -284,14 +281,23 @@ private:
     }
 
     TurnResult restart() {
-        const auto started = s_.started_ms;
-        const int turns = s_.turns;
-        s_ = Session{};
-        s_.started_ms = started;
-        s_.turns = turns;
-        s_.state = r_.start_state;
+        begin_again();
         say(plain(r_.text("restart"), {}));
         return finish();
+    }
+
+    // Forgets what the person said, in the same session: it keeps its start,
+    // this turn's activity (or the next message would find it expired and
+    // open another conversation), its turn count, locale and rules version.
+    void begin_again() {
+        Session fresh;
+        fresh.started_ms = s_.started_ms;
+        fresh.last_active_ms = s_.last_active_ms;
+        fresh.turns = s_.turns;
+        fresh.rules_version = std::move(s_.rules_version);
+        fresh.locale = std::move(s_.locale);
+        fresh.state = r_.start_state;
+        s_ = std::move(fresh);
     }
 
     // Applies the answer to the question that was asked. Returns true when

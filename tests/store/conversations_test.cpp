@@ -232,6 +232,29 @@ TEST_CASE("a message in an expired conversation opens a new one first") {
     CHECK_FALSE(replies(out).empty());
 }
 
+TEST_CASE("start over and stop go on in the same conversation: the next answer is not lost to a new one") {
+    Bench bench;
+    auto service = bench.service(nullptr);
+    std::string session;
+    service.handle(session, protocol::Start{}, websocket);
+    for (const char* ending : {"start over", "stop"}) {
+        CAPTURE(ending);
+        say(service, session, emergency_messages[0]);
+        bench.now += minute_ms;
+        say(service, session, ending);
+        bench.now += minute_ms;
+        auto out = say(service, session, "my lower back hurts since yesterday");
+        CHECK(opened(out) == nullptr);
+        REQUIRE_FALSE(replies(out).empty());
+        CHECK(replies(out).back().asking == "chest_pain");
+        out = service.handle(session, protocol::Choice{"no"}, websocket);
+        CHECK(opened(out) == nullptr);
+        CHECK(error(out) == nullptr);
+        CHECK(replies(out).back().asking == "tearing_pain");
+        CHECK(session == "s1");
+    }
+}
+
 TEST_CASE("expired conversations leave memory, live ones stay") {
     Bench bench;
     auto service = bench.service(nullptr);

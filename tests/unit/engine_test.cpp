@@ -383,11 +383,17 @@ TEST_CASE("dialogue: 'next' after the last stretch finishes the routine") {
 
 TEST_CASE("dialogue: start over forgets everything") {
     Chat chat = urgent_fever_chat();
+    const Session before = chat.session();
     chat.say("start over");
     CHECK(chat.reply().text == test::text("restart"));
     CHECK(chat.session().state == test::rules()->start_state);
     CHECK(chat.session().slots.empty());
     CHECK_FALSE(chat.session().triage.has_value());
+    // Still the same, live session: not a new one, and not expired.
+    CHECK(chat.session().started_ms == before.started_ms);
+    CHECK(chat.session().last_active_ms >= before.last_active_ms);
+    CHECK(chat.session().turns == before.turns + 1);
+    CHECK(chat.session().rules_version == before.rules_version);
     chat.say("my lower back is sore after gardening");
     CHECK(chat.reply().asking == "chest_pain");
 }
@@ -399,7 +405,11 @@ TEST_CASE("dialogue: stop ends the conversation and a new message starts a fresh
     CHECK(chat.reply().text == test::text("stop"));
     CHECK(chat.session().state == "ended");
     CHECK(chat.session().asking.empty());
+    const Session stopped = chat.session();
     chat.say("my neck is stiff, it started 2 days ago");
+    CHECK(chat.session().last_active_ms >= stopped.last_active_ms);
+    CHECK(chat.session().last_active_ms > 0);
+    CHECK(chat.session().turns == stopped.turns + 1);
     CHECK(chat.session().slots.count("duration") == 1);
     CHECK(chat.session().slots.count("pain_location") == 1);
     CHECK(chat.reply().asking == "chest_pain");
