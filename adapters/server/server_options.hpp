@@ -30,11 +30,17 @@ struct ServerOptions {
 
     std::size_t max_connections = 10000;
     std::size_t max_connections_per_address = 100;
-    double messages_per_second = 5.0;  // per WebSocket, sustained
-    double message_burst = 10.0;       // per WebSocket, bucket size
-    int rate_strikes_before_close = 5; // refused messages in a row, then close 1008
+    // Per WebSocket. A person sends a message every few seconds; a client
+    // that answers quick replies as soon as the bot is done (a whole
+    // conversation, then the stretching guide) fits in the burst.
+    double messages_per_second = 20.0;  // sustained
+    double message_burst = 60.0;        // bucket size
+    int rate_strikes_before_close = 5;  // refused messages in a row, then close 1008
 
-    std::size_t max_frame_bytes = 8 * 1024;   // larger frames close with 1009
+    // 2,000 characters each written as a \u escaped surrogate pair take
+    // 24,000 bytes: every valid message fits, and is answered too_long past
+    // 2,000 characters. Larger frames close with 1009.
+    std::size_t max_frame_bytes = 32 * 1024;
     std::size_t outbound_queue_limit = 64;    // objects waiting to be written
     std::size_t max_header_bytes = 8 * 1024;  // larger get 431
     std::size_t max_body_bytes = 64 * 1024;   // larger get 413

@@ -29,6 +29,10 @@ bool is_disconnect(const beast::error_code& error) {
 
 const ChannelInfo websocket_channel{"websocket", ""};
 
+// Read buffers past this size are given back after their message (idle
+// connections stay within their memory budget).
+constexpr std::size_t idle_buffer_limit = 4 * 1024;
+
 }  // namespace
 
 WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, ConnectionLease lease,
@@ -149,6 +153,8 @@ void WebSocketSession::on_read(beast::error_code error, std::size_t) {
     const bool text = ws_.got_text();
     const std::string message = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
+    // A rare long message must not keep its buffer for the connection's life.
+    if (buffer_.capacity() > idle_buffer_limit) buffer_.shrink_to_fit();
     if (admit_message()) {
         if (text) {
             handle_text(message);
@@ -168,10 +174,10 @@ bool WebSocketSession::admit_message() {
         return true;
     }
     shared_->metrics.count_error("rate_limited");
+    // Every message is answered, the last one before the close too.
+    queue(protocol::to_json(protocol::make_error("rate_limited"), true));
     if (++refused_in_a_row_ > shared_->context->options.rate_strikes_before_close) {
         close_when_flushed({websocket::close_code::policy_error, "rate limit exceeded"});
-    } else {
-        queue(protocol::to_json(protocol::make_error("rate_limited"), true));
     }
     return false;
 }

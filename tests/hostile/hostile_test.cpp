@@ -214,7 +214,7 @@ TEST_CASE("a message over the cap in fragments closes with 1009") {
     {
         RawSocket socket(target.port());
         REQUIRE(websocket_open(socket, target.port(), target.origin()) == 101);
-        const std::string piece(3000, 'a');
+        const std::string piece(11000, 'a');  // three pieces: over the 32 KiB cap
         socket.send(websocket_frame(frame::text, piece, false));
         socket.send(websocket_frame(frame::continuation, piece, false));
         socket.send(websocket_frame(frame::continuation, piece, true));
@@ -223,7 +223,7 @@ TEST_CASE("a message over the cap in fragments closes with 1009") {
     }
     // Counted when the server's read ends, as for 1007 above.
     CHECK(target.metric_reaching(oversize, before + 1) == before + 1);
-    target.survived("a fragmented 9000-byte message");
+    target.survived("a fragmented 33,000-byte message");
 }
 
 TEST_CASE("a ping flood costs only the flooder's own connection") {

@@ -136,12 +136,35 @@ TEST_CASE("each error code is answered and the conversation goes on") {
     check_turn_markers(chat.receive_turn());
 }
 
-TEST_CASE("a frame over 8 KiB closes the WebSocket with 1009") {
+TEST_CASE("2,000 characters escaped as surrogate pairs are a message; 2,001 are too_long; over 32 KiB closes with 1009") {
     TempDir dir;
     ServerProcess server(dir.path() / "chat.db");
     ChatClient chat(server.port());
-    chat.send_text(std::string(9000, 'a'));
+    const auto escaped_message = [](int characters) {
+        std::string text;
+        for (int i = 0; i < characters; ++i) text += "\\ud83d\\ude00";  // one emoji, 12 bytes
+        return R"({"type":"message","text":")" + text + R"("})";
+    };
+    chat.send_text(escaped_message(2000));
+    const auto answered = chat.receive_turn();
+    CHECK(answered.front()["type"] == "session");
+    CHECK(backtalk::test::last_reply(answered)["type"] == "reply");
+    CHECK(error_for(chat, escaped_message(2001))["code"] == "too_long");
+    chat.send_text(std::string(33 * 1024, 'a'));
     CHECK(chat.wait_for_close() == 1009);
+}
+
+TEST_CASE("with the default limits a client that answers as soon as the bot is done is never rate limited") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db");
+    ChatClient chat(server.port());
+    auto turn = start(chat);
+    // A conversation to its outcome, the stretching guide, start over, again.
+    for (int sent = 0; sent < 55; ++sent) {
+        chat.send(backtalk::test::answer_to(backtalk::test::last_reply(turn)));
+        turn = chat.receive_turn();
+        REQUIRE_MESSAGE(turn.back()["type"] != "error", turn.back().dump());
+    }
 }
 
 TEST_CASE("the rate limit answers rate_limited, then closes with 1008") {
@@ -161,6 +184,8 @@ TEST_CASE("the rate limit answers rate_limited, then closes with 1008") {
     CHECK(limited >= 1);
     // The burst was served before the limit applied.
     CHECK(received.front()["type"] == "session");
+    // The message that brought the close was answered too.
+    CHECK(received.back()["code"] == "rate_limited");
 }
 
 TEST_CASE("the Origin allow-list: own origin in, foreign origin 403, configured origin in") {
