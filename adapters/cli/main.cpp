@@ -1,11 +1,16 @@
 #include "adapters/cli/commands.hpp"
 #include "bot/store/store.hpp"
 
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
 
 int main(int argc, char** argv) {
+    // A reader that goes away (`backtalk chat --json | head -1`) must not
+    // kill the process before the log is written: writes fail instead, and
+    // the exit status says so (below).
+    std::signal(SIGPIPE, SIG_IGN);
     backtalk::store::configure_sqlite_library();
     CLI::App app{"backtalk: a rule-based advisor for back-muscle pain.\n"
                  "It does not diagnose; in an emergency call your local emergency number.",

@@ -113,6 +113,18 @@ std::variant<ChatRequest, std::string> read_chat_request(const std::string& body
     return request;
 }
 
+// The session a request that could not be read names, when it names one as
+// a string of a session id's size.
+std::string session_of(const std::string& body) {
+    const json root = json::parse(body, nullptr, false);
+    if (!root.is_object()) return {};
+    const auto found = root.find("session");
+    if (found == root.end() || !found->is_string() || found->get_ref<const std::string&>().size() > max_session_bytes) {
+        return {};
+    }
+    return found->get<std::string>();
+}
+
 bool is_json_content_type(std::string_view value) {
     const auto media_type = lower(value.substr(0, value.find(';')));
     const auto first = media_type.find_first_not_of(" \t");
@@ -179,7 +191,7 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
         auto parsed = read_chat_request(request.body());
         if (const auto* problem = std::get_if<std::string>(&parsed)) {
             rejected("bad_json").add();
-            return respond(refuse(request, {http::status::bad_request, "bad_json", *problem}));
+            return respond(refuse(request, {http::status::bad_request, "bad_json", *problem}, session_of(request.body())));
         }
         ChatRequest chat = std::move(std::get<ChatRequest>(parsed));
         // One session's requests in order; a retry without a session waits
@@ -216,8 +228,11 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
         return std::nullopt;
     }
 
-    Response refuse(const Request& request, const Refusal& refusal) {
-        const auto body = answer_body({}, false, {protocol::to_json(protocol::Error{refusal.code, refusal.message}, true)});
+    // `session`: the conversation the refused request named, if it could be
+    // read, so a client that keeps the session from every answer keeps it.
+    Response refuse(const Request& request, const Refusal& refusal, const std::string& session = {}) {
+        const auto body =
+            answer_body(session, false, {protocol::to_json(protocol::Error{refusal.code, refusal.message}, true)});
         count_status(refusal.status);
         return json_response(request, refusal.status, body);
     }
@@ -232,7 +247,7 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
         const std::string fingerprint = sha256_hex(dump(chat.client_object));
         const std::string answer_key = sha256_hex(chat.session + "\n" + chat.message_id);
         if (!chat.message_id.empty()) {
-            if (const auto stored = answers.find(answer_key, wall_clock_ms())) return replay(request, *stored, fingerprint);
+            if (const auto stored = answers.find(answer_key, wall_clock_ms())) return replay(request, chat.session, *stored, fingerprint);
         }
 
         std::string session = chat.session;
@@ -261,12 +276,15 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
         return json_response(request, status, body);
     }
 
-    Response replay(const Request& request, const std::string& stored_text, const std::string& fingerprint) {
+    Response replay(const Request& request, const std::string& session, const std::string& stored_text,
+                    const std::string& fingerprint) {
         const json stored = json::parse(stored_text, nullptr, false);
         if (!stored.is_object() || stored.value("request", "") != fingerprint) {
             rejected("message_id_reused").add();
-            return refuse(request, {http::status::conflict, "conflict",
-                                    "this message_id was already used for a different message in this session"});
+            return refuse(request,
+                          {http::status::conflict, "conflict",
+                           "this message_id was already used for a different message in this session"},
+                          session);
         }
         replays.add();
         const auto status = static_cast<http::status>(stored.value("status", 200u));

@@ -201,6 +201,14 @@ TEST_CASE("bad requests get JSON errors with the protocol's codes and lose nothi
     CHECK(bad_choice.status == 400);
     CHECK(error_of(bad_choice)["code"] == "bad_choice");
     CHECK(json::parse(bad_choice.body)["session"] == session);
+    // A request that cannot be read still names its session in the answer.
+    for (const json& unreadable : {json{{"session", session}, {"text", 5}},
+                                   json{{"session", session}, {"text", "a"}, {"choice", "no"}}}) {
+        const auto refused = server.post(unreadable);
+        CHECK(refused.status == 400);
+        CHECK(error_of(refused)["code"] == "bad_json");
+        CHECK(json::parse(refused.body)["session"] == session);
+    }
 
     const auto wrong_type = server.post_body(R"({"text": "hi"})", {{"Content-Type", "text/plain"}});
     CHECK(wrong_type.status == 415);
@@ -276,6 +284,7 @@ TEST_CASE("a retry with the same message_id gets the stored answer without a sec
     const auto reused = server.post({{"session", session}, {"text", "something new"}, {"message_id", "m-2"}});
     CHECK(reused.status == 409);
     CHECK(error_of(reused)["code"] == "conflict");
+    CHECK(json::parse(reused.body)["session"] == session);
     // The same message_id in another session is another message.
     CHECK(server.post({{"text", "my neck hurts"}, {"message_id", "m-2"}}).status == 200);
 

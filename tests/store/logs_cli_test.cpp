@@ -396,6 +396,30 @@ TEST_CASE("output that cannot be written (a full disk) is an error, not a succes
     }
 }
 
+TEST_CASE("a reader that goes away early loses chat --json nothing: every turn is logged, and the exit status says 1") {
+    backtalk::test::TempDir dir;
+    const auto db = dir / "log.db";
+    std::string input = typed_input();
+    // Far more answer than a pipe holds, so writes fail after the reader left.
+    for (int i = 0; i < 300; ++i) input += R"({"type":"message","text":"what causes this"})" "\n";
+    {
+        std::ofstream in(dir / "stdin");
+        in << input;
+    }
+    const std::string command = "cd " + quoted(BACKTALK_SOURCE_DIR) + " && (env -u BACKTALK_DB " +
+                                quoted(BACKTALK_BINARY) + " chat --json --db " + quoted(db.string()) + " < " +
+                                quoted((dir / "stdin").string()) + " 2> " + quoted((dir / "stderr").string()) +
+                                "; echo $? > " + quoted((dir / "status").string()) + ") | head -c 1 > /dev/null";
+    REQUIRE(std::system(command.c_str()) == 0);
+    CHECK(backtalk::test::file_bytes(dir / "status") == "1\n");
+    CHECK(backtalk::test::file_bytes(dir / "stderr").find("writing to standard output failed") != std::string::npos);
+    const Run exported = run_backtalk(dir, "logs export --format jsonl --db " + quoted(db.string()));
+    REQUIRE(exported.exit_code == 0);
+    std::size_t inbound = 0;
+    for (const json& row : json_lines(exported.out)) inbound += row.at("direction") == "in";
+    CHECK(inbound == typed.size() + 300);
+}
+
 TEST_CASE("logs backup, delete and purge") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
