@@ -248,6 +248,7 @@ private:
         for (const auto& w : strings_of(doc, "", "words")) add_word(lex, w);
         for (WordId id : word_set(lex, doc, "negators")) lex.negators.insert(id);
         for (WordId id : word_set(lex, doc, "clause_breakers")) lex.clause_breakers.insert(id);
+        for (WordId id : word_set(lex, doc, "negation_enders")) lex.negation_enders.insert(id);
         for (WordId id : word_set(lex, doc, "list_joiners")) lex.list_joiners.insert(id);
         const auto numbers = [&](const char* key, std::unordered_map<std::string, double>& out) {
             if (const json* m = field(doc, "", key, json::value_t::object)) {

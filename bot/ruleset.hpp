@@ -131,6 +131,7 @@ struct Lexicon {
     std::unordered_map<std::string, std::vector<std::string>> contractions;
     std::unordered_set<WordId> negators;
     std::unordered_set<WordId> clause_breakers;  // always end a negation's scope
+    std::unordered_set<WordId> negation_enders;  // end a negation's scope; otherwise part of the clause
     std::unordered_set<WordId> list_joiners;     // "and", "or": end it unless a short list follows
     std::unordered_map<std::string, double> number_words;
     std::unordered_map<std::string, double> unit_days;

@@ -252,7 +252,10 @@ Normalised normalise(const Lexicon& lexicon, std::string_view text) {
     };
     for (std::size_t i = 0; i < n; ++i) {
         Token& t = out.tokens[i];
-        const bool breaker = lexicon.clause_breakers.count(t.id) > 0;
+        // "no numbness, just weakness" ends the negation; "my legs just gave
+        // way" is one clause.
+        const bool breaker = lexicon.clause_breakers.count(t.id) > 0 ||
+                             (active_negator >= 0 && lexicon.negation_enders.count(t.id) > 0);
         const bool joiner = lexicon.list_joiners.count(t.id) > 0;
         Boundary b = boundary_before[i];
         if (breaker) b = Boundary::hard;
