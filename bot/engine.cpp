@@ -502,12 +502,18 @@ private:
     Reply stretch_step_reply(const std::string& prefix) {
         const std::vector<Step> steps = plan();
         const Step& step = steps[static_cast<std::size_t>(s_.step_index)];
+        // A minute or more done once is an activity (the cool-down walk), not a hold.
+        constexpr int activity_seconds = 60;
+        const bool activity = step.repeat == 1 && step.hold_seconds >= activity_seconds;
+        const std::string timing =
+            activity ? fill(r_.text("stretch_activity"), {{"minutes", std::to_string(step.hold_seconds / 60)}})
+                     : fill(r_.text("stretch_hold"), {{"hold", std::to_string(step.hold_seconds)},
+                                                      {"repeat", std::to_string(step.repeat)}});
         std::string text = prefix + fill(r_.text("stretch_step"), {{"number", std::to_string(s_.step_index + 1)},
                                                                    {"total", std::to_string(steps.size())},
                                                                    {"title", step.title},
                                                                    {"text", step.text},
-                                                                   {"hold", std::to_string(step.hold_seconds)},
-                                                                   {"repeat", std::to_string(step.repeat)}});
+                                                                   {"timing", timing}});
         Reply reply = plain(text, r_.menus.at("stretch_step"));
         reply.steps = std::vector<Step>{step};
         return reply;
@@ -546,8 +552,10 @@ private:
                 say(stretch_step_reply(""));
             } else if (intent == "done") {
                 answered = true;
+                // "done" before the last step stops the routine; it is not the whole of it.
+                const bool finished = !in_guide || static_cast<std::size_t>(s_.step_index + 1) >= plan().size();
                 s_.state = outcome.id;
-                say(plain(r_.text("stretches_done"), r_.menus.at("stretches_done")));
+                say(plain(r_.text(finished ? "stretches_done" : "stretches_stopped"), r_.menus.at("stretches_done")));
             } else if (intent == "causes") {
                 answered = true;
                 say(plain(causes_text(r_.causes.size()), menu_after_outcome()));

@@ -346,9 +346,23 @@ TEST_CASE("dialogue: at self-care the stretches are offered and walked through")
     CHECK(chat.reply().steps->front().id == plan[1].id);
     chat.say("repeat");
     CHECK(chat.reply().steps->front().id == plan[1].id);
+    // "done" part way through stops the routine; it does not say it is complete.
     chat.choose("done");
-    CHECK(chat.reply().text == test::text("stretches_done"));
+    CHECK(chat.reply().text == test::text("stretches_stopped"));
     CHECK(chat.session().state == "outcome");
+}
+
+TEST_CASE("dialogue: a stretch is held and repeated; the cool-down walk is kept up for minutes") {
+    Chat chat;
+    chat.say("my lower back is sore after a hard run yesterday");
+    chat.answer_until_done({{"after_exercise", "yes"}, {"trigger", "running"}});
+    REQUIRE(chat.reply().steps.has_value());
+    REQUIRE(chat.reply().steps->front().id == "cool_down");
+    chat.choose("stretches");
+    CHECK(chat.reply().text.find("Keep this up for about 10 minutes.") != std::string::npos);
+    CHECK(chat.reply().text.find("seconds") == std::string::npos);
+    chat.say("next");
+    CHECK(chat.reply().text.find("Hold for 30 seconds, 2 times.") != std::string::npos);
 }
 
 TEST_CASE("dialogue: the cool-down is part of the plan only after exercise") {
