@@ -485,6 +485,7 @@ private:
             else if (intent == "causes") say(plain(r_.text("causes_later"), {}));
             else if (intent == "see_doctor") say(plain(r_.text("doctor_later"), {}));
             else if (intent == "stretches") say(plain(r_.text("stretches_later"), {}));
+            else if (intent == "outside_scope") say(plain(r_.text("outside_scope"), {}));
         }
     }
 
@@ -569,6 +570,9 @@ private:
             } else if (intent == "thanks") {
                 answered = true;
                 say(plain(r_.text("thanks"), menu_after_outcome()));
+            } else if (intent == "outside_scope") {
+                answered = true;
+                say(plain(r_.text("outside_scope"), menu_after_outcome()));
             }
         }
         if (!answered) say(plain(r_.text("after_outcome"), menu_after_outcome()));

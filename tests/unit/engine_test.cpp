@@ -395,6 +395,46 @@ TEST_CASE("dialogue: 'next' after the last stretch finishes the routine") {
     CHECK(chat.session().state == "outcome");
 }
 
+TEST_CASE("dialogue: a question about medicines or a diagnosis is answered honestly, then the question comes again") {
+    Chat chat;
+    chat.say("my lower back has been sore for two days");
+    const std::string asking = chat.reply().asking;
+    REQUIRE_FALSE(asking.empty());
+    chat.say("can i take ibuprofen with my blood pressure tablets?");
+    CHECK(chat.said(test::text("outside_scope")));
+    CHECK(chat.reply().asking == asking);
+    chat.say("is it a slipped disc");
+    CHECK(chat.said(test::text("outside_scope")));
+    CHECK(chat.reply().asking == asking);
+
+    Chat advised = self_care_chat();
+    advised.say("is it a slipped disc?");
+    CHECK(advised.reply().text == test::text("outside_scope"));
+    CHECK(advised.session().state == "outcome");
+    // Telling what helped is not a question.
+    advised.say("I took ibuprofen and it helped a bit");
+    CHECK_FALSE(advised.said(test::text("outside_scope")));
+}
+
+TEST_CASE("dialogue: in pregnancy the plan leaves out the stretches done lying on the back") {
+    const auto plan_ids = [](const Chat& chat) {
+        std::vector<std::string> ids;
+        for (const Step& step : *chat.reply().steps) ids.push_back(step.id);
+        return ids;
+    };
+    Chat pregnant;
+    pregnant.say("im 30 weeks pregnant and my lower back is aching, worse after standing all day");
+    pregnant.answer_until_done({{"age", "31"}});
+    REQUIRE(pregnant.reply().steps.has_value());
+    REQUIRE_FALSE(pregnant.reply().steps->empty());
+    const auto ids = plan_ids(pregnant);
+    CHECK(std::find(ids.begin(), ids.end(), "lower_back") == ids.end());
+    CHECK(std::find(ids.begin(), ids.end(), "thigh_outer_glutes") == ids.end());
+    const auto usual = plan_ids(self_care_chat());
+    CHECK(std::find(usual.begin(), usual.end(), "lower_back") != usual.end());
+    for (const Step& step : *pregnant.reply().steps) CHECK(step.text.find("Lie on") == std::string::npos);
+}
+
 TEST_CASE("dialogue: start over forgets everything") {
     Chat chat = urgent_fever_chat();
     const Session before = chat.session();

@@ -394,3 +394,58 @@ A greeting on its own is not a description of the pain: the bot asks for one,
 and the description that follows starts the safety questions. "no" and "yes"
 ids, then the person leaves with "bye" (the stop intent).
 """, ["> hi there", "> my lower back has been achy for a couple of days after gardening", ">> no", "> bye"], auto=False)
+
+t("em1_everyday_words_for_bowel_loss", """
+EM-1 in everyday words: to the bladder and bowel question the person says
+urine is fine ("peeing's ok") but they cannot hold their poo. The "ok" about
+urine does not make it a "no": the bowel loss is a new loss of control, so
+the advice is the emergency department now.
+""", ["> lower back pain since monday"],
+  answers={"bladder_bowel": "> peeing's ok, cant hold my poo tho"})
+
+t("em1_legs_just_gave_way", """
+EM-1: "my legs just gave way this morning". "just" ends a negation's scope
+("no numbness, just weakness") but otherwise belongs to the clause, so the
+legs giving way are read as one sign: emergency at once, nothing asked.
+""", ["> my legs just gave way this morning, back is sore"])
+
+t("em7_swelling_far_beyond_normal_soreness", """
+EM-7 without dark urine: after a long spin class the thighs and lower back
+are massively swollen and rock hard, the pain "way beyond normal doms".
+Marked swelling with soreness far beyond normal after hard exercise is
+possible muscle breakdown even while the urine looks normal: emergency.
+""", ["> did a spinathon yesterday, thighs and lower back are massively swollen and rock hard, pain is way beyond normal doms"])
+
+t("trap_autumn_fall_and_falling_behind", """
+Over-triage trap: "since last fall" (autumn) and "falling behind at work" are
+not falls. Trauma is asked like any other safety question and answered no;
+the desk-bound ache ends at self-care, not in the emergency department.
+""", ["> my lower back has been achy on and off since last fall, worse when i sit at my desk, and im falling behind at work because of it"],
+  answers={"age": "> 38", "onset": "> gradually", "trigger": "> sitting at my desk", "pain_score": "> 3"})
+
+t("intent_medicine_and_diagnosis_questions", """
+Questions the bot cannot answer: during the screening the person asks whether
+they can take ibuprofen with their blood pressure tablets. The bot says
+plainly it cannot advise on medicines or name a diagnosis, who can (a
+pharmacist, a doctor), and asks its question again. After the advice, "is it
+a slipped disc?" gets the same honest answer.
+""", ["> my lower back has been sore for two days", "> can i take ibuprofen with my blood pressure tablets?"],
+  answers={"age": "> 45", "onset": "> gradually", "trigger": "> not sure", "pain_score": "> 4"},
+  after=["> is it a slipped disc?"])
+
+t("sc4_pregnancy_stretches_without_lying_on_back", """
+SC-4 at 30 weeks of pregnancy: an ache after standing all day, no flags,
+self-care. The stretching plan leaves out the stretches done lying on the
+back (not advised later in pregnancy) and none of its steps asks her to lie
+on her front.
+""", ["> im 30 weeks pregnant and my lower back is aching, worse after standing all day"],
+  answers={"age": "> 31", "onset": "> gradually", "trigger": "> standing all day at work", "pain_score": "> 4"},
+  after=["> show me the stretches", "> next", "> done"])
+
+t("sc3_cool_down_walk_is_kept_up_for_minutes", """
+SC-3 after a hard run: the stretching guide begins with the gradual cool-down,
+an easy jog then a walk, which is kept up for about 10 minutes (not "held
+for 600 seconds"); the next step is a stretch held 30 seconds, twice.
+""", ["> my lower back and legs are sore after a hard 10k run yesterday"],
+  answers={"age": "> 34", "onset": "> gradually", "dark_urine": "> no, normal", "pain_score": "> 3"},
+  after=["> show me the stretches", "> next"])
