@@ -91,6 +91,23 @@ public:
         return finish();
     }
 
+    // A button of a question that is no longer open (clicked in another
+    // window, or on an old message): "no" to an earlier question must not
+    // answer the current one. Nothing changes; the person sees where the
+    // conversation is now.
+    TurnResult stale_choice() {
+        const State* state = r_.state(s_.state);
+        if (state && state->kind == State::Kind::questions && !s_.asking.empty()) {
+            say(plain(r_.text("stale_choice"), {}));
+            continue_questions(triage());
+        } else if (state && (state->kind == State::Kind::outcome || state->kind == State::Kind::stretches)) {
+            say(plain(r_.text("stale_choice") + "\n\n" + r_.text("resume_outcome"), menu_after_outcome()));
+        } else {
+            say(plain(r_.text("stale_choice"), {}));
+        }
+        return finish();
+    }
+
     TurnResult message(const protocol::Message& m) {
         ++s_.turns;
         for (const auto& offered : s_.offered) {
@@ -103,6 +120,7 @@ public:
 
     TurnResult choice(const protocol::Choice& c) {
         ++s_.turns;
+        if (!c.asking.empty() && c.asking != s_.asking) return stale_choice();
         const bool offered = std::any_of(s_.offered.begin(), s_.offered.end(), [&](const QuickReply& q) { return q.id == c.id; });
         if (!offered) {
             TurnResult result;

@@ -72,9 +72,10 @@ std::variant<ClientObject, Error> parse_client_object(std::string_view json_text
     }
     if (kind == "choice") {
         const auto id = string_field(object, "id");
-        if (!id) return make_error("bad_json");
+        const auto asking = string_field(object, "asking");
+        if (!id || !asking) return make_error("bad_json");
         if (id->empty()) return make_error("bad_choice");
-        return ClientObject{Choice{*id}};
+        return ClientObject{Choice{*id, *asking}};
     }
     return make_error("unknown_type");
 }

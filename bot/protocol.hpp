@@ -23,6 +23,11 @@ struct Message {
 };
 struct Choice {
     std::string id;
+    // The question (topic id) the button belonged to, when the client says
+    // (an extension: "asking" on a choice object). A button of an earlier
+    // question, from another window or an old chat message, is then not
+    // taken as an answer to the current one.
+    std::string asking = {};
 };
 using ClientObject = std::variant<Start, Message, Choice>;
 

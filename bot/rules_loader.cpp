@@ -44,7 +44,7 @@ const char* const required_texts[] = {
     "doctor_later",    "causes_later",     "unsure_cautious",   "unclear_moving_on",    "outcome_emergency",
     "outcome_urgent",  "outcome_gp_soon",  "outcome_self_care", "safety_net_emergency", "safety_net_urgent",
     "safety_net_gp_soon", "safety_net_self_care", "disclaimer", "causes_intro",         "stretch_step",
-    "stretch_hold",    "stretch_activity", "stretches_stopped", "outside_scope",
+    "stretch_hold",    "stretch_activity", "stretches_stopped", "outside_scope", "stale_choice",
     "stretches_done",  "after_outcome",    "level_raised",      "resume",               "ended",
     "thanks",          "resume_outcome"};
 

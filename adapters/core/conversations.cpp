@@ -379,12 +379,16 @@ std::vector<OutObject> ConversationService::handle(std::string& session_id, cons
 }
 
 std::vector<OutObject> ConversationService::handle_json(std::string& session_id, std::string_view json_text,
-                                                        const ChannelInfo& channel) {
+                                                        const ChannelInfo& channel, std::string_view shown_asking) {
     auto parsed = protocol::parse_client_object(json_text);
     if (auto* error = std::get_if<protocol::Error>(&parsed)) {
         return impl_->reject(session_id, json_text, std::move(*error), channel);
     }
-    return impl_->handle(session_id, std::get<protocol::ClientObject>(parsed), channel);
+    auto& object = std::get<protocol::ClientObject>(parsed);
+    if (auto* choice = std::get_if<protocol::Choice>(&object); choice && choice->asking.empty()) {
+        choice->asking = shown_asking;
+    }
+    return impl_->handle(session_id, object, channel);
 }
 
 void ConversationService::replace_engine(std::shared_ptr<const Engine> engine) {

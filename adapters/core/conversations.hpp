@@ -63,8 +63,11 @@ public:
     std::vector<OutObject> handle(std::string& session_id, const protocol::ClientObject& object,
                                   const ChannelInfo& channel);
     // The same for raw JSON text: a parse error becomes an error object.
+    // `shown_asking`: the question this connection last showed, taken as
+    // the one a choice answers when the client does not say (a connection
+    // left behind by another window answers the question it shows).
     std::vector<OutObject> handle_json(std::string& session_id, std::string_view json_text,
-                                       const ChannelInfo& channel);
+                                       const ChannelInfo& channel, std::string_view shown_asking = {});
 
     // Swaps in a new engine (rules reload); conversations keep going.
     void replace_engine(std::shared_ptr<const Engine> engine);

@@ -349,7 +349,7 @@ RenderedTurn render_turn(const std::vector<OutObject>& objects, std::size_t max_
     const auto separate = [&] {
         if (!pending.empty()) pending.append("\n\n", Style{});
     };
-    const auto finish_message = [&](const std::vector<QuickReply>& quick_replies) {
+    const auto finish_message = [&](const std::vector<QuickReply>& quick_replies, const std::string& asking) {
         std::vector<QuickReply> buttons;
         for (const auto& quick_reply : quick_replies) {
             if (quick_reply.id.empty() || quick_reply.id.size() > max_callback_data_bytes) {
@@ -364,6 +364,7 @@ RenderedTurn render_turn(const std::vector<OutObject>& objects, std::size_t max_
             turn.dropped_buttons += buttons.size();  // nothing to attach them to
         } else if (!buttons.empty()) {
             turn.messages.back().buttons = std::move(buttons);
+            turn.messages.back().asking = asking;
         }
     };
     for (const auto& object : objects) {
@@ -372,7 +373,7 @@ RenderedTurn render_turn(const std::vector<OutObject>& objects, std::size_t max_
                        [&](const Reply& reply) {
                            separate();
                            append_markdown(pending, reply.text);
-                           if (!reply.quick_replies.empty()) finish_message(reply.quick_replies);
+                           if (!reply.quick_replies.empty()) finish_message(reply.quick_replies, reply.asking);
                        },
                        [&](const protocol::Error& error) {
                            separate();
@@ -381,18 +382,31 @@ RenderedTurn render_turn(const std::vector<OutObject>& objects, std::size_t max_
                    },
                    object);
     }
-    if (!pending.empty()) finish_message({});
+    if (!pending.empty()) finish_message({}, {});
     return turn;
 }
 
-nlohmann::json inline_keyboard(const std::vector<QuickReply>& buttons) {
+std::string callback_data(const QuickReply& button, const std::string& asking) {
+    if (asking.empty() || button.id.size() + 1 + asking.size() > max_callback_data_bytes) return button.id;
+    return button.id + '|' + asking;
+}
+
+nlohmann::json choice_for_callback(std::string_view data) {
+    const auto bar = data.find('|');
+    nlohmann::json choice{{"type", "choice"}, {"id", std::string(data.substr(0, bar))}};
+    if (bar != std::string_view::npos) choice["asking"] = std::string(data.substr(bar + 1));
+    return choice;
+}
+
+nlohmann::json inline_keyboard(const std::vector<QuickReply>& buttons, const std::string& asking) {
     // Short answers (Yes / No / Not sure) read best side by side.
     std::size_t title_units = 0;
     for (const auto& button : buttons) title_units += utf16_length(button.title);
     const bool one_row = buttons.size() <= 4 && title_units <= 30;
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& button : buttons) {
-        nlohmann::json key{{"text", button.title.empty() ? button.id : button.title}, {"callback_data", button.id}};
+        nlohmann::json key{{"text", button.title.empty() ? button.id : button.title},
+                           {"callback_data", callback_data(button, asking)}};
         if (one_row) {
             if (rows.empty()) rows.push_back(nlohmann::json::array());
             rows.back().push_back(std::move(key));
@@ -408,7 +422,7 @@ nlohmann::json send_message_params(std::int64_t chat_id, const OutgoingMessage& 
                           {"text", plain ? message.text.plain : message.text.html},
                           {"link_preview_options", {{"is_disabled", true}}}};
     if (!plain) params["parse_mode"] = "HTML";
-    if (!message.buttons.empty()) params["reply_markup"] = {{"inline_keyboard", inline_keyboard(message.buttons)}};
+    if (!message.buttons.empty()) params["reply_markup"] = {{"inline_keyboard", inline_keyboard(message.buttons, message.asking)}};
     return params;
 }
 

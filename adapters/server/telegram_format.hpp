@@ -5,7 +5,8 @@
 // message allows are split at paragraph, line, word or, failing those,
 // character boundaries, never inside a UTF-8 sequence, a surrogate pair or
 // a tag. Quick replies become inline keyboard buttons whose callback_data is
-// the quick reply's id. No dialogue logic here: only formatting.
+// the quick reply's id and the question it answers. No dialogue logic here:
+// only formatting.
 #pragma once
 
 #include "adapters/core/conversations.hpp"
@@ -45,7 +46,15 @@ std::size_t utf16_length(std::string_view utf8);
 struct OutgoingMessage {
     TextChunk text;
     std::vector<QuickReply> buttons;  // the ones whose id fits callback_data
+    std::string asking = {};          // the question the buttons answer, if any
 };
+
+// A button's callback_data: "ID|TOPIC" when the button answers a question and
+// both fit, else "ID". Old messages keep their buttons, and a tap on one must
+// not answer whatever question is open now.
+std::string callback_data(const QuickReply& button, const std::string& asking);
+// A choice client object for callback_data written by callback_data().
+nlohmann::json choice_for_callback(std::string_view data);
 
 struct RenderedTurn {
     std::vector<OutgoingMessage> messages;
@@ -65,6 +74,6 @@ nlohmann::json send_message_params(std::int64_t chat_id, const OutgoingMessage& 
 
 // The inline keyboard for quick replies: one row when the titles are short,
 // else one button per row.
-nlohmann::json inline_keyboard(const std::vector<QuickReply>& buttons);
+nlohmann::json inline_keyboard(const std::vector<QuickReply>& buttons, const std::string& asking = {});
 
 }  // namespace backtalk::server::telegram

@@ -176,7 +176,7 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
                 return first_of_media_group(update.media_group) ? polite(not_text_reply) : telegram::RenderedTurn{};
             case Update::Kind::callback:
                 if (update.callback_data.empty()) return {};
-                return run_turn(chat_hash, session_of(chat_hash), {{"type", "choice"}, {"id", update.callback_data}});
+                return run_turn(chat_hash, session_of(chat_hash), telegram::choice_for_callback(update.callback_data));
             case Update::Kind::text: {
                 const std::string session = session_of(chat_hash);
                 return run_turn(chat_hash, session, client_object_for_text(update.text, session));

@@ -186,12 +186,15 @@ void WebSocketSession::handle_text(std::string_view text) {
     const auto started = std::chrono::steady_clock::now();
     std::vector<OutObject> objects;
     try {
-        objects = shared_->conversations.handle_json(session_id_, text, websocket_channel);
+        objects = shared_->conversations.handle_json(session_id_, text, websocket_channel, shown_asking_);
     } catch (const std::exception&) {
         log_event("websocket: the conversation service failed");
         objects = {protocol::make_error("internal")};
     }
     shared_->metrics.record_turn(objects, std::chrono::steady_clock::now() - started, last_outcome_);
+    for (const auto& object : objects) {
+        if (const auto* reply = std::get_if<Reply>(&object)) shown_asking_ = reply->asking;
+    }
     for (auto& json : to_json_objects(objects)) queue(std::move(json));
 }
 

@@ -84,6 +84,7 @@ private:
     TokenBucket bucket_;
     int refused_in_a_row_ = 0;
     std::optional<Level> last_outcome_;
+    std::string shown_asking_;  // the question the last reply sent here asked, if any
 
     ConnectionLease lease_;
     std::shared_ptr<ChatShared> shared_;

@@ -70,7 +70,12 @@ std::string replay(const Engine& engine, const std::string& golden) {
         out << line << '\n';
         std::variant<protocol::ClientObject, protocol::Error> object;
         if (line.rfind(">> ", 0) == 0) {
-            object = protocol::ClientObject{protocol::Choice{line.substr(3)}};
+            // ">> ID" clicks a button; ">> ID @TOPIC" one that belonged to TOPIC's question.
+            const std::string choice = line.substr(3);
+            const auto at = choice.find(" @");
+            object = at == std::string::npos
+                         ? protocol::ClientObject{protocol::Choice{choice, ""}}
+                         : protocol::ClientObject{protocol::Choice{choice.substr(0, at), choice.substr(at + 2)}};
         } else if (line.rfind("> ", 0) == 0) {
             auto message = protocol::make_message(line.substr(2));
             if (auto* error = std::get_if<protocol::Error>(&message)) {

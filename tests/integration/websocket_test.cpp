@@ -154,6 +154,32 @@ TEST_CASE("2,000 characters escaped as surrogate pairs are a message; 2,001 are 
     CHECK(chat.wait_for_close() == 1009);
 }
 
+TEST_CASE("a button clicked in a window left behind by another does not answer the question open now") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db", fast_client);
+    ChatClient first(server.port());
+    const std::string session = start(first).front()["session"];
+    first.send({{"type", "message"}, {"text", "my lower back has been sore for two days"}});
+    REQUIRE(backtalk::test::last_reply(first.receive_turn())["asking"] == "chest_pain");
+
+    // A second window resumes and answers the chest pain question.
+    ChatClient second(server.port());
+    REQUIRE(backtalk::test::last_reply(start(second, session))["asking"] == "chest_pain");
+    second.send({{"type", "choice"}, {"id", "no"}});
+    const std::string open_now = backtalk::test::last_reply(second.receive_turn())["asking"];
+    REQUIRE(open_now == "tearing_pain");
+
+    // The first window still shows the chest pain question; its "No" is not
+    // taken as "no" to the sudden, tearing pain question.
+    first.send({{"type", "choice"}, {"id", "no"}});
+    const auto stale = first.receive_turn();
+    CHECK(stale.front()["text"].get<std::string>().find("earlier question") != std::string::npos);
+    CHECK(backtalk::test::last_reply(stale)["asking"] == open_now);
+    // Now that it shows the open question, the first window answers it.
+    first.send({{"type", "choice"}, {"id", "no"}});
+    CHECK(backtalk::test::last_reply(first.receive_turn())["asking"] != open_now);
+}
+
 TEST_CASE("with the default limits a client that answers as soon as the bot is done is never rate limited") {
     TempDir dir;
     ServerProcess server(dir.path() / "chat.db");

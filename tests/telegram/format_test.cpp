@@ -199,6 +199,18 @@ TEST_CASE("sendMessage parameters: 64-bit chat id, HTML or plain, inline keyboar
     CHECK_FALSE(send_message_params(chat_id, message, false).contains("reply_markup"));
 }
 
+TEST_CASE("callback_data names the question a button answers when it fits") {
+    CHECK(callback_data({"no", "No"}, "chest_pain") == "no|chest_pain");
+    CHECK(callback_data({"stretches", "Show me stretches"}, "") == "stretches");
+    const std::string long_topic(62, 't');
+    CHECK(callback_data({"no", "No"}, long_topic) == "no");  // 64 bytes at most: the id alone
+    CHECK(choice_for_callback("no|chest_pain") ==
+          nlohmann::json{{"type", "choice"}, {"id", "no"}, {"asking", "chest_pain"}});
+    CHECK(choice_for_callback("stretches") == nlohmann::json{{"type", "choice"}, {"id", "stretches"}});
+    const auto keyboard = inline_keyboard({{"yes", "Yes"}, {"no", "No"}}, "fever");
+    CHECK(keyboard[0][1]["callback_data"] == "no|fever");
+}
+
 TEST_CASE("long button titles get a row each") {
     const auto keyboard = inline_keyboard({{"stretches", "Show me stretches"},
                                            {"causes", "What causes this?"},

@@ -12,6 +12,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -204,6 +206,7 @@ std::vector<OutObject> out_objects(const std::vector<json>& turn) {
             for (const auto& quick : object.value("quick_replies", json::array())) {
                 reply.quick_replies.push_back({quick.value("id", ""), quick.value("title", "")});
             }
+            if (object.contains("asking") && object["asking"].is_string()) reply.asking = object["asking"];
             objects.emplace_back(std::move(reply));
         } else if (type == "error") {
             objects.emplace_back(protocol::Error{object.value("code", ""), object.value("message", "")});
@@ -248,7 +251,9 @@ void check_same_turn(const std::vector<json>& terminal_turn, const std::vector<j
         CHECK(shown[i]["parse_mode"] == "HTML");
         CHECK(shown[i]["text"] == expected.messages[i].text.html);
         std::vector<std::string> ids;
-        for (const auto& button : expected.messages[i].buttons) ids.push_back(button.id);
+        for (const auto& button : expected.messages[i].buttons) {
+            ids.push_back(server::telegram::callback_data(button, expected.messages[i].asking));
+        }
         CHECK(callback_data_of(shown[i]) == ids);
     }
 }
@@ -313,6 +318,28 @@ TEST_CASE("/start, text and a button press come back as Bot API calls") {
     CHECK(conversations[0].inbound_messages == update_id - 1000);
     CHECK_FALSE(test::any_file_contains(dir.path(), std::to_string(ana)));
     CHECK(server.stopped_log().find(std::to_string(ana)) == std::string::npos);
+}
+
+TEST_CASE("a button tapped on an old message does not answer the question open now") {
+    TempDir dir;
+    BotApiStub stub;
+    WebhookServer server(dir, stub);
+    server.posted_answer(text_update(2001, ana, "/start"));
+    const json chest = server.posted_answer(text_update(2002, ana, "my lower back has been sore for two days"));
+    const auto chest_buttons = callback_data_of(chest);
+    // The buttons say which question they answer.
+    REQUIRE(std::find(chest_buttons.begin(), chest_buttons.end(), "no|chest_pain") != chest_buttons.end());
+    const json tearing = server.posted_answer(callback_update(2003, ana, "no|chest_pain"));
+    const auto tearing_buttons = callback_data_of(tearing);
+    REQUIRE(std::find(tearing_buttons.begin(), tearing_buttons.end(), "no|tearing_pain") != tearing_buttons.end());
+
+    // The person scrolls up and taps "No" under the chest pain question again.
+    const json stale = server.posted_answer(callback_update(2004, ana, "no|chest_pain"));
+    CHECK(stale["text"].get<std::string>().find("earlier question") != std::string::npos);
+    CHECK(callback_data_of(stale) == tearing_buttons);
+    // Buttons from before this change carry only the id, and still work.
+    const json answered = server.posted_answer(callback_update(2005, ana, "no"));
+    CHECK(callback_data_of(answered) != tearing_buttons);
 }
 
 TEST_CASE("a missing or wrong secret gets 401 and nothing is processed") {
@@ -533,8 +560,10 @@ TEST_CASE("a turn of several messages goes out through the Bot API in order, and
     CHECK(first_piece.find("Please read this carefully") != std::string::npos);
     CHECK(second_piece.find("chest") != std::string::npos);
     CHECK(callback_data_of(calls[1].params).empty());
-    CHECK(callback_data_of(calls[2].params) == std::vector<std::string>{"yes", "no", "unsure"});
-    CHECK(callback_data_of(calls[3].params) == std::vector<std::string>{"yes", "no", "unsure"});
+    CHECK(callback_data_of(calls[2].params) ==
+          std::vector<std::string>{"yes|chest_pain", "no|chest_pain", "unsure|chest_pain"});
+    CHECK(callback_data_of(calls[3].params) ==
+          std::vector<std::string>{"yes|tearing_pain", "no|tearing_pain", "unsure|tearing_pain"});
     CHECK(calls[3].params["text"] != calls[2].params["text"]);
 
     // With nothing queued, a one-message turn is back in the webhook answer

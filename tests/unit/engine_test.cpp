@@ -416,6 +416,30 @@ TEST_CASE("dialogue: a question about medicines or a diagnosis is answered hones
     CHECK_FALSE(advised.said(test::text("outside_scope")));
 }
 
+TEST_CASE("dialogue: a button of an earlier question changes nothing and shows the question now open") {
+    Chat chat;
+    chat.say("my lower back has been sore for two days");
+    REQUIRE(chat.reply().asking == "chest_pain");
+    chat.choose("no");
+    const std::string now_asking = chat.reply().asking;
+    REQUIRE(now_asking == "tearing_pain");
+    const Session before = chat.session();
+    // "No" clicked on the chest pain question in another window.
+    chat.choose_for("no", "chest_pain");
+    CHECK(chat.last().replies.front().text == test::text("stale_choice"));
+    CHECK(chat.reply().asking == now_asking);
+    CHECK(chat.session().slots == before.slots);
+    CHECK_FALSE(chat.last().error.has_value());
+    // A button of the open question is an answer.
+    chat.choose_for("no", now_asking);
+    CHECK(chat.session().slots.count("tearing_pain") == 1);
+
+    Chat advised = self_care_chat();
+    advised.choose_for("yes", "chest_pain");
+    CHECK(advised.last().replies.front().text.rfind(test::text("stale_choice"), 0) == 0);
+    CHECK(advised.session().triage->level == Level::self_care);
+}
+
 TEST_CASE("dialogue: in pregnancy the plan leaves out the stretches done lying on the back") {
     const auto plan_ids = [](const Chat& chat) {
         std::vector<std::string> ids;

@@ -96,9 +96,11 @@ const TurnResult& Chat::say(std::string_view text) {
     return record(engine_.step(session_, std::get<protocol::Message>(message), now_ms_));
 }
 
-const TurnResult& Chat::choose(const std::string& id) {
+const TurnResult& Chat::choose(const std::string& id) { return choose_for(id, ""); }
+
+const TurnResult& Chat::choose_for(const std::string& id, const std::string& asking) {
     now_ms_ += minute_ms;
-    return record(engine_.step(session_, protocol::Choice{id}, now_ms_));
+    return record(engine_.step(session_, protocol::Choice{id, asking}, now_ms_));
 }
 
 void Chat::answer_until_done(const std::map<std::string, std::string>& answers) {

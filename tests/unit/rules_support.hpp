@@ -41,6 +41,8 @@ public:
 
     const TurnResult& say(std::string_view text);
     const TurnResult& choose(const std::string& id);
+    // A button that belonged to the question `asking` (the client says which).
+    const TurnResult& choose_for(const std::string& id, const std::string& asking);
     // Answers each question as a person who has nothing more to report would:
     // "no" to yes/no questions, "not sure" to the others, unless `answers`
     // names the topic. Stops when the bot no longer asks.

@@ -170,6 +170,10 @@ TEST_CASE("protocol: client objects") {
     CHECK(std::get<protocol::Message>(std::get<protocol::ClientObject>(message)).text == "hi");
     const auto choice = protocol::parse_client_object(R"({"type": "choice", "id": "yes"})");
     CHECK(std::get<protocol::Choice>(std::get<protocol::ClientObject>(choice)).id == "yes");
+    CHECK(std::get<protocol::Choice>(std::get<protocol::ClientObject>(choice)).asking.empty());
+    const auto answering = protocol::parse_client_object(R"({"type": "choice", "id": "no", "asking": "chest_pain"})");
+    CHECK(std::get<protocol::Choice>(std::get<protocol::ClientObject>(answering)).asking == "chest_pain");
+    CHECK(parse_error(R"({"type": "choice", "id": "no", "asking": 5})") == "bad_json");
     const auto start = protocol::parse_client_object(R"({"type": "start", "session": "abc"})");
     CHECK(std::get<protocol::Start>(std::get<protocol::ClientObject>(start)).session == "abc");
 

@@ -20,7 +20,10 @@ def drive(spec):
     def send(line):
         nonlocal last
         if line.startswith(">> "):
-            obj = {"type": "choice", "id": line[3:]}
+            choice, _, asking = line[3:].partition(" @")
+            obj = {"type": "choice", "id": choice}
+            if asking:
+                obj["asking"] = asking
         else:
             assert line.startswith("> "), line
             obj = {"type": "message", "text": line[2:]}

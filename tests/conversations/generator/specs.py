@@ -449,3 +449,13 @@ for 600 seconds"); the next step is a stretch held 30 seconds, twice.
 """, ["> my lower back and legs are sore after a hard 10k run yesterday"],
   answers={"age": "> 34", "onset": "> gradually", "dark_urine": "> no, normal", "pain_score": "> 3"},
   after=["> show me the stretches", "> next"])
+
+t("stale_button_of_an_earlier_question", """
+A button of a question that is no longer open: the person answers "no" to
+the chest pain question, then "No" arrives again for the chest pain question
+(clicked in another window, or tapped on an old Telegram message; the client
+says which question its button belonged to). It is not taken as "no" to the
+question open now: nothing changes, the bot says so and asks the open
+question again, which the next "No" then answers.
+""", ["> my lower back has been sore for two days", ">> no @chest_pain", ">> no @chest_pain", ">> no @tearing_pain"],
+  auto=False)
