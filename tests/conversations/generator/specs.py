@@ -459,3 +459,18 @@ question open now: nothing changes, the bot says so and asks the open
 question again, which the next "No" then answers.
 """, ["> my lower back has been sore for two days", ">> no @chest_pain", ">> no @chest_pain", ">> no @tearing_pain"],
   auto=False)
+
+t("em4_slipped_off_a_ladder", """
+EM-4 with a slip word: "slipped off a ladder ... about 3 metres". A slip or
+trip is a minor fall only on the level; off or down something high it is a
+fall from height, so the advice is the emergency department at once.
+""", ["> i slipped off a ladder yesterday, about 3 metres, and my back is killing me"])
+
+t("trap_torn_muscle_and_sudden_lifting_strain", """
+Over-triage trap: "I think I've torn a muscle in my back" after lifting, and
+"yes, suddenly, as I lifted it" to the sudden or tearing pain question. A torn
+or pulled muscle and a strain felt as it happened are not the tearing pain of
+a torn blood vessel (EM-3): the screening goes on and ends at self-care.
+""", ["> i think ive torn a muscle in my back lifting a heavy box this morning"],
+  answers={"tearing_pain": "> suddenly yes, as i lifted it", "age": "> 36", "onset": "> suddenly as i lifted it",
+           "pain_score": "> 5"})
