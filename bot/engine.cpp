@@ -80,7 +80,10 @@ public:
             move_to_safe_state();
             state = r_.state(s_.state);
         }
-        if (state->kind == State::Kind::outcome || state->kind == State::Kind::stretches) {
+        if (state->kind == State::Kind::stretches && static_cast<std::size_t>(s_.step_index) < plan().size()) {
+            // Back in the stretching guide: the step they were on, again.
+            say(stretch_step_reply(r_.text("resume") + "\n\n"));
+        } else if (state->kind == State::Kind::outcome || state->kind == State::Kind::stretches) {
             say(plain(r_.text("resume_outcome"), menu_after_outcome()));
         } else if (state->kind == State::Kind::questions) {
             say(plain(r_.text("resume"), {}));

@@ -519,6 +519,21 @@ TEST_CASE("dialogue: resume after the outcome restates the menu") {
     CHECK(offers(resumed.replies[0], "stretches"));
 }
 
+TEST_CASE("dialogue: resume in the stretching guide shows the step they were on") {
+    Chat chat = self_care_chat();
+    chat.choose("stretches");
+    chat.say("next");
+    chat.say("next");
+    const std::string step = chat.reply().steps->front().id;
+    const TurnResult resumed = test::engine().resume(chat.session(), 1'790'000'999'000);
+    REQUIRE(resumed.replies.size() == 1);
+    CHECK(resumed.replies[0].text.rfind(test::text("resume"), 0) == 0);
+    REQUIRE(resumed.replies[0].steps.has_value());
+    CHECK(resumed.replies[0].steps->front().id == step);
+    CHECK(offers(resumed.replies[0], "next"));
+    CHECK(resumed.session.state == "stretch_guide");
+}
+
 TEST_CASE("dialogue: resume of a session whose state no longer exists moves to a safe state") {
     Chat chat;
     chat.say("lower back ache for two days");
