@@ -105,6 +105,8 @@
     resumeAsked: false,   // the last "start" carried a session id
     resumeTail: null,     // bot texts already on screen that a resume re-sends
     waiting: false,       // a client object awaits its end_of_turn
+    awaitingSession: false,  // "start over" sent: frames before its session object are the old turn's
+    resumeAdded: false,   // this resume showed a new line (a welcome back) before repeating what is on screen
     elsewhere: false,     // another tab has taken the conversation over
     startRefused: false,  // the last start got an error instead of a session
   };
@@ -428,7 +430,10 @@
     box.setAttribute('role', 'group');
     box.setAttribute('aria-label', 'Timer for ' + name);
     const hold = formatDuration(step.hold_seconds);
-    const meta = el('p', 'bt-step-meta', 'Hold ' + hold + (rounds > 1 ? ', ' + rounds + ' times' : '') + '.');
+    // A minute or more done once (the cool-down walk) is kept up, not held.
+    const activity = rounds === 1 && step.hold_seconds >= 60;
+    const meta = el('p', 'bt-step-meta', activity ? 'Keep it up for ' + hold + '.'
+      : 'Hold ' + hold + (rounds > 1 ? ', ' + rounds + ' times' : '') + '.');
     const clock = el('span', 'bt-timer-clock', formatClock(remaining));
     clock.setAttribute('role', 'timer');
     const roundLabel = el('span', 'bt-timer-round');
@@ -445,7 +450,7 @@
       clock.textContent = formatClock(remaining);
       roundLabel.textContent = rounds > 1 ? 'Round ' + round + ' of ' + rounds : '';
       toggle.textContent = label;
-      toggle.setAttribute('aria-label', label + ': hold ' + hold + ', ' + name);
+      toggle.setAttribute('aria-label', label + ': ' + (activity ? 'keep it up for ' : 'hold ') + hold + ', ' + name);
       box.classList.toggle('bt-timer-running', running());
     }
 
@@ -690,6 +695,12 @@
 
   function send(object) {
     if (!connection.online || !connection.socket) return false;
+    if (connection.waiting) {
+      // One turn at a time: a second answer sent now would land on a
+      // question the person has not seen yet. What they typed stays put.
+      announce('Please wait for the advisor to answer first.');
+      return false;
+    }
     connection.socket.send(JSON.stringify(object));
     setTyping(true);
     return true;
@@ -712,12 +723,19 @@
       return;  // not ours to show; the server only sends JSON
     }
     if (!frame || typeof frame !== 'object') return;
-    if (frame.type === 'session') onSession(frame);
+    // After "start over", what is left of the old conversation's turn is not
+    // shown in the new one.
+    if (connection.awaitingSession && frame.type !== 'session') return;
+    if (frame.type === 'session') {
+      connection.awaitingSession = false;
+      onSession(frame);
+    }
     else if (frame.type === 'reply') onReply(frame);
     else if (frame.type === 'error') onError(frame);
     if (frame.end_of_turn === true) {
       setTyping(false);
       connection.resumeTail = null;
+      connection.resumeAdded = false;
       pendingUserEntry = null;
     }
   }
@@ -754,11 +772,20 @@
     if (typeof frame.emergency_number === 'string') entry.emergency_number = frame.emergency_number;
     const shown = connection.resumeTail && connection.resumeTail.find((e) => e.text === entry.text);
     if (shown) {
+      // Already on screen. After a "welcome back" this resume added, it
+      // moves below it, so its buttons are the current ones again.
       shown.quick_replies = entry.quick_replies;
+      const at = store.entries.indexOf(shown);
+      if (connection.resumeAdded && at >= 0 && at !== store.entries.length - 1) {
+        store.entries.splice(at, 1);
+        store.entries.push(shown);
+        renderTranscript();
+      }
       saveStore();
       renderQuickReplies();
       return;
     }
+    if (connection.resumeTail) connection.resumeAdded = true;
     appendEntry(entry);
   }
 
@@ -819,8 +846,12 @@
     saveStore();
     pendingUserEntry = null;
     renderTranscript();
-    if (connection.online) sendStart('');
-    else reconnectNow();
+    if (connection.online) {
+      connection.awaitingSession = true;
+      sendStart('');
+    } else {
+      reconnectNow();
+    }
     ui.input.focus();
   }
 

@@ -243,7 +243,15 @@ async function checkTwoTabs(browser, base) {
     await waitOnline(page);
     await page.locator('.bt-typing').waitFor({ state: 'hidden' });
   };
-  const startsWith = (longer, shorter) => shorter.every((line, i) => longer[i] === line);
+  // Every line of `shorter` is in `longer`, in the same order (a resume may
+  // add a welcome back before repeating the open question).
+  const inOrder = (longer, shorter) => {
+    let at = 0;
+    return shorter.every((line) => {
+      while (at < longer.length && longer[at] !== line) at += 1;
+      return at++ < longer.length;
+    });
+  };
 
   await step('two tabs: the first tab chats', async () => {
     await first.goto(`${base}/`);
@@ -260,7 +268,7 @@ async function checkTwoTabs(browser, base) {
       fail('the first tab does not say the conversation went on elsewhere');
     }
     const shown = await transcriptOf(first);
-    if (!startsWith(await transcriptOf(second), shown)) fail('the second tab does not show the conversation so far');
+    if (!inOrder(await transcriptOf(second), shown)) fail('the second tab does not show the conversation so far');
   });
   await step('two tabs: the first continues here and shows what the second said', async () => {
     await typeAndSend(second, 'no');
@@ -268,7 +276,7 @@ async function checkTwoTabs(browser, base) {
     await first.getByRole('button', { name: 'Continue here' }).click();
     await ready(first);
     await second.locator('.bt-elsewhere').waitFor();
-    if (!startsWith(await transcriptOf(first), said)) fail('the first tab misses what was said in the second');
+    if (!inOrder(await transcriptOf(first), said)) fail('the first tab misses what was said in the second');
     await typeAndSend(first, 'no');
   });
   await step('two tabs: no console errors, CSP violations or dialogs', () => noProblems(problems));
@@ -413,6 +421,7 @@ const SCRIPTED_ANSWERS = {
 async function scriptedSocket(page) {
   const state = {
     sent: [], route: null, sessions: 0, last: null, held: null, expired: new Set(), unreadable: new Set(),
+    welcomeBack: false,  // resumes say "welcome back" before repeating the open question, as the server does
   };
   await page.routeWebSocket(/\/ws$/, (route) => {
     state.route = route;
@@ -427,7 +436,8 @@ async function scriptedSocket(page) {
           return;
         }
         if (object.session && !state.expired.has(object.session)) {
-          answer([{ type: 'session', session: object.session, resumed: true }, state.last]);
+          const welcome = state.welcomeBack ? [reply("Welcome back. Let's carry on where we left off.")] : [];
+          answer([{ type: 'session', session: object.session, resumed: true }, ...welcome, state.last]);
           return;
         }
         state.sessions += 1;
@@ -489,6 +499,18 @@ async function checkScriptedReplies(browser, base) {
     if (await page.locator('backtalk-chat script').count()) fail('a <script> element was created');
   });
 
+  await step('after a reload the open question comes after the welcome back, with its buttons', async () => {
+    socket.welcomeBack = true;
+    await page.reload();
+    await waitOnline(page);
+    await page.locator('.bt-typing').waitFor({ state: 'hidden' });
+    const bubbles = await page.locator('.bt-bubble-bot').allTextContents();
+    if (!bubbles[bubbles.length - 1].includes('Welcome.')) fail(`last bubble is ${JSON.stringify(bubbles[bubbles.length - 1])}`);
+    if (!bubbles[bubbles.length - 2].includes('Welcome back.')) fail('the welcome back is not before the question');
+    if (await page.locator('.bt-quick-replies button').count() !== 2) fail('the open question lost its buttons');
+    socket.welcomeBack = false;
+  });
+
   await step('an error is shown politely and the choices stay', async () => {
     await page.locator('.bt-quick-replies button[data-choice="yes"]').click();
     await page.locator('.bt-notice-error').filter({ hasText: 'very quickly' }).waitFor();
@@ -503,9 +525,16 @@ async function checkScriptedReplies(browser, base) {
     await input.press('Enter');
     await page.locator('.bt-bubble-bot').filter({ hasText: 'Thinking about it.' }).waitFor();
     if (!(await page.locator('.bt-typing').isVisible())) fail('indicator hidden before end_of_turn');
+    // One turn at a time: a second message waits in the input, unsent.
+    await input.fill('too soon');
+    await input.press('Enter');
+    if (socket.sent.some((object) => object.text === 'too soon')) fail('sent while the last turn was still open');
+    if (await input.inputValue() !== 'too soon') fail('the unsent text left the input');
     socket.held();
     await page.locator('.bt-bubble-bot').filter({ hasText: 'Done thinking.' }).waitFor();
     await page.locator('.bt-typing').waitFor({ state: 'hidden' });
+    await input.press('Enter');
+    await page.locator('.bt-bubble-bot').filter({ hasText: 'Noted.' }).last().waitFor();
   });
 
   await step('emergency banner is red with the number to call', async () => {
