@@ -40,6 +40,14 @@ std::optional<std::int64_t> chat_of(const json& message) {
     return integer_field(*chat, "id");
 }
 
+// Any chat but a private one ("group", "supergroup", "channel").
+bool is_shared_chat(const json& message) {
+    const auto chat = message.find("chat");
+    if (chat == message.end() || !chat->is_object()) return false;
+    const std::string type = string_field(*chat, "type");
+    return !type.empty() && type != "private";
+}
+
 bool sent_by_bot(const json& message) {
     const auto from = message.find("from");
     if (from == message.end() || !from->is_object()) return false;
@@ -55,6 +63,7 @@ void read_message(const json& message, Update& update) {
         return;
     }
     update.chat_id = *chat;
+    update.shared_chat = is_shared_chat(message);
     if (const auto text = message.find("text"); text != message.end() && text->is_string()) {
         update.kind = Update::Kind::text;
         update.text = text->get<std::string>();
@@ -87,16 +96,16 @@ std::variant<Update, std::string> parse_update(std::string_view body) {
         read_message(*message, update);
         return update;
     }
-    for (const char* field : {"edited_message", "edited_channel_post"}) {
-        if (const auto edited = root.find(field); edited != root.end() && edited->is_object()) {
-            if (const auto chat = chat_of(*edited); chat && !sent_by_bot(*edited)) {
-                update.kind = Update::Kind::edited;
-                update.chat_id = *chat;
-            } else {
-                update.content = field;
-            }
-            return update;
+    // A channel's posts (edited or not) are not people talking to the bot.
+    if (const auto edited = root.find("edited_message"); edited != root.end() && edited->is_object()) {
+        if (const auto chat = chat_of(*edited); chat && !sent_by_bot(*edited)) {
+            update.kind = Update::Kind::edited;
+            update.chat_id = *chat;
+            update.shared_chat = is_shared_chat(*edited);
+        } else {
+            update.content = "edited_message";
         }
+        return update;
     }
     if (const auto query = root.find("callback_query"); query != root.end() && query->is_object()) {
         update.callback_id = string_field(*query, "id");
@@ -110,6 +119,7 @@ std::variant<Update, std::string> parse_update(std::string_view body) {
             if (const auto chat = chat_of(*message)) {
                 update.chat_id = *chat;
                 update.callback_has_chat = true;
+                update.shared_chat = is_shared_chat(*message);
             }
         }
         return update;

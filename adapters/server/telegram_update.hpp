@@ -14,7 +14,7 @@ struct Update {
     enum class Kind {
         text,         // a message with text (commands included)
         callback,     // an inline keyboard button was pressed
-        edited,       // edited_message or edited_channel_post
+        edited,       // edited_message
         not_text,     // a message without text: photo, voice, sticker, location...
         other,        // every other kind of update: acknowledged and ignored
     };
@@ -26,6 +26,9 @@ struct Update {
     std::string callback_id;   // callback: the query to answer
     std::string callback_data; // callback: the button's data (absent data: empty)
     bool callback_has_chat = false;  // false: the button's message is too old to know its chat
+    // A group, supergroup or channel: health questions are not answered where
+    // others read them, and members would share one conversation.
+    bool shared_chat = false;
     std::string content;       // not_text: what it held ("photo", "sticker"...); other: the update's field
     std::string media_group;   // not_text: the album it belongs to, if any
 };

@@ -41,6 +41,8 @@ constexpr const char* edited_reply =
     "I only read new messages, so I did not see that edit. Please send what you meant as a new message.";
 constexpr const char* not_text_reply =
     "I can only read text. Please tell me in words, or tap one of the buttons.";
+constexpr const char* shared_chat_reply =
+    "I only talk about health in a private chat, where nobody else reads along. Please message me directly.";
 
 constexpr std::int64_t rejection_log_interval_ms = 60 * 1000;
 constexpr std::size_t remembered_media_groups = 1024;
@@ -126,10 +128,11 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
         if (update.kind == Update::Kind::other ||
             (update.kind == Update::Kind::callback && !update.callback_has_chat)) {
             // Nothing to say in a chat; a button press still gets its answer.
-            std::optional<json> answer;
-            if (update.kind == Update::Kind::callback) answer = callback_answer(update);
             finish(update.update_id);
-            return respond(answer ? method_answer(request, *answer) : empty_answer(request));
+            if (update.kind != Update::Kind::callback) return respond(empty_answer(request));
+            json answer = callback_answer(update);
+            answer["method"] = "answerCallbackQuery";
+            return respond(method_answer(request, answer));
         }
         const std::string chat_hash = store.hash_user("telegram", std::to_string(update.chat_id));
         // One chat's updates one at a time, in order; the request is copied
@@ -170,6 +173,12 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
     }
 
     telegram::RenderedTurn turn_for(const Update& update, const std::string& chat_hash) {
+        if (update.shared_chat) {
+            // A group or channel: no turn at all. A command addressed to the
+            // bot is told where to talk; everything else is left alone.
+            const bool command = update.kind == Update::Kind::text && telegram::parse_command(update.text);
+            return command ? polite(shared_chat_reply) : telegram::RenderedTurn{};
+        }
         switch (update.kind) {
             case Update::Kind::edited: return polite(edited_reply);
             case Update::Kind::not_text:

@@ -34,6 +34,10 @@ TEST_CASE("a text message: update id, 64-bit chat id, text") {
     CHECK(update.kind == Update::Kind::text);
     CHECK(update.chat_id == -1009876543210987);
     CHECK(update.text == "my lower back hurts");
+    CHECK(update.shared_chat);  // a supergroup
+    const auto direct = parse(R"({"update_id": 1, "message": {"message_id": 1, "date": 1,
+        "chat": {"id": 42, "type": "private"}, "text": "hi"}})");
+    CHECK_FALSE(direct.shared_chat);
 }
 
 TEST_CASE("a callback query from an inline keyboard button") {
@@ -91,6 +95,10 @@ TEST_CASE("edits, media and other kinds") {
         "chat": {"id": -100, "type": "channel"}, "text": "news"}})");
     CHECK(post.kind == Update::Kind::other);
     CHECK(post.content == "channel_post");
+    const auto edited_post = parse(R"({"update_id": 14, "edited_channel_post": {"message_id": 6, "date": 1, "edit_date": 2,
+        "chat": {"id": -100, "type": "channel"}, "text": "news, fixed"}})");
+    CHECK(edited_post.kind == Update::Kind::other);
+    CHECK(edited_post.content == "edited_channel_post");
 
     CHECK(parse(R"({"update_id": 13, "my_chat_member": {}})").kind == Update::Kind::other);
 }

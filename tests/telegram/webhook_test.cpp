@@ -342,6 +342,41 @@ TEST_CASE("a button tapped on an old message does not answer the question open n
     CHECK(callback_data_of(answered) != tearing_buttons);
 }
 
+TEST_CASE("in a group nobody's health is discussed: commands are pointed to a private chat, the rest left alone") {
+    TempDir dir;
+    BotApiStub stub;
+    WebhookServer server(dir, stub);
+    const std::int64_t group = -1009876543210;
+    const auto in_group = [&](json update) {
+        auto& message = update.contains("message") ? update["message"] : update["callback_query"]["message"];
+        message["chat"] = {{"id", group}, {"type", "supergroup"}, {"title", "Back club"}};
+        return update;
+    };
+    const json told = server.posted_answer(in_group(text_update(4001, ana, "/start@backtalk_bot")));
+    REQUIRE(told.is_object());
+    CHECK(told["chat_id"].get<std::int64_t>() == group);
+    CHECK(told["text"].get<std::string>().find("private chat") != std::string::npos);
+    CHECK(callback_data_of(told).empty());
+    CHECK(server.posted_answer(in_group(text_update(4002, ana, "my lower back hurts"))).is_null());
+    const json tapped = server.posted_answer(in_group(callback_update(4003, ana, "yes")));
+    CHECK(tapped["method"] == "answerCallbackQuery");
+    CHECK_FALSE(tapped.contains("text"));
+    server.stop();
+    CHECK(test::logged_conversations(server.db()).empty());
+}
+
+TEST_CASE("a button press without its message is still answered, as a method call") {
+    TempDir dir;
+    BotApiStub stub;
+    WebhookServer server(dir, stub);
+    json update = callback_update(4101, ana, "yes");
+    update["callback_query"].erase("message");
+    update["callback_query"]["inline_message_id"] = "AAA";
+    const json answer = server.posted_answer(update);
+    CHECK(answer["method"] == "answerCallbackQuery");
+    CHECK(answer["callback_query_id"] == "cbq-4101");
+}
+
 TEST_CASE("a missing or wrong secret gets 401 and nothing is processed") {
     TempDir dir;
     BotApiStub stub;
