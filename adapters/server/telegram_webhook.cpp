@@ -21,6 +21,8 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace backtalk::server {
@@ -46,6 +48,9 @@ constexpr const char* shared_chat_reply =
 
 constexpr std::int64_t rejection_log_interval_ms = 60 * 1000;
 constexpr std::size_t remembered_media_groups = 1024;
+// Telegram retries a webhook within about a minute; this covers that many
+// updates at a few thousand a minute.
+constexpr std::size_t remembered_answers = 4096;
 
 std::int64_t wall_clock_ms() {
     using namespace std::chrono;
@@ -123,6 +128,12 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
         updates(kind_name(update)).add();
         if (!claim(update.update_id)) {
             duplicates.add();
+            // Telegram retries when our answer did not reach it (a timeout, a
+            // proxy error): the answer goes out again, or the person would
+            // never see it.
+            if (auto answer = answer_given(update.update_id)) {
+                return respond(make_response(request, http::status::ok, std::move(*answer), "application/json"));
+            }
             return respond(empty_answer(request));
         }
         if (update.kind == Update::Kind::other ||
@@ -150,7 +161,9 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
             // The update has had its effect: from here on a retry must be
             // refused even if answering fails.
             finish(update.update_id);
-            respond(deliver(request, update, chat_hash, messages));
+            auto response = deliver(request, update, chat_hash, messages);
+            if (!response.body().empty()) remember_answer(update.update_id, response.body());
+            respond(std::move(response));
         } catch (const std::exception& error) {
             release(update.update_id);
             log(LogLevel::error, "telegram update failed", {{"error", error.what()}});
@@ -271,6 +284,24 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
         in_progress.erase(update_id);
     }
 
+    // The webhook answers of the latest updates (a method call carrying the
+    // reply), kept in memory for a retry of the same update.
+    void remember_answer(std::int64_t update_id, std::string body) {
+        std::lock_guard lock(claims_mutex);
+        if (!answers_given.emplace(update_id, std::move(body)).second) return;
+        answers_order.push_back(update_id);
+        if (answers_order.size() > remembered_answers) {
+            answers_given.erase(answers_order.front());
+            answers_order.pop_front();
+        }
+    }
+    std::optional<std::string> answer_given(std::int64_t update_id) {
+        std::lock_guard lock(claims_mutex);
+        const auto found = answers_given.find(update_id);
+        if (found == answers_given.end()) return std::nullopt;
+        return found->second;
+    }
+
     // An album arrives as one message per picture; one polite reply will do.
     bool first_of_media_group(const std::string& group) {
         if (group.empty()) return true;
@@ -310,6 +341,8 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
     std::unordered_set<std::int64_t> in_progress;
     std::unordered_set<std::string> media_groups_seen;
     std::deque<std::string> media_groups_order;
+    std::unordered_map<std::int64_t, std::string> answers_given;
+    std::deque<std::int64_t> answers_order;
 
     KeyedSerialRunner chats;
     BotApiClient client;
