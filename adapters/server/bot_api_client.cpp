@@ -233,7 +233,8 @@ struct BotApiClient::Impl {
         co_return exchange;
     }
 
-    net::awaitable<void> deliver(BotApiCall call) {
+    // True when Telegram took the call.
+    net::awaitable<bool> deliver(BotApiCall call) {
         bool fallback_used = false;
         for (int attempt = 1;; ++attempt) {
             const Exchange exchange = co_await post(call.method, call.params.dump());
@@ -247,7 +248,7 @@ struct BotApiClient::Impl {
                 const Verdict verdict = read_verdict(exchange);
                 if (verdict.ok) {
                     calls(call.method, "ok").add();
-                    co_return;
+                    co_return true;
                 }
                 failure = std::to_string(verdict.error_code) + " " + verdict.description;
                 if (verdict.error_code == 429) {
@@ -270,7 +271,7 @@ struct BotApiClient::Impl {
                 const std::string attempts = std::to_string(attempt);
                 log(LogLevel::warn, "telegram api call failed",
                     {{"method", call.method}, {"attempts", attempts}, {"error", failure}});
-                co_return;
+                co_return false;
             }
             retries(retry_reason).add();
             net::steady_timer pause(co_await net::this_coro::executor, *wait);
@@ -290,12 +291,19 @@ struct BotApiClient::Impl {
                 std::lock_guard lock(mutex);
                 call = queues.at(key).front();
             }
-            co_await deliver(std::move(call));
+            const std::uint64_t turn = call.turn;
+            const bool delivered = co_await deliver(std::move(call));
             std::lock_guard lock(mutex);
             auto queue = queues.find(key);
             queue->second.pop_front();
             --total;
             queue_gauge.add(-1);
+            while (!delivered && turn != 0 && !queue->second.empty() && queue->second.front().turn == turn) {
+                calls(queue->second.front().method, "dropped").add();
+                queue->second.pop_front();
+                --total;
+                queue_gauge.add(-1);
+            }
             if (queue->second.empty()) {
                 queues.erase(queue);
                 if (total == 0) drained.notify_all();

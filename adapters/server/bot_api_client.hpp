@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,7 +51,11 @@ struct BotApiCall {
     std::string method;  // e.g. "sendMessage"
     nlohmann::json params;
     // Sent instead, once, when Telegram answers 400 to `params`.
-    std::optional<nlohmann::json> fallback;
+    std::optional<nlohmann::json> fallback = std::nullopt;
+    // The calls of one turn share a number (0: a call on its own). When one
+    // is given up, the rest of its turn is dropped: the end of an answer
+    // without its beginning would mislead.
+    std::uint64_t turn = 0;
 };
 
 class BotApiClient {

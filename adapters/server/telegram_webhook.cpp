@@ -246,9 +246,10 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
             answer["method"] = "sendMessage";
             return method_answer(request, answer);
         }
+        const std::uint64_t turn_number = ++turns_sent;
         for (const auto& message : turn.messages) {
             client.send(chat_hash, {"sendMessage", telegram::send_message_params(update.chat_id, message, false),
-                                    telegram::send_message_params(update.chat_id, message, true)});
+                                    telegram::send_message_params(update.chat_id, message, true), turn_number});
         }
         if (!callback) return empty_answer(request);
         json answer = callback_answer(update);
@@ -349,6 +350,7 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
     TurnMetrics turn_metrics;
     Counter& duplicates;
     Counter& dropped_buttons;
+    std::atomic<std::uint64_t> turns_sent{0};  // numbers the turns sent through the Bot API
     std::atomic<std::int64_t> last_rejection_log_ms{0};
     std::atomic<std::uint64_t> rejected_since_log{0};
 };

@@ -185,6 +185,28 @@ TEST_CASE("a retry_after beyond the limit fails the call instead of waiting") {
     CHECK(metric_sample(metrics.render(), R"(backtalk_telegram_api_calls_total{method="sendMessage",result="failed"})") == 1);
 }
 
+TEST_CASE("when a piece of a turn is given up, the rest of that turn is dropped, and the next turn goes out") {
+    BotApiStub stub;
+    stub.script({BotApiStub::too_many_requests(3600)});
+    MetricsRegistry metrics;
+    BotApiClient client(options_for(stub), metrics);
+    const auto piece = [](const std::string& text, std::uint64_t turn) {
+        BotApiCall call = message(7, text);
+        call.turn = turn;
+        return call;
+    };
+    client.send("chat", piece("turn 1, part 1", 1));
+    client.send("chat", piece("turn 1, part 2", 1));
+    client.send("chat", piece("turn 1, part 3", 1));
+    client.send("chat", piece("turn 2", 2));
+    const auto calls = stub.wait_for_calls(2);
+    client.stop(std::chrono::seconds(5));
+    REQUIRE(stub.calls().size() == 2);
+    CHECK(calls[0].params["text"] == "turn 1, part 1");
+    CHECK(calls[1].params["text"] == "turn 2");
+    CHECK(metric_sample(metrics.render(), R"(backtalk_telegram_api_calls_total{method="sendMessage",result="dropped"})") == 2);
+}
+
 TEST_CASE("the queue is bounded, and a stop drops what could not be sent") {
     BotApiStub stub;
     stub.script({BotApiStub::too_many_requests(30)});
