@@ -35,7 +35,12 @@
     if (!token()) throw new Error("enter the admin token first");
     const init = Object.assign({ headers: { Authorization: "Bearer " + token() } }, options || {});
     const response = await fetch(path, init);
-    if (response.status === 401) throw new Error("the token was refused");
+    if (response.status === 401) {
+      // A refused token is not kept to be refused again on every page load.
+      sessionStorage.removeItem(tokenKey);
+      clearResults();
+      throw new Error("the token was refused");
+    }
     if (!response.ok && response.status !== 422) {
       let message = response.status + " " + response.statusText;
       try {
@@ -71,10 +76,22 @@
     for (const conversation of conversations) {
       const row = element("tr", null, "conversation");
       for (const value of [conversation.started, conversation.channel, conversation.turns,
-        outcomeText(conversation.outcome), conversation.state, conversation.id]) {
+        outcomeText(conversation.outcome), conversation.state]) {
         row.appendChild(element("td", value));
       }
-      row.addEventListener("click", () => showTranscript(conversation.id).catch((error) => say(error.message, true)));
+      // The id is a button, so a keyboard reaches every transcript too.
+      const open = element("button", conversation.id, "link");
+      open.type = "button";
+      open.setAttribute("aria-label", "Open transcript " + conversation.id);
+      const cell = element("td");
+      cell.appendChild(open);
+      row.appendChild(cell);
+      const show = () => showTranscript(conversation.id).catch((error) => say(error.message, true));
+      open.addEventListener("click", (event) => {
+        event.stopPropagation();
+        show();
+      });
+      row.addEventListener("click", show);
       body.appendChild(row);
     }
   }
@@ -106,6 +123,10 @@
     }
     byId("transcript-id").textContent = id;
     byId("transcript-section").hidden = false;
+    // Below a long list it would open out of sight: bring it into view.
+    const heading = byId("transcript-heading");
+    heading.scrollIntoView({ block: "start" });
+    heading.focus();
   }
 
   // One stacked bar per day, one colour per outcome level.
@@ -121,9 +142,13 @@
     const plotHeight = 160;
     const labelHeight = 40;
     const most = Math.max(1, ...perDay.map((day) => levels.reduce((sum, level) => sum + (day[level] || 0), 0)));
-    const width = perDay.length * (barWidth + gap) + gap;
+    const legendStep = 90;
+    // At least as wide as the legend, however few the days.
+    const width = Math.max(perDay.length * (barWidth + gap) + gap, gap + levels.length * legendStep);
+    // The chart's numbers for people who cannot see it.
+    const totals = levels.map((level) => `${perDay.reduce((sum, day) => sum + (day[level] || 0), 0)} ${level}`);
     const root = svg("svg", { width, height: plotHeight + labelHeight, viewBox: `0 0 ${width} ${plotHeight + labelHeight}`,
-      role: "img", "aria-label": "Outcomes per day" });
+      role: "img", "aria-label": `Outcomes per day, ${perDay[0].day} to ${perDay[perDay.length - 1].day}: ${totals.join(", ")}` });
     perDay.forEach((day, index) => {
       const x = gap + index * (barWidth + gap);
       let top = plotHeight;
@@ -143,7 +168,7 @@
       root.appendChild(label);
     });
     levels.forEach((level, index) => {
-      const x = gap + index * 90;
+      const x = gap + index * legendStep;
       root.appendChild(svg("rect", { x, y: plotHeight + 24, width: 10, height: 10, class: "bar-" + level }));
       const label = svg("text", { x: x + 14, y: plotHeight + 33 });
       label.textContent = level;
@@ -169,7 +194,18 @@
     }
   }
 
+  // Nothing stays on screen that the current filters or token did not fetch.
+  function clearResults() {
+    byId("conversations").tBodies[0].replaceChildren();
+    byId("unmatched").tBodies[0].replaceChildren();
+    byId("chart").replaceChildren();
+    byId("summary").textContent = "";
+    byId("transcript").replaceChildren();
+    byId("transcript-section").hidden = true;
+  }
+
   async function refresh() {
+    clearResults();
     const query = filterQuery();
     const [list, stats, unmatched] = await Promise.all([
       call("/api/v1/conversations" + query).then((r) => r.json()),
@@ -215,6 +251,7 @@
   }));
   byId("forget-token").addEventListener("click", () => {
     sessionStorage.removeItem(tokenKey);
+    clearResults();
     say("token forgotten");
   });
   byId("filters").addEventListener("submit", guarded(refresh));

@@ -335,7 +335,9 @@
     if (entry.kind === 'user') {
       node = el('div', 'bt-msg bt-msg-user');
       node.append(el('span', 'bt-sr', 'You said: '));
-      node.append(el('div', 'bt-bubble bt-bubble-user', entry.text));
+      const said = el('div', 'bt-bubble bt-bubble-user', entry.text);
+      said.dir = 'auto';  // right-to-left text keeps its punctuation where it belongs
+      node.append(said);
       if (entry.failed) node.append(el('div', 'bt-msg-failed', 'Not sent'));
     } else if (entry.kind === 'bot') {
       node = el('div', 'bt-msg bt-msg-bot');
@@ -345,7 +347,7 @@
       const bubble = el('div', 'bt-bubble bt-bubble-bot');
       bubble.append(renderMarkdown(entry.text));
       node.append(bubble);
-      if (entry.steps) node.append(renderSteps(entry.steps));
+      if (entry.steps) node.append(renderSteps(entry.steps, entry.guide === true));
     } else {
       node = el('div', 'bt-notice' + (entry.tone === 'error' ? ' bt-notice-error' : ''), entry.text);
     }
@@ -384,11 +386,19 @@
     return banner;
   }
 
-  function renderSteps(steps) {
-    const list = el('ol', 'bt-steps');
-    list.setAttribute('aria-label', 'Stretching plan');
+  // In the stretching guide the bubble already says "Step 5 of 11: Calves"
+  // and how to do it: the card only carries the timer, unnumbered, so
+  // nothing is read twice and no "1." sits beside step 5.
+  function renderSteps(steps, guide) {
+    const list = el('ol', 'bt-steps' + (guide ? ' bt-steps-guide' : ''));
+    list.setAttribute('aria-label', guide && steps.length === 1 ? 'Timer: ' + steps[0].title : 'Stretching plan');
     for (const step of steps) {
       const item = el('li', 'bt-step');
+      if (guide) {
+        if (step.hold_seconds > 0) item.append(createHoldTimer(step));
+        list.append(item);
+        continue;
+      }
       if (step.title) item.append(el('p', 'bt-step-title', step.title));
       if (step.text) {
         const body = el('div', 'bt-step-text');
@@ -576,8 +586,16 @@
 
   // -------------------------------------------------------------- connection
 
-  function setStatus(text, tone) {
-    ui.status.textContent = text;
+  // `detail` (a countdown) is shown but not announced: the status is a live
+  // region, and a screen reader should hear "offline" once, not every second.
+  function setStatus(text, tone, detail) {
+    if (ui.status.dataset.text !== text) {
+      ui.status.dataset.text = text;
+      ui.status.replaceChildren(text, el('span', 'bt-status-detail'));
+    }
+    const shown = ui.status.querySelector('.bt-status-detail');
+    shown.setAttribute('aria-hidden', 'true');
+    shown.textContent = detail || '';
     ui.status.dataset.tone = tone;
   }
 
@@ -642,7 +660,7 @@
 
   function showRetryCountdown() {
     const seconds = Math.max(1, Math.ceil((connection.retryAt - Date.now()) / 1000));
-    setStatus('Offline. Reconnecting in ' + seconds + ' s\u2026', 'offline');
+    setStatus('Offline, reconnecting', 'offline', ' in ' + seconds + ' s\u2026');
   }
 
   // Retry at once when the network or the tab comes back.
@@ -768,6 +786,7 @@
       triage: triageOf(frame),
       steps: stepsOf(frame),
       asking: textField(frame.asking),
+      guide: frame.state === 'stretch_guide',  // one step at a time, its text already in the bubble
     };
     if (typeof frame.emergency_number === 'string') entry.emergency_number = frame.emergency_number;
     const shown = connection.resumeTail && connection.resumeTail.find((e) => e.text === entry.text);
@@ -969,6 +988,7 @@
     label.htmlFor = 'bt-input';
     const input = el('textarea', 'bt-input');
     input.id = 'bt-input';
+    input.dir = 'auto';
     input.rows = 2;
     input.maxLength = MAX_CHARS;
     input.placeholder = 'Describe your back pain\u2026';
@@ -1018,6 +1038,15 @@
       sendText();
     });
     ui.input.addEventListener('input', updateCounter);
+    ui.input.addEventListener('paste', (event) => {
+      // The browser cuts a paste at the limit without a word: say so.
+      const pasted = event.clipboardData ? event.clipboardData.getData('text') : '';
+      const selected = ui.input.selectionEnd - ui.input.selectionStart;
+      if (ui.input.value.length - selected + pasted.length > MAX_CHARS) {
+        appendEntry({ kind: 'notice', text: 'Messages can be at most ' + MAX_CHARS.toLocaleString('en') +
+          ' characters, so the end of what you pasted was cut off.' });
+      }
+    });
     ui.input.addEventListener('keydown', (event) => {
       // Enter sends, Shift+Enter adds a line; not while an IME is composing.
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {

@@ -116,6 +116,8 @@ async function run(binary) {
         await page.waitForTimeout(20);
       }
       await page.click('#forget-token');
+      const kept = await page.evaluate(() => sessionStorage.getItem('backtalk-admin-token'));
+      if (kept !== null) throw new Error('the refused token was kept');
     });
     // The 401 answers show as console errors of the failed fetches.
     problems.length = 0;
@@ -131,6 +133,17 @@ async function run(binary) {
     await step('outcomes per day are drawn as SVG bars', async () => {
       const bars = await page.locator('#chart svg rect[class^="bar-"]').count();
       if (bars < 6) throw new Error(`${bars} rects (one bar and five legend keys expected)`);
+      // One day of data still shows the whole legend.
+      const width = Number(await page.locator('#chart svg').getAttribute('width'));
+      const legendEnd = await page.locator('#chart svg text').last().evaluate((node) => node.getBBox().x + node.getBBox().width);
+      if (legendEnd > width) throw new Error(`legend ends at ${legendEnd}, the chart is ${width} wide`);
+    });
+    await step('the transcript opens from the keyboard and comes into view', async () => {
+      await page.locator('#conversations tbody tr button').first().focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#transcript li').first().waitFor();
+      const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+      if (focused !== 'transcript-heading') throw new Error(`focus is on ${focused}`);
     });
     await step('the transcript shows intents and states, and markup as text', async () => {
       await page.locator('#conversations tbody tr').first().click();
