@@ -80,7 +80,7 @@ public:
             move_to_safe_state();
             state = r_.state(s_.state);
         }
-        if (state->kind == State::Kind::stretches && static_cast<std::size_t>(s_.step_index) < plan().size()) {
+        if (on_stretch_step(*state)) {
             // Back in the stretching guide: the step they were on, again.
             say(stretch_step_reply(r_.text("resume") + "\n\n"));
         } else if (state->kind == State::Kind::outcome || state->kind == State::Kind::stretches) {
@@ -103,6 +103,8 @@ public:
         if (state && state->kind == State::Kind::questions && !s_.asking.empty()) {
             say(plain(r_.text("stale_choice"), {}));
             continue_questions(triage());
+        } else if (state && on_stretch_step(*state)) {
+            say(stretch_step_reply(r_.text("stale_choice") + "\n\n"));
         } else if (state && (state->kind == State::Kind::outcome || state->kind == State::Kind::stretches)) {
             say(plain(r_.text("stale_choice") + "\n\n" + r_.text("resume_outcome"), menu_after_outcome()));
         } else {
@@ -140,6 +142,11 @@ private:
     std::vector<Reply> replies_;
     TurnNotes notes_;
     bool news_ = false;  // this turn filled a slot that was open
+
+    // In the stretching guide, on a step of this person's plan.
+    bool on_stretch_step(const State& state) const {
+        return state.kind == State::Kind::stretches && static_cast<std::size_t>(s_.step_index) < plan().size();
+    }
 
     std::string emergency_number() const {
         return options_.emergency_number.empty() ? r_.default_emergency_number : options_.emergency_number;

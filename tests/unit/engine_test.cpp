@@ -438,6 +438,15 @@ TEST_CASE("dialogue: a button of an earlier question changes nothing and shows t
     advised.choose_for("yes", "chest_pain");
     CHECK(advised.last().replies.front().text.rfind(test::text("stale_choice"), 0) == 0);
     CHECK(advised.session().triage->level == Level::self_care);
+
+    // In the stretching guide it shows the step they are on.
+    advised.choose("stretches");
+    advised.say("next");
+    const std::string step = advised.reply().steps->front().id;
+    advised.choose_for("no", "pain_score");
+    CHECK(advised.reply().text.rfind(test::text("stale_choice"), 0) == 0);
+    REQUIRE(advised.reply().steps.has_value());
+    CHECK(advised.reply().steps->front().id == step);
 }
 
 TEST_CASE("dialogue: in pregnancy the plan leaves out the stretches done lying on the back") {
