@@ -42,10 +42,10 @@ struct ServeSettings {
     unsigned retention_days = 0;  // 0: keep everything
     std::string frame_ancestors = "'self'";
     std::string web_dir;
-    std::size_t max_connections = server::ServerOptions{}.max_connections;
-    std::size_t max_connections_per_address = server::ServerOptions{}.max_connections_per_address;
-    double messages_per_second = server::ServerOptions{}.messages_per_second;
-    double message_burst = server::ServerOptions{}.message_burst;
+    std::size_t max_connections = server::default_max_connections;
+    std::size_t max_connections_per_address = server::default_max_connections_per_address;
+    double messages_per_second = server::default_messages_per_second;
+    double message_burst = server::default_message_burst;
     bool no_log = false;  // no conversation log, no session snapshots
     std::string log_level = "info";
     server::ChannelOptions channels;

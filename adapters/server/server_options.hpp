@@ -18,6 +18,15 @@ struct ListenAddress {
     std::uint16_t port = 0;
 };
 
+// Defaults `backtalk serve` also shows in its --help.
+inline constexpr std::size_t default_max_connections = 10000;
+inline constexpr std::size_t default_max_connections_per_address = 100;
+// Per WebSocket. A person sends a message every few seconds; a client that
+// answers quick replies as soon as the bot is done (a whole conversation,
+// then the stretching guide) fits in the burst.
+inline constexpr double default_messages_per_second = 20.0;  // sustained
+inline constexpr double default_message_burst = 60.0;        // bucket size
+
 struct ServerOptions {
     ListenAddress listen{"127.0.0.1", 8080};
     // Origins allowed to open the WebSocket, e.g. https://example.org; "*"
@@ -28,13 +37,10 @@ struct ServerOptions {
     std::string frame_ancestors = "'self'";
     std::filesystem::path web_dir;
 
-    std::size_t max_connections = 10000;
-    std::size_t max_connections_per_address = 100;
-    // Per WebSocket. A person sends a message every few seconds; a client
-    // that answers quick replies as soon as the bot is done (a whole
-    // conversation, then the stretching guide) fits in the burst.
-    double messages_per_second = 20.0;  // sustained
-    double message_burst = 60.0;        // bucket size
+    std::size_t max_connections = default_max_connections;
+    std::size_t max_connections_per_address = default_max_connections_per_address;
+    double messages_per_second = default_messages_per_second;
+    double message_burst = default_message_burst;
     int rate_strikes_before_close = 5;  // refused messages in a row, then close 1008
 
     // 2,000 characters each written as a \u escaped surrogate pair take
