@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer, and runs every test: unit, conversation,
-# integration and browser. Exits non-zero on any failure.
+# integration and browser; then checks that the Release build of
+# deploy/run.sh compiles, and runs the fuzz targets. Exits non-zero on any
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,12 @@ cmake --build "$build_dir" -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 300
+
+# The Release build deploy/run.sh makes: GCC's -O3 warns where -O0 does not,
+# and warnings are errors.
+release_dir=${BACKTALK_BUILD_DIR:-build/release}  # where deploy/run.sh builds
+cmake -S . -B "$release_dir" -DCMAKE_BUILD_TYPE=Release -DBACKTALK_TESTS=OFF >/dev/null
+cmake --build "$release_dir" -j "$(nproc)" --target backtalk
 
 # The fuzz targets need clang: a tree of their own, each target run briefly.
 fuzz_dir=${BACKTALK_FUZZ_BUILD_DIR:-build/fuzz}
