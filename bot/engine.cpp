@@ -56,6 +56,9 @@ std::string comparable(std::string_view text) {
 
 bool is_answered(const Session& s, const std::string& slot) { return s.slots.count(slot) > 0; }
 
+// The value of a safety question the person did not answer: neither yes nor no.
+constexpr const char* unanswered_value = "unanswered";
+
 // Fewer words than this, none understood, is not yet a description of the pain.
 constexpr int short_message_tokens = 3;
 
@@ -119,7 +122,7 @@ public:
             if (comparable(offered.title) == comparable(m.text) && !comparable(m.text).empty()) return chosen(offered.id);
         }
         const Topic* asking = s_.asking.empty() ? nullptr : r_.topic(s_.asking);
-        Understanding u = understand(r_, m.text, asking);
+        Understanding u = understand(r_, m.text, asking, is_yes("for_someone_else"));
         return handle(u);
     }
 
@@ -142,6 +145,10 @@ private:
     std::vector<Reply> replies_;
     TurnNotes notes_;
     bool news_ = false;  // this turn filled a slot that was open
+    // Red flags this message raised without saying they are there: asked
+    // next, before the usual order (a hedged one is confirmed once).
+    std::vector<std::string> to_ask_;
+    std::vector<std::string> to_confirm_;
 
     // In the stretching guide, on a step of this person's plan.
     bool on_stretch_step(const State& state) const {
@@ -226,6 +233,8 @@ private:
         }
 
         merge(u);
+        to_ask_ = u.to_ask;
+        to_confirm_ = u.to_confirm;
         const bool pending = resolve_asked(u);
 
         // The slots do not change after this point of the turn: `now` is the
@@ -253,7 +262,7 @@ private:
             case State::Kind::questions:
                 side_intents(u);
                 if (pending) {
-                    ask_again();
+                    if (!ask_raised_flag()) ask_again();
                 } else {
                     continue_questions(now);
                 }
@@ -353,22 +362,41 @@ private:
             close_question();
             return false;
         }
-        // A side question ("help", "what causes this?") or other news about
-        // the pain is taken in and the question asked again: it is not an
-        // unclear answer. Each such turn must add something new, so this
-        // cannot loop.
-        if (u.answer.empty() && (adds_news() || (u.slots.empty() && !u.intents.empty()))) return true;
-        ++s_.attempts;
-        if (u.answer == "unsure" && !topic->safety) {
-            s_.slots[topic->id] = std::string("unsure");
-            close_question();
-            return false;
+        // A hedged report of this very sign ("a bit numb down there?"): one
+        // direct question confirms it, and "not sure" to that is the cautious yes.
+        if (std::find(to_confirm_.begin(), to_confirm_.end(), topic->id) != to_confirm_.end()) {
+            s_.attempts = std::max(s_.attempts, 1);
+            return true;
         }
-        if (s_.attempts >= 2) {
-            if (topic->safety) {
+        // A side question ("help", "what causes this?", "what does tearing
+        // mean?") or other news about the pain is taken in and the question
+        // asked again: it is not an unclear answer. Each such turn must add
+        // something new or ask something, so this cannot loop for long.
+        if (u.answer.empty() && (adds_news() || !u.intents.empty() || !u.definitions.empty() || !u.to_ask.empty())) return true;
+        if (u.answer == "unsure") {
+            ++s_.attempts;
+            if (!topic->safety) {
+                s_.slots[topic->id] = std::string("unsure");
+                close_question();
+                return false;
+            }
+            if (s_.attempts >= 2) {
                 // CLINICAL: still unclear after asking again: take the more cautious answer.
                 s_.slots[topic->id] = std::string("yes");
                 say(plain(r_.text("unsure_cautious"), {}));
+                close_question();
+                return false;
+            }
+            return true;
+        }
+        // Not an answer (another topic, gibberish, a question the bot cannot
+        // answer): never taken as yes. Asked again; a safety question still
+        // unanswered after that gets its sign's advice and stays unknown.
+        ++s_.non_answers;
+        if (s_.non_answers >= 2) {
+            if (topic->safety) {
+                s_.slots[topic->id] = std::string(unanswered_value);
+                say(plain(r_.text("unanswered_moving_on") + "\n\n" + topic->unanswered, {}));
             } else {
                 s_.slots[topic->id] = std::string("unsure");
                 say(plain(r_.text("unclear_moving_on"), {}));
@@ -376,6 +404,7 @@ private:
             close_question();
             return false;
         }
+        say(plain(r_.text(u.question ? "question_not_understood" : "answer_not_understood"), {}));
         return true;
     }
 
@@ -385,6 +414,7 @@ private:
     void close_question() {
         s_.asking.clear();
         s_.attempts = 0;
+        s_.non_answers = 0;
     }
 
     std::vector<QuickReply> replies_for(const Topic& topic) const {
@@ -395,6 +425,10 @@ private:
     }
 
     void ask(const Topic& topic, const std::string& text) {
+        if (s_.asking != topic.id) {
+            s_.attempts = 0;
+            s_.non_answers = 0;
+        }
         s_.asking = topic.id;
         if (std::find(s_.asked.begin(), s_.asked.end(), topic.id) == s_.asked.end()) s_.asked.push_back(topic.id);
         Reply reply = plain(text, replies_for(topic));
@@ -421,7 +455,23 @@ private:
         return false;
     }
 
+    // A red flag the message raised in a question, a hypothetical or with
+    // doubt, not yet answered: asked before anything else.
+    bool ask_raised_flag() {
+        for (const auto* list : {&to_confirm_, &to_ask_}) {
+            for (const auto& id : *list) {
+                const Topic* topic = r_.topic(id);
+                if (!topic || is_answered(s_, id)) continue;
+                ask(*topic, topic->question);
+                if (list == &to_confirm_) s_.attempts = 1;
+                return true;
+            }
+        }
+        return false;
+    }
+
     void continue_questions(const Triage& now) {
+        if (ask_raised_flag()) return;
         const Level level = now.level;
         for (const State* state = r_.state(s_.state); state && state->kind == State::Kind::questions; state = r_.state(state->next)) {
             for (const auto& id : state->questions) {
@@ -500,7 +550,12 @@ private:
         if (level <= Level::gp_soon && !s_.triage->reasons.empty()) {
             text += "\n\n" + r_.causes.at(s_.triage->reasons.front()).advice;
         }
-        text += "\n\n" + r_.text("safety_net_" + level_name) + "\n\n" + r_.text("disclaimer");
+        text += "\n\n" + r_.text("safety_net_" + level_name);
+        for (const Topic& topic : r_.topics) {
+            const auto it = s_.slots.find(topic.id);
+            if (it != s_.slots.end() && it->second == SlotValue{std::string(unanswered_value)}) text += "\n\n" + topic.unanswered;
+        }
+        text += "\n\n" + r_.text("disclaimer");
         Reply reply = plain(text, menu_after_outcome());
         reply.triage = s_.triage;
         reply.steps = stretching_safe() ? plan() : std::vector<Step>{};
@@ -508,12 +563,22 @@ private:
     }
 
     void side_intents(const Understanding& u) {
+        explain(u);
         for (const auto& intent : u.intents) {
             if (intent == "help") say(plain(r_.text("help"), {}));
             else if (intent == "causes") say(plain(r_.text("causes_later"), {}));
             else if (intent == "see_doctor") say(plain(r_.text("doctor_later"), {}));
             else if (intent == "stretches") say(plain(r_.text("stretches_later"), {}));
             else if (intent == "outside_scope") say(plain(r_.text("outside_scope"), {}));
+        }
+    }
+
+    // Plain definitions of the words the person asked about.
+    void explain(const Understanding& u) {
+        for (const auto& id : u.definitions) {
+            for (const Definition& d : r_.definitions) {
+                if (d.id == id) say(plain(d.text, {}));
+            }
         }
     }
 

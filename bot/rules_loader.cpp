@@ -34,8 +34,9 @@ const std::string& RuleSet::text(const std::string& key) const {
 
 namespace {
 
-const char* const rule_files[] = {"meta.json",   "lexicon.json", "topics.json",    "facts.json",  "intents.json",
-                                  "triage.json", "causes.json",  "stretches.json", "texts.json",  "flow.json"};
+const char* const rule_files[] = {"meta.json",   "lexicon.json", "context.json",   "topics.json", "facts.json",
+                                  "intents.json", "definitions.json", "triage.json", "causes.json", "stretches.json",
+                                  "texts.json",  "flow.json"};
 
 // Texts the engine's mechanisms use; each must be present in texts.json.
 const char* const required_texts[] = {
@@ -46,7 +47,7 @@ const char* const required_texts[] = {
     "safety_net_gp_soon", "safety_net_self_care", "disclaimer", "causes_intro",         "stretch_step",
     "stretch_hold",    "stretch_activity", "stretches_stopped", "outside_scope", "stale_choice",
     "stretches_done",  "after_outcome",    "level_raised",      "resume",               "ended",
-    "thanks",          "resume_outcome"};
+    "thanks",          "resume_outcome",   "unanswered_moving_on", "answer_not_understood", "question_not_understood"};
 
 const char* const required_menus[] = {"after_outcome_safe", "after_outcome_serious", "stretch_step", "stretches_done"};
 
@@ -72,7 +73,8 @@ public:
             if (std::find_if(std::begin(rule_files), std::end(rule_files), [&](const char* f) { return name == f; }) ==
                 std::end(rule_files)) {
                 file_ = name;
-                error("", "unexpected file (known files: meta, lexicon, topics, facts, intents, triage, causes, stretches, texts, flow)");
+                error("", "unexpected file (known files: meta, lexicon, context, topics, facts, intents, definitions, triage, causes, "
+                         "stretches, texts, flow)");
             }
         }
         if (!errors_.empty()) return {nullptr, errors_};
@@ -80,14 +82,17 @@ public:
         RuleSet& r = *rules;
         load_meta(r, docs["meta.json"]);
         load_lexicon(r, docs["lexicon.json"]);
+        load_context(r, docs["context.json"]);
         // Every word of every pattern joins the lexicon before patterns compile,
         // so typo tolerance knows the whole vocabulary.
         collect_pattern_words(r, docs);
         load_topics(r, docs["topics.json"]);
         load_facts(r, docs["facts.json"]);
         load_intents(r, docs["intents.json"]);
+        load_definitions(r, docs["definitions.json"]);
         load_causes(r, docs["causes.json"]);
         load_triage(r, docs["triage.json"]);
+        mark_red_flags(r);
         load_stretches(r, docs["stretches.json"]);
         load_texts(r, docs["texts.json"]);
         load_flow(r, docs["flow.json"]);
@@ -247,10 +252,6 @@ private:
             }
         }
         for (const auto& w : strings_of(doc, "", "words")) add_word(lex, w);
-        for (WordId id : word_set(lex, doc, "negators")) lex.negators.insert(id);
-        for (WordId id : word_set(lex, doc, "clause_breakers")) lex.clause_breakers.insert(id);
-        for (WordId id : word_set(lex, doc, "negation_enders")) lex.negation_enders.insert(id);
-        for (WordId id : word_set(lex, doc, "list_joiners")) lex.list_joiners.insert(id);
         const auto numbers = [&](const char* key, std::unordered_map<std::string, double>& out) {
             if (const json* m = field(doc, "", key, json::value_t::object)) {
                 for (const auto& [word, value] : m->items()) {
@@ -329,7 +330,7 @@ private:
                 }
             }
         };
-        for (const char* name : {"topics.json", "facts.json", "intents.json"}) {
+        for (const char* name : {"topics.json", "facts.json", "intents.json", "definitions.json"}) {
             const auto it = docs.find(name);
             if (it != docs.end()) walk(it->second, "");
         }
@@ -538,6 +539,9 @@ private:
             }
             if (t.kind == TopicKind::yes_no && t.detect.empty()) error(join(path, "detect"), "a yes/no topic needs detect patterns");
             if (const auto it = spec.find("ask_if"); it != spec.end()) t.ask_if = condition_of(*it, join(path, "ask_if"));
+            t.mentions = mention_policy(spec, path);
+            t.why = text_of(spec, path, "why");
+            t.unanswered = text_of(spec, path, "unanswered", t.safety);
             slot_names_.insert(id);
             r.topic_index[id] = r.topics.size();
             r.topics.push_back(std::move(t));
@@ -572,8 +576,148 @@ private:
             f.deny = patterns_of(r, spec, path, "deny");
             if (f.detect.empty()) error(join(path, "detect"), "needs at least one pattern");
             f.implies = implies_of(spec, path);
+            f.mentions = mention_policy(spec, path);
+            f.mentions.asked_by = text_of(spec, path, "asked_by", false);
+            if (!f.mentions.asked_by.empty() && !r.topic(f.mentions.asked_by)) {
+                error(join(path, "asked_by"), "unknown topic \"" + f.mentions.asked_by + "\"");
+            }
             slot_names_.insert(id);
             r.facts.push_back(std::move(f));
+        }
+    }
+
+    // "time": the time frames besides now in which a mention counts;
+    // "others_count", "conditional_counts": see MentionPolicy.
+    MentionPolicy mention_policy(const json& spec, const std::string& path) {
+        MentionPolicy p;
+        if (const json* b = field(spec, path, "others_count", json::value_t::boolean, false)) p.others_count = b->get<bool>();
+        if (const json* b = field(spec, path, "conditional_counts", json::value_t::boolean, false)) p.conditional_counts = b->get<bool>();
+        if (const json* b = field(spec, path, "complaint", json::value_t::boolean, false)) p.complaint = b->get<bool>();
+        if (spec.contains("time")) {
+            p.times = 0;
+            const auto frames = strings_of(spec, path, "time");
+            for (std::size_t i = 0; i < frames.size(); ++i) {
+                if (frames[i] == "recent") p.times |= bit(Context::recent);
+                else if (frames[i] == "past") p.times |= bit(Context::past);
+                else if (frames[i] != "now") error(at(join(path, "time"), i), "must be now, recent or past");
+            }
+        }
+        return p;
+    }
+
+    // A red flag is a slot whose "yes" an urgent or emergency rule reads:
+    // doubt about it is asked about, never taken as the sign.
+    void mark_red_flags(RuleSet& r) {
+        std::set<std::string> flags;
+        const std::function<void(const Condition&)> walk = [&](const Condition& c) {
+            if (c.op == Condition::Op::yes) flags.insert(c.slot);
+            for (const auto& child : c.children) walk(child);
+        };
+        for (const TriageRule& rule : r.triage_rules) {
+            if (rule.level >= Level::urgent) walk(rule.when);
+        }
+        for (Topic& t : r.topics) t.mentions.red_flag = flags.count(t.id) > 0;
+        for (Fact& f : r.facts) f.mentions.red_flag = flags.count(f.id) > 0;
+    }
+
+    void load_definitions(RuleSet& r, const json& doc) {
+        file_ = "definitions.json";
+        const json* definitions = field(doc, "", "definitions", json::value_t::object);
+        if (!definitions) return;
+        for (const auto& [id, spec] : definitions->items()) {
+            const std::string path = join("definitions", id);
+            if (!spec.is_object()) {
+                error(path, "must be an object");
+                continue;
+            }
+            Definition d;
+            d.id = id;
+            d.detect = patterns_of(r, spec, path, "detect");
+            if (d.detect.empty()) error(join(path, "detect"), "needs at least one pattern");
+            d.text = text_of(spec, path, "text");
+            r.definitions.push_back(std::move(d));
+        }
+    }
+
+    void load_context(RuleSet& r, const json& doc) {
+        file_ = "context.json";
+        ContextRules& c = r.lexicon.context;
+        const auto words = [&](const char* key, std::unordered_set<int>& out) {
+            for (const auto& w : strings_of(doc, "", key)) {
+                for (const auto& word : phrase_words(r.lexicon, w)) out.insert(add_word(r.lexicon, word));
+            }
+        };
+        words("terminators", c.terminators);
+        words("list_joiners", c.list_joiners);
+        words("question_openers", c.question_openers);
+        const auto kind_of = [](const std::string& name) -> std::optional<Context> {
+            for (std::size_t k = 0; k < context_kinds; ++k) {
+                if (context_names[k] == name) return static_cast<Context>(k);
+            }
+            return std::nullopt;
+        };
+        if (const json* kinds = field(doc, "", "kinds", json::value_t::object)) {
+            for (std::size_t k = 0; k < context_kinds; ++k) {
+                if (!kinds->contains(std::string(context_names[k]))) error(join("kinds", std::string(context_names[k])), "is missing");
+            }
+            for (const auto& [name, spec] : kinds->items()) {
+                const std::string path = join("kinds", name);
+                const auto kind = kind_of(name);
+                if (!kind) {
+                    error(path, "unknown kind (known: negated, other, hypothetical, question, uncertain, conditional, past, recent)");
+                    continue;
+                }
+                ContextKindRules& kr = c.kinds[static_cast<std::size_t>(*kind)];
+                const std::string scope = text_of(spec, path, "scope");
+                if (scope == "sentence") kr.sentence_scope = true;
+                else if (scope != "clause" && !scope.empty()) error(join(path, "scope"), "must be clause or sentence");
+                if (const json* b = field(spec, path, "lists", json::value_t::boolean, false)) kr.lists = b->get<bool>();
+                for (const auto& w : strings_of(spec, path, "ended_by", false)) kr.ended_by.insert(add_word(r.lexicon, w));
+            }
+        }
+        const auto add_trigger = [&](const std::string& path, const std::string& source, Context kind, bool forward, bool backward,
+                                     bool pseudo) {
+            auto pattern = compile_pattern(r, path, source);
+            if (!pattern) return;
+            for (const Term& term : pattern->terms) {
+                if (term.kind != Term::Kind::word && term.kind != Term::Kind::synonyms) {
+                    error(path, "a trigger is words and ~concepts only: \"" + source + "\"");
+                    return;
+                }
+            }
+            c.triggers.push_back({std::move(pattern->terms), kind, forward, backward, pseudo, source});
+        };
+        if (const json* triggers = field(doc, "", "triggers", json::value_t::object)) {
+            for (const auto& [name, spec] : triggers->items()) {
+                const std::string path = join("triggers", name);
+                const auto kind = kind_of(name);
+                if (!kind || !spec.is_object()) {
+                    error(path, kind ? "must be an object" : "unknown kind");
+                    continue;
+                }
+                for (const auto& [direction, list] : spec.items()) {
+                    const bool forward = direction == "forward" || direction == "both";
+                    const bool backward = direction == "backward" || direction == "both";
+                    if (!forward && !backward) {
+                        error(join(path, direction), "must be forward, backward or both");
+                        continue;
+                    }
+                    const auto sources = strings_of(spec, path, direction.c_str());
+                    for (std::size_t i = 0; i < sources.size(); ++i) {
+                        add_trigger(at(join(path, direction), i), sources[i], *kind, forward, backward, false);
+                    }
+                }
+            }
+        }
+        const auto pseudo = strings_of(doc, "", "pseudo");
+        for (std::size_t i = 0; i < pseudo.size(); ++i) add_trigger(at("pseudo", i), pseudo[i], Context::negated, false, false, true);
+        // Index by first word; at one position the longest trigger is tried first.
+        for (std::size_t i = 0; i < c.triggers.size(); ++i) {
+            const Term& first = c.triggers[i].terms.front();
+            std::set<WordId> starts;
+            if (first.kind == Term::Kind::word) starts.insert(first.id);
+            else for (const auto& phrase : r.lexicon.concepts[static_cast<std::size_t>(first.id)]) starts.insert(phrase.front());
+            for (WordId w : starts) c.by_first_word[w].push_back(static_cast<int>(i));
         }
     }
 
@@ -841,6 +985,9 @@ private:
         }
         for (std::size_t k = 0; k < r.answer_kinds.size(); ++k) {
             for (const auto& p : r.answers[r.answer_kinds[k]]) add(p, PatternOwner::answer, k, 0);
+        }
+        for (std::size_t d = 0; d < r.definitions.size(); ++d) {
+            for (const auto& p : r.definitions[d].detect) add(p, PatternOwner::definition, d, 0);
         }
         for (std::size_t i = 0; i < index.refs.size(); ++i) {
             const Term& first = index.refs[i].pattern->terms.front();

@@ -2,6 +2,8 @@
 // hold a std::shared_ptr<const RuleSet> and call the functions in rules.hpp.
 #pragma once
 
+#include "bot/context.hpp"
+#include "bot/pattern.hpp"
 #include "bot/reply.hpp"
 
 #include <map>
@@ -13,24 +15,6 @@
 #include <vector>
 
 namespace backtalk {
-
-using WordId = int;
-inline constexpr WordId unknown_word = -1;
-
-// One element of a phrase pattern.
-struct Term {
-    enum class Kind { word, synonyms, prefix, number };
-    Kind kind = Kind::word;
-    int id = 0;          // WordId for word, concept index for concept
-    std::string prefix;  // for prefix terms ("numb*")
-};
-
-// Terms that must appear in order in one clause, each at most `max_gap`
-// tokens after the previous one.
-struct Pattern {
-    std::vector<Term> terms;
-    std::string source;  // as written, for error messages and logs
-};
 
 // A boolean expression over slots, evaluated in three-valued logic so the
 // dialogue can tell "false" from "not known yet".
@@ -61,6 +45,16 @@ struct Option {
     std::vector<SlotAssignment> implies;   // other slots this choice answers
 };
 
+// Which mentions of a slot count, by their context (context.hpp).
+struct MentionPolicy {
+    bool red_flag = false;            // a "yes" of an urgent or emergency rule (derived by the loader)
+    bool others_count = false;        // someone else's counts: a family history (NICE NG65)
+    bool conditional_counts = true;   // "dizzy when I stand up quickly" is not faintness with the pain
+    ContextSet times = bit(Context::recent) | bit(Context::past);  // besides now
+    std::string asked_by;             // the topic that asks about it (a fact's); a topic asks itself
+    bool complaint = false;           // the back pain itself: someone else's means the message is about them
+};
+
 struct Topic {
     std::string id;
     TopicKind kind = TopicKind::yes_no;
@@ -72,6 +66,9 @@ struct Topic {
     std::vector<Pattern> deny;    // yes_no: phrases that mean "no" without a negation word
     std::vector<Option> options;  // choice and number topics
     std::optional<Condition> ask_if;
+    MentionPolicy mentions;
+    std::string why;        // one line: why the bot asks this
+    std::string unanswered; // a safety question left unanswered: what to do if the sign is there
 };
 
 struct Fact {
@@ -79,6 +76,15 @@ struct Fact {
     std::vector<Pattern> detect;
     std::vector<Pattern> deny;
     std::vector<SlotAssignment> implies;
+    MentionPolicy mentions;
+};
+
+// A plain definition of a word a question or an outcome uses, given when
+// someone asks what it means.
+struct Definition {
+    std::string id;
+    std::vector<Pattern> detect;
+    std::string text;
 };
 
 struct Intent {
@@ -129,10 +135,7 @@ struct Lexicon {
     std::vector<std::string> concept_names;
     std::unordered_map<WordId, std::vector<int>> concepts_of_word;  // single-word members
     std::unordered_map<std::string, std::vector<std::string>> contractions;
-    std::unordered_set<WordId> negators;
-    std::unordered_set<WordId> clause_breakers;  // always end a negation's scope
-    std::unordered_set<WordId> negation_enders;  // end a negation's scope; otherwise part of the clause
-    std::unordered_set<WordId> list_joiners;     // "and", "or": end it unless a short list follows
+    ContextRules context;  // rules/<locale>/context.json
     std::unordered_map<std::string, double> number_words;
     std::unordered_map<std::string, double> unit_days;
     std::unordered_map<std::string, double> relative_days;  // "yesterday" -> 1
@@ -153,7 +156,7 @@ struct Lexicon {
 };
 
 // Who a pattern belongs to, so a hit can be applied.
-enum class PatternOwner { topic_yes, topic_no, option, option_no, fact_yes, fact_no, intent, answer };
+enum class PatternOwner { topic_yes, topic_no, option, option_no, fact_yes, fact_no, intent, answer, definition };
 
 struct PatternRef {
     const Pattern* pattern = nullptr;
@@ -182,6 +185,7 @@ public:
     std::unordered_map<std::string, std::size_t> topic_index;
     std::vector<Fact> facts;
     std::vector<Intent> intents;
+    std::vector<Definition> definitions;
     std::map<std::string, std::vector<Pattern>> answers;  // yes / no / unsure
     std::vector<QuickReply> yes_no_replies;
     std::vector<TriageRule> triage_rules;

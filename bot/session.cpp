@@ -19,10 +19,13 @@ std::string session_snapshot(const Session& s) {
     json.string(s.asking);
     json.key("attempts");
     json.number(s.attempts);
+
     json.key("last_active_ms");
     json.number(s.last_active_ms);
     json.key("locale");
     json.string(s.locale);
+    json.key("non_answers");
+    json.number(s.non_answers);
     json.key("offered");
     write_json(json, s.offered);
     json.key("rules_version");
@@ -63,6 +66,7 @@ Session session_from_json(const nlohmann::json& j) {
         s.state = j.at("state").get<std::string>();
         s.asking = j.at("asking").get<std::string>();
         s.attempts = j.at("attempts").get<int>();
+        s.non_answers = j.value("non_answers", 0);
         for (const auto& [name, value] : j.at("slots").items()) {
             if (value.is_string()) {
                 s.slots[name] = value.get<std::string>();

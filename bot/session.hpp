@@ -37,7 +37,8 @@ using Slots = std::map<std::string, SlotValue, SlotNameOrder>;
 struct Session {
     std::string state;                       // a state id from rules/<locale>/flow.json
     std::string asking;                      // topic waiting for an answer; empty if none
-    int attempts = 0;                        // unclear answers to `asking` so far
+    int attempts = 0;                        // unclear answers ("not sure") to `asking` so far
+    int non_answers = 0;                     // messages that did not answer `asking` (off topic, gibberish)
     Slots slots;                             // what is known so far
     std::vector<std::string> asked;          // topics asked, in order
     std::optional<Triage> triage;            // set once an outcome is given; only rises

@@ -11,18 +11,23 @@ namespace {
 
 bool is_word_byte(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
 
-// Boundaries between clause segments.
-enum class Boundary { none, hard, soft };
+using Boundary = Token::Boundary;
 
 struct RawToken {
     std::string text;
     Boundary before = Boundary::none;
+    bool after_question_mark = false;  // the sentence before this word ended with "?"
+};
+
+struct Split {
+    std::vector<RawToken> words;
+    bool ends_with_question_mark = false;
 };
 
 // Splits text into raw words, marking punctuation boundaries. Digits and
 // letters are split apart ("10k" -> "10" "k", "2am" -> "2" "am") but a
 // decimal point inside a number is kept ("38.9").
-std::vector<RawToken> split(std::string_view input) {
+Split split(std::string_view input) {
     std::string text;
     text.reserve(input.size());
     for (std::size_t i = 0; i < input.size(); ++i) {
@@ -37,6 +42,7 @@ std::vector<RawToken> split(std::string_view input) {
 
     std::vector<RawToken> out;
     Boundary pending = Boundary::none;
+    bool question_mark = false;
     std::size_t i = 0;
     while (i < text.size()) {
         const unsigned char c = static_cast<unsigned char>(text[i]);
@@ -56,28 +62,34 @@ std::vector<RawToken> split(std::string_view input) {
                 if (d == '\'' && j + 1 < text.size() && std::isalpha(static_cast<unsigned char>(text[j + 1]))) { ++j; continue; }
                 break;
             }
-            out.push_back({text.substr(i, j - i), pending});
+            out.push_back({text.substr(i, j - i), pending, question_mark});
             pending = Boundary::none;
+            question_mark = false;
             i = j;
             continue;
         }
         switch (c) {
-            case '.': case '!': case '?': case ';': case ':': case '(': case ')': case '\n':
+            case '?':
+                pending = Boundary::hard;
+                question_mark = true;
+                break;
+            case '.': case '!': case ';': case ':': case '(': case ')': case '\n':
                 pending = Boundary::hard;
                 break;
             case ',':
                 if (pending == Boundary::none) pending = Boundary::soft;
                 break;
             case '/':
-                out.push_back({"/", pending});
+                out.push_back({"/", pending, question_mark});
                 pending = Boundary::none;
+                question_mark = false;
                 break;
             default:
                 break;
         }
         ++i;
     }
-    return out;
+    return {std::move(out), question_mark};
 }
 
 std::vector<std::string> expand(const Lexicon& lexicon, const std::string& word) {
@@ -200,7 +212,7 @@ int edit_distance(std::string_view a, std::string_view b, int cap) {
 
 std::vector<std::string> phrase_words(const Lexicon& lexicon, std::string_view phrase) {
     std::vector<std::string> words;
-    for (const RawToken& raw : split(phrase)) {
+    for (const RawToken& raw : split(phrase).words) {
         for (std::string& w : expand(lexicon, raw.text)) words.push_back(std::move(w));
     }
     return words;
@@ -208,9 +220,9 @@ std::vector<std::string> phrase_words(const Lexicon& lexicon, std::string_view p
 
 Normalised normalise(const Lexicon& lexicon, std::string_view text) {
     Normalised out;
-    const std::vector<RawToken> raw = split(text);
-    std::vector<Boundary> boundary_before;
-    for (const RawToken& r : raw) {
+    const Split raw = split(text);
+    std::vector<bool> after_question_mark;
+    for (const RawToken& r : raw.words) {
         bool first = true;
         for (std::string& w : expand(lexicon, r.text)) {
             Token t;
@@ -229,64 +241,57 @@ Normalised normalise(const Lexicon& lexicon, std::string_view text) {
                     t.corrected = true;
                 }
             }
+            t.before = first ? r.before : Boundary::none;
+            after_question_mark.push_back(first && r.after_question_mark);
             out.tokens.push_back(std::move(t));
-            boundary_before.push_back(first ? r.before : Boundary::none);
             first = false;
         }
     }
 
-    // Clause segments and negation scope. A negation runs to the end of its
-    // segment; it carries over a soft boundary (comma, "and") only into a
-    // short list item ("no fever, chills or numbness"), and over "or"/"nor".
-    const std::size_t n = out.tokens.size();
+    // Clause segments (between any punctuation) and sentences (between . ! ?
+    // ; and terminator words such as "but").
     int segment = 0;
-    int active_negator = -1;
-    const auto segment_length_from = [&](std::size_t start) {
-        std::size_t k = start;
-        while (k < n && (k == start || boundary_before[k] == Boundary::none) &&
-               (k == start || !lexicon.clause_breakers.count(out.tokens[k].id)) &&
-               (k == start || !lexicon.list_joiners.count(out.tokens[k].id))) {
-            ++k;
-        }
-        return k - start;
-    };
-    for (std::size_t i = 0; i < n; ++i) {
+    int sentence = 0;
+    for (std::size_t i = 0; i < out.tokens.size(); ++i) {
         Token& t = out.tokens[i];
-        // "no numbness, just weakness" ends the negation; "my legs just gave
-        // way" is one clause.
-        const bool breaker = lexicon.clause_breakers.count(t.id) > 0 ||
-                             (active_negator >= 0 && lexicon.negation_enders.count(t.id) > 0);
-        const bool joiner = lexicon.list_joiners.count(t.id) > 0;
-        Boundary b = boundary_before[i];
-        if (breaker) b = Boundary::hard;
-        if (b != Boundary::none || joiner) {
-            if (b != Boundary::none) ++segment;
-            // A bare "no," is an answer: it negates nothing after the comma.
-            const bool bare_negator = active_negator >= 0 && static_cast<std::size_t>(active_negator) + 1 == i &&
-                                      (active_negator == 0 || boundary_before[static_cast<std::size_t>(active_negator)] != Boundary::none);
-            if (b == Boundary::hard || bare_negator) {
-                active_negator = -1;
-            } else {
-                const std::size_t item_start = joiner ? i + 1 : i;
-                const bool continues_list = t.text == "or" || t.text == "nor" ||
-                                            (item_start < n && segment_length_from(item_start) <= 2);
-                if (!continues_list) active_negator = -1;
-            }
+        if (lexicon.context.terminators.count(t.id)) t.before = Boundary::hard;
+        if (i > 0 && t.before != Boundary::none) ++segment;
+        if (i > 0 && t.before == Boundary::hard) {
+            out.asked.push_back(after_question_mark[i]);
+            ++sentence;
         }
         t.segment = segment;
-        t.negator_at = active_negator;
-        if (lexicon.negators.count(t.id)) {
-            // "not sure", "no idea": uncertainty, not negation.
-            const bool hedge = i + 1 < n && (out.tokens[i + 1].text == "sure" || out.tokens[i + 1].text == "idea" ||
-                                             out.tokens[i + 1].text == "certain");
-            if (!hedge) {
-                active_negator = static_cast<int>(i);
-                t.negates = true;
+        t.sentence = sentence;
+    }
+    out.asked.push_back(raw.ends_with_question_mark);
+    out.segments = segment + 1;
+    read_context(lexicon, out);
+    return out;
+}
+
+int term_length(const Lexicon& lexicon, const Term& term, const std::vector<Token>& tokens, std::size_t i) {
+    const Token& t = tokens[i];
+    switch (term.kind) {
+        case Term::Kind::word:
+            return t.id == term.id ? 1 : 0;
+        case Term::Kind::prefix:
+            return t.text.size() >= term.prefix.size() && t.text.compare(0, term.prefix.size(), term.prefix) == 0 ? 1 : 0;
+        case Term::Kind::number:
+            return t.number >= 0 ? 1 : 0;
+        case Term::Kind::synonyms: {
+            int best = 0;
+            for (const auto& phrase : lexicon.concepts[static_cast<std::size_t>(term.id)]) {
+                if (i + phrase.size() > tokens.size()) continue;
+                bool ok = true;
+                for (std::size_t k = 0; k < phrase.size() && ok; ++k) {
+                    ok = tokens[i + k].id == phrase[k] && tokens[i + k].segment == t.segment;
+                }
+                if (ok) best = std::max(best, static_cast<int>(phrase.size()));
             }
+            return best;
         }
     }
-    out.segments = segment + 1;
-    return out;
+    return 0;
 }
 
 }  // namespace backtalk

@@ -9,32 +9,6 @@ namespace backtalk {
 
 namespace {
 
-// Length of the term's match at token i, or 0.
-int term_length(const RuleSet& rules, const Term& term, const std::vector<Token>& tokens, std::size_t i) {
-    const Token& t = tokens[i];
-    switch (term.kind) {
-        case Term::Kind::word:
-            return t.id == term.id ? 1 : 0;
-        case Term::Kind::prefix:
-            return t.text.size() >= term.prefix.size() && t.text.compare(0, term.prefix.size(), term.prefix) == 0 ? 1 : 0;
-        case Term::Kind::number:
-            return t.number >= 0 ? 1 : 0;
-        case Term::Kind::synonyms: {
-            int best = 0;
-            for (const auto& phrase : rules.lexicon.concepts[static_cast<std::size_t>(term.id)]) {
-                if (i + phrase.size() > tokens.size()) continue;
-                bool ok = true;
-                for (std::size_t k = 0; k < phrase.size() && ok; ++k) {
-                    ok = tokens[i + k].id == phrase[k] && tokens[i + k].segment == t.segment;
-                }
-                if (ok) best = std::max(best, static_cast<int>(phrase.size()));
-            }
-            return best;
-        }
-    }
-    return 0;
-}
-
 // Tries the pattern starting at token `start`; fills the hit on success.
 bool match_at(const RuleSet& rules, const PatternRef& ref, const std::vector<Token>& tokens, std::size_t start, Hit& hit) {
     const auto& terms = ref.pattern->terms;
@@ -47,7 +21,7 @@ bool match_at(const RuleSet& rules, const PatternRef& ref, const std::vector<Tok
         bool found = false;
         for (std::size_t j = first; j <= last && j < tokens.size(); ++j) {
             if (tokens[j].segment != segment) break;
-            const int len = term_length(rules, terms[k], tokens, j);
+            const int len = term_length(rules.lexicon, terms[k], tokens, j);
             if (len > 0) {
                 if (consumed.size() < j - start + static_cast<std::size_t>(len)) consumed.resize(j - start + static_cast<std::size_t>(len), 0);
                 for (int l = 0; l < len; ++l) consumed[j - start + static_cast<std::size_t>(l)] = 1;
@@ -61,18 +35,34 @@ bool match_at(const RuleSet& rules, const PatternRef& ref, const std::vector<Tok
     hit.ref = &ref;
     hit.start = static_cast<int>(start);
     hit.end = static_cast<int>(pos);
-    // Negated when a negation word outside the pattern's own words covers its
-    // start or sits inside its span ("pain does not go below the knee").
-    // A pattern that holds its own negation ("no weakness", "did not fall")
-    // is not negated again by one before it ("no numbness, no weakness").
-    bool own_negation = false;
-    for (std::size_t j = start; j < pos; ++j) own_negation = own_negation || (tokens[j].negates && consumed[j - start]);
-    bool negated = tokens[start].negator_at >= 0 && !own_negation;
-    for (std::size_t j = start; j < pos && !negated; ++j) {
-        negated = tokens[j].negates && !consumed[j - start];
+    // The pattern takes the context of its first word: a trigger outside the
+    // pattern's own words whose scope covers it, or one inside its span
+    // ("pain does not go below the knee"). A pattern that holds its own
+    // trigger ("no weakness", "did not fall", "if i ~move") is not read
+    // again by one of the same kind before it ("no numbness, no weakness").
+    ContextSet own = 0;
+    ContextSet inside = 0;
+    for (std::size_t j = start; j < pos; ++j) {
+        if (consumed[j - start]) own |= tokens[j].triggers;
+        else inside |= tokens[j].triggers;
     }
-    hit.negated = negated;
+    ContextSet context = inside;
+    for (std::size_t k = 0; k < context_kinds; ++k) {
+        const auto kind = static_cast<Context>(k);
+        if (tokens[start].in_scope(kind) && !has(own, kind)) context |= bit(kind);
+    }
+    hit.context = context;
+    hit.negated = has(context, Context::negated);
     return true;
+}
+
+// "tearing?": the hit is all its clause says.
+bool whole_clause(const Normalised& message, const Hit& hit) {
+    const auto& tokens = message.tokens;
+    const auto segment = tokens[static_cast<std::size_t>(hit.start)].segment;
+    const bool from_start = hit.start == 0 || tokens[static_cast<std::size_t>(hit.start - 1)].segment != segment;
+    const bool to_end = static_cast<std::size_t>(hit.end) == tokens.size() || tokens[static_cast<std::size_t>(hit.end)].segment != segment;
+    return from_start && to_end;
 }
 
 bool overlaps(const Hit& a, const Hit& b) { return a.start < b.end && b.start < a.end; }
@@ -286,9 +276,42 @@ void set_yes_no(Slots& slots, const std::string& slot, bool yes) {
     }
 }
 
+// What a mention in its context does to its slot.
+enum class Use { set, drop, ask, confirm };
+
+Use use_of(const MentionPolicy& policy, ContextSet context, bool about_someone_else) {
+    // Someone else's history sets no red flag; "helped a friend move a sofa" still tells how it started.
+    if (has(context, Context::other) && policy.red_flag && !policy.others_count && !about_someone_else) return Use::drop;
+    for (const Context when : {Context::past, Context::recent}) {
+        if (has(context, when) && !(policy.times & bit(when))) return Use::drop;
+    }
+    if (has(context, Context::hypothetical) || has(context, Context::question)) return policy.red_flag ? Use::ask : Use::drop;
+    if (has(context, Context::negated)) return Use::set;
+    if (has(context, Context::conditional) && !policy.conditional_counts) return Use::drop;
+    if (has(context, Context::uncertain) && policy.red_flag) return Use::confirm;
+    return Use::set;
+}
+
+// The policy of the slot a hit sets, or null for intents and answers.
+const MentionPolicy* policy_of(const RuleSet& rules, const PatternRef& ref) {
+    const auto idx = static_cast<std::size_t>(ref.index);
+    switch (ref.owner) {
+        case PatternOwner::topic_yes:
+        case PatternOwner::topic_no:
+        case PatternOwner::option:
+        case PatternOwner::option_no:
+            return &rules.topics[idx].mentions;
+        case PatternOwner::fact_yes:
+        case PatternOwner::fact_no:
+            return &rules.facts[idx].mentions;
+        default:
+            return nullptr;
+    }
+}
+
 }  // namespace
 
-Understanding understand(const RuleSet& rules, std::string_view text, const Topic* asking) {
+Understanding understand(const RuleSet& rules, std::string_view text, const Topic* asking, bool about_someone_else) {
     Understanding u;
     const Normalised message = normalise(rules.lexicon, text);
     u.tokens = static_cast<int>(message.tokens.size());
@@ -323,6 +346,22 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         int end;
         std::string kind;
     };
+    // Writing for someone else, said in this message or before, or the
+    // complaint itself told as someone else's ("my mum slipped and her back
+    // hurts"): "she had" is then the person being helped.
+    bool own_complaint = false;
+    bool others_complaint = false;
+    for (std::size_t h = 0; h < hits.size() && !about_someone_else; ++h) {
+        const PatternRef& ref = *hits[h].ref;
+        if (ref.owner != PatternOwner::fact_yes || hits[h].negated) continue;
+        const Fact& fact = rules.facts[static_cast<std::size_t>(ref.index)];
+        about_someone_else = fact.id == "for_someone_else";
+        if (fact.mentions.complaint) (has(hits[h].context, Context::other) ? others_complaint : own_complaint) = true;
+    }
+    if (others_complaint && !own_complaint) {
+        about_someone_else = true;
+        u.slots.emplace("for_someone_else", std::string("yes"));
+    }
     std::optional<AnswerAt> earliest_answer;
     for (std::size_t h = 0; h < hits.size(); ++h) {
         if (dropped[h]) continue;
@@ -330,6 +369,29 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         const PatternRef& ref = *hit.ref;
         const auto idx = static_cast<std::size_t>(ref.index);
         bool counts = true;
+        if (ref.owner == PatternOwner::definition) {
+            if (has(hit.context, Context::question) || (has(hit.context, Context::uncertain) && whole_clause(message, hit))) {
+                const std::string& id = rules.definitions[idx].id;
+                if (std::find(u.definitions.begin(), u.definitions.end(), id) == u.definitions.end()) u.definitions.push_back(id);
+            }
+            continue;
+        }
+        // A mention the context does not let count sets nothing; a red flag
+        // among them is asked about next.
+        if (const MentionPolicy* policy = policy_of(rules, ref)) {
+            const Use use = use_of(*policy, hit.context, about_someone_else);
+            if (use != Use::set) {
+                const std::string topic = ref.owner == PatternOwner::fact_yes || ref.owner == PatternOwner::fact_no
+                                              ? policy->asked_by
+                                              : rules.topics[idx].id;
+                auto& list = use == Use::confirm ? u.to_confirm : u.to_ask;
+                if ((use == Use::ask || use == Use::confirm) && !topic.empty() &&
+                    std::find(list.begin(), list.end(), topic) == list.end()) {
+                    list.push_back(topic);
+                }
+                continue;
+            }
+        }
         switch (ref.owner) {
             case PatternOwner::topic_yes:
                 set_yes_no(u.slots, rules.topics[idx].id, !hit.negated);
@@ -391,7 +453,13 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                     if (std::find(u.intents.begin(), u.intents.end(), intent.id) == u.intents.end()) u.intents.push_back(intent.id);
                 }
                 break;
+            case PatternOwner::definition:
+                break;
             case PatternOwner::answer:
+                if (has(hit.context, Context::question)) {
+                    counts = false;
+                    break;
+                }
                 // A plain answer opens its clause ("no, just sore", "well, yes"):
                 // "what stretches can I do?" holds no "I do". The first answer
                 // phrase wins; at the same place the longest ("i am not sure").
@@ -410,12 +478,13 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         }
     }
     if (earliest_answer) u.answer = earliest_answer->kind;
+    u.question = std::any_of(message.tokens.begin(), message.tokens.end(), [](const Token& t) { return t.in_scope(Context::question); });
 
     ValueReader reader{rules.lexicon, message.tokens, used};
     if (const auto t = reader.temperature_celsius()) u.slots["temperature"] = *t;
     const auto writer = u.slots.find("for_someone_else");
-    const bool about_someone_else = writer != u.slots.end() && writer->second == SlotValue{std::string("yes")};
-    if (const auto age = reader.stated_age(about_someone_else)) u.slots["age"] = *age;
+    const bool writing_for = about_someone_else || (writer != u.slots.end() && writer->second == SlotValue{std::string("yes")});
+    if (const auto age = reader.stated_age(writing_for)) u.slots["age"] = *age;
     if (const auto score = reader.stated_score()) u.slots["pain_score"] = *score;
     if (const auto days = reader.duration_days()) u.slots["duration"] = *days;
 

@@ -26,6 +26,7 @@ std::string reference_snapshot(const Session& s) {
     out["state"] = s.state;
     out["asking"] = s.asking;
     out["attempts"] = s.attempts;
+    out["non_answers"] = s.non_answers;
     auto& slots = out["slots"] = nlohmann::json::object();
     for (const auto& [name, value] : s.slots) std::visit([&](const auto& v) { slots[name] = v; }, value);
     out["asked"] = s.asked;
