@@ -680,8 +680,8 @@ private:
             auto pattern = compile_pattern(r, path, source);
             if (!pattern) return;
             for (const Term& term : pattern->terms) {
-                if (term.kind != Term::Kind::word && term.kind != Term::Kind::synonyms) {
-                    error(path, "a trigger is words and ~concepts only: \"" + source + "\"");
+                if (term.kind == Term::Kind::prefix) {
+                    error(path, "a trigger is words, ~concepts and # only: \"" + source + "\"");
                     return;
                 }
             }
@@ -715,6 +715,10 @@ private:
         for (std::size_t i = 0; i < c.triggers.size(); ++i) {
             const Term& first = c.triggers[i].terms.front();
             std::set<WordId> starts;
+            if (first.kind == Term::Kind::number) {
+                error(at("triggers", i), "a trigger cannot start with #: \"" + c.triggers[i].source + "\"");
+                continue;
+            }
             if (first.kind == Term::Kind::word) starts.insert(first.id);
             else for (const auto& phrase : r.lexicon.concepts[static_cast<std::size_t>(first.id)]) starts.insert(phrase.front());
             for (WordId w : starts) c.by_first_word[w].push_back(static_cast<int>(i));
