@@ -36,7 +36,7 @@ namespace {
 
 const char* const rule_files[] = {"meta.json",   "lexicon.json", "context.json",   "topics.json", "facts.json",
                                   "intents.json", "definitions.json", "triage.json", "causes.json", "stretches.json",
-                                  "texts.json",  "flow.json"};
+                                  "texts.json",  "flow.json", "real_words.json"};
 
 // Texts the engine's mechanisms use; each must be present in texts.json.
 const char* const required_texts[] = {
@@ -74,7 +74,7 @@ public:
                 std::end(rule_files)) {
                 file_ = name;
                 error("", "unexpected file (known files: meta, lexicon, context, topics, facts, intents, definitions, triage, causes, "
-                         "stretches, texts, flow)");
+                         "stretches, texts, flow, real_words)");
             }
         }
         if (!errors_.empty()) return {nullptr, errors_};
@@ -83,6 +83,8 @@ public:
         load_meta(r, docs["meta.json"]);
         load_lexicon(r, docs["lexicon.json"]);
         load_context(r, docs["context.json"]);
+        file_ = "real_words.json";
+        for (const auto& w : strings_of(docs["real_words.json"], "", "words")) r.lexicon.real_words.insert(w);
         // Every word of every pattern joins the lexicon before patterns compile,
         // so typo tolerance knows the whole vocabulary.
         collect_pattern_words(r, docs);
@@ -682,6 +684,14 @@ private:
             for (const Term& term : pattern->terms) {
                 if (term.kind == Term::Kind::prefix) {
                     error(path, "a trigger is words, ~concepts and # only: \"" + source + "\"");
+                    return;
+                }
+            }
+            // A phrase listed both forward and backward reads both ways.
+            for (ContextTrigger& known : c.triggers) {
+                if (known.source == source && known.kind == kind && known.pseudo == pseudo) {
+                    known.forward = known.forward || forward;
+                    known.backward = known.backward || backward;
                     return;
                 }
             }

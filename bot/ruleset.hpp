@@ -136,6 +136,8 @@ struct Lexicon {
     std::unordered_map<WordId, std::vector<int>> concepts_of_word;  // single-word members
     std::unordered_map<std::string, std::vector<std::string>> contractions;
     ContextRules context;  // rules/<locale>/context.json
+    // Real words near a rule word (rules/<locale>/real_words.json): never mended into it.
+    std::unordered_set<std::string> real_words;
     std::unordered_map<std::string, double> number_words;
     std::unordered_map<std::string, double> unit_days;
     std::unordered_map<std::string, double> relative_days;  // "yesterday" -> 1

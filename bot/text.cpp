@@ -135,7 +135,7 @@ bool inflection_of_known(const Lexicon& lexicon, const std::string& word) {
 }
 
 WordId correct(const Lexicon& lexicon, const std::string& word) {
-    if (word.size() < 4 || !alphabetic(word) || has_pattern_prefix(lexicon, word)) return unknown_word;
+    if (word.size() < 4 || !alphabetic(word) || has_pattern_prefix(lexicon, word) || lexicon.real_words.count(word)) return unknown_word;
     const int allowed = word.size() >= 8 ? 2 : 1;
     WordId best = unknown_word;
     int best_distance = allowed + 1;

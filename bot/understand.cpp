@@ -385,7 +385,9 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                                               ? policy->asked_by
                                               : rules.topics[idx].id;
                 auto& list = use == Use::confirm ? u.to_confirm : u.to_ask;
-                if ((use == Use::ask || use == Use::confirm) && !topic.empty() &&
+                const bool denial = ref.owner == PatternOwner::topic_no || ref.owner == PatternOwner::fact_no ||
+                                    ref.owner == PatternOwner::option_no;
+                if ((use == Use::ask || use == Use::confirm) && !denial && !topic.empty() &&
                     std::find(list.begin(), list.end(), topic) == list.end()) {
                     list.push_back(topic);
                 }
