@@ -1,6 +1,7 @@
 // End to end through the `backtalk` binary: `chat --json` writes the log,
 // `logs ...` reads and maintains it.
 #include "store_test_support.hpp"
+#include "umask_guard.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -449,4 +450,18 @@ TEST_CASE("logs backup, delete and purge") {
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(run.out.find("purged 1 conversation ") != std::string::npos);
     CHECK(json::parse(run_backtalk(dir, "logs list --json --db " + backup).out).empty());
+}
+
+TEST_CASE("under umask 022 the log chat writes, a backup and an export are readable by their owner only") {
+    backtalk::test::TempDir dir;
+    const backtalk::test::UmaskGuard umask(022);
+    const std::string db = quoted((dir / "log.db").string());
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    Run run = run_backtalk(dir, "logs backup " + quoted((dir / "copy.db").string()) + " --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    run = run_backtalk(dir, "logs export --format csv -o " + quoted((dir / "export.csv").string()) + " --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    for (const char* name : {"log.db", "hash.key", "copy.db", "export.csv"}) {
+        CHECK_MESSAGE(backtalk::test::file_mode(dir / name) == 0600, name);
+    }
 }
