@@ -54,10 +54,7 @@ void add_chat_route(Router& router, const std::shared_ptr<ChatShared>& shared) {
         // page, and the allow-list exists to protect people's browsers.
         const auto origin = request[http::field::origin];
         if (!origin.empty() && !shared->context->origin_allowed(origin)) {
-            shared->context->metrics
-                .counter("backtalk_websocket_refused_total", "WebSocket upgrades refused, by reason",
-                         {{"reason", "origin"}})
-                .add();
+            shared->counters.refused_origin.add();
             return error_response(request, http::status::forbidden,
                                   "this origin may not open the chat; see --allowed-origin");
         }
@@ -78,8 +75,9 @@ void add_gateway_routes(Server& server, const GatewayDependencies& dependencies)
     add_health_route(router, dependencies.health);
     add_metrics_route(router, server.metrics());
     add_conversation_metrics(server.metrics(), dependencies.conversations);
-    auto shared = std::make_shared<ChatShared>(ChatShared{
-        dependencies.conversations, server.context(), TurnMetrics(server.metrics(), "websocket")});
+    auto shared = std::make_shared<ChatShared>(dependencies.conversations, server.context(),
+                                               TurnMetrics(server.metrics(), "websocket"),
+                                               WebSocketMetrics(server.metrics()));
     add_chat_route(router, shared);
 }
 

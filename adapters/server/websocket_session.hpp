@@ -9,6 +9,7 @@
 #include "adapters/server/session_registry.hpp"
 #include "adapters/server/token_bucket.hpp"
 #include "adapters/server/turn_metrics.hpp"
+#include "adapters/server/websocket_metrics.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -36,6 +37,7 @@ struct ChatShared {
     ConversationService& conversations;
     std::shared_ptr<ServerContext> context;
     TurnMetrics metrics;
+    WebSocketMetrics counters;
 };
 
 class WebSocketSession : public Stoppable, public std::enable_shared_from_this<WebSocketSession> {
