@@ -178,15 +178,17 @@ class ExampleConfigTest(unittest.TestCase):
             status, headers, body = support.http_get(server.port, "/", "127.0.0.1")
             self.assertEqual(status, 200, body)
             self.assertIn("frame-ancestors 'self'", headers.get("content-security-policy", ""))
-            # The file's allowed-origin replaces the server's own origin.
-            ws = support.WebSocket(server.port, "127.0.0.1", origin=ORIGIN)
-            try:
-                ws.send({"type": "message", "text": support.COMPLAINT})
-                self.assertTrue(any(obj.get("type") == "reply" for obj in ws.receive_turn()))
-            finally:
-                ws.close()
+            # The file's allowed-origin is allowed beside the server's own
+            # origin; any other is refused.
+            for origin in (ORIGIN, "http://127.0.0.1:%d" % server.port):
+                ws = support.WebSocket(server.port, "127.0.0.1", origin=origin)
+                try:
+                    ws.send({"type": "message", "text": support.COMPLAINT})
+                    self.assertTrue(any(obj.get("type") == "reply" for obj in ws.receive_turn()))
+                finally:
+                    ws.close()
             with self.assertRaisesRegex(RuntimeError, "403"):
-                support.WebSocket(server.port, "127.0.0.1", origin="http://127.0.0.1:%d" % server.port)
+                support.WebSocket(server.port, "127.0.0.1", origin="https://elsewhere.example")
         finally:
             self.assertEqual(server.stop(), 0, server.log())
         self.assertTrue(os.path.exists(self.temp.join("state", "backtalk.db")))
