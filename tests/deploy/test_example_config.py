@@ -221,6 +221,13 @@ class ExampleConfigTest(unittest.TestCase):
         self.assertEqual(server.stop(), 0, server.log())
         self.assertTrue(os.path.exists(from_flag))
 
+    def test_the_example_states_the_order_the_test_above_shows(self):
+        with open(EXAMPLE) as example:
+            header = " ".join(line.lstrip("# ").strip() for line in example if line.startswith("#"))
+        self.assertIn("a flag on the command line, then a BACKTALK_* variable, then this file, then the default",
+                      header)
+        self.assertNotIn("this file over the BACKTALK_*", header)
+
     def test_backtalk_config_names_the_file(self):
         config = self.render_for_checkout()
         result = support.run_backtalk(["rules", "check"], env=dict(clean_environment(), BACKTALK_CONFIG=config),
