@@ -184,6 +184,15 @@ TEST_CASE("list, transcript, stats and unmatched answer JSON, and each view is a
     CHECK(audit[2][2] == session);
 }
 
+TEST_CASE("stats?limit=N counts the newest N conversations") {
+    TempDir dir;
+    AdminServer server(dir, true);
+    for (int i = 0; i < 3; ++i) server.chat(1);
+    CHECK(server.get_json("/api/v1/stats")["conversations"] == 3);
+    CHECK(server.get_json("/api/v1/stats?limit=2")["conversations"] == 2);
+    CHECK(server.get_json("/api/v1/stats?limit=2")["messages_in"] == 2);
+}
+
 TEST_CASE("exports download every message as JSON lines or CSV, and are audited") {
     TempDir dir;
     AdminServer server(dir, true);

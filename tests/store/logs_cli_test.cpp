@@ -465,3 +465,15 @@ TEST_CASE("under umask 022 the log chat writes, a backup and an export are reada
         CHECK_MESSAGE(backtalk::test::file_mode(dir / name) == 0600, name);
     }
 }
+
+TEST_CASE("logs stats --limit counts the newest conversations only") {
+    backtalk::test::TempDir dir;
+    const std::string db = quoted((dir / "log.db").string());
+    for (int i = 0; i < 3; ++i) REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    Run run = run_backtalk(dir, "logs stats --json --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(json::parse(run.out).at("conversations") == 3);
+    run = run_backtalk(dir, "logs stats --json --limit 2 --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(json::parse(run.out).at("conversations") == 2);
+}
