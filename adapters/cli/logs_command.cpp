@@ -60,6 +60,17 @@ void require_database(const std::filesystem::path& path) {
     }
 }
 
+// Says on stderr which log the command works on: without --db it is
+// ./data/backtalk.db, which a reviewer in another folder would not expect
+// (and whose absence is then an error, never a new empty log).
+void say_which_database(const CLI::App& command, const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto full = std::filesystem::absolute(path, ec);
+    std::cerr << "backtalk: log database " << (ec ? path : full).string();
+    if (command.get_option("--db")->count() == 0) std::cerr << " (the default; --db or BACKTALK_DB names another)";
+    std::cerr << '\n';
+}
+
 // A read-only connection to an existing backtalk log; never creates or
 // changes one (an older schema is upgraded by `logs upgrade` or the server).
 SQLite::Database open_for_review(const std::filesystem::path& path) {
@@ -347,7 +358,8 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*list, options->common);
     add_filter_options(*list, *options, 50);
     list->add_flag("--json", options->as_json, "Print JSON");
-    list->callback([options] {
+    list->callback([options, list] {
+        say_which_database(*list, options->common.db_path);
         SQLite::Database db = open_for_review(options->common.db_path);
         const json conversations = review::list_conversations(db, make_filter(*options));
         options->as_json ? print_json(conversations) : print_list(visible(conversations));
@@ -358,7 +370,8 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*show, options->common);
     show->add_option("id", options->id, "Conversation id")->required();
     show->add_flag("--json", options->as_json, "Print JSON");
-    show->callback([options] {
+    show->callback([options, show] {
+        say_which_database(*show, options->common.db_path);
         SQLite::Database db = open_for_review(options->common.db_path);
         const auto transcript = review::transcript(db, options->id);
         if (!transcript) throw std::runtime_error("no conversation " + options->id);
@@ -373,7 +386,8 @@ void add_logs_command(CLI::App& app) {
         ->required()
         ->check(CLI::IsMember({"jsonl", "csv"}));
     export_command->add_option("--output,-o", options->output, "Write to this file instead of standard output");
-    export_command->callback([options] {
+    export_command->callback([options, export_command] {
+        say_which_database(*export_command, options->common.db_path);
         SQLite::Database db = open_for_review(options->common.db_path);
         const review::Filter filter = make_filter(*options);
         const auto format = *review::export_format_from_string(options->format);
@@ -395,7 +409,8 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*stats, options->common);
     add_filter_options(*stats, *options, 0);
     stats->add_flag("--json", options->as_json, "Print JSON");
-    stats->callback([options] {
+    stats->callback([options, stats] {
+        say_which_database(*stats, options->common.db_path);
         SQLite::Database db = open_for_review(options->common.db_path);
         const json result = review::stats(db, make_filter(*options));
         options->as_json ? print_json(result) : print_stats(visible(result));
@@ -406,7 +421,8 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*unmatched, options->common);
     add_filter_options(*unmatched, *options, 50);
     unmatched->add_flag("--json", options->as_json, "Print JSON");
-    unmatched->callback([options] {
+    unmatched->callback([options, unmatched] {
+        say_which_database(*unmatched, options->common.db_path);
         SQLite::Database db = open_for_review(options->common.db_path);
         const json groups = review::unmatched(db, make_filter(*options));
         options->as_json ? print_json(groups) : print_unmatched(visible(groups));
@@ -416,7 +432,8 @@ void add_logs_command(CLI::App& app) {
     CLI::App* purge = logs->add_subcommand("purge", "Delete conversations last active longer ago than a duration");
     add_common_options(*purge, options->common);
     purge->add_option("--older-than", options->older_than, "e.g. 30d, 12h, 2w")->required();
-    purge->callback([options] {
+    purge->callback([options, purge] {
+        say_which_database(*purge, options->common.db_path);
         const std::int64_t cutoff = now_ms() - review::parse_duration_ms(options->older_than);
         auto log = open_for_maintenance(options->common.db_path);
         const std::size_t removed = log->purge_before(cutoff);
@@ -429,7 +446,8 @@ void add_logs_command(CLI::App& app) {
     CLI::App* delete_command = logs->add_subcommand("delete", "Delete one conversation, its messages and session");
     add_common_options(*delete_command, options->common);
     delete_command->add_option("id", options->id, "Conversation id")->required();
-    delete_command->callback([options] {
+    delete_command->callback([options, delete_command] {
+        say_which_database(*delete_command, options->common.db_path);
         auto log = open_for_maintenance(options->common.db_path);
         const bool found = log->delete_conversation(options->id);
         log->close();
@@ -440,7 +458,8 @@ void add_logs_command(CLI::App& app) {
     options = std::make_shared<LogsOptions>();
     CLI::App* upgrade = logs->add_subcommand("upgrade", "Bring the database to this backtalk's schema");
     add_common_options(*upgrade, options->common);
-    upgrade->callback([options] {
+    upgrade->callback([options, upgrade] {
+        say_which_database(*upgrade, options->common.db_path);
         int before = 0;
         {
             SQLite::Database db = open_for_review(options->common.db_path);
@@ -465,7 +484,8 @@ void add_logs_command(CLI::App& app) {
     CLI::App* backup = logs->add_subcommand("backup", "Copy the live database (online backup, then quick_check)");
     add_common_options(*backup, options->common);
     backup->add_option("file", options->backup_file, "Where to write the copy (must not exist)")->required();
-    backup->callback([options] {
+    backup->callback([options, backup] {
+        say_which_database(*backup, options->common.db_path);
         auto log = open_for_maintenance(options->common.db_path);
         log->backup_to(options->backup_file);
         log->close();

@@ -10,8 +10,10 @@
 #include "adapters/server/gateway.hpp"
 #include "adapters/server/log.hpp"
 #include "adapters/server/server.hpp"
+#include "adapters/server/server_context.hpp"
 #include "adapters/server/store_metrics.hpp"
 #include "bot/engine.hpp"
+#include "bot/ruleset.hpp"
 #include "bot/store/store.hpp"
 
 #include <boost/asio/post.hpp>
@@ -19,6 +21,9 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -66,6 +71,75 @@ server::ServerOptions server_options(const ServeSettings& settings) {
     return options;
 }
 
+std::string joined(const std::vector<std::string>& items) {
+    std::string text;
+    for (const auto& item : items) text += (text.empty() ? "" : ",") + item;
+    return text;
+}
+
+std::string number(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", value);
+    return text;
+}
+
+std::string absolute_path(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto full = std::filesystem::absolute(path, ec);
+    return (ec ? path : full).string();
+}
+
+// One line with every setting as it took effect (after flags, variables, the
+// config file and defaults, with the bound port and the allowed origins as
+// the server uses them), so that the journal answers "what is this server
+// running with?". Secrets are only said to be set, never shown.
+void log_effective_settings(const ServeSettings& settings, const server::ServerContext& context,
+                            const server::ListenAddress& bound, const server::ChannelConfig& channels, bool admin_on,
+                            const Engine& engine, const std::filesystem::path& rules_dir) {
+    const bool v6 = bound.host.find(':') != std::string::npos;
+    const std::string listen = (v6 ? "[" + bound.host + "]" : bound.host) + ":" + std::to_string(bound.port);
+    const std::string origins = joined(context.allowed_origins);
+    const std::string db = absolute_path(settings.common.db_path);
+    const std::string web_dir = absolute_path(context.options.web_dir);
+    const std::string rules = absolute_path(rules_dir);
+    const std::string emergency_number = settings.common.emergency_number.empty()
+                                             ? engine.rules().default_emergency_number
+                                             : settings.common.emergency_number;
+    const std::string threads = std::to_string(settings.threads);
+    const std::string retention_days = std::to_string(settings.retention_days);
+    const std::string max_connections = std::to_string(settings.max_connections);
+    const std::string max_per_address = std::to_string(settings.max_connections_per_address);
+    const std::string rate = number(settings.messages_per_second);
+    const std::string burst = number(settings.message_burst);
+    const char* hash_key = std::getenv("BACKTALK_HASH_KEY") ? "set (BACKTALK_HASH_KEY)" : "hash.key beside the database";
+    server::log(server::LogLevel::info, "settings",
+                {{"listen", listen},
+                 {"allowed-origin", origins},
+                 {"db", db},
+                 {"no-log", settings.no_log ? "true" : "false"},
+                 {"redact", settings.common.redact},
+                 {"rules", rules},
+                 {"rules-version", engine.rules().version},
+                 {"locale", settings.common.locale},
+                 {"emergency-number", emergency_number},
+                 {"web-dir", web_dir},
+                 {"frame-ancestors", settings.frame_ancestors},
+                 {"threads", threads},
+                 {"idle-expiry", settings.idle_expiry},
+                 {"memory-idle", settings.memory_idle},
+                 {"retention-days", retention_days},
+                 {"max-connections", max_connections},
+                 {"max-connections-per-address", max_per_address},
+                 {"rate", rate},
+                 {"burst", burst},
+                 {"log-level", settings.log_level},
+                 {"telegram-webhook", channels.telegram.secret.empty() ? "off" : "on"},
+                 {"telegram-api-base", channels.telegram.api.base_url},
+                 {"rest-signed", channels.rest.secret.empty() ? "false" : "true"},
+                 {"admin", admin_on ? "on" : "off"},
+                 {"hash-key", hash_key}});
+}
+
 std::int64_t wall_clock_ms() {
     using namespace std::chrono;
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -106,7 +180,8 @@ void serve(const ServeSettings& settings) {
     ConversationService conversations(std::move(engine), settings.no_log ? nullptr : &log_store,
                                       conversation_options, wall_clock_ms, random_session_id);
 
-    RulesReloader reloader(conversations, resolve_rules_dir(settings.common), engine_options);
+    const std::filesystem::path rules_dir = resolve_rules_dir(settings.common);
+    RulesReloader reloader(conversations, rules_dir, engine_options);
 
     std::optional<RetentionSweeper> retention;
     if (settings.retention_days > 0) {
@@ -124,7 +199,7 @@ void serve(const ServeSettings& settings) {
     }
 
     server::Server http_server(options);
-    http_server.listen();
+    const server::ListenAddress bound = http_server.listen();
     http_server.on_reload_signal([&reloader] {
         const ReloadResult result = reloader.reload();
         if (result.ok) {
@@ -148,6 +223,8 @@ void serve(const ServeSettings& settings) {
                              {http_server.metrics(), log_store, reloader, conversations, options.web_dir,
                               wall_clock_ms, admin_worker.get_executor()});
     auto channels = server::add_channel_routes(http_server, channel_config, {conversations, log_store});
+    log_effective_settings(settings, *http_server.context(), bound, channel_config, !admin_token.empty(),
+                           *conversations.engine(), rules_dir);
     http_server.run();
     // Reviews still queued are dropped with their connections; the one
     // running finishes before the store closes.

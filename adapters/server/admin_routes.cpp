@@ -99,7 +99,12 @@ Query parse_query(std::string_view query, std::int64_t now_ms, bool accepts_form
 class AdminApi : public std::enable_shared_from_this<AdminApi> {
 public:
     AdminApi(std::string token, AdminDependencies dependencies)
-        : token_(std::move(token)), deps_(std::move(dependencies)) {}
+        : token_(std::move(token)),
+          deps_(std::move(dependencies)),
+          // Made now, so that /metrics lists it at 0 and the first wrong
+          // token is an increase an alert can see.
+          rejected_(deps_.metrics.counter("backtalk_admin_rejected_total",
+                                          "Admin API requests refused for a missing or wrong token")) {}
 
     using Body = std::function<Response(const Request&, const RequestContext&, std::string& audit_detail)>;
     struct Route {
@@ -116,9 +121,7 @@ public:
         return [self = shared_from_this(), route](const Request& request, const RequestContext& context,
                                                   Respond respond) {
             if (!authorised(request, self->token_)) {
-                self->deps_.metrics
-                    .counter("backtalk_admin_rejected_total", "Admin API requests refused for a missing or wrong token")
-                    .add();
+                self->rejected_.add();
                 auto response = json_error(request, http::status::unauthorized, "unauthorized",
                                            "send the admin token as Authorization: Bearer TOKEN");
                 response.set(http::field::www_authenticate, "Bearer realm=\"backtalk admin\"");
@@ -179,6 +182,7 @@ public:
 private:
     std::string token_;
     AdminDependencies deps_;
+    Counter& rejected_;
 };
 
 Response export_response(const Request& request, AdminApi& api, const Query& query) {

@@ -125,6 +125,7 @@ struct BotApiClient::Impl {
           queue_gauge(registry.gauge("backtalk_telegram_api_queue", "Bot API calls queued or in flight")),
           work(net::make_work_guard(io)) {
         if (options.token.empty()) throw std::invalid_argument("the Telegram bot token is empty");
+        for (const char* reason : {"network", "rate_limited", "server_error", "fallback"}) retries(reason);
         if (endpoint.tls) {
             tls.set_default_verify_paths();
             tls.set_verify_mode(net::ssl::verify_peer);
@@ -349,6 +350,10 @@ bool BotApiClient::send(const std::string& queue_key, BotApiCall call) {
     impl_->queue_gauge.add(1);
     if (idle) net::co_spawn(impl_->io, impl_->drain(queue_key), net::detached);
     return true;
+}
+
+void BotApiClient::list_calls_of(const std::string& method) {
+    for (const char* result : {"ok", "failed", "dropped"}) impl_->calls(method, result);
 }
 
 std::size_t BotApiClient::queued(const std::string& queue_key) const {

@@ -71,6 +71,10 @@ public:
     // counted as dropped, when the queue is full or the client is stopping.
     bool send(const std::string& queue_key, BotApiCall call);
 
+    // Lists the calls of `method` in /metrics, at 0 until the first is made,
+    // so that the first failure is an increase an alert can see.
+    void list_calls_of(const std::string& method);
+
     // Calls queued or in flight under `queue_key`.
     std::size_t queued(const std::string& queue_key) const;
 

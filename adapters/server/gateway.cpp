@@ -1,6 +1,7 @@
 #include "adapters/server/gateway.hpp"
 
 #include "adapters/core/conversations.hpp"
+#include "adapters/server/log.hpp"
 #include "adapters/server/server.hpp"
 #include "adapters/server/server_context.hpp"
 #include "adapters/server/static_files.hpp"
@@ -47,6 +48,17 @@ void add_conversation_metrics(MetricsRegistry& metrics, const ConversationServic
     });
 }
 
+// The widget on a site that is not allowed only shows that it cannot
+// connect; the operator learns why from this line. The origin is the
+// site's, never the person's.
+void log_refused_origin(ChatShared& shared, std::string_view origin) {
+    const auto held_back = shared.refused_origin_log.admit(LogThrottle::Clock::now());
+    if (!held_back) return;
+    const std::string count = std::to_string(*held_back);
+    log(LogLevel::warn, "websocket origin refused",
+        {{"origin", origin}, {"refused_since_last_line", count}, {"hint", "add it with --allowed-origin"}});
+}
+
 void add_chat_route(Router& router, const std::shared_ptr<ChatShared>& shared) {
     Router::WebSocketRoute route;
     route.admit = [shared](const Request& request, const RequestContext&) -> std::optional<Response> {
@@ -54,10 +66,8 @@ void add_chat_route(Router& router, const std::shared_ptr<ChatShared>& shared) {
         // page, and the allow-list exists to protect people's browsers.
         const auto origin = request[http::field::origin];
         if (!origin.empty() && !shared->context->origin_allowed(origin)) {
-            shared->context->metrics
-                .counter("backtalk_websocket_refused_total", "WebSocket upgrades refused, by reason",
-                         {{"reason", "origin"}})
-                .add();
+            shared->counters.refused_origin.add();
+            log_refused_origin(*shared, origin);
             return error_response(request, http::status::forbidden,
                                   "this origin may not open the chat; see --allowed-origin");
         }
@@ -78,8 +88,9 @@ void add_gateway_routes(Server& server, const GatewayDependencies& dependencies)
     add_health_route(router, dependencies.health);
     add_metrics_route(router, server.metrics());
     add_conversation_metrics(server.metrics(), dependencies.conversations);
-    auto shared = std::make_shared<ChatShared>(ChatShared{
-        dependencies.conversations, server.context(), TurnMetrics(server.metrics(), "websocket")});
+    auto shared = std::make_shared<ChatShared>(dependencies.conversations, server.context(),
+                                               TurnMetrics(server.metrics(), "websocket"),
+                                               WebSocketMetrics(server.metrics()));
     add_chat_route(router, shared);
 }
 

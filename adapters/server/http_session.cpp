@@ -110,9 +110,7 @@ void HttpSession::on_read(beast::error_code error, std::size_t) {
     if (error) {
         if (error == beast::error::timeout) {
             // Slow or silent clients (slowloris) end here, visibly.
-            context_->metrics
-                .counter("backtalk_http_timeouts_total", "HTTP connections closed for not finishing a request in time")
-                .add();
+            context_->http_timeouts.add();
         } else if (!is_disconnect(error)) {
             log_error("http read", error);
         }
@@ -208,10 +206,7 @@ void HttpSession::send(Response response, bool strip_body) {
         response.body().clear();
         response.content_length(length);
     }
-    context_->metrics
-        .counter("backtalk_http_responses_total", "HTTP responses by status code",
-                 {{"code", std::to_string(response.result_int())}})
-        .add();
+    context_->http_responses(response.result_int()).add();
     response_ = std::move(response);
     stream_.expires_after(context_->options.http_timeout);
     http::async_write(stream_, *response_,

@@ -63,8 +63,7 @@ void Listener::on_accept(beast::error_code error, tcp::socket socket) {
     if (error) {
         // Out of descriptors or memory: wait a little rather than spin.
         log_error("accept", error);
-        context_->metrics.counter("backtalk_accept_errors_total", "Failed accepts (e.g. out of descriptors)")
-            .add();
+        context_->accept_errors.add();
         retry_timer_.expires_after(std::chrono::milliseconds(100));
         retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_error) {
             if (!wait_error) self->do_accept();

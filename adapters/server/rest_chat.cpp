@@ -171,18 +171,27 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
                   wall_clock_ms()),
           turn_metrics(registry, "rest"),
           replays(registry.counter("backtalk_rest_replays_total",
-                                   "REST requests answered again from their message_id, without a turn")) {}
+                                   "REST requests answered again from their message_id, without a turn")) {
+        // Listed at 0 from the start: the first refusal or server error is an
+        // increase an alert can see.
+        for (const char* reason : {"bad_json", "signature", "content_type", "too_large", "message_id_reused"}) {
+            rejected(reason);
+        }
+        for (const http::status status : {http::status::ok, http::status::service_unavailable,
+                                          http::status::internal_server_error}) {
+            requests(status);
+        }
+    }
 
     Counter& rejected(const char* reason) {
         return metrics.counter("backtalk_rest_rejected_total", "REST requests refused before a turn, by reason",
                                {{"reason", reason}});
     }
-    void count_status(http::status status) {
-        metrics
-            .counter("backtalk_rest_requests_total", "REST requests answered, by HTTP status",
-                     {{"status", std::to_string(static_cast<unsigned>(status))}})
-            .add();
+    Counter& requests(http::status status) {
+        return metrics.counter("backtalk_rest_requests_total", "REST requests answered, by HTTP status",
+                               {{"status", std::to_string(static_cast<unsigned>(status))}});
     }
+    void count_status(http::status status) { requests(status).add(); }
 
     void handle(const Request& request, const RequestContext&, Respond respond) {
         if (auto refusal = check(request)) {

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <stdexcept>
@@ -100,12 +101,16 @@ ListenAddress Server::listen() {
     const auto endpoint = impl_->listener->open({address, context.options.listen.port});
     impl_->bound = ListenAddress{endpoint.address().to_string(), endpoint.port()};
 
-    const auto& configured = context.options.allowed_origins;
-    context.allowed_origins.clear();
-    if (configured.empty()) {
-        context.allowed_origins = own_origins(impl_->bound);
-    } else {
-        for (const auto& origin : configured) context.allowed_origins.push_back(normalise_origin(origin));
+    // The server's own origin stays allowed when others are added: its demo
+    // page and /admin are served from it, and adding the clinic's site must
+    // not lock them out (it did, and backtalk's own page got 403).
+    context.allowed_origins = own_origins(impl_->bound);
+    for (const auto& configured : context.options.allowed_origins) {
+        std::string origin = normalise_origin(configured);
+        if (std::find(context.allowed_origins.begin(), context.allowed_origins.end(), origin) ==
+            context.allowed_origins.end()) {
+            context.allowed_origins.push_back(std::move(origin));
+        }
     }
     return impl_->bound;
 }

@@ -17,7 +17,19 @@ ServerContext::ServerContext(ServerOptions server_options)
       open_websockets(metrics.gauge("backtalk_open_connections", "Open client connections",
                                     {{"kind", "websocket"}})),
       refused_over_limit(metrics.counter("backtalk_connections_refused_total",
-                                         "Connections refused with 503 because a cap was reached")) {}
+                                         "Connections refused with 503 because a cap was reached")),
+      accept_errors(metrics.counter("backtalk_accept_errors_total", "Failed accepts (e.g. out of descriptors)")),
+      http_timeouts(metrics.counter("backtalk_http_timeouts_total",
+                                    "HTTP connections closed for not finishing a request in time")) {
+    for (const http::status status : {http::status::internal_server_error, http::status::service_unavailable}) {
+        http_responses(static_cast<unsigned>(status));
+    }
+}
+
+Counter& ServerContext::http_responses(unsigned status) {
+    return metrics.counter("backtalk_http_responses_total", "HTTP responses by status code",
+                           {{"code", std::to_string(status)}});
+}
 
 bool ServerContext::origin_allowed(std::string_view origin) const {
     std::string normalised;

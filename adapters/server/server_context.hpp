@@ -31,9 +31,18 @@ struct ServerContext {
     const std::shared_ptr<ConnectionLimits> limits;
     SessionRegistry sessions;
 
+    // Every metric family the server itself keeps is made here, so /metrics
+    // lists it at 0 from the start and "alert on any increase" sees the
+    // first event too.
     Gauge& open_http_connections;
     Gauge& open_websockets;
     Counter& refused_over_limit;
+    Counter& accept_errors;
+    Counter& http_timeouts;
+
+    // Responses by status code: the 5xx codes the server sends exist from
+    // the start (they are the ones to alert on), others on first use.
+    Counter& http_responses(unsigned status);
 };
 
 }  // namespace backtalk::server

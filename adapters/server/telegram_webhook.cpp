@@ -101,7 +101,13 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
           duplicates(registry.counter("backtalk_telegram_duplicates_total",
                                       "Telegram updates received again and not handled twice")),
           dropped_buttons(registry.counter("backtalk_telegram_buttons_dropped_total",
-                                           "Quick replies not shown because their id exceeds 64 bytes")) {}
+                                           "Quick replies not shown because their id exceeds 64 bytes")) {
+        // Listed at 0 from the start: the first refused webhook call or
+        // failed Bot API call is an increase an alert can see.
+        for (const char* kind : {"text", "command", "callback", "edited", "not_text", "other"}) updates(kind);
+        for (const char* reason : {"secret", "bad_update"}) rejected(reason);
+        for (const char* method : {"sendMessage", "answerCallbackQuery"}) client.list_calls_of(method);
+    }
 
     Counter& updates(const char* kind) {
         return metrics.counter("backtalk_telegram_updates_total", "Telegram updates received, by kind",

@@ -16,7 +16,22 @@ TurnMetrics::TurnMetrics(MetricsRegistry& registry, std::string channel)
       turns_(registry.counter("backtalk_turns_total", "Client objects handled", {{"channel", channel_}})),
       latency_(registry.histogram("backtalk_turn_duration_seconds",
                                   "Time to handle one client object, engine and service included",
-                                  latency_buckets, {{"channel", channel_}})) {}
+                                  latency_buckets, {{"channel", channel_}})) {
+    // Listed at 0 from the start, so that the first emergency outcome or
+    // internal error is an increase a rule can see.
+    for (const Level level : {Level::self_care, Level::gp_soon, Level::urgent, Level::emergency}) outcomes(level);
+    errors("internal");
+}
+
+Counter& TurnMetrics::outcomes(Level level) {
+    return registry_.counter("backtalk_outcomes_total", "Recommendations given, by triage level",
+                             {{"channel", channel_}, {"level", std::string(to_string(level))}});
+}
+
+Counter& TurnMetrics::errors(std::string_view code) {
+    return registry_.counter("backtalk_errors_total", "Error objects sent, by code",
+                             {{"channel", channel_}, {"code", std::string(code)}});
+}
 
 void TurnMetrics::record_turn(const std::vector<OutObject>& objects, std::chrono::nanoseconds latency,
                               std::optional<Level>& last_outcome) {
@@ -29,20 +44,14 @@ void TurnMetrics::record_turn(const std::vector<OutObject>& objects, std::chrono
             const Level level = reply->triage->level;
             if (last_outcome != level) {
                 last_outcome = level;
-                registry_
-                    .counter("backtalk_outcomes_total", "Recommendations given, by triage level",
-                             {{"channel", channel_}, {"level", std::string(to_string(level))}})
-                    .add();
+                outcomes(level).add();
             }
         }
     }
 }
 
 void TurnMetrics::count_error(std::string_view code) {
-    registry_
-        .counter("backtalk_errors_total", "Error objects sent, by code",
-                 {{"channel", channel_}, {"code", std::string(code)}})
-        .add();
+    errors(code).add();
 }
 
 }  // namespace backtalk::server

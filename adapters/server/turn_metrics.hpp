@@ -28,6 +28,9 @@ public:
     void count_error(std::string_view code);
 
 private:
+    Counter& outcomes(Level level);
+    Counter& errors(std::string_view code);
+
     MetricsRegistry& registry_;
     std::string channel_;
     Counter& turns_;

@@ -107,10 +107,7 @@ void WebSocketSession::read_next() {
     constexpr std::chrono::milliseconds pause{2};
     constexpr std::chrono::milliseconds max_wait{250};
     if (backlog_waited_ < max_wait && shared_->conversations.log_backlogged()) {
-        shared_->context->metrics
-            .counter("backtalk_websocket_log_pauses_total",
-                     "2 ms pauses before reading a chat's next message while the log writer was behind")
-            .add();
+        shared_->counters.log_pauses.add();
         backlog_waited_ += pause;
         backlog_timer_.expires_after(pause);
         backlog_timer_.async_wait(beast::bind_front_handler(&WebSocketSession::on_backlog_pause, shared_from_this()));
@@ -133,17 +130,12 @@ void WebSocketSession::on_read(beast::error_code error, std::size_t) {
     if (error) {
         // Beast has already sent close 1009 for an oversized message.
         if (error == websocket::error::message_too_big) {
-            shared_->context->metrics
-                .counter("backtalk_websocket_oversize_total", "WebSockets closed with 1009 for an oversized message")
-                .add();
+            shared_->counters.oversize.add();
         } else if (error != websocket::error::closed &&
                    error.category() == make_error_code(websocket::error::closed).category()) {
             // A WebSocket protocol error: Beast has closed with 1002 or 1007
             // (e.g. invalid UTF-8 in a text frame).
-            shared_->context->metrics
-                .counter("backtalk_websocket_protocol_errors_total",
-                         "WebSockets closed for breaking the protocol (1002, 1007)")
-                .add();
+            shared_->counters.protocol_errors.add();
         } else if (!is_disconnect(error)) {
             log_error("websocket read", error);
         }
@@ -203,9 +195,7 @@ void WebSocketSession::queue(std::string json) {
     if (outbound_.size() >= shared_->context->options.outbound_queue_limit) {
         // The client does not read what it asked for: keep the frame being
         // written, drop the rest, and close.
-        shared_->context->metrics
-            .counter("backtalk_websocket_slow_total", "WebSockets closed because the outbound queue was full")
-            .add();
+        shared_->counters.slow.add();
         outbound_.resize(writing_ ? 1 : 0);
         return close_when_flushed({websocket::close_code::policy_error, "not reading"});
     }

@@ -6,9 +6,11 @@
 
 #include "adapters/server/connection_limits.hpp"
 #include "adapters/server/http_types.hpp"
+#include "adapters/server/log_throttle.hpp"
 #include "adapters/server/session_registry.hpp"
 #include "adapters/server/token_bucket.hpp"
 #include "adapters/server/turn_metrics.hpp"
+#include "adapters/server/websocket_metrics.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -36,6 +38,10 @@ struct ChatShared {
     ConversationService& conversations;
     std::shared_ptr<ServerContext> context;
     TurnMetrics metrics;
+    WebSocketMetrics counters;
+    // A site whose origin is not allowed is refused on every page view: one
+    // line a minute says so.
+    LogThrottle refused_origin_log{std::chrono::minutes(1)};
 };
 
 class WebSocketSession : public Stoppable, public std::enable_shared_from_this<WebSocketSession> {

@@ -69,6 +69,16 @@ int bind_where(SQLite::Statement& statement, const Where& where) {
 
 std::int64_t sql_limit(std::size_t limit) { return limit == 0 ? -1 : static_cast<std::int64_t>(limit); }
 
+// The filter's conversations cut to the newest `limit` of them (0: all), for
+// queries that aggregate rather than list: their LIMIT would cut groups.
+Where newest_conversations(const Filter& filter) {
+    Where where = conversation_where(filter);
+    if (filter.limit == 0) return where;
+    where.sql = "c.id IN (SELECT c.id FROM conversations c WHERE " + where.sql +
+                " ORDER BY c.started DESC, c.id LIMIT " + std::to_string(filter.limit) + ")";
+    return where;
+}
+
 json text_or_null(const SQLite::Column& column) {
     return column.isNull() ? json(nullptr) : json(column.getString());
 }
@@ -403,7 +413,7 @@ json stats(SQLite::Database& db, const Filter& filter) {
                                  ": run `backtalk logs upgrade` (or start backtalk serve) on it once every "
                                  "server that writes it runs this version");
     }
-    const Where where = conversation_where(filter);
+    const Where where = newest_conversations(filter);
     json result;
     result["conversations"] = count(db, "SELECT COUNT(*) FROM conversations c WHERE " + where.sql, where);
     result["turns"] = count(db, "SELECT COALESCE(SUM(c.turns), 0) FROM conversations c WHERE " + where.sql, where);

@@ -1,6 +1,7 @@
 #include "bot/store/store.hpp"
 
 #include "bot/json_writer.hpp"
+#include "bot/store/private_file.hpp"
 #include "bot/store/schema.hpp"
 #include "bot/store/user_hash.hpp"
 
@@ -413,6 +414,11 @@ struct Store::Impl {
         if (std::filesystem::exists(options.path, ec) && !std::filesystem::is_regular_file(options.path, ec)) {
             throw FatalOpenError(options.path.string() + " is not a database file (it is a directory or a device)");
         }
+        // Created 0600 before SQLite sees it, so the log and its -wal and -shm
+        // files are private whatever the umask. A file that cannot be created
+        // is left to SQLite's open below, which reports why in its own words.
+        std::error_code not_created;
+        create_private_file(options.path, not_created);
         const int busy_ms = static_cast<int>(options.busy_timeout.count());
         // Only the writer thread uses this connection: no SQLite mutex on
         // every bind and step.
@@ -1135,9 +1141,16 @@ void Store::backup_to(const std::filesystem::path& target) {
         throw std::runtime_error("the log cannot be written (" + counters().last_error +
                                  "); refusing to back up while records are pending");
     }
+    // Created 0600 (whatever the umask) before SQLite writes into it; outside
+    // the try below, so that a file someone made meanwhile is never removed.
+    std::error_code create_error;
+    if (!create_private_file(target, create_error)) {
+        if (!create_error) throw std::runtime_error(target.string() + " exists; backups never overwrite a file");
+        throw std::runtime_error("backup to " + target.string() + " failed: " + create_error.message());
+    }
     try {
         SQLite::Database source = impl_->open_read_only();
-        SQLite::Database copy(target, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        SQLite::Database copy(target, SQLite::OPEN_READWRITE);
         SQLite::Backup backup(copy, source);
         // One step copies everything under a single read transaction, so the
         // copy is a consistent snapshot even while the writer commits.

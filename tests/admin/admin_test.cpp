@@ -13,7 +13,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -184,6 +186,15 @@ TEST_CASE("list, transcript, stats and unmatched answer JSON, and each view is a
     CHECK(audit[2][2] == session);
 }
 
+TEST_CASE("stats?limit=N counts the newest N conversations") {
+    TempDir dir;
+    AdminServer server(dir, true);
+    for (int i = 0; i < 3; ++i) server.chat(1);
+    CHECK(server.get_json("/api/v1/stats")["conversations"] == 3);
+    CHECK(server.get_json("/api/v1/stats?limit=2")["conversations"] == 2);
+    CHECK(server.get_json("/api/v1/stats?limit=2")["messages_in"] == 2);
+}
+
 TEST_CASE("exports download every message as JSON lines or CSV, and are audited") {
     TempDir dir;
     AdminServer server(dir, true);
@@ -321,6 +332,24 @@ TEST_CASE("POST /api/v1/rules/reload swaps in good rules and refuses a broken se
     REQUIRE(audit.size() == 2);
     CHECK(audit[0][1] == "reload");
     CHECK(audit[1][2].rfind("refused", 0) == 0);
+}
+
+TEST_CASE("admin.md lists every action the audit table records") {
+    const auto read = [](const std::string& relative) {
+        std::ifstream in(std::string(BACKTALK_SOURCE_DIR) + "/" + relative);
+        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    };
+    const std::string routes = read("adapters/server/admin_routes.cpp");
+    std::string doc = read("docs/admin.md");
+    const auto section = doc.find("## The audit table");
+    REQUIRE(section != std::string::npos);
+    doc = doc.substr(section, doc.find("```", section) - section);
+    const std::regex audited(R"re(guarded\("([a-z_]+)")re");
+    int actions = 0;
+    for (std::sregex_iterator it(routes.begin(), routes.end(), audited), end; it != end; ++it, ++actions) {
+        CHECK_MESSAGE(doc.find("`" + (*it)[1].str() + "`") != std::string::npos, (*it)[1].str());
+    }
+    CHECK(actions >= 7);
 }
 
 TEST_CASE("a too short admin token stops the server at startup with a clear error") {

@@ -16,10 +16,14 @@ import deploy_support as support
 DOCKERFILE = support.source_path("deploy", "Dockerfile")
 DOCKERIGNORE = support.source_path("deploy", "Dockerfile.dockerignore")
 INSTALL_DEPS = support.source_path("deploy", "install-deps.sh")
+OPERATIONS = support.source_path("docs", "operations.md")
 
 # Packages every debian:12 image has (Priority: required, or needed by apt
 # and dpkg), so the runtime stage need not install them.
 BASE_IMAGE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
+# Commands the recipes of docs/operations.md run in the container (`docker
+# exec`), whose packages the build stage installs too.
+OPERATOR_TOOLS = {"sqlite3"}
 # Linked only by sanitizer builds such as the one the tests run.
 SANITIZER_RUNTIMES = re.compile(r"^lib(asan|ubsan|lsan|tsan)\d*$")
 
@@ -146,8 +150,17 @@ class DockerfileTest(unittest.TestCase):
         self.assertTrue(libraries)
         self.assertEqual(libraries - provided, set(),
                          "runtime libraries that no package of install-deps.sh depends on")
-        self.assertFalse(self.runtime_packages() & set(build_packages),
+        self.assertFalse((self.runtime_packages() - OPERATOR_TOOLS) & set(build_packages),
                          "the runtime stage installs build packages")
+
+    def test_runtime_has_the_commands_of_the_restore_recipe(self):
+        with open(OPERATIONS) as operations:
+            restore = operations.read().split("\n## Restore\n", 1)[1].split("\n## ", 1)[0]
+        recipe = restore.split("```sh\n", 1)[1].split("```", 1)[0]
+        used = {tool for tool in OPERATOR_TOOLS if re.search(r"(^|\s)%s\s" % tool, recipe, re.M)}
+        self.assertEqual(used, OPERATOR_TOOLS, "a tool no recipe uses need not be in the image")
+        self.assertEqual(OPERATOR_TOOLS - self.runtime_packages(), set(),
+                         "the runtime stage lacks commands the restore recipe runs")
 
     def test_runtime_runs_unprivileged_with_the_database_on_a_volume(self):
         users = instruction(self.runtime, "USER")

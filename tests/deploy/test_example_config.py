@@ -178,15 +178,17 @@ class ExampleConfigTest(unittest.TestCase):
             status, headers, body = support.http_get(server.port, "/", "127.0.0.1")
             self.assertEqual(status, 200, body)
             self.assertIn("frame-ancestors 'self'", headers.get("content-security-policy", ""))
-            # The file's allowed-origin replaces the server's own origin.
-            ws = support.WebSocket(server.port, "127.0.0.1", origin=ORIGIN)
-            try:
-                ws.send({"type": "message", "text": support.COMPLAINT})
-                self.assertTrue(any(obj.get("type") == "reply" for obj in ws.receive_turn()))
-            finally:
-                ws.close()
+            # The file's allowed-origin is allowed beside the server's own
+            # origin; any other is refused.
+            for origin in (ORIGIN, "http://127.0.0.1:%d" % server.port):
+                ws = support.WebSocket(server.port, "127.0.0.1", origin=origin)
+                try:
+                    ws.send({"type": "message", "text": support.COMPLAINT})
+                    self.assertTrue(any(obj.get("type") == "reply" for obj in ws.receive_turn()))
+                finally:
+                    ws.close()
             with self.assertRaisesRegex(RuntimeError, "403"):
-                support.WebSocket(server.port, "127.0.0.1", origin="http://127.0.0.1:%d" % server.port)
+                support.WebSocket(server.port, "127.0.0.1", origin="https://elsewhere.example")
         finally:
             self.assertEqual(server.stop(), 0, server.log())
         self.assertTrue(os.path.exists(self.temp.join("state", "backtalk.db")))
@@ -218,6 +220,13 @@ class ExampleConfigTest(unittest.TestCase):
                                 cwd=self.temp.path)
         self.assertEqual(server.stop(), 0, server.log())
         self.assertTrue(os.path.exists(from_flag))
+
+    def test_the_example_states_the_order_the_test_above_shows(self):
+        with open(EXAMPLE) as example:
+            header = " ".join(line.lstrip("# ").strip() for line in example if line.startswith("#"))
+        self.assertIn("a flag on the command line, then a BACKTALK_* variable, then this file, then the default",
+                      header)
+        self.assertNotIn("this file over the BACKTALK_*", header)
 
     def test_backtalk_config_names_the_file(self):
         config = self.render_for_checkout()

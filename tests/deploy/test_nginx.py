@@ -157,6 +157,13 @@ class NginxSiteTest(unittest.TestCase):
         status, _, body = self.https_request("GET", "/healthz")
         self.assertEqual(status, 200, body)
 
+    def test_no_nginx_version_in_headers_or_error_pages(self):
+        for status, headers, body in (support.http_get(self.http_port, "/", SITE_NAME),
+                                      self.https_request("GET", "/metrics"),
+                                      self.https_request("POST", "/api/v1/chat", body=b"x" * (65 * 1024))):
+            self.assertEqual(headers.get("server"), "nginx", (status, headers))
+            self.assertNotRegex(body, rb"nginx/\d", status)
+
     def test_metrics_are_not_published(self):
         status, _, _ = self.https_request("GET", "/metrics")
         self.assertEqual(status, 404)

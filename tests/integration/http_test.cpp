@@ -139,7 +139,11 @@ TEST_CASE("/metrics counts connections, turns, latency, errors, outcomes and the
         CHECK(metric(text, "backtalk_turn_duration_seconds_count{channel=\"websocket\"}") >= 3);
         CHECK(metric(text, "backtalk_turn_duration_seconds_bucket{channel=\"websocket\",le=\"+Inf\"}") >= 3);
         CHECK(metric(text, "backtalk_errors_total{channel=\"websocket\",code=\"bad_json\"}") == 1);
-        CHECK(metric(text, "backtalk_outcomes_total{channel=\"websocket\",level=") == 1);
+        double outcomes = 0;
+        for (const char* level : {"emergency", "urgent", "gp_soon", "self_care"}) {
+            outcomes += metric(text, "backtalk_outcomes_total{channel=\"websocket\",level=\"" + std::string(level) + "\"}");
+        }
+        CHECK(outcomes == 1);
         CHECK(text.find("# TYPE backtalk_turn_duration_seconds histogram") != std::string::npos);
         CHECK(metric(text, "backtalk_store_queue_depth") >= 0);
         CHECK(metric(text, "backtalk_store_healthy") == 1);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -76,6 +77,67 @@ TEST_CASE("--retention-days purges at start and says so in the log") {
     }
     INFO(server.log());
     CHECK(server.log().find("\"conversations_removed\":\"0\"") != std::string::npos);
+}
+
+TEST_CASE("the start-up log states the settings in effect and never a secret") {
+    TempDir dir;
+    const std::string admin_token = "admin-token-never-logged-0123456789";
+    const std::string telegram_secret = "webhook-secret-never-logged";
+    const std::string telegram_token = "123:bot-token-never-logged";
+    const std::string rest_secret = "rest-secret-never-logged";
+    std::ofstream(dir.path() / "admin.token") << admin_token << "\n";
+    std::ofstream(dir.path() / "telegram.secret") << telegram_secret << "\n";
+    std::ofstream(dir.path() / "telegram.token") << telegram_token << "\n";
+    std::ofstream(dir.path() / "rest.secret") << rest_secret << "\n";
+    ServerProcess server(dir.path() / "s.db",
+                         {"--threads", "2", "--rate", "7.5", "--retention-days", "30", "--idle-expiry", "2h",
+                          "--allowed-origin", "https://clinic.example", "--emergency-number", "999",
+                          "--admin-token-file", (dir.path() / "admin.token").string(), "--telegram-secret-file",
+                          (dir.path() / "telegram.secret").string(), "--telegram-token-file",
+                          (dir.path() / "telegram.token").string(), "--telegram-api-base", "http://127.0.0.1:9",
+                          "--rest-secret-file", (dir.path() / "rest.secret").string()});
+    const std::string log = server.log();
+    INFO(log);
+    json settings;
+    std::istringstream lines(log);
+    for (std::string line; std::getline(lines, line);) {
+        const json parsed = json::parse(line, nullptr, false);
+        if (parsed.is_object() && parsed.value("event", "") == "settings") settings = parsed;
+    }
+    REQUIRE(settings.is_object());
+    CHECK(settings["level"] == "info");
+    CHECK(settings["listen"] == "127.0.0.1:" + std::to_string(server.port()));
+    CHECK(settings["db"] == (dir.path() / "s.db").string());
+    CHECK(settings["threads"] == "2");
+    CHECK(settings["rate"] == "7.5");
+    CHECK(settings["burst"] == "60");
+    CHECK(settings["retention-days"] == "30");
+    CHECK(settings["idle-expiry"] == "2h");
+    CHECK(settings["memory-idle"] == "10m");
+    CHECK(settings["emergency-number"] == "999");
+    CHECK(settings["locale"] == "en");
+    CHECK(settings["no-log"] == "false");
+    CHECK(settings["redact"] == "emails,phones,ids");
+    CHECK(settings["allowed-origin"].get<std::string>().find("https://clinic.example") != std::string::npos);
+    CHECK_FALSE(settings["rules-version"].get<std::string>().empty());
+    CHECK(settings["telegram-webhook"] == "on");
+    CHECK(settings["rest-signed"] == "true");
+    CHECK(settings["admin"] == "on");
+    for (const auto& secret : {admin_token, telegram_secret, telegram_token, rest_secret}) {
+        CHECK_MESSAGE(log.find(secret) == std::string::npos, secret);
+    }
+}
+
+TEST_CASE("without a setting, the start-up log states its default, and the locale's emergency number") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "d.db");
+    const std::string log = server.log();
+    INFO(log);
+    CHECK(log.find("\"event\":\"settings\"") != std::string::npos);
+    CHECK(log.find("\"emergency-number\":\"112\"") != std::string::npos);
+    CHECK(log.find("\"admin\":\"off\"") != std::string::npos);
+    CHECK(log.find("\"telegram-webhook\":\"off\"") != std::string::npos);
+    CHECK(log.find("\"rest-signed\":\"false\"") != std::string::npos);
 }
 
 TEST_CASE("a web file that leads outside the web directory stops the start") {

@@ -2,6 +2,7 @@
 // request targets, metrics, the rate limit and the connection caps.
 #include "adapters/server/connection_limits.hpp"
 #include "adapters/server/http_types.hpp"
+#include "adapters/server/log_throttle.hpp"
 #include "adapters/server/metrics.hpp"
 #include "adapters/server/router.hpp"
 #include "adapters/server/server_options.hpp"
@@ -10,6 +11,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 
 using namespace backtalk::server;
@@ -71,6 +75,17 @@ TEST_CASE("option checks") {
     options = {};
     options.allowed_origins = {"https://ok.example", "bad"};
     CHECK_THROWS_WITH(validate(options), doctest::Contains("'bad'"));
+}
+
+TEST_CASE("a log throttle lets one line a minute through and counts the ones it held back") {
+    LogThrottle throttle(std::chrono::minutes(1));
+    const auto start = LogThrottle::Clock::time_point{} + std::chrono::hours(1);
+    CHECK(throttle.admit(start) == std::optional<std::uint64_t>(0));
+    CHECK_FALSE(throttle.admit(start + std::chrono::seconds(1)));
+    CHECK_FALSE(throttle.admit(start + std::chrono::seconds(59)));
+    CHECK(throttle.admit(start + std::chrono::seconds(60)) == std::optional<std::uint64_t>(2));
+    CHECK_FALSE(throttle.admit(start + std::chrono::seconds(61)));
+    CHECK(throttle.admit(start + std::chrono::minutes(5)) == std::optional<std::uint64_t>(1));
 }
 
 TEST_CASE("request targets are decoded, and escapes are refused") {

@@ -214,7 +214,7 @@ TEST_CASE("the rate limit answers rate_limited, then closes with 1008") {
     CHECK(received.back()["code"] == "rate_limited");
 }
 
-TEST_CASE("the Origin allow-list: own origin in, foreign origin 403, configured origin in") {
+TEST_CASE("the Origin allow-list: own origin in, foreign origin 403, configured origin in too") {
     TempDir dir;
     SUBCASE("default: the server's own origin") {
         ServerProcess server(dir.path() / "chat.db");
@@ -224,11 +224,30 @@ TEST_CASE("the Origin allow-list: own origin in, foreign origin 403, configured 
         CHECK(backtalk::test::websocket_upgrade_status(server.port(), "https://evil.example") == 403);
         CHECK(backtalk::test::websocket_upgrade_status(server.port(), "null") == 403);
     }
-    SUBCASE("--allowed-origin replaces the default") {
+    SUBCASE("--allowed-origin adds to the server's own origin, whose page keeps working") {
         ServerProcess server(dir.path() / "chat.db", {"--allowed-origin", "https://clinic.example"});
         CHECK(backtalk::test::websocket_upgrade_status(server.port(), "https://CLINIC.example/") == 101);
-        CHECK(backtalk::test::websocket_upgrade_status(server.port(), server.origin()) == 403);
+        CHECK(backtalk::test::websocket_upgrade_status(server.port(), server.origin()) == 101);
+        CHECK(backtalk::test::websocket_upgrade_status(server.port(), "https://evil.example") == 403);
     }
+}
+
+TEST_CASE("a refused origin is logged once a minute, with how many were refused in between") {
+    TempDir dir;
+    ServerProcess server(dir.path() / "chat.db", {"--allowed-origin", "https://clinic.example"});
+    for (int i = 0; i < 5; ++i) {
+        CHECK(backtalk::test::websocket_upgrade_status(server.port(), "https://shop.example") == 403);
+    }
+    const std::string log = server.log();
+    INFO(log);
+    std::size_t lines = 0;
+    for (std::size_t at = 0; (at = log.find("\"event\":\"websocket origin refused\"", at)) != std::string::npos; ++at) {
+        ++lines;
+    }
+    CHECK(lines == 1);
+    CHECK(log.find("\"origin\":\"https://shop.example\"") != std::string::npos);
+    CHECK(log.find("\"level\":\"warn\"") != std::string::npos);
+    CHECK(log.find("--allowed-origin") != std::string::npos);
 }
 
 TEST_CASE("connections over the per-address cap are refused with 503") {

@@ -1,6 +1,7 @@
 // End to end through the `backtalk` binary: `chat --json` writes the log,
 // `logs ...` reads and maintains it.
 #include "store_test_support.hpp"
+#include "umask_guard.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -34,15 +35,16 @@ std::string quoted(const std::string& text) {
     return result + "'";
 }
 
-// Runs `backtalk ARGS < input` from the source tree, capturing both streams;
-// `runner` is a command (and its arguments) to run backtalk through.
+// Runs `backtalk ARGS < input` from the source tree (or `working_dir`),
+// capturing both streams; `runner` is a command (and its arguments) to run
+// backtalk through.
 Run run_backtalk(const backtalk::test::TempDir& dir, const std::string& args, const std::string& input = "",
-                 const std::string& runner = "") {
+                 const std::string& runner = "", const std::string& working_dir = BACKTALK_SOURCE_DIR) {
     {
         std::ofstream in(dir / "stdin");
         in << input;
     }
-    const std::string command = "cd " + quoted(BACKTALK_SOURCE_DIR) + " && env -u BACKTALK_DB " + runner + " " +
+    const std::string command = "cd " + quoted(working_dir) + " && env -u BACKTALK_DB " + runner + " " +
                                 quoted(BACKTALK_BINARY) + " " + args + " < " + quoted((dir / "stdin").string()) +
                                 " > " + quoted((dir / "stdout").string()) + " 2> " +
                                 quoted((dir / "stderr").string());
@@ -449,4 +451,52 @@ TEST_CASE("logs backup, delete and purge") {
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(run.out.find("purged 1 conversation ") != std::string::npos);
     CHECK(json::parse(run_backtalk(dir, "logs list --json --db " + backup).out).empty());
+}
+
+TEST_CASE("under umask 022 the log chat writes, a backup and an export are readable by their owner only") {
+    backtalk::test::TempDir dir;
+    const backtalk::test::UmaskGuard umask(022);
+    const std::string db = quoted((dir / "log.db").string());
+    REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    Run run = run_backtalk(dir, "logs backup " + quoted((dir / "copy.db").string()) + " --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    run = run_backtalk(dir, "logs export --format csv -o " + quoted((dir / "export.csv").string()) + " --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    for (const char* name : {"log.db", "hash.key", "copy.db", "export.csv"}) {
+        CHECK_MESSAGE(backtalk::test::file_mode(dir / name) == 0600, name);
+    }
+}
+
+TEST_CASE("without --db, logs names the default database it reads and never creates it") {
+    backtalk::test::TempDir dir;
+    const std::string here = dir.path().string();
+    const std::string default_db = (dir / "data" / "backtalk.db").string();
+    Run run = run_backtalk(dir, "logs list", "", "", here);
+    CHECK(run.exit_code != 0);
+    CHECK_MESSAGE(run.err.find("log database " + default_db + " (the default") != std::string::npos, run.err);
+    CHECK(run.err.find("no log database at") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir / "data"));
+
+    const std::string rules = quoted(std::string(BACKTALK_SOURCE_DIR) + "/rules");
+    REQUIRE(run_backtalk(dir, "chat --json --rules " + rules, typed_input(), "", here).exit_code == 0);
+    run = run_backtalk(dir, "logs list --json", "", "", here);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(json::parse(run.out).size() == 1);
+    CHECK_MESSAGE(run.err.find("log database " + default_db + " (the default") != std::string::npos, run.err);
+
+    run = run_backtalk(dir, "logs stats --db " + quoted(default_db), "", "", here);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(run.err.find("log database " + default_db + "\n") != std::string::npos);
+}
+
+TEST_CASE("logs stats --limit counts the newest conversations only") {
+    backtalk::test::TempDir dir;
+    const std::string db = quoted((dir / "log.db").string());
+    for (int i = 0; i < 3; ++i) REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
+    Run run = run_backtalk(dir, "logs stats --json --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(json::parse(run.out).at("conversations") == 3);
+    run = run_backtalk(dir, "logs stats --json --limit 2 --db " + db);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(json::parse(run.out).at("conversations") == 2);
 }

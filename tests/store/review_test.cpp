@@ -278,6 +278,25 @@ TEST_CASE_FIXTURE(ReviewFixture, "stats count outcomes, fallbacks, turns to an o
     CHECK(websocket_only.at("median_turns_to_outcome") == 2);
 }
 
+TEST_CASE_FIXTURE(ReviewFixture, "stats with a limit count the newest conversations only, after the other filters") {
+    review::Filter filter;
+    filter.limit = 1;
+    json stats = review::stats(*db, filter);
+    CHECK(stats.at("conversations") == 1);
+    CHECK(stats.at("outcomes") ==
+          json{{"emergency", 0}, {"urgent", 0}, {"gp_soon", 0}, {"self_care", 0}, {"none", 1}});
+    CHECK(stats.at("per_day").size() == 1);
+    filter.limit = 2;
+    stats = review::stats(*db, filter);
+    CHECK(stats.at("conversations") == 2);
+    CHECK(stats.at("outcomes").at("self_care") == 1);
+    CHECK(stats.at("outcomes").at("emergency") == 0);
+    filter.level = "emergency";
+    stats = review::stats(*db, filter);
+    CHECK(stats.at("conversations") == 1);
+    CHECK(stats.at("outcomes").at("emergency") == 1);
+}
+
 TEST_CASE("stats are the same however the writer's batches split the conversations") {
     // Batches of one record put each conversation row and each message in a
     // transaction of its own; of two, a turn's records straddle batches.
