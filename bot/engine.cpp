@@ -374,8 +374,10 @@ private:
         // something new or ask something, so this cannot loop for long.
         if (u.answer.empty() && (adds_news() || !u.intents.empty() || !u.definitions.empty() || !u.to_ask.empty())) return true;
         if (u.answer == "unsure") {
+            // A confirming question (attempts already 1) takes "not sure" as yes whatever the topic.
+            const bool confirming = s_.attempts >= 1;
             ++s_.attempts;
-            if (!topic->safety) {
+            if (!topic->safety && !confirming) {
                 s_.slots[topic->id] = std::string("unsure");
                 close_question();
                 return false;
@@ -457,13 +459,19 @@ private:
 
     // A red flag the message raised in a question, a hypothetical or with
     // doubt, not yet answered: asked before anything else.
+    // In the order of the flow, so the most specific safety question comes
+    // first ("numb down there" raises saddle numbness before leg numbness).
     bool ask_raised_flag() {
-        for (const auto* list : {&to_confirm_, &to_ask_}) {
-            for (const auto& id : *list) {
-                const Topic* topic = r_.topic(id);
-                if (!topic || is_answered(s_, id)) continue;
-                ask(*topic, topic->question);
-                if (list == &to_confirm_) s_.attempts = 1;
+        const auto raised = [](const std::vector<std::string>& list, const std::string& id) {
+            return std::find(list.begin(), list.end(), id) != list.end();
+        };
+        for (const State* state = r_.state(r_.start_state); state; state = state->next.empty() ? nullptr : r_.state(state->next)) {
+            for (const auto& id : state->questions) {
+                const bool confirm = raised(to_confirm_, id);
+                if ((!confirm && !raised(to_ask_, id)) || is_answered(s_, id)) continue;
+                const Topic& topic = *r_.topic(id);
+                ask(topic, topic.question);
+                if (confirm) s_.attempts = 1;
                 return true;
             }
         }
