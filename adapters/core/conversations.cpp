@@ -406,6 +406,15 @@ std::size_t ConversationService::live_conversations() const {
     return impl_->live.size();
 }
 
+OfferedChoices ConversationService::offered(const std::string& session_id) {
+    const std::int64_t now = impl_->now_ms();
+    const auto conversation = impl_->find(session_id, now);
+    if (!conversation) return {};
+    std::lock_guard turn_lock(conversation->mutex);
+    if (conversation->forgotten || impl_->expired(*conversation->session, now)) return {};
+    return {conversation->session->offered, conversation->session->asking};
+}
+
 bool ConversationService::forget(const std::string& session_id) {
     std::shared_ptr<LiveConversation> conversation;
     {

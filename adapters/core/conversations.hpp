@@ -47,6 +47,13 @@ struct ConversationOptions {
     std::string locale = "en";
 };
 
+// The buttons a conversation's latest reply offered and the question they
+// answer (empty when it offered none).
+struct OfferedChoices {
+    std::vector<QuickReply> quick_replies;
+    std::string asking;
+};
+
 class ConversationService {
 public:
     // `store` may be null (logging and persistence off). `now` and
@@ -68,6 +75,13 @@ public:
     // left behind by another window answers the question it shows).
     std::vector<OutObject> handle_json(std::string& session_id, std::string_view json_text,
                                        const ChannelInfo& channel, std::string_view shown_asking = {});
+
+    // What the conversation's latest reply offered; empty for an unknown,
+    // expired or erased conversation. For a channel whose buttons stay on
+    // old messages (Telegram): which option a tap picked, and the buttons to
+    // show again after a tap the conversation cannot take. Throws
+    // store::StoreUnavailable when the conversation cannot be read now.
+    OfferedChoices offered(const std::string& session_id);
 
     // Swaps in a new engine (rules reload); conversations keep going.
     void replace_engine(std::shared_ptr<const Engine> engine);

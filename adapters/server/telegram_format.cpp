@@ -417,6 +417,14 @@ nlohmann::json inline_keyboard(const std::vector<QuickReply>& buttons, const std
     return rows;
 }
 
+nlohmann::json picked_markup_params(std::int64_t chat_id, std::int64_t message_id, const QuickReply& picked) {
+    const std::string label = "\u2713 " + (picked.title.empty() ? picked.id : picked.title);
+    nlohmann::json button{{"text", label}, {"callback_data", std::string(picked_callback_data)}};
+    return {{"chat_id", chat_id},
+            {"message_id", message_id},
+            {"reply_markup", {{"inline_keyboard", nlohmann::json::array({nlohmann::json::array({button})})}}}};
+}
+
 nlohmann::json send_message_params(std::int64_t chat_id, const OutgoingMessage& message, bool plain) {
     nlohmann::json params{{"chat_id", chat_id},
                           {"text", plain ? message.text.plain : message.text.html},

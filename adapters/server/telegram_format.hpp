@@ -72,6 +72,17 @@ RenderedTurn render_turn(const std::vector<OutObject>& objects, std::size_t max_
 // reply_markup.inline_keyboard.
 nlohmann::json send_message_params(std::int64_t chat_id, const OutgoingMessage& message, bool plain);
 
+// The callback_data of the button that shows a tap's choice: no quick reply
+// has it (ids are never empty, and it starts with the separator), and a tap
+// on it does nothing.
+inline constexpr std::string_view picked_callback_data = "|picked";
+
+// The editMessageReplyMarkup parameters for a message whose button was
+// tapped and taken: its buttons give way to one that shows the option picked
+// ("✓ No"), so the chat shows the choice and the old options cannot be
+// tapped again.
+nlohmann::json picked_markup_params(std::int64_t chat_id, std::int64_t message_id, const QuickReply& picked);
+
 // The inline keyboard for quick replies: one row when the titles are short,
 // else one button per row.
 nlohmann::json inline_keyboard(const std::vector<QuickReply>& buttons, const std::string& asking = {});

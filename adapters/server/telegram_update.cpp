@@ -120,6 +120,7 @@ std::variant<Update, std::string> parse_update(std::string_view body) {
                 update.chat_id = *chat;
                 update.callback_has_chat = true;
                 update.shared_chat = is_shared_chat(*message);
+                update.callback_message_id = integer_field(*message, "message_id").value_or(0);
             }
         }
         return update;

@@ -26,6 +26,7 @@ struct Update {
     std::string callback_id;   // callback: the query to answer
     std::string callback_data; // callback: the button's data (absent data: empty)
     bool callback_has_chat = false;  // false: the button's message is too old to know its chat
+    std::int64_t callback_message_id = 0;  // callback: the message the button is under; 0 when not known
     // A group, supergroup or channel: health questions are not answered where
     // others read them, and members would share one conversation.
     bool shared_chat = false;

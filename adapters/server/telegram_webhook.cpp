@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <exception>
@@ -87,6 +88,30 @@ json client_object_for_text(const std::string& text, const std::string& session)
     return {{"type", "message"}, {"text", text}};
 }
 
+// What an update makes the chat show: the turn's messages and, for a tap the
+// conversation took, the option picked, shown under the tapped message in
+// place of its buttons.
+struct Shown {
+    telegram::RenderedTurn turn;
+    std::optional<QuickReply> picked;
+};
+
+// The quick reply a tap picks if the conversation takes it: one it offers
+// now, for the question open now (a tap names it unless its data predates
+// that).
+std::optional<QuickReply> offered_choice(const OfferedChoices& offered, const json& choice) {
+    if (choice.contains("asking") && choice["asking"] != offered.asking) return std::nullopt;
+    for (const auto& option : offered.quick_replies) {
+        if (option.id == choice["id"]) return option;
+    }
+    return std::nullopt;
+}
+
+bool is_error(const OutObject& object, std::string_view code) {
+    const auto* error = std::get_if<protocol::Error>(&object);
+    return error && error->code == code;
+}
+
 }  // namespace
 
 struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Impl> {
@@ -106,7 +131,9 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
         // failed Bot API call is an increase an alert can see.
         for (const char* kind : {"text", "command", "callback", "edited", "not_text", "other"}) updates(kind);
         for (const char* reason : {"secret", "bad_update"}) rejected(reason);
-        for (const char* method : {"sendMessage", "answerCallbackQuery"}) client.list_calls_of(method);
+        for (const char* method : {"sendMessage", "answerCallbackQuery", "editMessageReplyMarkup"}) {
+            client.list_calls_of(method);
+        }
     }
 
     Counter& updates(const char* kind) {
@@ -163,11 +190,11 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
     void handle_in_order(const Request& request, const Update& update, const std::string& chat_hash,
                          const Respond& respond) {
         try {
-            const auto messages = messages_for(update, chat_hash);
+            const Shown shown = messages_for(update, chat_hash);
             // The update has had its effect: from here on a retry must be
             // refused even if answering fails.
             finish(update.update_id);
-            auto response = deliver(request, update, chat_hash, messages);
+            auto response = deliver(request, update, chat_hash, shown);
             if (!response.body().empty()) remember_answer(update.update_id, response.body());
             respond(std::move(response));
         } catch (const std::exception& error) {
@@ -178,7 +205,7 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
     }
 
     // Runs the turn, if the update makes one, and renders what to say.
-    telegram::RenderedTurn messages_for(const Update& update, const std::string& chat_hash) {
+    Shown messages_for(const Update& update, const std::string& chat_hash) {
         try {
             return turn_for(update, chat_hash);
         } catch (const store::StoreUnavailable& error) {
@@ -187,31 +214,62 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
             // nothing changes and they are asked to send it again, as every
             // channel is when its conversation cannot be read.
             log(LogLevel::warn, "telegram chat's conversation cannot be read", {{"error", error.what()}});
-            return telegram::render_turn({protocol::make_error("unavailable")});
+            return {telegram::render_turn({protocol::make_error("unavailable")}), std::nullopt};
         }
     }
 
-    telegram::RenderedTurn turn_for(const Update& update, const std::string& chat_hash) {
+    Shown turn_for(const Update& update, const std::string& chat_hash) {
         if (update.shared_chat) {
             // A group or channel: no turn at all. A command addressed to the
             // bot is told where to talk; everything else is left alone.
             const bool command = update.kind == Update::Kind::text && telegram::parse_command(update.text);
-            return command ? polite(shared_chat_reply) : telegram::RenderedTurn{};
+            return {command ? polite(shared_chat_reply) : telegram::RenderedTurn{}, std::nullopt};
         }
         switch (update.kind) {
-            case Update::Kind::edited: return polite(edited_reply);
+            case Update::Kind::edited: return {polite(edited_reply), std::nullopt};
             case Update::Kind::not_text:
-                return first_of_media_group(update.media_group) ? polite(not_text_reply) : telegram::RenderedTurn{};
+                return {first_of_media_group(update.media_group) ? polite(not_text_reply) : telegram::RenderedTurn{},
+                        std::nullopt};
             case Update::Kind::callback:
-                if (update.callback_data.empty()) return {};
-                return run_turn(chat_hash, session_of(chat_hash), telegram::choice_for_callback(update.callback_data));
+                // The button that shows an earlier choice does nothing.
+                if (update.callback_data.empty() || update.callback_data == telegram::picked_callback_data) return {};
+                return run_choice(chat_hash, telegram::choice_for_callback(update.callback_data));
             case Update::Kind::text: {
                 const std::string session = session_of(chat_hash);
-                return run_turn(chat_hash, session, client_object_for_text(update.text, session));
+                return {render(run_turn(chat_hash, session, client_object_for_text(update.text, session))),
+                        std::nullopt};
             }
             case Update::Kind::other: break;
         }
         return {};
+    }
+
+    // A tap. A choice the conversation does not offer (data we never sent,
+    // an option of a reply since replaced) is answered with the buttons
+    // that are open now, so the person can tap again rather than type.
+    Shown run_choice(const std::string& chat_hash, const json& choice) {
+        const std::string session = session_of(chat_hash);
+        const OfferedChoices offered = conversations.offered(session);
+        auto objects = run_turn(chat_hash, session, choice);
+        const bool refused = std::any_of(objects.begin(), objects.end(),
+                                         [](const OutObject& object) { return std::holds_alternative<protocol::Error>(object); });
+        if (!objects.empty() && is_error(objects.back(), "bad_choice") && !offered.quick_replies.empty()) {
+            const auto& error = std::get<protocol::Error>(objects.back());
+            Reply again;
+            again.text = error.message;
+            again.quick_replies = offered.quick_replies;
+            again.asking = offered.asking;
+            objects.back() = std::move(again);
+        }
+        Shown shown{render(objects), std::nullopt};
+        if (!refused) shown.picked = offered_choice(offered, choice);
+        return shown;
+    }
+
+    telegram::RenderedTurn render(const std::vector<OutObject>& objects) {
+        auto rendered = telegram::render_turn(objects);
+        dropped_buttons.add(rendered.dropped_buttons);
+        return rendered;
     }
 
     static telegram::RenderedTurn polite(const char* text) {
@@ -222,7 +280,7 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
 
     std::string session_of(const std::string& chat_hash) { return store.binding(chat_scope, chat_hash).value_or(""); }
 
-    telegram::RenderedTurn run_turn(const std::string& chat_hash, std::string session, const json& client_object) {
+    std::vector<OutObject> run_turn(const std::string& chat_hash, std::string session, const json& client_object) {
         const auto started = std::chrono::steady_clock::now();
         const auto objects =
             conversations.handle_json(session, dump(client_object), ChannelInfo{"telegram", chat_hash});
@@ -232,9 +290,7 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
         // time then follows the conversation's activity, which is what
         // retention (`backtalk logs purge`) goes by.
         if (!session.empty()) store.set_binding(chat_scope, chat_hash, session, wall_clock_ms());
-        auto rendered = telegram::render_turn(objects);
-        dropped_buttons.add(rendered.dropped_buttons);
-        return rendered;
+        return objects;
     }
 
     // The webhook answer carries one Bot API call. A turn that is one message
@@ -242,16 +298,28 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
     // would overtake them); otherwise every message goes through the client,
     // in order, and the answer carries answerCallbackQuery if there is one.
     Response deliver(const Request& request, const Update& update, const std::string& chat_hash,
-                     const telegram::RenderedTurn& turn) {
+                     const Shown& shown) {
         const bool callback = update.kind == Update::Kind::callback;
+        const auto& turn = shown.turn;
+        // Its own queue: a pending answer must not make the next turn look as
+        // if this chat had messages waiting. The edit of the tapped message
+        // goes there too: it need not wait for this chat's messages.
+        const std::string callback_queue = "callback " + chat_hash;
+        const auto show_pick = [&] {
+            if (!shown.picked || update.callback_message_id == 0) return;
+            client.send(callback_queue, {"editMessageReplyMarkup",
+                                         telegram::picked_markup_params(update.chat_id, update.callback_message_id,
+                                                                        *shown.picked),
+                                         std::nullopt});
+        };
         if (turn.messages.size() == 1 && client.queued(chat_hash) == 0) {
-            // Its own queue: a pending answer must not make the next turn
-            // look as if this chat had messages waiting.
-            if (callback) client.send("callback " + chat_hash, {"answerCallbackQuery", callback_answer(update), std::nullopt});
+            if (callback) client.send(callback_queue, {"answerCallbackQuery", callback_answer(update), std::nullopt});
+            show_pick();
             json answer = telegram::send_message_params(update.chat_id, turn.messages.front(), false);
             answer["method"] = "sendMessage";
             return method_answer(request, answer);
         }
+        show_pick();
         const std::uint64_t turn_number = ++turns_sent;
         for (const auto& message : turn.messages) {
             client.send(chat_hash, {"sendMessage", telegram::send_message_params(update.chat_id, message, false),

@@ -342,6 +342,31 @@ TEST_CASE("a choice that was not offered is bad_choice and changes nothing") {
     CHECK(last_in.at("asking") == replies(question).back().asking);
 }
 
+TEST_CASE("offered() is what the latest reply offered, also once read back from the store") {
+    test::TempDir dir;
+    store::Store log(test::quiet_options(dir));
+    Bench bench;
+    std::string session;
+    {
+        auto service = bench.service(&log);
+        CHECK(service.offered("no-such-session").quick_replies.empty());
+        service.handle(session, protocol::Start{}, websocket);
+        const auto question = replies(say(service, session, emergency_messages[0])).back();
+        REQUIRE_FALSE(question.quick_replies.empty());
+        const OfferedChoices offered = service.offered(session);
+        CHECK(offered.asking == question.asking);
+        REQUIRE(offered.quick_replies.size() == question.quick_replies.size());
+        CHECK(offered.quick_replies.front().id == question.quick_replies.front().id);
+        CHECK(offered.quick_replies.front().title == question.quick_replies.front().title);
+    }
+    REQUIRE(log.flush());
+    auto restarted = bench.service(&log);
+    CHECK_FALSE(restarted.offered(session).quick_replies.empty());
+    restarted.forget(session);
+    REQUIRE(log.delete_conversation(session));
+    CHECK(restarted.offered(session).quick_replies.empty());
+}
+
 TEST_CASE("a client object that cannot be parsed gets an error and the conversation goes on") {
     test::TempDir dir;
     store::Store log(test::quiet_options(dir));

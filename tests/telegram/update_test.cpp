@@ -52,6 +52,7 @@ TEST_CASE("a callback query from an inline keyboard button") {
     CHECK(update.callback_data == "no");
     CHECK(update.callback_has_chat);
     CHECK(update.chat_id == 5123456789);
+    CHECK(update.callback_message_id == 18);
 }
 
 TEST_CASE("a callback query without its message still needs its answer") {
@@ -60,6 +61,7 @@ TEST_CASE("a callback query without its message still needs its answer") {
                            "from": {"id": 1, "is_bot": false, "first_name": "B"}, "data": "yes"}})");
     CHECK(update.kind == Update::Kind::callback);
     CHECK_FALSE(update.callback_has_chat);
+    CHECK(update.callback_message_id == 0);
 }
 
 TEST_CASE("edits, media and other kinds") {

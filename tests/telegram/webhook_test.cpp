@@ -342,6 +342,80 @@ TEST_CASE("a button tapped on an old message does not answer the question open n
     CHECK(callback_data_of(answered) != tearing_buttons);
 }
 
+namespace {
+
+// /start and a complaint: the webhook answer of the first question with buttons.
+json first_question_with_buttons(WebhookServer& server, std::int64_t chat_id, std::int64_t& update_id) {
+    server.posted_answer(text_update(update_id++, chat_id, "/start"));
+    json question = server.posted_answer(text_update(update_id++, chat_id, "my lower back has been sore for two days"));
+    REQUIRE_FALSE(callback_data_of(question).empty());
+    return question;
+}
+
+std::vector<BotApiCallRecord> calls_of(const BotApiStub& stub, const std::string& method) {
+    std::vector<BotApiCallRecord> found;
+    for (const auto& call : stub.calls()) {
+        if (call.method == method) found.push_back(call);
+    }
+    return found;
+}
+
+}  // namespace
+
+TEST_CASE("a tapped button gives way to one showing the choice, and tapping that does nothing") {
+    TempDir dir;
+    BotApiStub stub;
+    WebhookServer server(dir, stub);
+    std::int64_t update_id = 2101;
+    const json question = first_question_with_buttons(server, ana, update_id);
+    const json& first_button = question["reply_markup"]["inline_keyboard"][0][0];
+    const std::string title = first_button["text"];
+
+    const json next = server.posted_answer(callback_update(update_id++, ana, first_button["callback_data"]));
+    CHECK(next["method"] == "sendMessage");
+    const auto calls = stub.wait_for_calls(2);
+    CHECK(calls[0].method == "answerCallbackQuery");
+    REQUIRE(calls[1].method == "editMessageReplyMarkup");
+    CHECK(calls[1].token == bot_token);
+    CHECK(calls[1].params["chat_id"].get<std::int64_t>() == ana);
+    CHECK(calls[1].params["message_id"] == 100);  // the message the tapped button is under
+    const json picked = json::array({json::array({{{"text", "\u2713 " + title}, {"callback_data", "|picked"}}})});
+    CHECK(calls[1].params["reply_markup"]["inline_keyboard"] == picked);
+
+    const double turns = test::metric_sample(server.metrics(), R"(backtalk_turns_total{channel="telegram"})");
+    const json again = server.posted_answer(callback_update(update_id++, ana, "|picked"));
+    CHECK(again["method"] == "answerCallbackQuery");
+    CHECK_FALSE(again.contains("text"));
+    CHECK(test::metric_sample(server.metrics(), R"(backtalk_turns_total{channel="telegram"})") == turns);
+    wait_until_sent(server);
+    CHECK(calls_of(stub, "editMessageReplyMarkup").size() == 1);
+    CHECK(calls_of(stub, "sendMessage").empty());
+}
+
+TEST_CASE("button data the conversation does not offer gets the buttons open now, and the tapped message keeps its own") {
+    TempDir dir;
+    BotApiStub stub;
+    WebhookServer server(dir, stub);
+    std::int64_t update_id = 2201;
+    const json question = first_question_with_buttons(server, ana, update_id);
+
+    for (const std::string data : {"no-such-option", "maybe|chest_pain"}) {
+        CAPTURE(data);
+        const json answer = server.posted_answer(callback_update(update_id++, ana, data));
+        REQUIRE(answer["method"] == "sendMessage");
+        CHECK(answer["text"].get<std::string>().find("latest options") != std::string::npos);
+        CHECK(callback_data_of(answer) == callback_data_of(question));
+    }
+    // A tap on an earlier question's button is not taken either.
+    const json tearing = server.posted_answer(callback_update(update_id++, ana, "no|chest_pain"));
+    server.posted_answer(callback_update(update_id++, ana, "no|chest_pain"));
+    wait_until_sent(server);
+    CHECK(calls_of(stub, "editMessageReplyMarkup").size() == 1);  // only for the tap that was taken
+    CHECK(test::metric_sample(server.metrics(),
+                              R"(backtalk_telegram_api_calls_total{method="editMessageReplyMarkup",result="ok"})") == 1);
+    CHECK_FALSE(callback_data_of(tearing).empty());
+}
+
 TEST_CASE("in a group nobody's health is discussed: commands are pointed to a private chat, the rest left alone") {
     TempDir dir;
     BotApiStub stub;
@@ -583,9 +657,14 @@ TEST_CASE("a turn of several messages goes out through the Bot API in order, and
     CHECK(acknowledged["method"] == "answerCallbackQuery");
     CHECK(acknowledged["callback_query_id"] == "cbq-8003");
 
-    const auto calls = stub.wait_for_calls(4);
+    // Four messages, and the tapped message showing the choice (on a queue
+    // of its own, so at any point among them).
+    stub.wait_for_calls(5);
     wait_until_sent(server);
-    REQUIRE(stub.calls().size() == 4);
+    REQUIRE(stub.calls().size() == 5);
+    CHECK(calls_of(stub, "editMessageReplyMarkup").size() == 1);
+    const auto calls = calls_of(stub, "sendMessage");
+    REQUIRE(calls.size() == 4);
     for (const auto& call : calls) {
         CHECK(call.method == "sendMessage");
         CHECK(call.params["chat_id"].get<std::int64_t>() == ana);
@@ -608,8 +687,10 @@ TEST_CASE("a turn of several messages goes out through the Bot API in order, and
     // and the acknowledgement goes through the Bot API.
     const json next = server.posted_answer(callback_update(8004, ana, "no"));
     CHECK(next["method"] == "sendMessage");
-    const auto acknowledgement = stub.wait_for_calls(5).back();
+    const auto later = stub.wait_for_calls(7);
+    const auto& acknowledgement = later[5];
     CHECK(acknowledgement.method == "answerCallbackQuery");
+    CHECK(later[6].method == "editMessageReplyMarkup");
     CHECK(acknowledgement.params["callback_query_id"] == "cbq-8004");
     const auto metrics = server.metrics();
     CHECK(test::metric_sample(metrics, R"(backtalk_telegram_api_retries_total{reason="rate_limited"})") == 1);
