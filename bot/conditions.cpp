@@ -82,6 +82,19 @@ int true_leaves(const Condition& c, const Slots& slots) {
     }
 }
 
+void true_slots(const Condition& c, const Slots& slots, std::set<std::string>& out) {
+    switch (c.op) {
+        case Condition::Op::all:
+        case Condition::Op::any:
+            for (const auto& child : c.children) true_slots(child, slots, out);
+            return;
+        case Condition::Op::negate:
+            return;
+        default:
+            if (evaluate(c, slots) == Truth::yes) out.insert(c.slot);
+    }
+}
+
 void referenced_slots(const Condition& c, std::set<std::string>& out) {
     if (!c.slot.empty()) out.insert(c.slot);
     for (const auto& child : c.children) referenced_slots(child, out);

@@ -54,6 +54,13 @@ std::string comparable(std::string_view text) {
     return out;
 }
 
+std::string format_number(double value) {
+    std::string text = std::to_string(value);
+    text.erase(text.find_last_not_of('0') + 1);
+    if (!text.empty() && text.back() == '.') text.pop_back();
+    return text;
+}
+
 bool is_answered(const Session& s, const std::string& slot) { return s.slots.count(slot) > 0; }
 
 // The value of a safety question the person did not answer: neither yes nor no.
@@ -66,7 +73,7 @@ constexpr int short_message_tokens = 3;
 class Turn {
 public:
     Turn(const RuleSet& rules, const EngineOptions& options, Session session, std::int64_t now)
-        : r_(rules), options_(options), s_(std::move(session)) {
+        : r_(rules), options_(options), s_(std::move(session)), slots_before_(s_.slots) {
         s_.last_active_ms = now;
     }
 
@@ -145,6 +152,8 @@ private:
     std::vector<Reply> replies_;
     TurnNotes notes_;
     bool news_ = false;  // this turn filled a slot that was open
+    const Slots slots_before_;
+    bool advised_ = false;  // this turn gave or raised the advice
     // Red flags this message raised without saying they are there: asked
     // next, before the usual order (a hedged one is confirmed once).
     std::vector<std::string> to_ask_;
@@ -170,6 +179,11 @@ private:
     }
 
     TurnResult finish() {
+        for (const auto& [slot, value] : s_.slots) {
+            const auto before = slots_before_.find(slot);
+            if (before == slots_before_.end() || before->second != value) s_.slot_turns[slot] = s_.turns;
+        }
+        if (advised_) notes_.basis = basis();
         s_.offered = replies_.empty() ? std::vector<QuickReply>{} : replies_.back().quick_replies;
         s_.rules_version = r_.version;
         TurnResult result;
@@ -543,7 +557,32 @@ private:
         return text;
     }
 
+    // The rules at the advice's level that hold, and the facts each used.
+    std::vector<RuleBasis> basis() const {
+        std::vector<RuleBasis> out;
+        for (const TriageRule& rule : r_.triage_rules) {
+            if (rule.level != s_.triage->level || evaluate(rule.when, s_.slots) != Truth::yes) continue;
+            RuleBasis b{rule.id, rule.level, {}};
+            std::set<std::string> used;
+            true_slots(rule.when, s_.slots, used);
+            for (const auto& slot : used) {
+                // A fact nobody mentioned counts as "no" (turn 0: never said).
+                const auto value = s_.slots.find(slot);
+                const auto turn = s_.slot_turns.find(slot);
+                std::string text = "no";
+                if (value != s_.slots.end()) {
+                    text = std::holds_alternative<std::string>(value->second) ? std::get<std::string>(value->second)
+                                                                              : format_number(std::get<double>(value->second));
+                }
+                b.facts.push_back({slot, std::move(text), turn == s_.slot_turns.end() ? 0 : turn->second});
+            }
+            out.push_back(std::move(b));
+        }
+        return out;
+    }
+
     void deliver_outcome(bool raised, const Triage& now) {
+        advised_ = true;
         if (!s_.triage || now.level >= s_.triage->level) {
             s_.triage = now;
         }

@@ -27,11 +27,25 @@ struct EngineOptions {
 // in its place.
 bool is_dialable_number(std::string_view number);
 
+// Why the advice is what it is: a triage rule at the advice's level, and the
+// facts it used with the turn that set each (1 = the first client object).
+struct RuleBasis {
+    struct Fact {
+        std::string slot;
+        std::string value;
+        int turn = 0;
+    };
+    std::string rule;  // EM-1 ... SC-5
+    Level level = Level::self_care;
+    std::vector<Fact> facts;
+};
+
 // What the engine understood of one client object, for the conversation log.
 struct TurnNotes {
     std::vector<std::string> intents;  // intent and topic ids matched, in order
     double confidence = 0.0;           // 0..1; 0 when nothing was understood
     bool understood = false;           // false: a fallback or clarifying reply
+    std::vector<RuleBasis> basis;      // set when this turn gave or raised advice
 };
 
 struct TurnResult {

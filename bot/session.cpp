@@ -30,6 +30,13 @@ std::string session_snapshot(const Session& s) {
     write_json(json, s.offered);
     json.key("rules_version");
     json.string(s.rules_version);
+    json.key("slot_turns");
+    json.open('{');
+    for (const auto& [name, turn] : s.slot_turns) {
+        json.key(name);
+        json.number(turn);
+    }
+    json.close('}');
     json.key("slots");
     json.open('{');
     for (const auto& [name, value] : s.slots) {
@@ -77,6 +84,7 @@ Session session_from_json(const nlohmann::json& j) {
             }
         }
         s.asked = j.at("asked").get<std::vector<std::string>>();
+        if (const auto it = j.find("slot_turns"); it != j.end()) s.slot_turns = it->get<std::map<std::string, int>>();
         if (const auto& t = j.at("triage"); !t.is_null()) {
             const auto level = level_from_string(t.at("level").get<std::string>());
             if (!level) throw std::runtime_error("unknown triage level");

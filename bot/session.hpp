@@ -40,6 +40,7 @@ struct Session {
     int attempts = 0;                        // unclear answers ("not sure") to `asking` so far
     int non_answers = 0;                     // messages that did not answer `asking` (off topic, gibberish)
     Slots slots;                             // what is known so far
+    std::map<std::string, int> slot_turns;   // the turn that last set each slot, for the log's explanation
     std::vector<std::string> asked;          // topics asked, in order
     std::optional<Triage> triage;            // set once an outcome is given; only rises
     int step_index = 0;                      // position in the stretching plan

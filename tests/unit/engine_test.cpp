@@ -627,3 +627,29 @@ TEST_CASE("emergency numbers: digits with an optional + and single spaces or das
 }
 
 }  // namespace backtalk
+
+namespace backtalk {
+namespace {
+
+TEST_CASE("dialogue: advice names the rules behind its level, the facts each used and the turn that set each") {
+    Chat chat;
+    chat.say("my lower back hurts since I lifted a box");
+    CHECK(chat.last().notes.basis.empty());  // no advice yet
+    chat.say("no");
+    chat.say("I can't feel the toilet paper when I wipe and I've been leaking urine");
+    REQUIRE(chat.reply().triage);
+    CHECK(chat.reply().triage->level == Level::emergency);
+    const auto& basis = chat.last().notes.basis;
+    REQUIRE_FALSE(basis.empty());
+    const auto em1 = std::find_if(basis.begin(), basis.end(), [](const RuleBasis& b) { return b.rule == "EM-1"; });
+    REQUIRE(em1 != basis.end());
+    CHECK(em1->level == Level::emergency);
+    const auto saddle = std::find_if(em1->facts.begin(), em1->facts.end(), [](const RuleBasis::Fact& f) { return f.slot == "saddle_numbness"; });
+    REQUIRE(saddle != em1->facts.end());
+    CHECK(saddle->value == "yes");
+    CHECK(saddle->turn == 3);
+    for (const RuleBasis& b : basis) CHECK(b.level == Level::emergency);
+}
+
+}  // namespace
+}  // namespace backtalk

@@ -27,6 +27,7 @@ std::string reference_snapshot(const Session& s) {
     out["asking"] = s.asking;
     out["attempts"] = s.attempts;
     out["non_answers"] = s.non_answers;
+    out["slot_turns"] = s.slot_turns;
     auto& slots = out["slots"] = nlohmann::json::object();
     for (const auto& [name, value] : s.slots) std::visit([&](const auto& v) { slots[name] = v; }, value);
     out["asked"] = s.asked;
