@@ -32,6 +32,10 @@ void add_redaction_option(CLI::App& command, CommonOptions& options);
 // for an unknown kind of identifier.
 store::StoreOptions log_store_options(const CommonOptions& options);
 
+// The SQLite file --db names; throws std::runtime_error for a PostgreSQL URL,
+// which --db accepts but this build cannot open yet.
+std::filesystem::path database_path(const CommonOptions& options);
+
 // The locale directory to load, e.g. rules/en. Throws std::runtime_error
 // with a clear message when none is found.
 std::filesystem::path resolve_rules_dir(const CommonOptions& options);

@@ -1,5 +1,7 @@
 #include "adapters/cli/commands.hpp"
 
+#include "bot/store/location.hpp"
+
 #include <stdexcept>
 #include <string_view>
 
@@ -8,9 +10,17 @@ namespace backtalk::cli {
 void add_common_options(CLI::App& command, CommonOptions& options) {
     command.add_option("--rules", options.rules_dir, "Rules directory (holds <locale>/)")
         ->envname("BACKTALK_RULES");
-    command.add_option("--db", options.db_path, "SQLite database file")
+    command.add_option("--db", options.db_path, "Database: a SQLite file path, or a postgresql:// URL")
         ->envname("BACKTALK_DB")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check([](const std::string& text) {
+            try {
+                store::parse_database_location(text);
+                return std::string();
+            } catch (const std::invalid_argument& error) {
+                return std::string(error.what());
+            }
+        });
     command.add_option("--locale", options.locale, "Language of the rules")
         ->envname("BACKTALK_LOCALE")
         ->capture_default_str();
@@ -33,7 +43,7 @@ void add_redaction_option(CLI::App& command, CommonOptions& options) {
 
 store::StoreOptions log_store_options(const CommonOptions& options) {
     store::StoreOptions store_options;
-    store_options.path = options.db_path;
+    store_options.path = database_path(options);
     store::RedactionOptions& redaction = store_options.redaction;
     redaction = {false, false, false};
     if (options.redact != "none") {
@@ -59,6 +69,16 @@ bool has_locale(const std::filesystem::path& root, const std::string& locale) {
     return std::filesystem::is_directory(root / locale, ec);
 }
 }  // namespace
+
+std::filesystem::path database_path(const CommonOptions& options) {
+    const store::DatabaseLocation location = store::parse_database_location(options.db_path);
+    if (location.backend == store::Backend::postgresql) {
+        throw std::runtime_error("this backtalk cannot use PostgreSQL yet (--db " +
+                                 options.db_path.substr(0, options.db_path.find("://")) +
+                                 "://...); give a SQLite file path");
+    }
+    return location.text;
+}
 
 std::filesystem::path resolve_rules_dir(const CommonOptions& options) {
     if (!options.rules_dir.empty()) {

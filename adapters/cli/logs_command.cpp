@@ -359,8 +359,8 @@ void add_logs_command(CLI::App& app) {
     add_filter_options(*list, *options, 50);
     list->add_flag("--json", options->as_json, "Print JSON");
     list->callback([options, list] {
-        say_which_database(*list, options->common.db_path);
-        SQLite::Database db = open_for_review(options->common.db_path);
+        say_which_database(*list, database_path(options->common));
+        SQLite::Database db = open_for_review(database_path(options->common));
         const json conversations = review::list_conversations(db, make_filter(*options));
         options->as_json ? print_json(conversations) : print_list(visible(conversations));
     });
@@ -371,8 +371,8 @@ void add_logs_command(CLI::App& app) {
     show->add_option("id", options->id, "Conversation id")->required();
     show->add_flag("--json", options->as_json, "Print JSON");
     show->callback([options, show] {
-        say_which_database(*show, options->common.db_path);
-        SQLite::Database db = open_for_review(options->common.db_path);
+        say_which_database(*show, database_path(options->common));
+        SQLite::Database db = open_for_review(database_path(options->common));
         const auto transcript = review::transcript(db, options->id);
         if (!transcript) throw std::runtime_error("no conversation " + options->id);
         options->as_json ? print_json(*transcript) : print_transcript(visible(*transcript));
@@ -387,8 +387,8 @@ void add_logs_command(CLI::App& app) {
         ->check(CLI::IsMember({"jsonl", "csv"}));
     export_command->add_option("--output,-o", options->output, "Write to this file instead of standard output");
     export_command->callback([options, export_command] {
-        say_which_database(*export_command, options->common.db_path);
-        SQLite::Database db = open_for_review(options->common.db_path);
+        say_which_database(*export_command, database_path(options->common));
+        SQLite::Database db = open_for_review(database_path(options->common));
         const review::Filter filter = make_filter(*options);
         const auto format = *review::export_format_from_string(options->format);
         std::size_t rows = 0;
@@ -396,7 +396,7 @@ void add_logs_command(CLI::App& app) {
             rows = review::write_export(db, filter, format, std::cout);
             std::cout.flush();
         } else {
-            rows = write_export_file(options->output, options->common.db_path, [&](std::ostream& out) {
+            rows = write_export_file(options->output, database_path(options->common), [&](std::ostream& out) {
                 return review::write_export(db, filter, format, out);
             });
         }
@@ -410,8 +410,8 @@ void add_logs_command(CLI::App& app) {
     add_filter_options(*stats, *options, 0);
     stats->add_flag("--json", options->as_json, "Print JSON");
     stats->callback([options, stats] {
-        say_which_database(*stats, options->common.db_path);
-        SQLite::Database db = open_for_review(options->common.db_path);
+        say_which_database(*stats, database_path(options->common));
+        SQLite::Database db = open_for_review(database_path(options->common));
         const json result = review::stats(db, make_filter(*options));
         options->as_json ? print_json(result) : print_stats(visible(result));
     });
@@ -422,8 +422,8 @@ void add_logs_command(CLI::App& app) {
     add_filter_options(*unmatched, *options, 50);
     unmatched->add_flag("--json", options->as_json, "Print JSON");
     unmatched->callback([options, unmatched] {
-        say_which_database(*unmatched, options->common.db_path);
-        SQLite::Database db = open_for_review(options->common.db_path);
+        say_which_database(*unmatched, database_path(options->common));
+        SQLite::Database db = open_for_review(database_path(options->common));
         const json groups = review::unmatched(db, make_filter(*options));
         options->as_json ? print_json(groups) : print_unmatched(visible(groups));
     });
@@ -433,9 +433,9 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*purge, options->common);
     purge->add_option("--older-than", options->older_than, "e.g. 30d, 12h, 2w")->required();
     purge->callback([options, purge] {
-        say_which_database(*purge, options->common.db_path);
+        say_which_database(*purge, database_path(options->common));
         const std::int64_t cutoff = now_ms() - review::parse_duration_ms(options->older_than);
-        auto log = open_for_maintenance(options->common.db_path);
+        auto log = open_for_maintenance(database_path(options->common));
         const std::size_t removed = log->purge_before(cutoff);
         log->close();
         std::cout << "purged " << removed << " conversation" << (removed == 1 ? "" : "s")
@@ -447,8 +447,8 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*delete_command, options->common);
     delete_command->add_option("id", options->id, "Conversation id")->required();
     delete_command->callback([options, delete_command] {
-        say_which_database(*delete_command, options->common.db_path);
-        auto log = open_for_maintenance(options->common.db_path);
+        say_which_database(*delete_command, database_path(options->common));
+        auto log = open_for_maintenance(database_path(options->common));
         const bool found = log->delete_conversation(options->id);
         log->close();
         if (!found) throw std::runtime_error("no conversation " + options->id);
@@ -459,18 +459,18 @@ void add_logs_command(CLI::App& app) {
     CLI::App* upgrade = logs->add_subcommand("upgrade", "Bring the database to this backtalk's schema");
     add_common_options(*upgrade, options->common);
     upgrade->callback([options, upgrade] {
-        say_which_database(*upgrade, options->common.db_path);
+        say_which_database(*upgrade, database_path(options->common));
         int before = 0;
         {
-            SQLite::Database db = open_for_review(options->common.db_path);
+            SQLite::Database db = open_for_review(database_path(options->common));
             before = store::schema_version(db);
         }
-        auto log = open_for_maintenance(options->common.db_path);
+        auto log = open_for_maintenance(database_path(options->common));
         const store::StoreHealth health = log->health();
         log->close();
         // The store opens a database it cannot write yet as degraded rather
         // than failing: check what the file says now.
-        SQLite::Database db = open_for_review(options->common.db_path);
+        SQLite::Database db = open_for_review(database_path(options->common));
         if (store::schema_version(db) != store::latest_schema_version()) {
             throw std::runtime_error("could not upgrade " + options->common.db_path +
                                      (health.reason.empty() ? std::string() : ": " + health.reason));
@@ -485,8 +485,8 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*backup, options->common);
     backup->add_option("file", options->backup_file, "Where to write the copy (must not exist)")->required();
     backup->callback([options, backup] {
-        say_which_database(*backup, options->common.db_path);
-        auto log = open_for_maintenance(options->common.db_path);
+        say_which_database(*backup, database_path(options->common));
+        auto log = open_for_maintenance(database_path(options->common));
         log->backup_to(options->backup_file);
         log->close();
         std::cout << "backed up " << options->common.db_path << " to " << options->backup_file

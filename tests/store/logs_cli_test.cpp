@@ -500,3 +500,41 @@ TEST_CASE("logs stats --limit counts the newest conversations only") {
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);
     CHECK(json::parse(run.out).at("conversations") == 2);
 }
+
+TEST_CASE("--db and BACKTALK_DB take a path or a PostgreSQL URL; another URL is refused and creates nothing") {
+    backtalk::test::TempDir dir;
+    const std::string here = dir.path().string();
+    const auto created_nothing = [&] {
+        std::vector<std::string> names;
+        for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+            const std::string name = entry.path().filename().string();
+            if (name != "stdin" && name != "stdout" && name != "stderr") names.push_back(name);
+        }
+        return names.empty();
+    };
+
+    SUBCASE("a flag with another scheme names the accepted forms, never the password") {
+        const Run chat = run_backtalk(dir, "chat --json --db mysql://sam:secret@db.example.org/log",
+                                      R"({"type":"start"})" "\n", "", here);
+        CHECK(chat.exit_code != 0);
+        CHECK(chat.err.find("'mysql://...' is not a database backtalk can use") != std::string::npos);
+        CHECK(chat.err.find("postgresql://") != std::string::npos);
+        CHECK(chat.err.find("file path") != std::string::npos);
+        CHECK(chat.err.find("secret") == std::string::npos);
+        CHECK(created_nothing());
+    }
+    SUBCASE("the environment variable is checked the same way") {
+        const Run list = run_backtalk(dir, "logs list", "", "env BACKTALK_DB=sqlite:///tmp/x.db", here);
+        CHECK(list.exit_code != 0);
+        CHECK(list.err.find("'sqlite://...' is not a database backtalk can use") != std::string::npos);
+        CHECK(created_nothing());
+    }
+    SUBCASE("a PostgreSQL URL is taken for PostgreSQL, never for a folder named postgresql:") {
+        for (const std::string url : {"postgresql://localhost/backtalk", "postgres://localhost/backtalk"}) {
+            const Run chat = run_backtalk(dir, "chat --json --db " + url, R"({"type":"start"})" "\n", "", here);
+            CHECK(chat.exit_code != 0);
+            CHECK_MESSAGE(chat.err.find("PostgreSQL") != std::string::npos, chat.err);
+            CHECK(created_nothing());
+        }
+    }
+}
