@@ -4,7 +4,7 @@
 #include "adapters/cli/commands.hpp"
 
 #include "adapters/core/conversations.hpp"
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "bot/engine.hpp"
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 
 #include <CLI/CLI.hpp>
 

@@ -1,6 +1,6 @@
 #include "adapters/cli/commands.hpp"
 
-#include "bot/store/location.hpp"
+#include "store/location.hpp"
 
 #include <stdexcept>
 #include <string_view>

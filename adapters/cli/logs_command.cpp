@@ -3,12 +3,10 @@
 // maintenance goes through the store's writer like the server's own writes.
 #include "adapters/cli/commands.hpp"
 
-#include "bot/store/review.hpp"
-#include "bot/store/schema.hpp"
-#include "bot/store/store.hpp"
+#include "store/location.hpp"
+#include "store/review.hpp"
+#include "store/store.hpp"
 
-#include <SQLiteCpp/Database.h>
-#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
@@ -53,13 +51,6 @@ std::int64_t now_ms() {
         .count();
 }
 
-void require_database(const std::filesystem::path& path) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) {
-        throw std::runtime_error("no log database at " + path.string() + " (set --db or BACKTALK_DB)");
-    }
-}
-
 // Says on stderr which log the command works on: without --db it is
 // ./data/backtalk.db, which a reviewer in another folder would not expect
 // (and whose absence is then an error, never a new empty log).
@@ -71,23 +62,10 @@ void say_which_database(const CLI::App& command, const std::filesystem::path& pa
     std::cerr << '\n';
 }
 
-// A read-only connection to an existing backtalk log; never creates or
-// changes one (an older schema is upgraded by `logs upgrade` or the server).
-SQLite::Database open_for_review(const std::filesystem::path& path) {
-    require_database(path);
-    SQLite::Database db(path, SQLite::OPEN_READONLY, 5000);
-    try {
-        store::check_schema_supported(db);
-    } catch (const SQLite::Exception& error) {
-        // SQLite's own words ("attempt to write a readonly database") would
-        // puzzle someone who only asked to read.
-        if (error.getErrorCode() != SQLITE_READONLY && error.getErrorCode() != SQLITE_CANTOPEN) throw;
-        throw std::runtime_error("cannot read " + path.string() +
-                                 ": even reading the log needs write access to its folder (SQLite's WAL mode "
-                                 "keeps a shared-memory file beside it); run this as the user the server runs as");
-    }
-    if (store::schema_version(db) == 0) throw std::runtime_error(path.string() + " is not a backtalk log");
-    return db;
+// Review of an existing backtalk log; never creates or changes one (an
+// older schema is upgraded by `logs upgrade` or the server).
+std::unique_ptr<review::ReviewReader> open_for_review(const CommonOptions& options) {
+    return review::open_review_reader(store::parse_database_location(options.db_path));
 }
 
 // True when `output` names the database or one of its companion files
@@ -134,10 +112,10 @@ std::size_t write_export_file(const std::filesystem::path& output, const std::fi
 // The store for maintenance, on an existing backtalk log only: opening a
 // store migrates the file, which must never happen to another program's
 // database.
-std::unique_ptr<store::Store> open_for_maintenance(const std::filesystem::path& path) {
-    open_for_review(path);
+std::unique_ptr<store::Store> open_for_maintenance(const CommonOptions& common) {
+    open_for_review(common);
     store::StoreOptions options;
-    options.path = path;
+    options.path = database_path(common);
     return std::make_unique<store::Store>(options);
 }
 
@@ -360,8 +338,8 @@ void add_logs_command(CLI::App& app) {
     list->add_flag("--json", options->as_json, "Print JSON");
     list->callback([options, list] {
         say_which_database(*list, database_path(options->common));
-        SQLite::Database db = open_for_review(database_path(options->common));
-        const json conversations = review::list_conversations(db, make_filter(*options));
+        const auto reader = open_for_review(options->common);
+        const json conversations = reader->list_conversations(make_filter(*options));
         options->as_json ? print_json(conversations) : print_list(visible(conversations));
     });
 
@@ -372,8 +350,8 @@ void add_logs_command(CLI::App& app) {
     show->add_flag("--json", options->as_json, "Print JSON");
     show->callback([options, show] {
         say_which_database(*show, database_path(options->common));
-        SQLite::Database db = open_for_review(database_path(options->common));
-        const auto transcript = review::transcript(db, options->id);
+        const auto reader = open_for_review(options->common);
+        const auto transcript = reader->transcript(options->id);
         if (!transcript) throw std::runtime_error("no conversation " + options->id);
         options->as_json ? print_json(*transcript) : print_transcript(visible(*transcript));
     });
@@ -388,16 +366,16 @@ void add_logs_command(CLI::App& app) {
     export_command->add_option("--output,-o", options->output, "Write to this file instead of standard output");
     export_command->callback([options, export_command] {
         say_which_database(*export_command, database_path(options->common));
-        SQLite::Database db = open_for_review(database_path(options->common));
+        const auto reader = open_for_review(options->common);
         const review::Filter filter = make_filter(*options);
         const auto format = *review::export_format_from_string(options->format);
         std::size_t rows = 0;
         if (options->output.empty()) {
-            rows = review::write_export(db, filter, format, std::cout);
+            rows = reader->write_export(filter, format, std::cout);
             std::cout.flush();
         } else {
             rows = write_export_file(options->output, database_path(options->common), [&](std::ostream& out) {
-                return review::write_export(db, filter, format, out);
+                return reader->write_export(filter, format, out);
             });
         }
         if (!std::cout) throw std::runtime_error("writing the export failed");
@@ -411,8 +389,8 @@ void add_logs_command(CLI::App& app) {
     stats->add_flag("--json", options->as_json, "Print JSON");
     stats->callback([options, stats] {
         say_which_database(*stats, database_path(options->common));
-        SQLite::Database db = open_for_review(database_path(options->common));
-        const json result = review::stats(db, make_filter(*options));
+        const auto reader = open_for_review(options->common);
+        const json result = reader->stats(make_filter(*options));
         options->as_json ? print_json(result) : print_stats(visible(result));
     });
 
@@ -423,8 +401,8 @@ void add_logs_command(CLI::App& app) {
     unmatched->add_flag("--json", options->as_json, "Print JSON");
     unmatched->callback([options, unmatched] {
         say_which_database(*unmatched, database_path(options->common));
-        SQLite::Database db = open_for_review(database_path(options->common));
-        const json groups = review::unmatched(db, make_filter(*options));
+        const auto reader = open_for_review(options->common);
+        const json groups = reader->unmatched(make_filter(*options));
         options->as_json ? print_json(groups) : print_unmatched(visible(groups));
     });
 
@@ -435,7 +413,7 @@ void add_logs_command(CLI::App& app) {
     purge->callback([options, purge] {
         say_which_database(*purge, database_path(options->common));
         const std::int64_t cutoff = now_ms() - review::parse_duration_ms(options->older_than);
-        auto log = open_for_maintenance(database_path(options->common));
+        auto log = open_for_maintenance(options->common);
         const std::size_t removed = log->purge_before(cutoff);
         log->close();
         std::cout << "purged " << removed << " conversation" << (removed == 1 ? "" : "s")
@@ -448,7 +426,7 @@ void add_logs_command(CLI::App& app) {
     delete_command->add_option("id", options->id, "Conversation id")->required();
     delete_command->callback([options, delete_command] {
         say_which_database(*delete_command, database_path(options->common));
-        auto log = open_for_maintenance(database_path(options->common));
+        auto log = open_for_maintenance(options->common);
         const bool found = log->delete_conversation(options->id);
         log->close();
         if (!found) throw std::runtime_error("no conversation " + options->id);
@@ -462,22 +440,22 @@ void add_logs_command(CLI::App& app) {
         say_which_database(*upgrade, database_path(options->common));
         int before = 0;
         {
-            SQLite::Database db = open_for_review(database_path(options->common));
-            before = store::schema_version(db);
+            before = open_for_review(options->common)->schema_version();
         }
-        auto log = open_for_maintenance(database_path(options->common));
+        auto log = open_for_maintenance(options->common);
         const store::StoreHealth health = log->health();
         log->close();
         // The store opens a database it cannot write yet as degraded rather
         // than failing: check what the file says now.
-        SQLite::Database db = open_for_review(database_path(options->common));
-        if (store::schema_version(db) != store::latest_schema_version()) {
+        const auto reader = open_for_review(options->common);
+        const int latest = reader->latest_schema_version();
+        if (reader->schema_version() != latest) {
             throw std::runtime_error("could not upgrade " + options->common.db_path +
                                      (health.reason.empty() ? std::string() : ": " + health.reason));
         }
         std::cout << options->common.db_path << ": schema " << before;
-        if (before == store::latest_schema_version()) std::cout << ", up to date\n";
-        else std::cout << " upgraded to " << store::latest_schema_version() << '\n';
+        if (before == latest) std::cout << ", up to date\n";
+        else std::cout << " upgraded to " << latest << '\n';
     });
 
     options = std::make_shared<LogsOptions>();
@@ -486,7 +464,7 @@ void add_logs_command(CLI::App& app) {
     backup->add_option("file", options->backup_file, "Where to write the copy (must not exist)")->required();
     backup->callback([options, backup] {
         say_which_database(*backup, database_path(options->common));
-        auto log = open_for_maintenance(database_path(options->common));
+        auto log = open_for_maintenance(options->common);
         log->backup_to(options->backup_file);
         log->close();
         std::cout << "backed up " << options->common.db_path << " to " << options->backup_file

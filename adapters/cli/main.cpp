@@ -1,5 +1,5 @@
 #include "adapters/cli/commands.hpp"
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 
 #include <csignal>
 #include <cstdlib>

@@ -14,7 +14,7 @@
 #include "adapters/server/store_metrics.hpp"
 #include "bot/engine.hpp"
 #include "bot/ruleset.hpp"
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>

@@ -1,8 +1,8 @@
 #include "adapters/core/conversations.hpp"
 
 #include "bot/overloaded.hpp"
-#include "bot/store/store.hpp"
-#include "bot/store/user_hash.hpp"
+#include "store/store.hpp"
+#include "store/user_hash.hpp"
 
 #include <algorithm>
 #include <atomic>

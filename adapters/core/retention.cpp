@@ -1,6 +1,6 @@
 #include "adapters/core/retention.hpp"
 
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 
 #include <exception>
 #include <pthread.h>

@@ -4,8 +4,8 @@
 #include "adapters/server/channel_secrets.hpp"
 #include "adapters/server/metrics.hpp"
 #include "adapters/server/static_files.hpp"
-#include "bot/store/review.hpp"
-#include "bot/store/store.hpp"
+#include "store/review.hpp"
+#include "store/store.hpp"
 
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
@@ -159,14 +159,9 @@ public:
     // writer's queue is committed first (it batches for up to 50 ms). A
     // failing database gets a short wait, so that reviews stay responsive,
     // and the reader then sees what is committed.
-    void read_committed(const std::function<void(SQLite::Database&)>& query) {
+    std::unique_ptr<review::ReviewReader> review_committed() {
         deps_.store.flush(std::chrono::milliseconds(250));
-        deps_.store.read(query);
-    }
-    json read(const std::function<json(SQLite::Database&)>& query) {
-        json result;
-        read_committed([&](SQLite::Database& db) { result = query(db); });
-        return result;
+        return deps_.store.review();
     }
 
     RulesReloader& reloader() { return deps_.reloader; }
@@ -189,7 +184,7 @@ Response export_response(const Request& request, AdminApi& api, const Query& que
     const auto format = review::export_format_from_string(query.format.empty() ? "jsonl" : query.format);
     if (!format) throw std::invalid_argument("format must be jsonl or csv");
     std::ostringstream out;
-    api.read_committed([&](SQLite::Database& db) { review::write_export(db, query.filter, *format, out); });
+    api.review_committed()->write_export(query.filter, *format, out);
     const bool csv = *format == review::ExportFormat::csv;
     auto response = make_response(request, http::status::ok, out.str(),
                                   csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
@@ -219,9 +214,7 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
                api->guarded("list", [api = api.get()](const Request& request, const RequestContext& context,
                                                            std::string&) {
                    const auto filter = api->query(context).filter;
-                   return json_response(request, http::status::ok, api->read([&](SQLite::Database& db) {
-                       return json{{"conversations", review::list_conversations(db, filter)}};
-                   }));
+                   return json_response(request, http::status::ok, json{{"conversations", api->review_committed()->list_conversations(filter)}});
                }));
     router.add_async(http::verb::get, std::string(conversations_path) + "/*",
                api->guarded("show", [api = api.get()](const Request& request, const RequestContext& context,
@@ -231,14 +224,11 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
                    if (id.empty() || id.find('/') != std::string::npos) {
                        return json_error(request, http::status::not_found, "not_found", "no such conversation");
                    }
-                   const json found = api->read([&](SQLite::Database& db) {
-                       auto transcript = review::transcript(db, id);
-                       return transcript ? *transcript : json();
-                   });
-                   if (found.is_null()) {
+                   const auto found = api->review_committed()->transcript(id);
+                   if (!found) {
                        return json_error(request, http::status::not_found, "not_found", "no conversation " + id);
                    }
-                   return json_response(request, http::status::ok, found);
+                   return json_response(request, http::status::ok, *found);
                }));
     router.add_async(http::verb::delete_, std::string(conversations_path) + "/*",
                api->guarded("delete", [api = api.get()](const Request& request, const RequestContext& context,
@@ -254,16 +244,13 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
                api->guarded("stats", [api = api.get()](const Request& request, const RequestContext& context,
                                                             std::string&) {
                    const auto filter = api->query(context).filter;
-                   return json_response(request, http::status::ok,
-                                        api->read([&](SQLite::Database& db) { return review::stats(db, filter); }));
+                   return json_response(request, http::status::ok, api->review_committed()->stats(filter));
                }));
     router.add_async(http::verb::get, "/api/v1/unmatched",
                api->guarded("unmatched", [api = api.get()](const Request& request,
                                                                 const RequestContext& context, std::string&) {
                    const auto filter = api->query(context).filter;
-                   return json_response(request, http::status::ok, api->read([&](SQLite::Database& db) {
-                       return json{{"unmatched", review::unmatched(db, filter)}};
-                   }));
+                   return json_response(request, http::status::ok, json{{"unmatched", api->review_committed()->unmatched(filter)}});
                }));
     router.add_async(http::verb::get, "/api/v1/export",
                api->guarded("export", [api = api.get()](const Request& request, const RequestContext& context,

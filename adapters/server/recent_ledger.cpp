@@ -1,9 +1,8 @@
 #include "adapters/server/recent_ledger.hpp"
 
 #include "adapters/server/log.hpp"
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 
-#include <SQLiteCpp/Statement.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -24,20 +23,16 @@ struct StoredEntry {
 
 std::vector<StoredEntry> read_scope(store::Store& store, const std::string& scope) {
     std::vector<StoredEntry> stored;
-    store.read([&](SQLite::Database& db) {
-        SQLite::Statement query(db, "SELECT value FROM bindings WHERE scope = ?");
-        query.bind(1, scope);
-        while (query.executeStep()) {
-            const auto row = nlohmann::json::parse(query.getColumn(0).getString(), nullptr, false);
-            if (!row.is_object() || !row.contains("seq") || !row["seq"].is_number_unsigned() ||
-                !row.contains("key") || !row["key"].is_string() || !row.contains("time") ||
-                !row["time"].is_number_integer() || !row.contains("value") || !row["value"].is_string()) {
-                continue;  // not written by us: leave it alone
-            }
-            stored.push_back({row["seq"].get<std::uint64_t>(), row["key"].get<std::string>(),
-                              row["time"].get<std::int64_t>(), row["value"].get<std::string>()});
+    for (const std::string& value : store.binding_values(scope)) {
+        const auto row = nlohmann::json::parse(value, nullptr, false);
+        if (!row.is_object() || !row.contains("seq") || !row["seq"].is_number_unsigned() ||
+            !row.contains("key") || !row["key"].is_string() || !row.contains("time") ||
+            !row["time"].is_number_integer() || !row.contains("value") || !row["value"].is_string()) {
+            continue;  // not written by us: leave it alone
         }
-    });
+        stored.push_back({row["seq"].get<std::uint64_t>(), row["key"].get<std::string>(),
+                          row["time"].get<std::int64_t>(), row["value"].get<std::string>()});
+    }
     std::sort(stored.begin(), stored.end(),
               [](const StoredEntry& a, const StoredEntry& b) { return a.sequence < b.sequence; });
     return stored;

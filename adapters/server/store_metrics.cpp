@@ -1,7 +1,7 @@
 #include "adapters/server/store_metrics.hpp"
 
 #include "adapters/server/metrics.hpp"
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 
 #include <string>
 

@@ -12,7 +12,7 @@
 #include "adapters/server/telegram_update.hpp"
 #include "adapters/server/turn_metrics.hpp"
 #include "bot/protocol.hpp"
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 
 #include <nlohmann/json.hpp>
 

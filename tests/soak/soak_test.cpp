@@ -4,7 +4,7 @@
 // checks none more than doubled and that finished conversations leave
 // memory once idle (--memory-idle 2s here). BACKTALK_SOAK_SECONDS sets the length
 // (default 20).
-#include "bot/store/schema.hpp"
+#include "store/sqlite/schema.hpp"
 #include "tests/hostile/process_probe.hpp"
 #include "tests/integration/clients.hpp"
 #include "tests/integration/server_process.hpp"

@@ -2,7 +2,7 @@
 // errors that change nothing, and the log of every object in and out.
 #include "adapters/core/conversations.hpp"
 #include "bot/rules.hpp"
-#include "bot/store/review.hpp"
+#include "store/review.hpp"
 #include "store_test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -84,9 +84,7 @@ std::vector<std::string> texts(const std::vector<Reply>& list) {
 
 json transcript(store::Store& log, const std::string& id) {
     REQUIRE(log.flush());
-    json result;
-    log.read([&](SQLite::Database& db) { result = store::review::transcript(db, id).value_or(json()); });
-    return result;
+    return log.review()->transcript(id).value_or(json());
 }
 
 }  // namespace

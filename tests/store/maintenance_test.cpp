@@ -1,4 +1,4 @@
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 #include "store_test_support.hpp"
 
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-#include "bot/store/redact.hpp"
+#include "store/redact.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // The sweeper behind `backtalk serve --retention-days`: it purges at start,
 // again after each interval, reports what it removed, and stops promptly.
 #include "adapters/core/retention.hpp"
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 #include "store_test_support.hpp"
 
 #include <doctest/doctest.h>

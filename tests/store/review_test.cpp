@@ -1,5 +1,5 @@
-#include "bot/store/review.hpp"
-#include "bot/store/store.hpp"
+#include "store/sqlite/review_queries.hpp"
+#include "store/store.hpp"
 #include "store_test_support.hpp"
 
 #include <doctest/doctest.h>

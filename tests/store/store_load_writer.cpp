@@ -5,7 +5,7 @@
 // usage: store_load_writer DB COUNTER_FILE ROWS_PER_SECOND BATCH_ROWS
 // After each row it queues it writes the number queued so far (8 bytes) to
 // COUNTER_FILE.
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 // Records and options shared by the store tests.
 #pragma once
 
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 #include "temp_dir.hpp"
 #include "tests/support/eventually.hpp"
 

@@ -3,10 +3,9 @@
 // updates in order).
 #include "adapters/server/keyed_serial.hpp"
 #include "adapters/server/recent_ledger.hpp"
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 #include "tests/store/temp_dir.hpp"
 
-#include <SQLiteCpp/Statement.h>
 #include <doctest/doctest.h>
 
 #include <string>
@@ -31,14 +30,7 @@ StoreOptions store_at(const TempDir& dir) {
 }
 
 int rows_in_scope(Store& store, const std::string& scope) {
-    int rows = 0;
-    store.read([&](SQLite::Database& db) {
-        SQLite::Statement query(db, "SELECT COUNT(*) FROM bindings WHERE scope = ?");
-        query.bind(1, scope);
-        query.executeStep();
-        rows = query.getColumn(0).getInt();
-    });
-    return rows;
+    return static_cast<int>(store.binding_values(scope).size());
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 //
 // usage: store_writer_bench [ROWS] [PRODUCERS] [BATCH_ROWS] [DB_DIR]
 //        defaults: 200000 rows, 2 producers, batches of 100, a temp folder
-#include "bot/store/store.hpp"
+#include "store/store.hpp"
 
 #include <algorithm>
 #include <chrono>

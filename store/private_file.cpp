@@ -1,4 +1,4 @@
-#include "bot/store/private_file.hpp"
+#include "store/private_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

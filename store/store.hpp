@@ -1,4 +1,6 @@
-// The conversation log and session store. Callers on any thread hand records
+// The conversation log and session store: the interface the rest of
+// backtalk uses, whatever the database behind it (store/backend.hpp; the
+// SQLite backend is in store/sqlite/). Callers on any thread hand records
 // to store methods, which redact what people typed and queue them; one
 // writer thread commits the queue to SQLite in batches (at most `batch_rows`
 // rows or `batch_interval` of waiting, whichever comes first). A graceful close
@@ -13,9 +15,8 @@
 
 #include "bot/reply.hpp"
 #include "bot/session.hpp"
-#include "bot/store/redact.hpp"
-
-#include <SQLiteCpp/Database.h>
+#include "store/redact.hpp"
+#include "store/review.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -189,10 +190,19 @@ public:
     // cannot be read right now (the caller must not take a chat for new).
     std::optional<std::string> binding(const std::string& scope, const std::string& key);
 
-    // Runs `query` on a read-only connection opened for the call (review
-    // queries; they never hold up session loads). Throws what opening or
-    // reading throws.
-    void read(const std::function<void(SQLite::Database&)>& query);
+    // Review queries on a read-only view of what is committed, opened for
+    // the caller (a long export never holds up session loads). Throws when
+    // the database cannot be opened.
+    std::unique_ptr<review::ReviewReader> review();
+    // The committed values bound in `scope` (a channel's ledger read back at
+    // start). Throws when the database cannot be read.
+    std::vector<std::string> binding_values(const std::string& scope);
+
+    // Runs `job` on the store's reader thread, after the jobs posted before
+    // it: work that must read the store (load_session, binding) and may wait
+    // on it there rather than on a network thread. False when the store is
+    // closed; the job is then not run.
+    bool post_read(std::function<void()> job);
 
     // Waits until everything queued before the call is committed or dropped.
     // False if that took longer than close_timeout, or `limit` (the database

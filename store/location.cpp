@@ -1,4 +1,4 @@
-#include "bot/store/location.hpp"
+#include "store/location.hpp"
 
 #include <algorithm>
 #include <cctype>

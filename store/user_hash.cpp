@@ -1,4 +1,4 @@
-#include "bot/store/user_hash.hpp"
+#include "store/user_hash.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>

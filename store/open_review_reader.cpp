@@ -1,0 +1,16 @@
+// The one place that picks a review backend for a database location.
+#include "store/review.hpp"
+#include "store/sqlite/review_reader.hpp"
+
+#include <stdexcept>
+
+namespace backtalk::store::review {
+
+std::unique_ptr<ReviewReader> open_review_reader(const DatabaseLocation& location) {
+    if (location.backend == Backend::postgresql) {
+        throw std::runtime_error("this backtalk cannot use PostgreSQL yet; give a SQLite file path");
+    }
+    return std::make_unique<SqliteReviewReader>(open_existing_log_read_only(location.text));
+}
+
+}  // namespace backtalk::store::review
