@@ -80,6 +80,9 @@ struct ConversationService::Impl {
 
     mutable std::mutex table_mutex;
     std::unordered_map<std::string, std::shared_ptr<LiveConversation>> live;
+    // Conversations with turns waiting on the store's reader thread, and how
+    // many: their next turns queue there too, so that they keep their order.
+    std::unordered_map<std::string, std::size_t> reading;
     std::atomic<std::int64_t> next_sweep_ms{0};
 
     std::shared_ptr<const Engine> current_engine() const {
@@ -105,7 +108,9 @@ struct ConversationService::Impl {
 
     // Drops conversations idle past kept_in_memory_ms() from memory; their
     // snapshots stay in the store (until purged), and find() reads them back.
-    void sweep(std::int64_t now) {
+    // `turn_for` is kept: the turn about to run found it in memory (a network
+    // thread's turn must not read it back from the store).
+    void sweep(std::int64_t now, const std::string& turn_for) {
         if (now < next_sweep_ms.load(std::memory_order_relaxed)) return;
         std::lock_guard lock(table_mutex);
         if (now < next_sweep_ms.load(std::memory_order_relaxed)) return;
@@ -115,7 +120,8 @@ struct ConversationService::Impl {
         std::erase_if(live, [&](const auto& entry) {
             std::unique_lock conversation(entry.second->mutex, std::try_to_lock);
             // A conversation in a turn right now is not idle.
-            return conversation.owns_lock() && now - entry.second->session->last_active_ms > kept_ms;
+            return conversation.owns_lock() && entry.first != turn_for &&
+                   now - entry.second->session->last_active_ms > kept_ms;
         });
     }
 
@@ -316,9 +322,10 @@ struct ConversationService::Impl {
                                        const ChannelInfo& channel) {
         const auto started = SteadyClock::now();
         const std::int64_t now = now_ms();
-        sweep(now);
+        const auto* request = std::get_if<protocol::Start>(&object);
+        sweep(now, request ? request->session : session_id);
         const std::shared_ptr<const Engine> current = current_engine();
-        if (const auto* request = std::get_if<protocol::Start>(&object)) {
+        if (request) {
             return start(session_id, *request, channel, *current, now, started);
         }
         if (auto conversation = find(session_id, now)) {
@@ -358,6 +365,21 @@ struct ConversationService::Impl {
     }
 };
 
+namespace {
+
+// The conversation a client object continues: a start names the one to
+// resume; anything else (even what cannot be parsed, which is logged there)
+// goes on in the connection's own.
+std::string conversation_of(const std::string& session_id, std::string_view json_text) {
+    auto parsed = protocol::parse_client_object(json_text);
+    if (const auto* object = std::get_if<protocol::ClientObject>(&parsed)) {
+        if (const auto* start = std::get_if<protocol::Start>(object)) return start->session;
+    }
+    return session_id;
+}
+
+}  // namespace
+
 ConversationService::ConversationService(std::shared_ptr<const Engine> engine, store::Store* store,
                                          ConversationOptions options, std::function<std::int64_t()> now_ms,
                                          std::function<std::string()> new_session_id)
@@ -389,6 +411,48 @@ std::vector<OutObject> ConversationService::handle_json(std::string& session_id,
         choice->asking = shown_asking;
     }
     return impl_->handle(session_id, object, channel);
+}
+
+void ConversationService::handle_json_async(std::string session_id, std::string json_text, ChannelInfo channel,
+                                            std::string shown_asking, TurnDone done) {
+    const std::string conversation = conversation_of(session_id, json_text);
+    bool in_memory = true;
+    if (impl_->store && !conversation.empty()) {
+        std::lock_guard lock(impl_->table_mutex);
+        in_memory = !impl_->reading.count(conversation) && impl_->live.count(conversation);
+        if (!in_memory) ++impl_->reading[conversation];
+    }
+    if (in_memory) {
+        auto objects = handle_json(session_id, json_text, channel, shown_asking);
+        return done(std::move(session_id), std::move(objects));
+    }
+    // Counted down once the turn has run, before it is answered: the turn's
+    // effect is in memory by then, and each channel sends its answers in order.
+    const auto read_done = [impl = impl_.get(), conversation] {
+        std::lock_guard lock(impl->table_mutex);
+        if (auto found = impl->reading.find(conversation); found != impl->reading.end() && --found->second == 0) {
+            impl->reading.erase(found);
+        }
+    };
+    const std::string unchanged_session = session_id;
+    const bool posted = impl_->store->post_read(
+        [this, session_id = std::move(session_id), json_text = std::move(json_text), channel = std::move(channel),
+         shown_asking = std::move(shown_asking), done, read_done]() mutable {
+            std::vector<OutObject> objects;
+            try {
+                objects = handle_json(session_id, json_text, channel, shown_asking);
+            } catch (const std::exception&) {
+                // The caller waits for an answer whatever happened.
+                objects = {protocol::make_error("internal")};
+            }
+            read_done();
+            done(std::move(session_id), std::move(objects));
+        });
+    if (!posted) {
+        // The store is closing: the conversation cannot be read now.
+        read_done();
+        done(unchanged_session, {protocol::make_error("unavailable")});
+    }
 }
 
 void ConversationService::replace_engine(std::shared_ptr<const Engine> engine) {

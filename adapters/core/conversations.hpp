@@ -76,6 +76,17 @@ public:
     std::vector<OutObject> handle_json(std::string& session_id, std::string_view json_text,
                                        const ChannelInfo& channel, std::string_view shown_asking = {});
 
+    // handle_json for a network thread, which must never wait on the store:
+    // when the conversation has to be read back from the store (it left
+    // memory, or is being read back for an earlier turn), the turn runs on
+    // the store's reader thread and `done` is called there; otherwise the
+    // turn runs here and `done` is called before this returns. Turns of one
+    // conversation keep their order. `done` gets the session id (updated
+    // when one opens) and the objects to send; post them to your strand.
+    using TurnDone = std::function<void(std::string session_id, std::vector<OutObject> objects)>;
+    void handle_json_async(std::string session_id, std::string json_text, ChannelInfo channel,
+                           std::string shown_asking, TurnDone done);
+
     // What the conversation's latest reply offered; empty for an unknown,
     // expired or erased conversation. For a channel whose buttons stay on
     // old messages (Telegram): which option a tap picked, and the buttons to

@@ -208,11 +208,17 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
         const std::string key = !chat.session.empty()      ? "session " + chat.session
                                 : !chat.message_id.empty() ? "message " + chat.message_id
                                                            : std::string();
-        auto job = [self = shared_from_this(), request, chat = std::move(chat), respond = std::move(respond)] {
-            respond(self->answer(request, chat));
+        auto job = [self = shared_from_this(), request, chat = std::move(chat),
+                    respond = std::move(respond)](const KeyedSerialRunner::Finished& finished) {
+            self->answer(request, chat, [respond, finished](Response response) {
+                // The key is free for the next request once this one's
+                // answer (and its stored copy for retries) exists.
+                finished();
+                respond(std::move(response));
+            });
         };
-        if (key.empty()) return job();
-        serial.run(key, std::move(job));
+        if (key.empty()) return job([] {});
+        serial.run_async(key, std::move(job));
     }
 
     std::optional<Refusal> check(const Request& request) {
@@ -252,16 +258,28 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
         return response;
     }
 
-    Response answer(const Request& request, const ChatRequest& chat) {
+    // Answers through `respond`, at once or, when the conversation must be
+    // read back from the store, from the store's reader thread.
+    void answer(const Request& request, const ChatRequest& chat, Respond respond) {
         const std::string fingerprint = sha256_hex(dump(chat.client_object));
         const std::string answer_key = sha256_hex(chat.session + "\n" + chat.message_id);
         if (!chat.message_id.empty()) {
-            if (const auto stored = answers.find(answer_key, wall_clock_ms())) return replay(request, chat.session, *stored, fingerprint);
+            if (const auto stored = answers.find(answer_key, wall_clock_ms())) {
+                return respond(replay(request, chat.session, *stored, fingerprint));
+            }
         }
-
-        std::string session = chat.session;
         const auto started = std::chrono::steady_clock::now();
-        const auto objects = conversations.handle_json(session, dump(chat.client_object), ChannelInfo{"rest", ""});
+        conversations.handle_json_async(
+            chat.session, dump(chat.client_object), ChannelInfo{"rest", ""}, "",
+            [self = shared_from_this(), request, message_id = chat.message_id, fingerprint, answer_key, started,
+             respond = std::move(respond)](std::string session, std::vector<OutObject> objects) {
+                respond(self->turn_answer(request, message_id, fingerprint, answer_key, started, session, objects));
+            });
+    }
+
+    Response turn_answer(const Request& request, const std::string& message_id, const std::string& fingerprint,
+                         const std::string& answer_key, std::chrono::steady_clock::time_point started,
+                         const std::string& session, const std::vector<OutObject>& objects) {
         std::optional<Level> last_outcome;
         turn_metrics.record_turn(objects, std::chrono::steady_clock::now() - started, last_outcome);
 
@@ -277,7 +295,7 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
         const auto* error = shown.empty() ? nullptr : std::get_if<protocol::Error>(&shown.back());
         const http::status status = error ? status_for(error->code) : http::status::ok;
         const std::string body = answer_body(session, new_session, to_json_objects(shown));
-        if (!chat.message_id.empty()) {
+        if (!message_id.empty()) {
             const json stored{{"status", static_cast<unsigned>(status)}, {"body", body}, {"request", fingerprint}};
             answers.insert(answer_key, dump(stored), wall_clock_ms());
         }

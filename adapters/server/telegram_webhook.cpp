@@ -180,10 +180,22 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
         }
         const std::string chat_hash = store.hash_user("telegram", std::to_string(update.chat_id));
         // One chat's updates one at a time, in order; the request is copied
-        // because the job may run after this handler has returned.
-        chats.run(chat_hash, [self = shared_from_this(), request, update = std::move(update), chat_hash,
-                              respond = std::move(respond)] {
-            self->handle_in_order(request, update, chat_hash, respond);
+        // because the job runs after this handler has returned. Every update
+        // reads the chat's conversation from the store (its binding, and the
+        // session when it left memory), so it runs on the store's reader
+        // thread, never on a network thread.
+        chats.run_async(chat_hash, [self = shared_from_this(), request, update = std::move(update), chat_hash,
+                                    respond = std::move(respond)](const KeyedSerialRunner::Finished& finished) {
+            const bool posted = self->store.post_read([self, request, update, chat_hash, respond, finished] {
+                self->handle_in_order(request, update, chat_hash, respond);
+                finished();
+            });
+            if (!posted) {
+                // The store is closing: Telegram retries the update later.
+                self->release(update.update_id);
+                respond(error_response(request, http::status::service_unavailable, "shutting down"));
+                finished();
+            }
         });
     }
 

@@ -148,9 +148,9 @@ void WebSocketSession::on_read(beast::error_code error, std::size_t) {
     // A rare long message must not keep its buffer for the connection's life.
     if (buffer_.capacity() > idle_buffer_limit) buffer_.shrink_to_fit();
     if (admit_message()) {
-        if (text) {
-            handle_text(message);
-        } else {
+        // The next message is read once this one is answered.
+        if (text) return handle_text(message);
+        {
             shared_->metrics.count_error("bad_json");
             queue(protocol::to_json(protocol::make_error("bad_json"), true));
         }
@@ -174,20 +174,33 @@ bool WebSocketSession::admit_message() {
     return false;
 }
 
-void WebSocketSession::handle_text(std::string_view text) {
+void WebSocketSession::handle_text(std::string text) {
     const auto started = std::chrono::steady_clock::now();
-    std::vector<OutObject> objects;
     try {
-        objects = shared_->conversations.handle_json(session_id_, text, websocket_channel, shown_asking_);
+        shared_->conversations.handle_json_async(
+            session_id_, std::move(text), websocket_channel, shown_asking_,
+            [self = shared_from_this(), started](std::string session_id, std::vector<OutObject> objects) {
+                // Here at once, or from the store's reader thread.
+                net::dispatch(self->ws_.get_executor(), [self, started, session_id = std::move(session_id),
+                                                         objects = std::move(objects)]() mutable {
+                    self->on_turn(started, std::move(session_id), std::move(objects));
+                });
+            });
     } catch (const std::exception&) {
         log_event("websocket: the conversation service failed");
-        objects = {protocol::make_error("internal")};
+        on_turn(started, session_id_, {protocol::make_error("internal")});
     }
+}
+
+void WebSocketSession::on_turn(std::chrono::steady_clock::time_point started, std::string session_id,
+                               std::vector<OutObject> objects) {
+    session_id_ = std::move(session_id);
     shared_->metrics.record_turn(objects, std::chrono::steady_clock::now() - started, last_outcome_);
     for (const auto& object : objects) {
         if (const auto* reply = std::get_if<Reply>(&object)) shown_asking_ = reply->asking;
     }
     for (auto& json : to_json_objects(objects)) queue(std::move(json));
+    if (state_ == State::open) read_next();
 }
 
 void WebSocketSession::queue(std::string json) {

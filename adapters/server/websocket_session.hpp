@@ -4,6 +4,7 @@
 // bounded outbound queue and one write in flight.
 #pragma once
 
+#include "adapters/core/conversations.hpp"
 #include "adapters/server/connection_limits.hpp"
 #include "adapters/server/http_types.hpp"
 #include "adapters/server/log_throttle.hpp"
@@ -24,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace backtalk {
 class ConversationService;
@@ -65,7 +67,10 @@ private:
     void do_read();
     void on_read(boost::beast::error_code error, std::size_t bytes);
     bool admit_message();
-    void handle_text(std::string_view text);
+    void handle_text(std::string text);
+    // The turn's answer, on the strand: sent, then the next message is read.
+    void on_turn(std::chrono::steady_clock::time_point started, std::string session_id,
+                 std::vector<OutObject> objects);
     void queue(std::string json);
     void do_write();
     void on_write(boost::beast::error_code error, std::size_t bytes);

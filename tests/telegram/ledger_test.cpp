@@ -144,3 +144,42 @@ TEST_CASE("jobs of one key from several threads never overlap and keep each thre
         for (int i = 0; i < per_thread; ++i) CHECK(seen[static_cast<std::size_t>(i)] == i);
     }
 }
+
+TEST_CASE("an asynchronous job holds its key until it calls finished, and the next runs on the finishing thread") {
+    KeyedSerialRunner runner;
+    std::vector<std::string> order;
+    KeyedSerialRunner::Finished finish_first;
+    runner.run_async("chat", [&](KeyedSerialRunner::Finished finished) {
+        order.push_back("first starts");
+        finish_first = std::move(finished);  // answered later, from elsewhere
+    });
+    std::thread::id second_ran_on;
+    runner.run("chat", [&] {
+        order.push_back("second");
+        second_ran_on = std::this_thread::get_id();
+    });
+    runner.run("other", [&] { order.push_back("other chat"); });
+    CHECK(order == std::vector<std::string>{"first starts", "other chat"});
+    CHECK(runner.busy_keys() == 1);
+
+    std::thread finisher([&] {
+        finish_first();
+        finish_first();  // a second call changes nothing
+    });
+    const std::thread::id finisher_id = finisher.get_id();
+    finisher.join();
+    CHECK(order == std::vector<std::string>{"first starts", "other chat", "second"});
+    CHECK(second_ran_on == finisher_id);
+    CHECK(runner.busy_keys() == 0);
+}
+
+TEST_CASE("thousands of jobs queued behind one that finishes late run without deep recursion") {
+    KeyedSerialRunner runner;
+    KeyedSerialRunner::Finished finish_first;
+    runner.run_async("k", [&](KeyedSerialRunner::Finished finished) { finish_first = std::move(finished); });
+    int ran = 0;
+    for (int i = 0; i < 100000; ++i) runner.run("k", [&] { ++ran; });
+    finish_first();
+    CHECK(ran == 100000);
+    CHECK(runner.busy_keys() == 0);
+}
