@@ -53,10 +53,10 @@ std::string joined(const json& array, char separator) {
     return text;
 }
 
-constexpr std::array<const char*, 17> csv_columns{
+constexpr std::array<const char*, 18> csv_columns{
     "conversation", "seq",   "time",   "direction",    "kind",           "text",
     "code",         "intents", "confidence", "understood", "state",      "asking",
-    "triage_level", "triage_reasons", "rules_version", "channel", "processing_us"};
+    "triage_level", "triage_reasons", "rules_version", "channel", "processing_us", "basis"};
 
 std::string csv_line(const json& row) {
     const json& triage = row.at("triage");
@@ -70,7 +70,8 @@ std::string csv_line(const json& row) {
         triage.is_null() ? json(nullptr) : triage.at("level"),
         triage.is_null() ? json(nullptr) : json(joined(triage.at("reasons"), ' ')),
         row.at("rules_version"), row.at("channel"),
-        row.at("processing_us")};
+        row.at("processing_us"),
+        json(basis_text(row.at("basis")))};
     std::string line;
     for (std::size_t i = 0; i < fields.size(); ++i) {
         if (i > 0) line += ',';
@@ -86,6 +87,22 @@ bool is_edge_punctuation(char c) {
 }
 
 }  // namespace
+
+std::string basis_text(const json& basis) {
+    std::string text;
+    for (const json& rule : basis) {
+        if (!text.empty()) text += "; ";
+        text += rule.at("rule").get<std::string>() + " (" + rule.at("level").get<std::string>() + ")";
+        std::string facts;
+        for (const json& fact : rule.at("facts")) {
+            if (!facts.empty()) facts += ", ";
+            facts += fact.at("slot").get<std::string>() + "=" + fact.at("value").get<std::string>() + " @turn " +
+                     std::to_string(fact.at("turn").get<int>());
+        }
+        if (!facts.empty()) text += ": " + facts;
+    }
+    return text;
+}
 
 void validate(const Filter& filter) {
     if (filter.level && *filter.level != "none" && !level_from_string(*filter.level)) {

@@ -52,7 +52,8 @@ public:
     // {conversation: {...as in list, or null if only messages remain},
     // messages: [{seq, time, direction, kind, text, code, intents,
     // confidence, understood, state, asking, triage, rules_version, channel,
-    // processing_us}]}, or nothing if the id is unknown.
+    // processing_us, basis: [{rule, level, facts: [{slot, value, turn}]}]}]},
+    // or nothing if the id is unknown.
     virtual std::optional<nlohmann::json> transcript(const std::string& id) = 0;
 
     // Every message of the selected conversations, conversation by
@@ -94,6 +95,10 @@ std::size_t write_export_rows(
 // Lower case (ASCII), single spaces, no sentence punctuation at either end: the key
 // that groups unmatched messages.
 std::string normalise_for_grouping(std::string_view text);
+
+// A message's basis as one line: "EM-1 (emergency): saddle_numbness=yes @turn
+// 3, bladder=new @turn 3; EM-2 (...)"; empty when it has none.
+std::string basis_text(const nlohmann::json& basis);
 
 // 2024-05-01T10:00:00.123Z
 std::string format_time_utc(std::int64_t ms);

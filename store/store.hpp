@@ -13,6 +13,7 @@
 // counters() say so.
 #pragma once
 
+#include "bot/engine.hpp"
 #include "bot/reply.hpp"
 #include "bot/session.hpp"
 #include "store/redact.hpp"
@@ -107,6 +108,9 @@ struct MessageRecord {
     std::string state;
     std::string asking;
     std::optional<Triage> triage;
+    // Why the advice is what it is (the rules at its level, their facts and
+    // the turns that set them): on the turn's first reply with a triage.
+    std::vector<RuleBasis> basis;
     std::string rules_version;
     std::string channel;
     std::int64_t processing_us = 0;

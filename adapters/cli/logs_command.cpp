@@ -266,6 +266,10 @@ void print_transcript(const json& transcript) {
             if (message.at("asking").is_string()) notes += ", asking " + message.at("asking").get<std::string>();
             if (!message.at("triage").is_null()) notes += ", triage " + outcome_text(message.at("triage"));
         }
+        if (!message.at("basis").empty()) {
+            notes += (notes.empty() ? "" : "\n" + std::string(24, ' ')) + "because " +
+                     review::basis_text(message.at("basis"));
+        }
         if (!notes.empty()) std::cout << std::string(24, ' ') << notes << '\n';
     }
 }

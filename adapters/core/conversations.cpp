@@ -224,6 +224,11 @@ struct ConversationService::Impl {
                        },
                        object);
         }
+        if (!turn.notes.basis.empty()) {
+            const auto advice = std::find_if(logged.messages.begin() + 1, logged.messages.end(),
+                                             [](const store::MessageRecord& record) { return record.triage.has_value(); });
+            (advice != logged.messages.end() ? *advice : logged.messages.front()).basis = turn.notes.basis;
+        }
         store->log_turn(std::move(logged));
     }
 

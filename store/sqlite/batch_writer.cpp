@@ -4,6 +4,7 @@
 #include "store/sqlite/schema.hpp"
 
 #include <SQLiteCpp/Statement.h>
+#include <nlohmann/json.hpp>
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
@@ -42,8 +43,8 @@ struct WriterStatements {
           insert_message(db, R"sql(
               INSERT INTO messages (conversation, seq, time, direction, kind, text, code, intents,
                                     confidence, understood, state, asking, triage_level,
-                                    triage_reasons, rules_version, channel, processing_us)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql"),
+                                    triage_reasons, rules_version, channel, processing_us, basis)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql"),
           last_seq(db, "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation = ?"),
           // Right-hand sides read the row as it was: turns_to_outcome is the
           // answers before this batch plus those in it before its first
@@ -110,6 +111,16 @@ struct MessageCounts {
         }
     }
 };
+
+std::string basis_json(const std::vector<RuleBasis>& basis) {
+    nlohmann::json rules = nlohmann::json::array();
+    for (const RuleBasis& rule : basis) {
+        nlohmann::json facts = nlohmann::json::array();
+        for (const auto& fact : rule.facts) facts.push_back({{"slot", fact.slot}, {"value", fact.value}, {"turn", fact.turn}});
+        rules.push_back({{"rule", rule.rule}, {"level", backtalk::to_string(rule.level)}, {"facts", std::move(facts)}});
+    }
+    return rules.dump();
+}
 
 void fold(ConversationRecord& folded, const ConversationRecord& later) {
     if (!later.user_hash.empty()) folded.user_hash = later.user_hash;
@@ -180,6 +191,8 @@ void write(WriterStatements& st, const MessageRecord& record, std::int64_t seq,
     bind_text_or_null(s, 15, record.rules_version);
     bind_text_or_null(s, 16, record.channel);
     s.bind(17, record.processing_us);
+    const std::string basis = record.basis.empty() ? std::string() : basis_json(record.basis);
+    bind_text_or_null(s, 18, basis);
     try {
         s.exec();
     } catch (...) {

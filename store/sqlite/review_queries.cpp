@@ -113,7 +113,7 @@ json conversation_row(SQLite::Statement& row) {
 
 constexpr const char* message_columns =
     "m.seq, m.time, m.direction, m.kind, m.text, m.code, m.intents, m.confidence, m.understood, "
-    "m.state, m.asking, m.triage_level, m.triage_reasons, m.rules_version, m.channel, m.processing_us";
+    "m.state, m.asking, m.triage_level, m.triage_reasons, m.rules_version, m.channel, m.processing_us, m.basis";
 
 // The message columns start at `first`.
 json message_row(SQLite::Statement& row, int first) {
@@ -133,7 +133,8 @@ json message_row(SQLite::Statement& row, int first) {
                  {"triage", triage_or_null(column(11), column(12))},
                  {"rules_version", text_or_null(column(13))},
                  {"channel", text_or_null(column(14))},
-                 {"processing_us", column(15).getInt64()}};
+                 {"processing_us", column(15).getInt64()},
+                 {"basis", json_array_or_empty(column(16))}};
     return message;
 }
 

@@ -28,7 +28,7 @@ const char* const message_counts_from_messages = R"sql(
 namespace {
 
 // Never edit a released migration; add a new one.
-const std::array<std::string, 6> migrations = {
+const std::array<std::string, 7> migrations = {
     // 1: the conversation log.
     R"sql(
     CREATE TABLE conversations (
@@ -145,6 +145,11 @@ const std::array<std::string, 6> migrations = {
     ALTER TABLE conversations ADD COLUMN not_understood INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversations ADD COLUMN turns_to_outcome INTEGER;
     UPDATE conversations SET )sql" + std::string(message_counts_from_messages) + ";",
+    // 7: why each advice is what it is, on the reply that gives it: JSON
+    // [{rule, level, facts: [{slot, value, turn}]}].
+    R"sql(
+    ALTER TABLE messages ADD COLUMN basis TEXT;
+    )sql",
 };
 
 }  // namespace

@@ -186,6 +186,23 @@ TEST_CASE("list, transcript, stats and unmatched answer JSON, and each view is a
     CHECK(audit[2][2] == session);
 }
 
+TEST_CASE("a conversation's JSON names the rule behind its advice: EM-1 for saddle numbness with new bladder trouble") {
+    TempDir dir;
+    AdminServer server(dir, true);
+    const std::string session = server.post_chat(json{{"text", "my lower back hurts since I lifted a box"}})["session"];
+    server.post_chat(json{{"session", session}, {"text", "no"}});
+    server.post_chat(json{{"session", session},
+                          {"text", "I can't feel the toilet paper when I wipe and I've been leaking urine"}});
+    const json transcript = server.get_json("/api/v1/conversations/" + session);
+    bool named = false;
+    for (const json& message : transcript["messages"]) {
+        for (const json& rule : message["basis"]) {
+            named = named || (rule["rule"] == "EM-1" && message["triage"]["level"] == "emergency");
+        }
+    }
+    CHECK_MESSAGE(named, transcript.dump());
+}
+
 TEST_CASE("stats?limit=N counts the newest N conversations") {
     TempDir dir;
     AdminServer server(dir, true);

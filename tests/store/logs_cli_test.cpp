@@ -198,8 +198,10 @@ TEST_CASE("logs reads an older log without changing it; stats ask for logs upgra
     const Run current = run_backtalk(dir, "logs stats --json --db " + db);
     REQUIRE_MESSAGE(current.exit_code == 0, current.err);
     {
-        // Back to schema 5: conversations without their message counts.
+        // Back to schema 5: conversations without their message counts,
+        // messages without a basis.
         SQLite::Database old(dir / "log.db", SQLite::OPEN_READWRITE);
+        old.exec("ALTER TABLE messages DROP COLUMN basis");
         for (const char* column : {"messages_in", "messages_out", "answers", "typed", "not_understood",
                                    "turns_to_outcome"}) {
             old.exec(std::string("ALTER TABLE conversations DROP COLUMN ") + column);
@@ -229,14 +231,14 @@ TEST_CASE("logs reads an older log without changing it; stats ask for logs upgra
     }
     const Run upgrade = run_backtalk(dir, "logs upgrade --db " + db);
     REQUIRE_MESSAGE(upgrade.exit_code == 0, upgrade.err);
-    CHECK(upgrade.out.find("schema 5 upgraded to 6") != std::string::npos);
-    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 6);
+    CHECK(upgrade.out.find("schema 5 upgraded to 7") != std::string::npos);
+    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 7);
     const Run upgraded = run_backtalk(dir, "logs stats --json --db " + db);
     REQUIRE_MESSAGE(upgraded.exit_code == 0, upgraded.err);
     CHECK(json::parse(upgraded.out) == json::parse(current.out));
     CHECK(json::parse(upgraded.out).at("messages_in").get<int>() == static_cast<int>(typed.size()));
     const Run again = run_backtalk(dir, "logs upgrade --db " + db);
-    CHECK(again.out.find("schema 6, up to date") != std::string::npos);
+    CHECK(again.out.find("schema 7, up to date") != std::string::npos);
 }
 
 TEST_CASE("logs commands fail clearly and create nothing on bad input") {
@@ -537,4 +539,48 @@ TEST_CASE("--db and BACKTALK_DB take a path or a PostgreSQL URL; another URL is 
             CHECK(created_nothing());
         }
     }
+}
+
+TEST_CASE("logs show, the JSON-lines and the CSV export name the rule behind a level: EM-1 for saddle numbness with new bladder trouble") {
+    backtalk::test::TempDir dir;
+    const std::string db = quoted((dir / "log.db").string());
+    const std::string input = R"({"type":"start"})" "\n"
+                              R"({"type":"message","text":"my lower back hurts since I lifted a box"})" "\n"
+                              R"({"type":"message","text":"no"})" "\n"
+                              R"({"type":"message","text":"I can't feel the toilet paper when I wipe and I've been leaking urine"})" "\n";
+    const Run chat = run_backtalk(dir, "chat --json --db " + db, input);
+    REQUIRE_MESSAGE(chat.exit_code == 0, chat.err);
+    const Run list = run_backtalk(dir, "logs list --json --db " + db);
+    REQUIRE_MESSAGE(list.exit_code == 0, list.err);
+    const json conversations = json::parse(list.out);
+    REQUIRE(conversations.size() == 1);
+    REQUIRE(conversations[0]["outcome"]["level"] == "emergency");
+    const std::string id = conversations[0]["id"];
+
+    const Run show = run_backtalk(dir, "logs show " + id + " --db " + db);
+    REQUIRE_MESSAGE(show.exit_code == 0, show.err);
+    CHECK_MESSAGE(show.out.find("because EM-1 (emergency)") != std::string::npos, show.out);
+    CHECK(show.out.find("saddle_numbness=yes @turn 3") != std::string::npos);
+
+    const Run exported = run_backtalk(dir, "logs export --format jsonl --db " + db);
+    REQUIRE_MESSAGE(exported.exit_code == 0, exported.err);
+    bool named = false;
+    for (const json& row : json_lines(exported.out)) {
+        for (const json& rule : row.at("basis")) {
+            if (rule.at("rule") != "EM-1") continue;
+            named = true;
+            CHECK(row.at("triage").at("level") == "emergency");
+            CHECK(rule.at("level") == "emergency");
+            const json& facts = rule.at("facts");
+            CHECK(std::any_of(facts.begin(), facts.end(), [](const json& fact) {
+                return fact.at("slot") == "saddle_numbness" && fact.at("value") == "yes" && fact.at("turn") == 3;
+            }));
+        }
+    }
+    CHECK_MESSAGE(named, exported.out);
+
+    const Run csv = run_backtalk(dir, "logs export --format csv --db " + db);
+    REQUIRE_MESSAGE(csv.exit_code == 0, csv.err);
+    CHECK(csv.out.substr(0, csv.out.find('\r')).find(",basis") != std::string::npos);
+    CHECK(csv.out.find("EM-1 (emergency): ") != std::string::npos);
 }

@@ -117,3 +117,31 @@ TEST_CASE("a file that is not a database is refused") {
     CHECK_THROWS_WITH_AS(store::Store(test::quiet_options(dir)), doctest::Contains("not a backtalk database"),
                          std::runtime_error);
 }
+
+TEST_CASE("schema 7: a version-5 log gains the basis of each advice; its messages read back unchanged, with no basis") {
+    test::TempDir dir;
+    {
+        SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        store::migrate(db, 5);
+        REQUIRE(store::schema_version(db) == 5);
+        db.exec("INSERT INTO conversations (id, channel, started, last_activity, outcome_level, outcome_reasons, turns) "
+                "VALUES ('v5', 'terminal', 1000, 2000, 'emergency', '[\"cauda_equina\"]', 2)");
+        db.exec("INSERT INTO messages (conversation, seq, time, direction, kind, text, intents, confidence, "
+                "understood, triage_level, triage_reasons) VALUES "
+                "('v5', 1, 1000, 'in', 'message', 'numb down there', '[\"saddle_numbness\"]', 0.9, 1, NULL, NULL), "
+                "('v5', 2, 1000, 'out', 'reply', 'Call 112 now.', NULL, NULL, NULL, 'emergency', '[\"cauda_equina\"]')");
+    }
+    store::Store log(test::quiet_options(dir));
+    const auto transcript = log.review()->transcript("v5");
+    log.close();
+    REQUIRE(transcript);
+    const auto& messages = (*transcript)["messages"];
+    REQUIRE(messages.size() == 2);
+    CHECK(messages[0]["text"] == "numb down there");
+    CHECK(messages[1]["triage"]["level"] == "emergency");
+    CHECK(messages[1]["basis"] == nlohmann::json::array());
+
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
+    CHECK(store::schema_version(db) == 7);
+    CHECK(db.execAndGet("SELECT COUNT(*) FROM messages WHERE basis IS NULL").getInt() == 2);
+}
