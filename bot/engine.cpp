@@ -158,6 +158,7 @@ private:
     // next, before the usual order (a hedged one is confirmed once).
     std::vector<std::string> to_ask_;
     std::vector<std::string> to_confirm_;
+    std::vector<std::string> answered_;  // texts of questions back answered this turn
 
     // In the stretching guide, on a step of this person's plan.
     bool on_stretch_step(const State& state) const {
@@ -492,15 +493,28 @@ private:
         return false;
     }
 
+    bool worth_asking(const State& state, const Topic& topic, Level level) const {
+        if (is_answered(s_, topic.id)) return false;
+        if (topic.ask_if && evaluate(*topic.ask_if, s_.slots) != Truth::yes) return false;
+        return !(state.narrow_from && level >= *state.narrow_from && !could_raise(topic, level));
+    }
+
+    // The questions still to come, at most: an honest answer to "how many more?".
+    int questions_left() const {
+        const Level level = triage().level;
+        int n = 0;
+        for (const State* state = r_.state(s_.state); state && state->kind == State::Kind::questions; state = r_.state(state->next)) {
+            for (const auto& id : state->questions) n += worth_asking(*state, *r_.topic(id), level) && id != s_.asking ? 1 : 0;
+        }
+        return n;
+    }
+
     void continue_questions(const Triage& now) {
         if (ask_raised_flag()) return;
-        const Level level = now.level;
         for (const State* state = r_.state(s_.state); state && state->kind == State::Kind::questions; state = r_.state(state->next)) {
             for (const auto& id : state->questions) {
                 const Topic& topic = *r_.topic(id);
-                if (is_answered(s_, id)) continue;
-                if (topic.ask_if && evaluate(*topic.ask_if, s_.slots) != Truth::yes) continue;
-                if (state->narrow_from && level >= *state->narrow_from && !could_raise(topic, level)) continue;
+                if (!worth_asking(*state, topic, now.level)) continue;
                 s_.state = state->id;
                 ask(topic, topic.question);
                 return;
@@ -597,6 +611,7 @@ private:
         if (level <= Level::gp_soon && !s_.triage->reasons.empty()) {
             text += "\n\n" + r_.causes.at(s_.triage->reasons.front()).advice;
         }
+        if (level >= Level::urgent && is_yes("pregnant")) text += "\n\n" + r_.text("maternity");
         text += "\n\n" + r_.text("safety_net_" + level_name);
         for (const Topic& topic : r_.topics) {
             const auto it = s_.slots.find(topic.id);
@@ -612,12 +627,62 @@ private:
     void side_intents(const Understanding& u) {
         explain(u);
         for (const auto& intent : u.intents) {
+            if (answer_question_back(intent, {})) continue;
             if (intent == "help") say(plain(r_.text("help"), {}));
             else if (intent == "causes") say(plain(r_.text("causes_later"), {}));
             else if (intent == "see_doctor") say(plain(r_.text("doctor_later"), {}));
             else if (intent == "stretches") say(plain(r_.text("stretches_later"), {}));
             else if (intent == "outside_scope") say(plain(r_.text("outside_scope"), {}));
         }
+    }
+
+    // The text `key`_<level> when the rules have one, else `key`.
+    std::string level_text(const std::string& key, const std::string& level) const {
+        const auto it = r_.texts.find(key + "_" + level);
+        return it != r_.texts.end() ? it->second : r_.text(key);
+    }
+
+    // A question back ("why do you ask?", "are you a bot?", "should I take
+    // an aspirin?") or a reply to the advice ("I'll wait till Monday"),
+    // answered wherever it comes. Returns false for other intents. Each
+    // answer is said once per turn.
+    bool answer_question_back(const std::string& intent, const std::vector<QuickReply>& buttons) {
+        const bool advised = s_.triage.has_value() && s_.asking.empty();
+        const std::string level = advised ? std::string(to_string(s_.triage->level)) : "during";
+        const bool serious = advised && s_.triage->level >= Level::urgent;
+        const Topic* open = s_.asking.empty() ? nullptr : r_.topic(s_.asking);
+        std::string text;
+        if (intent == "about_bot") {
+            text = r_.text("about_bot");
+        } else if (intent == "why_asking") {
+            text = open ? open->why : r_.text("why_asking_general");
+        } else if (intent == "does_it_count") {
+            text = open ? (open->counts.empty() ? open->why : open->counts) : r_.text("count_general");
+        } else if (intent == "questions_left") {
+            const int n = questions_left();
+            text = n > 0 ? fill(r_.text("questions_left"), {{"count", std::to_string(n)}}) : r_.text("questions_left_none");
+        } else if (intent == "is_serious") {
+            text = level_text("is_serious", level);
+        } else if (intent == "stretch_safe") {
+            text = level_text("stretch_safe", level);
+        } else if (intent == "scans") {
+            text = level_text("scans", level);
+        } else if (intent == "what_happens" && advised) {
+            text = level_text("what_happens", level);
+        } else if (intent == "delay" && advised) {
+            text = level_text("delay", level);
+            if (serious && is_yes("pregnant")) text += "\n\n" + r_.text("maternity");
+        } else if ((intent == "aspirin" || intent == "outside_scope") && serious) {
+            // In an emergency the call handler decides about medicines, never a pharmacist first.
+            text = level_text("medicines", level);
+        } else {
+            return false;
+        }
+        if (std::find(answered_.begin(), answered_.end(), text) == answered_.end()) {
+            answered_.push_back(text);
+            say(plain(text, buttons));
+        }
+        return true;
     }
 
     // Plain definitions of the words the person asked about.
@@ -669,7 +734,18 @@ private:
         const State& outcome = state_of_kind(State::Kind::outcome);
         const bool in_guide = s_.state == stretches.id;
         bool answered = false;
+        explain(u);
+        answered = !u.definitions.empty();
+        // Pregnancy told after urgent or emergency advice: the maternity unit too.
+        if (s_.triage->level >= Level::urgent && is_yes("pregnant") && !slots_before_.count("pregnant")) {
+            say(plain(r_.text("maternity"), menu_after_outcome()));
+            answered = true;
+        }
         for (const auto& intent : u.intents) {
+            if (answer_question_back(intent, menu_after_outcome())) {
+                answered = true;
+                continue;
+            }
             if (intent == "stretches" || (!in_guide && (intent == "next" || intent == "repeat"))) {
                 answered = true;
                 if (!stretching_safe()) {
@@ -709,7 +785,7 @@ private:
                 say(plain(r_.text("help"), menu_after_outcome()));
             } else if (intent == "thanks") {
                 answered = true;
-                say(plain(r_.text("thanks"), menu_after_outcome()));
+                say(plain(level_text("thanks", std::string(to_string(s_.triage->level))), menu_after_outcome()));
             } else if (intent == "outside_scope") {
                 answered = true;
                 say(plain(r_.text("outside_scope"), menu_after_outcome()));

@@ -47,7 +47,13 @@ const char* const required_texts[] = {
     "safety_net_gp_soon", "safety_net_self_care", "disclaimer", "causes_intro",         "stretch_step",
     "stretch_hold",    "stretch_activity", "stretches_stopped", "outside_scope", "stale_choice",
     "stretches_done",  "after_outcome",    "level_raised",      "resume",               "ended",
-    "thanks",          "resume_outcome",   "unanswered_moving_on", "answer_not_understood", "question_not_understood"};
+    "thanks",          "resume_outcome",   "about_bot",         "why_asking_general",   "questions_left",
+    "questions_left_none", "is_serious_during", "stretch_safe_during", "scans", "maternity", "count_general",
+    "is_serious_emergency", "is_serious_urgent", "is_serious_gp_soon", "is_serious_self_care",
+    "stretch_safe_emergency", "stretch_safe_urgent", "stretch_safe_gp_soon", "stretch_safe_self_care",
+    "delay_emergency", "delay_urgent", "delay_gp_soon", "delay_self_care",
+    "what_happens_emergency", "what_happens_urgent", "what_happens_gp_soon", "what_happens_self_care",
+    "medicines_emergency", "medicines_urgent",   "unanswered_moving_on", "answer_not_understood", "question_not_understood"};
 
 const char* const required_menus[] = {"after_outcome_safe", "after_outcome_serious", "stretch_step", "stretches_done"};
 
@@ -543,6 +549,7 @@ private:
             if (const auto it = spec.find("ask_if"); it != spec.end()) t.ask_if = condition_of(*it, join(path, "ask_if"));
             t.mentions = mention_policy(spec, path);
             t.why = text_of(spec, path, "why");
+            t.counts = text_of(spec, path, "counts", false);
             t.unanswered = text_of(spec, path, "unanswered", t.safety);
             slot_names_.insert(id);
             r.topic_index[id] = r.topics.size();

@@ -68,6 +68,7 @@ struct Topic {
     std::optional<Condition> ask_if;
     MentionPolicy mentions;
     std::string why;        // one line: why the bot asks this
+    std::string counts;     // what counts as a yes (does an old one count?); may be empty
     std::string unanswered; // a safety question left unanswered: what to do if the sign is there
 };
 
