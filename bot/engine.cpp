@@ -85,7 +85,7 @@ public:
 
     TurnResult resume() {
         const State* state = r_.state(s_.state);
-        if (!state || (state->kind == State::Kind::questions && !s_.asking.empty() && !r_.topic(s_.asking))) {
+        if (!state || (state->kind == State::Kind::questions && !s_.asking.empty() && !r_.topic(s_.asking) && !r_.group(s_.asking))) {
             // The rules changed under this conversation: continue from a safe place.
             move_to_safe_state();
             state = r_.state(s_.state);
@@ -171,7 +171,7 @@ private:
 
     Reply plain(std::string text, std::vector<QuickReply> quick_replies) const {
         return Reply{fill(std::move(text), {{"emergency_number", emergency_number()}}), std::move(quick_replies), "", s_.state,
-                     std::nullopt, std::nullopt};
+                     std::nullopt, std::nullopt, {}};
     }
 
     void say(Reply reply) {
@@ -199,6 +199,10 @@ private:
         Understanding u;
         const Topic* asking = s_.asking.empty() ? nullptr : r_.topic(s_.asking);
         bool answer = false;
+        if (r_.group(s_.asking) && (id == "none" || id == "yes" || id == "unsure")) {
+            u.answer = id == "none" ? "no" : id;
+            answer = true;
+        }
         if (asking) {
             if (asking->kind == TopicKind::yes_no && (id == "yes" || id == "no" || id == "unsure")) {
                 u.answer = id;
@@ -356,6 +360,7 @@ private:
     // the question is still open and must be asked again.
     bool resolve_asked(const Understanding& u) {
         if (s_.asking.empty()) return false;
+        if (const Group* group = r_.group(s_.asking)) return resolve_group(*group, u);
         const Topic* topic = r_.topic(s_.asking);
         if (!topic) {
             s_.asking.clear();
@@ -434,6 +439,69 @@ private:
         s_.non_answers = 0;
     }
 
+    // The covered topics of a group still worth asking, in its order.
+    std::vector<std::string> open_topics(const Group& group, const State& state, const Triage& now) const {
+        std::vector<std::string> out;
+        for (const auto& id : group.covers) {
+            if (worth_asking(state, *r_.topic(id), now)) out.push_back(id);
+        }
+        return out;
+    }
+
+    bool one_at_a_time(const Group& group) const {
+        return std::find(s_.one_at_a_time.begin(), s_.one_at_a_time.end(), group.id) != s_.one_at_a_time.end();
+    }
+
+    void ask_group(const Group& group, std::vector<std::string> covers) {
+        if (s_.asking != group.id) {
+            s_.attempts = 0;
+            s_.non_answers = 0;
+        }
+        s_.asking = group.id;
+        if (std::find(s_.asked.begin(), s_.asked.end(), group.id) == s_.asked.end()) s_.asked.push_back(group.id);
+        std::string text = group.intro;
+        for (const auto& id : covers) text += "\n- " + r_.topic(id)->title;
+        Reply reply = plain(text, r_.group_replies);
+        reply.asking = group.id;
+        reply.covers = std::move(covers);
+        say(std::move(reply));
+    }
+
+    // An answer to "Do you have any of these?". Signs named in the message
+    // are already set; "none" denies the rest; "yes" alone or "not sure" goes
+    // through them one at a time. Returns true when the group is asked again.
+    bool resolve_group(const Group& group, const Understanding& u) {
+        // A sign of the group this message newly named as present.
+        const bool named = std::any_of(group.covers.begin(), group.covers.end(), [&](const std::string& id) {
+            const auto it = u.slots.find(id);
+            return it != u.slots.end() && it->second == SlotValue{std::string("yes")} && !slots_before_.count(id);
+        });
+        if (u.answer == "no" && !named) {
+            for (const auto& id : group.covers) s_.slots.emplace(id, std::string("no"));
+            close_question();
+            return false;
+        }
+        if (named || news_) {
+            close_question();  // the rest are asked again as a group, if still worth it
+            return false;
+        }
+        if (u.answer == "yes" || u.answer == "unsure") {
+            s_.one_at_a_time.push_back(group.id);
+            say(plain(r_.text("group_one_at_a_time"), {}));
+            close_question();
+            return false;
+        }
+        if (!u.intents.empty() || !u.definitions.empty() || !u.to_ask.empty()) return true;
+        ++s_.non_answers;
+        if (s_.non_answers >= 2) {
+            s_.one_at_a_time.push_back(group.id);
+            close_question();
+            return false;
+        }
+        say(plain(r_.text(u.question ? "question_not_understood" : "answer_not_understood"), {}));
+        return true;
+    }
+
     std::vector<QuickReply> replies_for(const Topic& topic) const {
         if (topic.kind == TopicKind::yes_no) return r_.yes_no_replies;
         std::vector<QuickReply> out;
@@ -454,6 +522,12 @@ private:
     }
 
     void ask_again() {
+        if (const Group* group = r_.group(s_.asking)) {
+            const State* state = r_.state(s_.state);
+            auto covers = state ? open_topics(*group, *state, triage()) : group->covers;
+            ask_group(*group, covers.empty() ? group->covers : std::move(covers));
+            return;
+        }
         const Topic& topic = *r_.topic(s_.asking);
         if (s_.attempts == 0) {
             ask(topic, topic.question);
@@ -493,18 +567,50 @@ private:
         return false;
     }
 
-    bool worth_asking(const State& state, const Topic& topic, Level level) const {
+    // Ask only what could still change the advice: its level, or (below
+    // `narrow_from`) the causes it gives or the stretching plan.
+    bool worth_asking(const State& state, const Topic& topic, const Triage& now) const {
         if (is_answered(s_, topic.id)) return false;
         if (topic.ask_if && evaluate(*topic.ask_if, s_.slots) != Truth::yes) return false;
-        return !(state.narrow_from && level >= *state.narrow_from && !could_raise(topic, level));
+        if (could_raise(topic, now.level)) return true;
+        if (state.narrow_from && now.level >= *state.narrow_from) return false;
+        return could_change_reasons(topic, now) || shapes_plan(topic);
+    }
+
+    // Could a rule at the current level, with a cause not yet among the
+    // reasons, fire once this topic is answered?
+    bool could_change_reasons(const Topic& topic, const Triage& now) const {
+        for (const TriageRule& rule : r_.triage_rules) {
+            if (rule.level != now.level || rule.cause.empty() || !rule.slots.count(topic.id)) continue;
+            if (std::find(now.reasons.begin(), now.reasons.end(), rule.cause) != now.reasons.end()) continue;
+            if (evaluate(rule.when, s_.slots) == Truth::unknown) return true;
+        }
+        return false;
+    }
+
+    // Does a step of the stretching plan depend on this topic (the cool-down after exercise)?
+    bool shapes_plan(const Topic& topic) const {
+        std::set<std::string> read;
+        for (const auto& when : r_.stretches.step_when) {
+            if (when && evaluate(*when, s_.slots) == Truth::unknown) referenced_slots(*when, read);
+        }
+        return read.count(topic.id) > 0;
     }
 
     // The questions still to come, at most: an honest answer to "how many more?".
     int questions_left() const {
-        const Level level = triage().level;
+        const Triage now = triage();
         int n = 0;
         for (const State* state = r_.state(s_.state); state && state->kind == State::Kind::questions; state = r_.state(state->next)) {
-            for (const auto& id : state->questions) n += worth_asking(*state, *r_.topic(id), level) && id != s_.asking ? 1 : 0;
+            for (const auto& id : state->questions) {
+                if (id == s_.asking) continue;
+                if (const Group* group = r_.group(id)) {
+                    const auto open = open_topics(*group, *state, now);
+                    n += one_at_a_time(*group) ? static_cast<int>(open.size()) : open.empty() ? 0 : 1;
+                } else {
+                    n += worth_asking(*state, *r_.topic(id), now) ? 1 : 0;
+                }
+            }
         }
         return n;
     }
@@ -513,10 +619,17 @@ private:
         if (ask_raised_flag()) return;
         for (const State* state = r_.state(s_.state); state && state->kind == State::Kind::questions; state = r_.state(state->next)) {
             for (const auto& id : state->questions) {
-                const Topic& topic = *r_.topic(id);
-                if (!worth_asking(*state, topic, now.level)) continue;
+                const Group* group = r_.group(id);
+                std::vector<std::string> open = group ? open_topics(*group, *state, now) : std::vector<std::string>{};
+                if (!group && worth_asking(*state, *r_.topic(id), now)) open.push_back(id);
+                if (open.empty()) continue;
                 s_.state = state->id;
-                ask(topic, topic.question);
+                if (group && open.size() > 1 && !one_at_a_time(*group)) {
+                    ask_group(*group, std::move(open));
+                } else {
+                    const Topic& topic = *r_.topic(open.front());
+                    ask(topic, topic.question);
+                }
                 return;
             }
         }
@@ -626,8 +739,10 @@ private:
 
     void side_intents(const Understanding& u) {
         explain(u);
+        // "Is it safe to stretch?" is answered as such, not also as a request for stretches.
+        const bool asked_if_safe = std::find(u.intents.begin(), u.intents.end(), "stretch_safe") != u.intents.end();
         for (const auto& intent : u.intents) {
-            if (answer_question_back(intent, {})) continue;
+            if (answer_question_back(intent, {}) || (asked_if_safe && intent == "stretches")) continue;
             if (intent == "help") say(plain(r_.text("help"), {}));
             else if (intent == "causes") say(plain(r_.text("causes_later"), {}));
             else if (intent == "see_doctor") say(plain(r_.text("doctor_later"), {}));
@@ -651,11 +766,12 @@ private:
         const std::string level = advised ? std::string(to_string(s_.triage->level)) : "during";
         const bool serious = advised && s_.triage->level >= Level::urgent;
         const Topic* open = s_.asking.empty() ? nullptr : r_.topic(s_.asking);
+        const Group* open_group = s_.asking.empty() ? nullptr : r_.group(s_.asking);
         std::string text;
         if (intent == "about_bot") {
             text = r_.text("about_bot");
         } else if (intent == "why_asking") {
-            text = open ? open->why : r_.text("why_asking_general");
+            text = open ? open->why : open_group ? open_group->why : r_.text("why_asking_general");
         } else if (intent == "does_it_count") {
             text = open ? (open->counts.empty() ? open->why : open->counts) : r_.text("count_general");
         } else if (intent == "questions_left") {

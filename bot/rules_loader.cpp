@@ -548,6 +548,7 @@ private:
             if (t.kind == TopicKind::yes_no && t.detect.empty()) error(join(path, "detect"), "a yes/no topic needs detect patterns");
             if (const auto it = spec.find("ask_if"); it != spec.end()) t.ask_if = condition_of(*it, join(path, "ask_if"));
             t.mentions = mention_policy(spec, path);
+            t.title = text_of(spec, path, "title", false);
             t.why = text_of(spec, path, "why");
             t.counts = text_of(spec, path, "counts", false);
             t.unanswered = text_of(spec, path, "unanswered", t.safety);
@@ -878,6 +879,7 @@ private:
     void load_flow(RuleSet& r, const json& doc) {
         file_ = "flow.json";
         r.start_state = text_of(doc, "", "start");
+        load_groups(r, doc);
         const json* states = field(doc, "", "states", json::value_t::object);
         if (!states) return;
         for (const auto& [id, spec] : states->items()) {
@@ -897,7 +899,9 @@ private:
             }
             s.questions = strings_of(spec, path, "questions", s.kind == State::Kind::questions);
             for (std::size_t i = 0; i < s.questions.size(); ++i) {
-                if (!r.topic(s.questions[i])) error(at(join(path, "questions"), i), "question for an unknown topic \"" + s.questions[i] + "\"");
+                if (!r.topic(s.questions[i]) && !r.group(s.questions[i])) {
+                    error(at(join(path, "questions"), i), "question for an unknown topic or group \"" + s.questions[i] + "\"");
+                }
             }
             s.next = text_of(spec, path, "next", s.kind == State::Kind::greeting || s.kind == State::Kind::questions);
             if (const json* narrow = field(spec, path, "narrow_from", json::value_t::string, false)) {
@@ -928,8 +932,41 @@ private:
         std::set<std::string> asked;
         for (const State& s : r.states) {
             for (const auto& q : s.questions) {
-                if (!asked.insert(q).second) error(join(join("states", s.id), "questions"), "topic \"" + q + "\" is asked in two places");
+                const Group* g = r.group(q);
+                for (const auto& topic : g ? g->covers : std::vector<std::string>{q}) {
+                    if (!asked.insert(topic).second) error(join(join("states", s.id), "questions"), "topic \"" + topic + "\" is asked in two places");
+                }
             }
+        }
+    }
+
+    void load_groups(RuleSet& r, const json& doc) {
+        if (const json* replies = field(doc, "", "group_replies", json::value_t::array)) {
+            r.group_replies = quick_replies(*replies, "group_replies");
+            for (const char* id : {"none", "yes", "unsure"}) {
+                if (std::none_of(r.group_replies.begin(), r.group_replies.end(), [&](const QuickReply& q) { return q.id == id; })) {
+                    error("group_replies", std::string("needs the reply \"") + id + "\"");
+                }
+            }
+        }
+        const json* groups = field(doc, "", "groups", json::value_t::object);
+        if (!groups) return;
+        for (const auto& [id, spec] : groups->items()) {
+            const std::string path = join("groups", id);
+            if (r.topic(id)) error(path, "\"" + id + "\" is already a topic");
+            Group g;
+            g.id = id;
+            g.intro = text_of(spec, path, "intro");
+            g.why = text_of(spec, path, "why");
+            g.covers = strings_of(spec, path, "covers");
+            if (g.covers.size() < 2) error(join(path, "covers"), "a group covers at least two topics");
+            for (std::size_t i = 0; i < g.covers.size(); ++i) {
+                const Topic* t = r.topic(g.covers[i]);
+                if (!t) error(at(join(path, "covers"), i), "unknown topic \"" + g.covers[i] + "\"");
+                else if (t->kind != TopicKind::yes_no) error(at(join(path, "covers"), i), "a group covers yes/no topics only");
+                else if (t->title.empty()) error(at(join(path, "covers"), i), "topic \"" + t->id + "\" needs a title to be listed in a group");
+            }
+            r.groups.push_back(std::move(g));
         }
     }
 

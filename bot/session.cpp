@@ -28,6 +28,10 @@ std::string session_snapshot(const Session& s) {
     json.number(s.non_answers);
     json.key("offered");
     write_json(json, s.offered);
+    json.key("one_at_a_time");
+    json.open('[');
+    for (const auto& g : s.one_at_a_time) json.string(g);
+    json.close(']');
     json.key("rules_version");
     json.string(s.rules_version);
     json.key("slot_turns");
@@ -84,6 +88,7 @@ Session session_from_json(const nlohmann::json& j) {
             }
         }
         s.asked = j.at("asked").get<std::vector<std::string>>();
+        if (const auto it = j.find("one_at_a_time"); it != j.end()) s.one_at_a_time = it->get<std::vector<std::string>>();
         if (const auto it = j.find("slot_turns"); it != j.end()) s.slot_turns = it->get<std::map<std::string, int>>();
         if (const auto& t = j.at("triage"); !t.is_null()) {
             const auto level = level_from_string(t.at("level").get<std::string>());
