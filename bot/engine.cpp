@@ -9,6 +9,7 @@
 #include "bot/understand.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <cctype>
 #include <set>
 #include <stdexcept>
@@ -129,6 +130,8 @@ public:
             if (comparable(offered.title) == comparable(m.text) && !comparable(m.text).empty()) return chosen(offered.id);
         }
         const Topic* asking = s_.asking.empty() ? nullptr : r_.topic(s_.asking);
+        // A bare number picks that button ("2" for the second), unless the question asks for a number.
+        if (const auto n = button_number(m.text); n && (!asking || asking->kind != TopicKind::number)) return chosen(s_.offered[*n - 1].id);
         Understanding u = understand(r_, m.text, asking, is_yes("for_someone_else"));
         return handle(u);
     }
@@ -222,6 +225,22 @@ private:
         return handle(u);
     }
 
+    // "2", " 2. ": the number of a button now shown, or nothing.
+    std::optional<std::size_t> button_number(std::string_view text) const {
+        std::size_t value = 0;
+        int digits = 0;
+        for (char c : text) {
+            if (c >= '0' && c <= '9') {
+                if (++digits > 2) return std::nullopt;
+                value = value * 10 + static_cast<std::size_t>(c - '0');
+            } else if (c != ' ' && c != '.' && c != ')') {
+                return std::nullopt;
+            }
+        }
+        if (digits == 0 || value < 1 || value > s_.offered.size()) return std::nullopt;
+        return value;
+    }
+
     bool has_intent(const Understanding& u, const char* id) const {
         return std::find(u.intents.begin(), u.intents.end(), id) != u.intents.end();
     }
@@ -239,6 +258,8 @@ private:
             state = r_.state(s_.state);
         }
         if (has_intent(u, "restart")) return restart();
+        // In the stretching guide "stop" ends the routine, not the conversation.
+        if (state->kind == State::Kind::stretches && has_intent(u, "stop")) u.intents = {"done"};
         if (has_intent(u, "stop")) {
             s_.asking.clear();
             s_.state = state_of_kind(State::Kind::ended).id;

@@ -559,3 +559,12 @@ bot's nature, thanks; a new red flag still raises the level.
   answers={"age": "> 31"},
   after=["> so I don't need a scan?", "> what does that cause mean?", "> are you a real person?", "> thanks 👍",
          "> actually I've had a fever since last night"])
+
+t("listen_buttons_as_typed", """
+Buttons as people type them: a bare number picks that button ("1" for "None
+of these") unless the question asks for a number (age); thumbs down is no. In
+the stretching guide "ok done" finishes the step it is on; "stop" ends the
+routine, not the conversation.
+""", ["> my lower back is sore after a long drive 2 days ago", "> 1", "> 👎", "> 34"],
+  answers={"pain_score": "> 3"},
+  after=["> show me the stretches", "> ok done", "> done", "> stop", "> thanks"])
