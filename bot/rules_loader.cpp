@@ -48,7 +48,7 @@ const char* const required_texts[] = {
     "stretch_hold",    "stretch_activity", "stretches_stopped", "outside_scope", "stale_choice",
     "stretches_done",  "after_outcome",    "level_raised",      "resume",               "ended",
     "thanks",          "resume_outcome",   "about_bot",         "why_asking_general",   "questions_left",
-    "questions_left_none", "is_serious_during", "stretch_safe_during", "scans", "maternity", "count_general",
+    "questions_left_none", "correction_confirm", "correction_change", "advice_stands", "correction_unclear", "correction_applied", "correction_kept", "is_serious_during", "stretch_safe_during", "scans", "maternity", "count_general",
     "is_serious_emergency", "is_serious_urgent", "is_serious_gp_soon", "is_serious_self_care",
     "stretch_safe_emergency", "stretch_safe_urgent", "stretch_safe_gp_soon", "stretch_safe_self_care",
     "delay_emergency", "delay_urgent", "delay_gp_soon", "delay_self_care",
@@ -582,6 +582,7 @@ private:
             if (r.topic(id)) error(path, "\"" + id + "\" is already a topic");
             Fact f;
             f.id = id;
+            f.title = text_of(spec, path, "title");
             f.detect = patterns_of(r, spec, path, "detect");
             f.deny = patterns_of(r, spec, path, "deny");
             if (f.detect.empty()) error(join(path, "detect"), "needs at least one pattern");

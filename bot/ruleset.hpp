@@ -83,6 +83,7 @@ struct Group {
 
 struct Fact {
     std::string id;
+    std::string title;  // how the bot names it when checking a correction
     std::vector<Pattern> detect;
     std::vector<Pattern> deny;
     std::vector<SlotAssignment> implies;

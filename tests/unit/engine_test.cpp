@@ -685,3 +685,39 @@ TEST_CASE("dialogue: a sign named in answer to a group counts at once; a bare ye
 
 }  // namespace
 }  // namespace backtalk
+
+namespace backtalk {
+namespace {
+
+TEST_CASE("dialogue: a level falls only after a correction the person confirmed, and the turn's notes record it") {
+    Chat chat;
+    chat.say("my lower back hurts and both my legs feel weak and heavy");
+    REQUIRE(chat.reply().triage);
+    REQUIRE(chat.reply().triage->level == Level::emergency);
+    chat.say("that's wrong, my legs are fine");
+    CHECK(std::get<std::string>(chat.session().slots.at("both_legs")) == "yes");  // nothing changes yet
+    CHECK(chat.session().triage->level == Level::emergency);
+    chat.say("no");
+    CHECK(chat.session().triage->level == Level::emergency);
+    CHECK(chat.session().pending_correction.empty());
+    chat.say("that's wrong, my legs are fine");
+    chat.say("yes");
+    CHECK(std::get<std::string>(chat.session().slots.at("both_legs")) == "no");
+    const auto& noted = chat.last().notes.intents;
+    CHECK(std::find(noted.begin(), noted.end(), "correction:both_legs=no") != noted.end());
+    CHECK_FALSE(chat.session().triage);  // the questions an emergency cut short are asked now
+    CHECK_FALSE(chat.reply().asking.empty());
+    chat.answer_until_done({{"age", "40"}});
+    REQUIRE(chat.session().triage);
+    CHECK(chat.session().triage->level < Level::emergency);
+}
+
+TEST_CASE("dialogue: a vague 'I'm fine now' never lowers the level") {
+    Chat chat;
+    chat.say("my lower back hurts and both my legs feel weak and heavy");
+    chat.say("I'm fine now");
+    CHECK(chat.session().triage->level == Level::emergency);
+}
+
+}  // namespace
+}  // namespace backtalk

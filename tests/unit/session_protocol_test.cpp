@@ -29,6 +29,8 @@ std::string reference_snapshot(const Session& s) {
     out["non_answers"] = s.non_answers;
     out["slot_turns"] = s.slot_turns;
     out["one_at_a_time"] = s.one_at_a_time;
+    auto& pending = out["pending_correction"] = nlohmann::json::object();
+    for (const auto& [name, value] : s.pending_correction) std::visit([&](const auto& v) { pending[name] = v; }, value);
     auto& slots = out["slots"] = nlohmann::json::object();
     for (const auto& [name, value] : s.slots) std::visit([&](const auto& v) { slots[name] = v; }, value);
     out["asked"] = s.asked;

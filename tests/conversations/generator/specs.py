@@ -568,3 +568,13 @@ routine, not the conversation.
 """, ["> my lower back is sore after a long drive 2 days ago", "> 1", "> 👎", "> 34"],
   answers={"pain_score": "> 3"},
   after=["> show me the stretches", "> ok done", "> done", "> stop", "> thanks"])
+
+t("listen_correction_confirmed_lowers_the_level", """
+Corrections: "that's wrong, my legs are fine" after an emergency read from
+"both legs feel weak" names the findings the bot holds and asks before
+changing them; "no" keeps them; asked again and confirmed, the bot
+re-assesses, and only this way may the level fall. "I meant no" corrects the
+answer just given.
+""", ["> my lower back hurts and both my legs feel weak and heavy", "> that's wrong, my legs are fine", "> no",
+      "> that's wrong, my legs are fine", "> yes"],
+  answers={"age": "> 40"})
