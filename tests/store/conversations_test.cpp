@@ -244,11 +244,16 @@ TEST_CASE("start over and stop go on in the same conversation: the next answer i
         auto out = say(service, session, "my lower back hurts since yesterday");
         CHECK(opened(out) == nullptr);
         REQUIRE_FALSE(replies(out).empty());
-        CHECK(replies(out).back().asking == "chest_pain");
-        out = service.handle(session, protocol::Choice{"no"}, websocket);
+        // The first safety question, whatever the flow asks first; its
+        // first button answers it and the conversation goes on.
+        const Reply asked = replies(out).back();
+        REQUIRE_FALSE(asked.asking.empty());
+        REQUIRE_FALSE(asked.quick_replies.empty());
+        out = service.handle(session, protocol::Choice{asked.quick_replies.front().id}, websocket);
         CHECK(opened(out) == nullptr);
         CHECK(error(out) == nullptr);
-        CHECK(replies(out).back().asking == "tearing_pain");
+        REQUIRE_FALSE(replies(out).empty());
+        CHECK(replies(out).back().asking != asked.asking);
         CHECK(session == "s1");
     }
 }
@@ -326,7 +331,8 @@ TEST_CASE("a choice that was not offered is bad_choice and changes nothing") {
     CHECK(session_snapshot(*log.load_session(session)) == before);
 
     // The conversation goes on exactly where it was.
-    const auto answer = service.handle(session, protocol::Choice{"no"}, websocket);
+    const auto answer =
+        service.handle(session, protocol::Choice{replies(question).back().quick_replies.at(0).id}, websocket);
     CHECK(opened(answer) == nullptr);
     CHECK_FALSE(replies(answer).empty());
     const json logged = transcript(log, session);
@@ -522,7 +528,8 @@ TEST_CASE("a read-only database keeps the service answering and reports degraded
     std::string session;
     const auto greeting = service.handle(session, protocol::Start{}, websocket);
     const auto answer = say(service, session, emergency_messages[0]);
-    const auto next = service.handle(session, protocol::Choice{"no"}, websocket);
+    const auto next =
+        service.handle(session, protocol::Choice{replies(answer).back().quick_replies.at(0).id}, websocket);
     const bool degraded = test::eventually([&] { return !log->health().ok; });
     const std::string reason = log->health().reason;
     const store::StoreCounters counts = log->close();
@@ -559,12 +566,14 @@ TEST_CASE("a new engine takes over mid-conversation") {
     auto service = bench.service(nullptr);
     std::string session;
     service.handle(session, protocol::Start{}, websocket);
-    say(service, session, emergency_messages[0]);
+    const auto asked = say(service, session, emergency_messages[0]);
     const auto replacement = make_engine();
     service.replace_engine(replacement);
     CHECK(service.engine() == replacement);
-    const auto out = service.handle(session, protocol::Choice{"no"}, websocket);
+    const auto out =
+        service.handle(session, protocol::Choice{replies(asked).back().quick_replies.at(0).id}, websocket);
     CHECK(opened(out) == nullptr);
+    REQUIRE_FALSE(replies(out).empty());
     CHECK(replies(out).front().state == "screening");
 }
 
