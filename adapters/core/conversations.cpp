@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -83,6 +84,7 @@ struct ConversationService::Impl {
     // Conversations with turns waiting on the store's reader thread, and how
     // many: their next turns queue there too, so that they keep their order.
     std::unordered_map<std::string, std::size_t> reading;
+    std::condition_variable reads_settled;  // `reading` became empty
     std::atomic<std::int64_t> next_sweep_ms{0};
 
     std::shared_ptr<const Engine> current_engine() const {
@@ -398,7 +400,12 @@ ConversationService::ConversationService(std::shared_ptr<const Engine> engine, s
     impl_->engine = std::move(engine);
 }
 
-ConversationService::~ConversationService() = default;
+ConversationService::~ConversationService() {
+    // Turns waiting on the store's reader thread use this service: they run
+    // (or the store, closing, runs them) before it goes.
+    std::unique_lock lock(impl_->table_mutex);
+    impl_->reads_settled.wait(lock, [&] { return impl_->reading.empty(); });
+}
 
 std::vector<OutObject> ConversationService::handle(std::string& session_id, const protocol::ClientObject& object,
                                                    const ChannelInfo& channel) {
@@ -437,6 +444,7 @@ void ConversationService::handle_json_async(std::string session_id, std::string 
         std::lock_guard lock(impl->table_mutex);
         if (auto found = impl->reading.find(conversation); found != impl->reading.end() && --found->second == 0) {
             impl->reading.erase(found);
+            if (impl->reading.empty()) impl->reads_settled.notify_all();
         }
     };
     const std::string unchanged_session = session_id;

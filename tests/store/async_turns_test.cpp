@@ -153,3 +153,27 @@ TEST_CASE("a conversation found in memory stays there for its turn, even when th
     CHECK(answered.turns[0].session == idle);
     CHECK(service.live_conversations() == 1);
 }
+
+TEST_CASE("a service waits, when it goes, for its turns still queued on the store's reader thread") {
+    test::TempDir dir;
+    store::Store log(test::quiet_options(dir));
+    std::atomic<std::int64_t> now{1714521600000};
+    auto service = std::make_unique<ConversationService>(make_engine(), &log, ConversationOptions{},
+                                                         [&] { return now.load(); }, [] { return std::string("s1"); });
+    std::promise<void> release_reader;
+    REQUIRE(log.post_read([held = release_reader.get_future().share()] { held.wait(); }));
+    Answered answered;
+    // Not in memory: read back on the reader thread, behind the held job.
+    service->handle_json_async("s-stored", message("hello"), {"websocket", ""}, "", answered.done());
+    std::atomic<bool> gone{false};
+    std::thread destroyer([&] {
+        service.reset();
+        gone = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK_FALSE(gone.load());
+    release_reader.set_value();
+    destroyer.join();
+    CHECK(gone.load());
+    REQUIRE(answered.turns.size() == 1);
+}
