@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs what backtalk needs from Debian 12's archive, only what is missing.
-# usage: deploy/install-deps.sh [build|test]   (test adds the browser and nginx)
+# usage: deploy/install-deps.sh [build|test]   (test adds the browser, nginx and
+# PostgreSQL 15, whose throwaway servers the store tests start)
 set -euo pipefail
 
 build_packages=(
   build-essential cmake pkg-config
   libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev
   libsqlitecpp-dev libsqlite3-dev sqlite3 doctest-dev
-  libcli11-dev libssl-dev libjemalloc-dev
+  libcli11-dev libssl-dev libjemalloc-dev libpq-dev
 )
 test_packages=(
   chromium nodejs npm nginx openssl python3 clang-14 libclang-rt-14-dev systemd
+  postgresql-15
 )
 
 wanted=("${build_packages[@]}")

@@ -1,0 +1,72 @@
+// A small RAII wrapper over libpq for the PostgreSQL backend: one connection,
+// results freed with their owner, parameters sent as text (never spliced into
+// SQL), COPY ... FROM STDIN for batches. Errors throw PgError with
+// PostgreSQL's own message and, where there is one, its SQLSTATE.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct pg_conn;
+struct pg_result;
+
+namespace backtalk::store::pg {
+
+class PgError : public std::runtime_error {
+public:
+    PgError(const std::string& message, std::string sqlstate);
+    // Five characters, e.g. "40001"; empty for a connection failure.
+    const std::string& sqlstate() const { return sqlstate_; }
+
+private:
+    std::string sqlstate_;
+};
+
+// A query parameter: text, or SQL NULL.
+using Param = std::optional<std::string>;
+
+class PgResult {
+public:
+    explicit PgResult(pg_result* result);
+    int rows() const;
+    int columns() const;
+    bool is_null(int row, int column) const;
+    std::string text(int row, int column) const;
+    // Rows an INSERT, UPDATE or DELETE touched.
+    long affected() const;
+
+private:
+    struct Free {
+        void operator()(pg_result* result) const;
+    };
+    std::unique_ptr<pg_result, Free> result_;
+};
+
+class PgConnection {
+public:
+    // `url`: postgresql://user@host/dbname?host=/socket/dir&port=5432, or
+    // any libpq connection string. Throws PgError when it cannot connect.
+    explicit PgConnection(const std::string& url);
+
+    // Runs one statement with $1, $2, ... bound to `params`; throws PgError.
+    PgResult exec(std::string_view sql, const std::vector<Param>& params = {});
+    // Runs `copy_sql` (COPY table (columns) FROM STDIN) and sends `rows`,
+    // each a list of columns, in COPY's text format. Returns the rows sent.
+    std::size_t copy_in(std::string_view copy_sql, const std::vector<std::vector<Param>>& rows);
+
+private:
+    struct Finish {
+        void operator()(pg_conn* connection) const;
+    };
+    std::unique_ptr<pg_conn, Finish> connection_;
+};
+
+// A value in COPY's text format: backslash, tab, newline and carriage return
+// escaped; NULL as \N.
+std::string copy_text(const Param& value);
+
+}  // namespace backtalk::store::pg
