@@ -160,23 +160,23 @@ TEST_CASE("a button clicked in a window left behind by another does not answer t
     ChatClient first(server.port());
     const std::string session = start(first).front()["session"];
     first.send({{"type", "message"}, {"text", "my lower back has been sore for two days"}});
-    REQUIRE(backtalk::test::last_reply(first.receive_turn())["asking"] == "chest_pain");
+    REQUIRE(backtalk::test::last_reply(first.receive_turn())["asking"] == "emergency_signs");
 
     // A second window resumes and answers the chest pain question.
     ChatClient second(server.port());
-    REQUIRE(backtalk::test::last_reply(start(second, session))["asking"] == "chest_pain");
-    second.send({{"type", "choice"}, {"id", "no"}});
+    REQUIRE(backtalk::test::last_reply(start(second, session))["asking"] == "emergency_signs");
+    second.send({{"type", "choice"}, {"id", "none"}});
     const std::string open_now = backtalk::test::last_reply(second.receive_turn())["asking"];
-    REQUIRE(open_now == "tearing_pain");
+    REQUIRE(open_now == "serious_signs");
 
     // The first window still shows the chest pain question; its "No" is not
     // taken as "no" to the sudden, tearing pain question.
-    first.send({{"type", "choice"}, {"id", "no"}});
+    first.send({{"type", "choice"}, {"id", "none"}});
     const auto stale = first.receive_turn();
     CHECK(stale.front()["text"].get<std::string>().find("earlier question") != std::string::npos);
     CHECK(backtalk::test::last_reply(stale)["asking"] == open_now);
     // Now that it shows the open question, the first window answers it.
-    first.send({{"type", "choice"}, {"id", "no"}});
+    first.send({{"type", "choice"}, {"id", "none"}});
     CHECK(backtalk::test::last_reply(first.receive_turn())["asking"] != open_now);
 }
 

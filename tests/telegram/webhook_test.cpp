@@ -328,13 +328,13 @@ TEST_CASE("a button tapped on an old message does not answer the question open n
     const json chest = server.posted_answer(text_update(2002, ana, "my lower back has been sore for two days"));
     const auto chest_buttons = callback_data_of(chest);
     // The buttons say which question they answer.
-    REQUIRE(std::find(chest_buttons.begin(), chest_buttons.end(), "no|chest_pain") != chest_buttons.end());
-    const json tearing = server.posted_answer(callback_update(2003, ana, "no|chest_pain"));
+    REQUIRE(std::find(chest_buttons.begin(), chest_buttons.end(), "none|emergency_signs") != chest_buttons.end());
+    const json tearing = server.posted_answer(callback_update(2003, ana, "none|emergency_signs"));
     const auto tearing_buttons = callback_data_of(tearing);
-    REQUIRE(std::find(tearing_buttons.begin(), tearing_buttons.end(), "no|tearing_pain") != tearing_buttons.end());
+    REQUIRE(std::find(tearing_buttons.begin(), tearing_buttons.end(), "none|serious_signs") != tearing_buttons.end());
 
     // The person scrolls up and taps "No" under the chest pain question again.
-    const json stale = server.posted_answer(callback_update(2004, ana, "no|chest_pain"));
+    const json stale = server.posted_answer(callback_update(2004, ana, "none|emergency_signs"));
     CHECK(stale["text"].get<std::string>().find("earlier question") != std::string::npos);
     CHECK(callback_data_of(stale) == tearing_buttons);
     // Buttons from before this change carry only the id, and still work.
@@ -399,7 +399,7 @@ TEST_CASE("button data the conversation does not offer gets the buttons open now
     std::int64_t update_id = 2201;
     const json question = first_question_with_buttons(server, ana, update_id);
 
-    for (const std::string data : {"no-such-option", "maybe|chest_pain"}) {
+    for (const std::string data : {"no-such-option", "maybe|emergency_signs"}) {
         CAPTURE(data);
         const json answer = server.posted_answer(callback_update(update_id++, ana, data));
         REQUIRE(answer["method"] == "sendMessage");
@@ -407,8 +407,8 @@ TEST_CASE("button data the conversation does not offer gets the buttons open now
         CHECK(callback_data_of(answer) == callback_data_of(question));
     }
     // A tap on an earlier question's button is not taken either.
-    const json tearing = server.posted_answer(callback_update(update_id++, ana, "no|chest_pain"));
-    server.posted_answer(callback_update(update_id++, ana, "no|chest_pain"));
+    const json tearing = server.posted_answer(callback_update(update_id++, ana, "none|emergency_signs"));
+    server.posted_answer(callback_update(update_id++, ana, "none|emergency_signs"));
     wait_until_sent(server);
     CHECK(calls_of(stub, "editMessageReplyMarkup").size() == 1);  // only for the tap that was taken
     CHECK(test::metric_sample(server.metrics(),
@@ -678,14 +678,14 @@ TEST_CASE("a turn of several messages goes out through the Bot API in order, and
     CHECK(second_piece.find("chest") != std::string::npos);
     CHECK(callback_data_of(calls[1].params).empty());
     CHECK(callback_data_of(calls[2].params) ==
-          std::vector<std::string>{"yes|chest_pain", "no|chest_pain", "unsure|chest_pain"});
+          std::vector<std::string>{"yes|chest_pain", "none|emergency_signs", "unsure|chest_pain"});
     CHECK(callback_data_of(calls[3].params) ==
-          std::vector<std::string>{"yes|tearing_pain", "no|tearing_pain", "unsure|tearing_pain"});
+          std::vector<std::string>{"yes|tearing_pain", "none|serious_signs", "unsure|tearing_pain"});
     CHECK(calls[3].params["text"] != calls[2].params["text"]);
 
     // With nothing queued, a one-message turn is back in the webhook answer
     // and the acknowledgement goes through the Bot API.
-    const json next = server.posted_answer(callback_update(8004, ana, "no"));
+    const json next = server.posted_answer(callback_update(8004, ana, "none"));
     CHECK(next["method"] == "sendMessage");
     const auto later = stub.wait_for_calls(7);
     const auto& acknowledgement = later[5];
