@@ -37,6 +37,17 @@ std::variant<Message, Error> make_message(std::string_view raw_text) {
     return Message{std::string(text)};
 }
 
+Checked message_object(std::string_view raw_text) {
+    auto message = make_message(raw_text);
+    if (auto* error = std::get_if<Error>(&message)) return std::move(*error);
+    return ClientObject{std::get<Message>(std::move(message))};
+}
+
+Checked choice_object(std::string_view id, std::string_view asking) {
+    if (id.empty()) return make_error("bad_choice");
+    return ClientObject{Choice{std::string(id), std::string(asking)}};
+}
+
 namespace {
 
 // A present field must be a string; an absent or null one is empty.
@@ -66,16 +77,13 @@ std::variant<ClientObject, Error> parse_client_object(std::string_view json_text
     if (kind == "message") {
         const auto text = string_field(object, "text");
         if (!text) return make_error("bad_json");
-        auto message = make_message(*text);
-        if (auto* error = std::get_if<Error>(&message)) return *error;
-        return ClientObject{std::get<Message>(std::move(message))};
+        return message_object(*text);
     }
     if (kind == "choice") {
         const auto id = string_field(object, "id");
         const auto asking = string_field(object, "asking");
         if (!id || !asking) return make_error("bad_json");
-        if (id->empty()) return make_error("bad_choice");
-        return ClientObject{Choice{*id, *asking}};
+        return choice_object(*id, *asking);
     }
     return make_error("unknown_type");
 }

@@ -43,6 +43,13 @@ std::variant<ClientObject, Error> parse_client_object(std::string_view json_text
 // Checks and trims free text the same way for every channel.
 std::variant<Message, Error> make_message(std::string_view raw_text);
 
+// A client object a channel builds from its own input (a REST field, a
+// Telegram message or button, a terminal line), checked as
+// parse_client_object checks JSON, or the error that check met.
+using Checked = std::variant<ClientObject, Error>;
+Checked message_object(std::string_view raw_text);
+Checked choice_object(std::string_view id, std::string_view asking = {});
+
 Error make_error(std::string_view code);  // with the standard human message
 
 std::string to_json(const Reply& reply, bool end_of_turn);

@@ -6,8 +6,6 @@
 #include "adapters/core/conversations.hpp"
 #include "bot/store/store.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -67,11 +65,9 @@ public:
     }
 
     // A number typed for a numbered option becomes that choice.
-    std::string client_object(const std::string& typed) const {
+    protocol::Checked client_object(const std::string& typed) const {
         const std::string id = choice_for(typed);
-        nlohmann::json object = id.empty() ? nlohmann::json{{"type", "message"}, {"text", typed}}
-                                           : nlohmann::json{{"type", "choice"}, {"id", id}};
-        return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        return id.empty() ? protocol::message_object(typed) : protocol::choice_object(id);
     }
 
 private:
@@ -125,7 +121,7 @@ void run_chat(const CommonOptions& options, bool json) {
             view.show({protocol::make_error("too_long")});
             continue;
         }
-        view.show(service.handle_json(session, view.client_object(line), channel));
+        view.show(service.handle_checked(session, view.client_object(line), channel, line));
     }
     std::cout << '\n';
 }

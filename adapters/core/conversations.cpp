@@ -378,6 +378,14 @@ std::vector<OutObject> ConversationService::handle(std::string& session_id, cons
     return impl_->handle(session_id, object, channel);
 }
 
+std::vector<OutObject> ConversationService::handle_checked(std::string& session_id, protocol::Checked checked,
+                                                           const ChannelInfo& channel, std::string_view raw) {
+    if (auto* error = std::get_if<protocol::Error>(&checked)) {
+        return impl_->reject(session_id, raw, std::move(*error), channel);
+    }
+    return impl_->handle(session_id, std::get<protocol::ClientObject>(checked), channel);
+}
+
 std::vector<OutObject> ConversationService::handle_json(std::string& session_id, std::string_view json_text,
                                                         const ChannelInfo& channel, std::string_view shown_asking) {
     auto parsed = protocol::parse_client_object(json_text);

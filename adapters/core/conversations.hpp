@@ -69,6 +69,12 @@ public:
     // a channel serialises calls for one connection.
     std::vector<OutObject> handle(std::string& session_id, const protocol::ClientObject& object,
                                   const ChannelInfo& channel);
+    // A client object a channel built itself (protocol::message_object and
+    // choice_object), or the error met building it: the error is answered,
+    // and logged in the conversation with `raw` (what the person sent), as
+    // handle_json does with a client object it cannot read.
+    std::vector<OutObject> handle_checked(std::string& session_id, protocol::Checked checked,
+                                          const ChannelInfo& channel, std::string_view raw);
     // The same for raw JSON text: a parse error becomes an error object.
     // `shown_asking`: the question this connection last showed, taken as
     // the one a choice answers when the client does not say (a connection
