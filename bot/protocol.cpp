@@ -8,24 +8,10 @@
 namespace backtalk::protocol {
 
 Error make_error(std::string_view code) {
-    struct Known {
-        std::string_view code;
-        std::string_view message;
-    };
-    static constexpr Known known[] = {
-        {"bad_json", "That was not a valid message. Send one JSON object with a \"type\"."},
-        {"unknown_type", "Unknown message type. Use \"start\", \"message\" or \"choice\"."},
-        {"empty", "The message was empty. Please type a few words."},
-        {"too_long", "Messages can be at most 2000 characters."},
-        {"bad_choice", "That option is not available any more. Please pick one of the latest options or type your answer."},
-        {"rate_limited", "You are sending messages too quickly. Please wait a moment."},
-        {"unavailable", "The service is busy or restarting. Please try again in a moment."},
-        {"internal", "Something went wrong on our side. Your conversation is kept; please try again."},
-    };
-    for (const auto& k : known) {
-        if (k.code == code) return Error{std::string(k.code), std::string(k.message)};
+    for (const std::string_view known : error_codes) {
+        if (known == code) return Error{std::string(code), {}};
     }
-    return Error{"internal", std::string(known[7].message)};
+    return Error{"internal", {}};
 }
 
 std::variant<Message, Error> make_message(std::string_view raw_text) {

@@ -50,7 +50,13 @@ using Checked = std::variant<ClientObject, Error>;
 Checked message_object(std::string_view raw_text);
 Checked choice_object(std::string_view id, std::string_view asking = {});
 
-Error make_error(std::string_view code);  // with the standard human message
+inline constexpr std::string_view error_codes[] = {"bad_json",     "unknown_type", "empty",       "too_long",
+                                                   "bad_choice",   "rate_limited", "unavailable", "internal"};
+
+// An error object without its human message: the channel words it from the
+// rules (texts.json "error_CODE", see adapters/core/wording.hpp) before it is
+// sent. An unknown code becomes "internal".
+Error make_error(std::string_view code);
 
 std::string to_json(const Reply& reply, bool end_of_turn);
 std::string to_json(const Error& error, bool end_of_turn);

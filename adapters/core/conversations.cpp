@@ -1,6 +1,8 @@
 #include "adapters/core/conversations.hpp"
 
+#include "adapters/core/wording.hpp"
 #include "bot/overloaded.hpp"
+#include "bot/ruleset.hpp"
 #include "bot/store/store.hpp"
 #include "bot/store/user_hash.hpp"
 
@@ -85,6 +87,11 @@ struct ConversationService::Impl {
     std::shared_ptr<const Engine> current_engine() const {
         std::lock_guard lock(engine_mutex);
         return engine;
+    }
+
+    // An error as the person sees it: worded by the rules.
+    protocol::Error worded(const protocol::Error& error) const {
+        return worded_error(current_engine()->rules(), error.code);
     }
 
     static std::int64_t milliseconds(std::chrono::seconds duration) {
@@ -254,14 +261,14 @@ struct ConversationService::Impl {
                                 object);
         } catch (const std::exception&) {
             // The conversation stays as it was; the person can go on.
-            out.emplace_back(protocol::make_error("internal"));
+            out.emplace_back(worded_error(current.rules(), "internal"));
             log_turn(id, channel, turn, out, conversation.session, false, now, started);
             return;
         }
         turn.notes = std::move(result.notes);
         if (result.error) {
             // bad_choice and the like change nothing.
-            out.emplace_back(*result.error);
+            out.emplace_back(worded_error(current.rules(), result.error->code));
             log_turn(id, channel, turn, out, conversation.session, false, now, started);
             return;
         }
@@ -305,10 +312,10 @@ struct ConversationService::Impl {
         } catch (const store::StoreUnavailable&) {
             // The conversation may exist but cannot be read right now: the
             // client tries again rather than being started over.
-            return {protocol::make_error("unavailable")};
+            return {worded(protocol::make_error("unavailable"))};
         } catch (const std::exception&) {
             // Opening or resuming failed; whatever was said before stays.
-            return {protocol::make_error("internal")};
+            return {worded(protocol::make_error("internal"))};
         }
     }
 
@@ -339,7 +346,7 @@ struct ConversationService::Impl {
                                   const ChannelInfo& channel) {
         const auto started = SteadyClock::now();
         const std::int64_t now = now_ms();
-        std::vector<OutObject> out{std::move(error)};
+        std::vector<OutObject> out{worded(error)};
         std::shared_ptr<LiveConversation> conversation;
         try {
             conversation = find(session_id, now);
@@ -397,6 +404,10 @@ std::vector<OutObject> ConversationService::handle_json(std::string& session_id,
         choice->asking = shown_asking;
     }
     return impl_->handle(session_id, object, channel);
+}
+
+protocol::Error ConversationService::error(std::string_view code) const {
+    return worded_error(impl_->current_engine()->rules(), code);
 }
 
 void ConversationService::replace_engine(std::shared_ptr<const Engine> engine) {

@@ -89,6 +89,11 @@ public:
     // store::StoreUnavailable when the conversation cannot be read now.
     OfferedChoices offered(const std::string& session_id);
 
+    // An error object worded by the current rules (texts.json "error_CODE"),
+    // for the errors a channel answers itself. The errors handle() and
+    // handle_json() return are worded the same way.
+    protocol::Error error(std::string_view code) const;
+
     // Swaps in a new engine (rules reload); conversations keep going.
     void replace_engine(std::shared_ptr<const Engine> engine);
     std::shared_ptr<const Engine> engine() const;

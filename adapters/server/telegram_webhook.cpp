@@ -210,7 +210,7 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
             // nothing changes and they are asked to send it again, as every
             // channel is when its conversation cannot be read.
             log(LogLevel::warn, "telegram chat's conversation cannot be read", {{"error", error.what()}});
-            return {telegram::render_turn({protocol::make_error("unavailable")}), std::nullopt};
+            return {telegram::render_turn({conversations.error("unavailable")}), std::nullopt};
         }
     }
 

@@ -40,55 +40,16 @@
     emergencyNumber: ownScript.dataset.emergencyNumber || '',
   };
 
-  const LEVELS = {
-    emergency: {
-      title: 'Emergency: get help now',
-      action: 'Call an ambulance or go to the emergency department now.',
-    },
-    urgent: {
-      title: 'See a doctor today',
-      action: 'Get an urgent appointment today: your doctor, an urgent care service or a nurse line.',
-    },
-    gp_soon: {
-      title: "Book a doctor's appointment",
-      action: 'Book a doctor or physiotherapist within about 1 to 2 weeks.',
-    },
-    self_care: {
-      title: 'You can look after this at home',
-      action: 'Follow the advice below, and seek care if any of the warning signs appear.',
-    },
-  };
+  const LEVEL_NAMES = new Set(['emergency', 'urgent', 'gp_soon', 'self_care']);
+  // Level titles and actions, cause names and error texts come from the
+  // server's rules (GET /api/v1/texts; see loadTexts), so rewording one in
+  // rules/ changes it here on the next load. Until they arrive, a banner
+  // shows the level's colour and the number to call, and errors show the
+  // server's own message, which the same rules word.
+  let texts = null;
+  const textsUrl = serverOrigin + '/api/v1/texts' +
+    (config.locale ? '?locale=' + encodeURIComponent(config.locale) : '');
 
-  const CAUSES = {
-    cauda_equina: 'pressure on the nerves at the base of the spine',
-    cardiac: 'a possible heart attack',
-    aortic: 'a possible problem with the main artery (aorta)',
-    spinal_infection: 'a possible infection of the spine',
-    cancer: 'a possible tumour affecting the spine',
-    fracture: 'a possible broken bone in the spine',
-    kidney: 'a possible kidney infection or kidney stone',
-    rhabdomyolysis: 'possible muscle breakdown after extreme exercise',
-    inflammatory: 'inflammatory back pain',
-    sciatica: 'an irritated nerve sending pain down the leg (sciatica)',
-    chronic_pain: 'long-lasting back pain',
-    lifting_strain: 'strain from lifting or hard physical work',
-    post_exercise_soreness: 'muscle soreness after exercise',
-    posture: 'pain from sitting or posture',
-    muscle_strain: 'a simple muscle strain',
-  };
-
-  // Polite wording for PROTOCOL.md error codes; unknown codes fall back to
-  // the server's own message.
-  const ERROR_TEXT = {
-    bad_json: 'Sorry, that message could not be read. Please try again.',
-    unknown_type: 'Sorry, that message could not be read. Please try again.',
-    empty: 'Please type a message first.',
-    too_long: 'That message is too long. Please keep it under 2,000 characters.',
-    bad_choice: 'That option is no longer available. Please pick one of the current answers or type your reply.',
-    rate_limited: 'You are sending messages very quickly. Please wait a moment, then try again.',
-    unavailable: 'The advisor is unavailable for a moment. Please try again shortly.',
-    internal: 'Something went wrong on our side. Your conversation is kept; please try again.',
-  };
   // Codes that mean the person's last message was not taken in.
   const NOT_TAKEN = new Set(['bad_json', 'unknown_type', 'empty', 'too_long', 'bad_choice',
     'rate_limited', 'unavailable', 'internal']);
@@ -357,33 +318,57 @@
 
   function renderOutcome(entry) {
     const level = entry.triage.level;
-    const wording = LEVELS[level] || {
-      title: 'Recommendation',
-      action: 'Please read the advice below.',
-    };
-    const banner = el('div', 'bt-outcome bt-outcome-' + (LEVELS[level] ? level : 'other'));
+    const wording = texts && texts.levels && texts.levels[level];
+    const banner = el('div', 'bt-outcome bt-outcome-' + (LEVEL_NAMES.has(level) ? level : 'other'));
     banner.dataset.level = level;
     if (level === 'emergency') banner.setAttribute('role', 'alert');
-    banner.append(el('p', 'bt-outcome-title', wording.title));
+    if (wording && textField(wording.title)) banner.append(el('p', 'bt-outcome-title', wording.title));
 
     const action = el('p', 'bt-outcome-action');
     const number = level === 'emergency' ? emergencyNumberFor(entry) : '';
+    const callText = texts ? textField(texts.call) : '';
     if (number) {
-      action.append('Call ');
       const call = el('a', 'bt-outcome-call', number);
       call.href = 'tel:' + number.replace(/[^\d+]/g, '');
-      action.append(call, ' for an ambulance now, or go to the emergency department.');
-    } else {
-      action.textContent = wording.action;
+      const at = callText.indexOf('{emergency_number}');
+      if (at >= 0) {
+        action.append(callText.slice(0, at), call, callText.slice(at + '{emergency_number}'.length));
+      } else {
+        action.append(call);
+      }
+    } else if (wording) {
+      action.textContent = textField(wording.action);
     }
-    banner.append(action);
+    if (action.childNodes.length) banner.append(action);
 
-    const causes = entry.triage.reasons.map((id) => CAUSES[id]).filter(Boolean);
-    if (causes.length) {
-      banner.append(el('p', 'bt-outcome-causes', 'Possible cause' +
-        (causes.length > 1 ? 's' : '') + ': ' + causes.join('; ') + '.'));
+    const names = texts && texts.causes ? entry.triage.reasons.map((id) => textField(texts.causes[id])).filter(Boolean) : [];
+    if (names.length) {
+      const labels = texts.causes_label || {};
+      banner.append(el('p', 'bt-outcome-causes', textField(names.length > 1 ? labels.many : labels.one) + ':'));
+      const list = el('ul', 'bt-outcome-causes-list');
+      for (const name of names) list.append(el('li', '', name));
+      banner.append(list);
     }
     return banner;
+  }
+
+  function errorText(code) {
+    return texts && texts.errors ? textField(texts.errors[code]) : '';
+  }
+
+  // Fetches the words of the rules; shows them in the banners already on
+  // screen. Resolves to the answer, or null when the server could not be
+  // asked.
+  function loadTexts() {
+    return fetch(textsUrl, { credentials: 'omit', cache: 'no-cache' })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((body) => {
+        if (!body || typeof body !== 'object') return null;
+        texts = body;
+        if (ui.log) store.entries.filter((entry) => entry.triage).forEach(rerenderEntry);
+        return body;
+      })
+      .catch(() => null);
   }
 
   // In the stretching guide the bubble already says "Step 5 of 11: Calves"
@@ -810,7 +795,7 @@
 
   function onError(frame) {
     const code = textField(frame.code);
-    const text = ERROR_TEXT[code] || textField(frame.message) || 'Something went wrong. Please try again.';
+    const text = errorText(code) || textField(frame.message) || textField(code);
     if (!connection.online && connection.socket) {
       // The start was answered with an error (the conversation cannot be
       // read right now): no session is open, so try again with the usual
@@ -1078,6 +1063,7 @@
 
     buildPanel();
     wireEvents();
+    loadTexts();
     // Fill the transcript before it is attached, so a screen reader does not
     // read the whole restored conversation out as new.
     renderTranscript();

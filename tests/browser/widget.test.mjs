@@ -8,7 +8,7 @@
 // screenshots to tests/browser/artifacts/, stops everything it started, and
 // exits non-zero with a message naming the failed step.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const STEP_TIMEOUT_MS = 15000;   // generous: the machine is shared
-const WHOLE_TEST_MS = 55000;
+const WHOLE_TEST_MS = 90000;
 const SERVER_START_MS = 15000;
 const SERVER_STOP_MS = 5000;     // the server promises to exit within 5 s
 const MAX_TURNS = 30;
@@ -64,8 +64,8 @@ async function step(name, action) {
   }
 }
 
-function startServer(binary, database) {
-  const server = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', database],
+function startServer(binary, database, rulesDir) {
+  const server = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', database, '--rules', rulesDir],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   const stderr = [];
@@ -656,10 +656,68 @@ async function checkScriptedReplies(browser, base) {
   await page.context().close();
 }
 
+// The words beside the replies (level titles, cause names, error texts)
+// are the rules': reworded in rules/ and reloaded (SIGHUP), they change on
+// the next page load.
+async function checkWordingFromRules(browser, base, server, rulesDir) {
+  const problems = [];
+  const page = await watchedPage(browser, { width: 1280, height: 860 }, problems);
+  await scriptedSocket(page);
+  const input = page.getByRole('textbox', { name: 'Your message' });
+  const texts = async () => (await fetch(`${base}/api/v1/texts?locale=en`)).json();
+  const banner = page.locator('.bt-outcome[data-level="emergency"]').last();
+
+  await step('banner title, call text and cause names are those of /api/v1/texts', async () => {
+    const words = await texts();
+    await page.goto(`${base}/`);
+    await waitOnline(page);
+    await input.fill('emergency');
+    await input.press('Enter');
+    await banner.waitFor();
+    const title = await banner.locator('.bt-outcome-title').textContent();
+    if (title !== words.levels.emergency.title) fail(`title is ${JSON.stringify(title)}`);
+    const action = await banner.locator('.bt-outcome-action').textContent();
+    if (action !== words.call.replace('{emergency_number}', '112')) fail(`action is ${JSON.stringify(action)}`);
+    const causes = await banner.locator('.bt-outcome-causes-list li').allTextContents();
+    if (causes.length !== 1 || causes[0] !== words.causes.cauda_equina) fail(`causes are ${JSON.stringify(causes)}`);
+  });
+
+  await step('a cause and a level title reworded in the rules show after a reload', async () => {
+    const edit = (file, from, to) => {
+      const path = join(rulesDir, 'en', file);
+      const text = readFileSync(path, 'utf8');
+      if (!text.includes(from)) fail(`${file} does not hold ${JSON.stringify(from)}`);
+      writeFileSync(path, text.replace(from, to));
+    };
+    const before = await texts();
+    edit('causes.json', JSON.stringify(before.causes.cauda_equina), '"Squeezed nerves at the base of the spine"');
+    edit('texts.json', JSON.stringify(before.levels.emergency.title), '"Get help now"');
+    server.process.kill('SIGHUP');
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    while ((await texts()).levels.emergency.title !== 'Get help now') {
+      if (Date.now() > deadline) fail(`the rules were not reloaded; stderr: ${server.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await page.reload();
+    await waitOnline(page);
+    await banner.waitFor();
+    const title = await banner.locator('.bt-outcome-title').textContent();
+    if (title !== 'Get help now') fail(`title is ${JSON.stringify(title)}`);
+    const causes = await banner.locator('.bt-outcome-causes-list li').allTextContents();
+    if (causes[0] !== 'Squeezed nerves at the base of the spine') fail(`causes are ${JSON.stringify(causes)}`);
+  });
+
+  await step('no console errors, CSP violations or dialogs', () => noProblems(problems));
+  await page.context().close();
+}
+
 async function run(binary, started) {
   mkdirSync(artifacts, { recursive: true });
   const tempDir = mkdtempSync(join(tmpdir(), 'backtalk-browser-'));
-  const server = startServer(binary, join(tempDir, 'backtalk.db'));
+  // A copy of the rules, so that a test can reword them and reload.
+  const rulesDir = join(tempDir, 'rules');
+  cpSync('rules', rulesDir, { recursive: true });
+  const server = startServer(binary, join(tempDir, 'backtalk.db'), rulesDir);
   started.server = server;
   started.tempDir = tempDir;
   let browser = null;
@@ -670,6 +728,7 @@ async function run(binary, started) {
     await checkRealConversation(browser, base);
     await checkScriptedReplies(browser, base);
     await checkTwoTabs(browser, base);
+    await checkWordingFromRules(browser, base, server, rulesDir);
   } catch (error) {
     failure = error;
   }

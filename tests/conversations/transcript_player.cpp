@@ -7,6 +7,7 @@
 // a message, ">> id" for a choice) and, after each, the bot's objects as
 // protocol JSON ("< {...}"). The clock starts at a fixed time and moves one
 // minute per client object, so a replay is deterministic.
+#include "adapters/core/wording.hpp"
 #include "bot/engine.hpp"
 #include "bot/protocol.hpp"
 #include "bot/rules.hpp"
@@ -27,10 +28,15 @@ using namespace backtalk;
 constexpr std::int64_t start_ms = 1'790'000'000'000;
 constexpr std::int64_t step_ms = 60'000;
 
-std::vector<std::string> render(const TurnResult& result) {
+// An error object worded by the rules, as the conversation service sends it.
+std::string error_json(const Engine& engine, const protocol::Error& error) {
+    return protocol::to_json(worded_error(engine.rules(), error.code), true);
+}
+
+std::vector<std::string> render(const Engine& engine, const TurnResult& result) {
     std::vector<std::string> lines;
     if (result.error) {
-        lines.push_back(protocol::to_json(*result.error, true));
+        lines.push_back(error_json(engine, *result.error));
         return lines;
     }
     for (std::size_t i = 0; i < result.replies.size(); ++i) {
@@ -49,7 +55,7 @@ std::vector<std::string> play_object(const Engine& engine, Session& session, con
         result = engine.begin(now);
     }
     if (!result.error) session = result.session;
-    return render(result);
+    return render(engine, result);
 }
 
 // Rebuilds the transcript from its client lines.
@@ -89,7 +95,7 @@ std::string replay(const Engine& engine, const std::string& golden) {
         now += step_ms;
         std::vector<std::string> lines;
         if (const auto* error = std::get_if<protocol::Error>(&object)) {
-            lines.push_back(protocol::to_json(*error, true));
+            lines.push_back(error_json(engine, *error));
         } else {
             lines = play_object(engine, session, std::get<protocol::ClientObject>(object), now);
         }
@@ -109,7 +115,7 @@ int json_mode(const Engine& engine, bool explain) {
         auto parsed = protocol::parse_client_object(line);
         std::vector<std::string> lines;
         if (auto* error = std::get_if<protocol::Error>(&parsed)) {
-            lines.push_back(protocol::to_json(*error, true));
+            lines.push_back(error_json(engine, *error));
         } else {
             const auto& object = std::get<protocol::ClientObject>(parsed);
             // A client may skip start: the first message opens the conversation.

@@ -3,8 +3,10 @@
 // the secret header, a stub Bot API recording the calls the server makes,
 // the conversation log read back from the database, and the same
 // conversation held over `backtalk chat --json` for comparison.
+#include "adapters/core/wording.hpp"
 #include "adapters/server/telegram_format.hpp"
 #include "bot/protocol.hpp"
+#include "bot/rules.hpp"
 #include "tests/integration/clients.hpp"
 #include "tests/integration/server_process.hpp"
 #include "tests/telegram/bot_api_stub.hpp"
@@ -32,6 +34,13 @@ using backtalk::test::ServerProcess;
 using backtalk::test::TempDir;
 
 namespace {
+
+// An error as rules/en words it, as the server sends it.
+protocol::Error english_error(std::string_view code) {
+    static const RuleLoad load = load_rules(std::filesystem::path(BACKTALK_SOURCE_DIR) / "rules" / "en");
+    REQUIRE(load.errors.empty());
+    return worded_error(*load.rules, code);
+}
 
 constexpr const char* webhook_secret = "s3cret_Webhook-token42";
 constexpr const char* bot_token = "7000000001:AAtest_TOKEN-value";
@@ -403,7 +412,7 @@ TEST_CASE("button data the conversation does not offer gets the buttons open now
         CAPTURE(data);
         const json answer = server.posted_answer(callback_update(update_id++, ana, data));
         REQUIRE(answer["method"] == "sendMessage");
-        CHECK(answer["text"].get<std::string>().find("latest options") != std::string::npos);
+        CHECK(answer["text"].get<std::string>().find(english_error("bad_choice").message) != std::string::npos);
         CHECK(callback_data_of(answer) == callback_data_of(question));
     }
     // A tap on an earlier question's button is not taken either.
@@ -585,7 +594,7 @@ TEST_CASE("a chat whose conversation cannot be read right now is asked to send a
     const json refused = server.posted_answer(text_update(7003, ana, "since last week"));
     REQUIRE(refused.is_object());
     CHECK(refused["method"] == "sendMessage");
-    const auto expected = server::telegram::render_turn({protocol::make_error("unavailable")});
+    const auto expected = server::telegram::render_turn({english_error("unavailable")});
     REQUIRE(expected.messages.size() == 1);
     CHECK(refused["text"] == expected.messages.front().text.html);
 
