@@ -53,7 +53,7 @@ const char* const required_texts[] = {
 const char* const required_channel_texts[] = {
     "level_title_emergency", "level_action_emergency", "level_title_urgent",    "level_action_urgent",
     "level_title_gp_soon",   "level_action_gp_soon",   "level_title_self_care", "level_action_self_care",
-    "level_call",            "causes_label_one",       "causes_label_many",     "error_bad_json",
+    "level_call",            "causes_label_one",       "causes_label_many",     "origin_refused",        "error_bad_json",
     "error_unknown_type",    "error_empty",            "error_too_long",        "error_bad_choice",
     "error_rate_limited",    "error_unavailable",      "error_internal"};
 

@@ -39,6 +39,7 @@ std::string texts_json(const RuleSet& rules) {
     out["call"] = text_or_empty(rules, "level_call");
     out["causes_label"] = {{"one", text_or_empty(rules, "causes_label_one")},
                            {"many", text_or_empty(rules, "causes_label_many")}};
+    out["origin_refused"] = text_or_empty(rules, "origin_refused");
     auto& causes = out["causes"] = nlohmann::json::object();
     for (const auto& [id, cause] : rules.causes) causes[id] = cause.title;
     auto& errors = out["errors"] = nlohmann::json::object();

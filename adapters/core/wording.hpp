@@ -23,7 +23,8 @@ std::string level_title(const RuleSet& rules, Level level);
 
 // GET /api/v1/texts: {"locale", "rules_version", "levels": {LEVEL: {"title",
 // "action"}}, "call": "... {emergency_number} ...", "causes_label":
-// {"one", "many"}, "causes": {ID: title}, "errors": {CODE: text}}.
+// {"one", "many"}, "origin_refused", "causes": {ID: title}, "errors":
+// {CODE: text}}.
 std::string texts_json(const RuleSet& rules);
 
 }  // namespace backtalk

@@ -93,7 +93,7 @@ void add_gateway_routes(Server& server, const GatewayDependencies& dependencies)
                                                TurnMetrics(server.metrics(), "websocket"),
                                                WebSocketMetrics(server.metrics()));
     add_chat_route(router, shared);
-    add_texts_route(router, dependencies.conversations);
+    add_texts_route(router, dependencies.conversations, server.context());
 }
 
 }  // namespace backtalk::server

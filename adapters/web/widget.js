@@ -69,6 +69,7 @@
     awaitingSession: false,  // "start over" sent: frames before its session object are the old turn's
     resumeAdded: false,   // this resume showed a new line (a welcome back) before repeating what is on screen
     elsewhere: false,     // another tab has taken the conversation over
+    refused: false,       // the server does not let this site open the chat
     startRefused: false,  // the last start got an error instead of a session
   };
   let pendingUserEntry = null;  // the person's last message, until its turn ends
@@ -358,7 +359,7 @@
 
   // Fetches the words of the rules; shows them in the banners already on
   // screen. Resolves to the answer, or null when the server could not be
-  // asked.
+  // asked. The answer also says whether this page may open the chat.
   function loadTexts() {
     return fetch(textsUrl, { credentials: 'omit', cache: 'no-cache' })
       .then((response) => (response.ok ? response.json() : null))
@@ -593,7 +594,11 @@
 
   function connect() {
     connection.wanted = true;
-    if (connection.socket || connection.elsewhere) return;
+    if (connection.socket || connection.elsewhere || connection.refused) return;
+    if (texts && texts.origin_allowed === false) {
+      showRefused();
+      return;
+    }
     adoptSavedConversation();
     writeStorage('localStorage', activeKey, tabId);
     window.clearTimeout(connection.retryTimer);
@@ -607,13 +612,44 @@
       return;
     }
     connection.socket = socket;
-    socket.addEventListener('open', () => sendStart(store.session));
+    let opened = false;
+    socket.addEventListener('open', () => {
+      opened = true;
+      sendStart(store.session);
+    });
     socket.addEventListener('message', (event) => {
       if (socket === connection.socket) onFrame(event.data);
     });
     socket.addEventListener('close', () => {
-      if (socket === connection.socket) onDisconnected();
+      if (socket !== connection.socket) return;
+      if (opened) {
+        onDisconnected();
+        return;
+      }
+      // Refused before it opened: the browser does not say why, so ask the
+      // server whether this site may open the chat at all.
+      connection.socket = null;
+      setOnline(false);
+      loadTexts().then((answer) => {
+        if (answer && answer.origin_allowed === false) showRefused();
+        else if (!connection.socket && !connection.elsewhere) onDisconnected();
+      });
     });
+  }
+
+  // The server does not let this site open the chat (--allowed-origin):
+  // trying again cannot help, so say so and stop.
+  function showRefused() {
+    connection.refused = true;
+    window.clearTimeout(connection.retryTimer);
+    window.clearInterval(connection.statusTimer);
+    setTyping(false);
+    setOnline(false);
+    setStatus('Not available', 'offline');
+    ui.refused.textContent = textField(texts && texts.origin_refused);
+    ui.refused.hidden = !ui.refused.textContent;
+    ui.restart.disabled = true;
+    ui.input.disabled = true;
   }
 
   function onDisconnected() {
@@ -650,7 +686,7 @@
 
   // Retry at once when the network or the tab comes back.
   function reconnectNow() {
-    if (connection.wanted && !connection.socket && !connection.elsewhere) {
+    if (connection.wanted && !connection.socket && !connection.elsewhere && !connection.refused) {
       connection.retries = 0;
       connect();
     }
@@ -990,11 +1026,16 @@
     const announcer = el('div', 'bt-sr');
     announcer.setAttribute('role', 'status');
 
-    panel.append(header, confirm, elsewhere, scroller, quickReplies, form, disclaimer, announcer);
+    // Shown instead of reconnecting when the server refuses this site.
+    const refused = el('p', 'bt-refused');
+    refused.setAttribute('role', 'alert');
+    refused.hidden = true;
+
+    panel.append(header, confirm, elsewhere, refused, scroller, quickReplies, form, disclaimer, announcer);
     root.append(panel, launcher);
 
     Object.assign(ui, {
-      root, launcher, panel, status, restart, close, confirm, confirmYes, confirmNo, elsewhere, continueButton,
+      root, launcher, panel, status, restart, close, confirm, confirmYes, confirmNo, elsewhere, continueButton, refused,
       scroller, log, typing, quickReplies, form, input, counter, send: sendButton, announcer,
     });
   }

@@ -8,6 +8,7 @@
 // screenshots to tests/browser/artifacts/, stops everything it started, and
 // exits non-zero with a message naming the failed step.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -711,6 +712,44 @@ async function checkWordingFromRules(browser, base, server, rulesDir) {
   await page.context().close();
 }
 
+// A site the server does not allow (--allowed-origin) gets a 403 on /ws;
+// the widget says the chat is not available there and stops trying.
+async function checkRefusedSite(browser, base) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  // The clinic's page, from another origin on this machine (Chromium keeps
+  // pages that are not on loopback from loopback addresses).
+  const html = `<!doctype html><title>Clinic</title><script src="${base}/widget.js" data-open="true" defer></script>`;
+  const host = createServer((request, response) => {
+    response.writeHead(request.url === '/' ? 200 : 404, { 'Content-Type': 'text/html' });
+    response.end(request.url === '/' ? html : '');
+  });
+  await new Promise((resolve) => host.listen(0, '127.0.0.1', resolve));
+  const site = `http://127.0.0.1:${host.address().port}`;
+  let attempts = 0;
+  page.on('websocket', () => { attempts += 1; });
+
+  await step('a site the server refuses is told the chat is not available there, without retries', async () => {
+    const words = await (await fetch(`${base}/api/v1/texts`, { headers: { Origin: site } })).json();
+    if (words.origin_allowed !== false) fail(`/api/v1/texts says origin_allowed ${words.origin_allowed}`);
+    const own = await (await fetch(`${base}/api/v1/texts`, { headers: { Origin: base } })).json();
+    if (own.origin_allowed !== true) fail(`the server's own origin gets origin_allowed ${own.origin_allowed}`);
+    await page.goto(`${site}/`);
+    const notice = page.locator('.bt-refused');
+    await notice.waitFor();
+    if (await notice.textContent() !== words.origin_refused) fail(`notice is ${await notice.textContent()}`);
+    await page.locator('.bt-status[data-tone="offline"]').filter({ hasText: 'Not available' }).waitFor();
+    if (!(await page.getByRole('textbox', { name: 'Your message' }).isDisabled())) fail('the input is enabled');
+    // The first retry would come within 0.75 s, and a second one soon after.
+    await new Promise((resolve) => setTimeout(resolve, 3 * RETRY_WAIT_MS));
+    if (attempts !== 1) fail(`${attempts} WebSocket attempts`);
+    await page.screenshot({ path: join(artifacts, 'refused.png') });
+  });
+  await context.close();
+  await new Promise((resolve) => host.close(resolve));
+}
+
 async function run(binary, started) {
   mkdirSync(artifacts, { recursive: true });
   const tempDir = mkdtempSync(join(tmpdir(), 'backtalk-browser-'));
@@ -729,6 +768,7 @@ async function run(binary, started) {
     await checkScriptedReplies(browser, base);
     await checkTwoTabs(browser, base);
     await checkWordingFromRules(browser, base, server, rulesDir);
+    await checkRefusedSite(browser, base);
   } catch (error) {
     failure = error;
   }

@@ -60,6 +60,7 @@ TEST_CASE("every error code, level and cause is worded by rules/en") {
         CHECK_FALSE(texts["levels"][level]["action"].get<std::string>().empty());
     }
     CHECK(texts["call"].get<std::string>().find("{emergency_number}") != std::string::npos);
+    CHECK(texts["origin_refused"] == rules.text("origin_refused"));
     CHECK(texts["causes"].size() == rules.causes.size());
     CHECK(texts["causes"]["cauda_equina"] == rules.causes.at("cauda_equina").title);
     CHECK(texts["errors"]["rate_limited"] == rules.text("error_rate_limited"));
