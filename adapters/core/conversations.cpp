@@ -80,6 +80,8 @@ struct ConversationService::Impl {
     mutable std::mutex engine_mutex;
     std::shared_ptr<const Engine> engine;
 
+    AdviceListener advice_listener;
+
     mutable std::mutex table_mutex;
     std::unordered_map<std::string, std::shared_ptr<LiveConversation>> live;
     std::atomic<std::int64_t> next_sweep_ms{0};
@@ -275,6 +277,10 @@ struct ConversationService::Impl {
         conversation.session = std::make_shared<const Session>(std::move(result.session));
         for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
         log_turn(id, channel, turn, out, conversation.session, true, now, started);
+        if (!turn.notes.basis.empty() && conversation.session->triage && advice_listener) {
+            advice_listener(AdviceGiven{id, channel.channel, conversation.session->triage->level, turn.notes.basis, now,
+                                        turn.text});
+        }
     }
 
     std::vector<OutObject> start(std::string& session_id, const protocol::Start& request, const ChannelInfo& channel,
@@ -405,6 +411,8 @@ std::vector<OutObject> ConversationService::handle_json(std::string& session_id,
     }
     return impl_->handle(session_id, object, channel);
 }
+
+void ConversationService::on_advice(AdviceListener listener) { impl_->advice_listener = std::move(listener); }
 
 protocol::Error ConversationService::error(std::string_view code) const {
     return worded_error(impl_->current_engine()->rules(), code);

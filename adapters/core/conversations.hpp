@@ -54,6 +54,17 @@ struct OfferedChoices {
     std::string asking;
 };
 
+// Advice a turn gave or raised, and why; for emergency alerts.
+struct AdviceGiven {
+    std::string conversation;
+    std::string channel;
+    Level level = Level::self_care;
+    std::vector<RuleBasis> basis;  // the rules at the level that hold, with their facts
+    std::int64_t at_ms = 0;
+    std::string words;  // what the person sent in that turn
+};
+using AdviceListener = std::function<void(const AdviceGiven&)>;
+
 class ConversationService {
 public:
     // `store` may be null (logging and persistence off). `now` and
@@ -88,6 +99,11 @@ public:
     // show again after a tap the conversation cannot take. Throws
     // store::StoreUnavailable when the conversation cannot be read now.
     OfferedChoices offered(const std::string& session_id);
+
+    // Called after each turn that gives or raises advice, on the thread of
+    // the turn with its conversation locked: it must not block. Set it
+    // before the first turn.
+    void on_advice(AdviceListener listener);
 
     // An error object worded by the current rules (texts.json "error_CODE"),
     // for the errors a channel answers itself. The errors handle() and

@@ -1,8 +1,8 @@
 // One outbound HTTP POST on a fresh connection, as a coroutine: resolve,
 // connect, TLS (verified against the system's trust store and the host
 // name) when the endpoint is https, write, read the answer. Used by the Bot
-// API client, which runs it on an io_context of its own, never on a network
-// thread of the server.
+// API client and the emergency alerts; each runs it on an io_context of its
+// own, never on a network thread of the server.
 #pragma once
 
 #include "adapters/server/bot_api_client.hpp"
