@@ -85,6 +85,12 @@ std::string to_json(const Reply& reply, bool end_of_turn) {
     write_json(json, reply.quick_replies);
     json.key("asking");
     json.string_or_null(reply.asking);
+    if (!reply.covers.empty()) {
+        json.key("covers");
+        json.open('[');
+        for (const auto& topic : reply.covers) json.string(topic);
+        json.close(']');
+    }
     json.key("state");
     json.string(reply.state);
     json.key("triage");

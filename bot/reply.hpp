@@ -37,10 +37,11 @@ struct Triage {
 struct Reply {
     std::string text;
     std::vector<QuickReply> quick_replies;
-    std::string asking;  // topic id; empty means null
+    std::string asking;  // topic or group id; empty means null
     std::string state;
     std::optional<Triage> triage;
     std::optional<std::vector<Step>> steps;
+    std::vector<std::string> covers;  // a grouped question: the topics it asks about
 };
 
 // The JSON of the wire format and of session snapshots alike:

@@ -47,7 +47,13 @@ const char* const required_texts[] = {
     "safety_net_gp_soon", "safety_net_self_care", "disclaimer", "causes_intro",         "stretch_step",
     "stretch_hold",    "stretch_activity", "stretches_stopped", "outside_scope", "stale_choice",
     "stretches_done",  "after_outcome",    "level_raised",      "resume",               "ended",
-    "thanks",          "resume_outcome",   "unanswered_moving_on", "answer_not_understood", "question_not_understood"};
+    "thanks",          "resume_outcome",   "about_bot",         "why_asking_general",   "questions_left",
+    "questions_left_none", "correction_confirm", "correction_change", "advice_stands", "correction_unclear", "correction_applied", "correction_kept", "is_serious_during", "stretch_safe_during", "scans", "maternity", "count_general",
+    "is_serious_emergency", "is_serious_urgent", "is_serious_gp_soon", "is_serious_self_care",
+    "stretch_safe_emergency", "stretch_safe_urgent", "stretch_safe_gp_soon", "stretch_safe_self_care",
+    "delay_emergency", "delay_urgent", "delay_gp_soon", "delay_self_care",
+    "what_happens_emergency", "what_happens_urgent", "what_happens_gp_soon", "what_happens_self_care",
+    "medicines_emergency", "medicines_urgent",   "unanswered_moving_on", "answer_not_understood", "question_not_understood"};
 
 // Texts the channels show beside the replies (adapters/core/wording.hpp).
 const char* const required_channel_texts[] = {
@@ -550,7 +556,9 @@ private:
             if (t.kind == TopicKind::yes_no && t.detect.empty()) error(join(path, "detect"), "a yes/no topic needs detect patterns");
             if (const auto it = spec.find("ask_if"); it != spec.end()) t.ask_if = condition_of(*it, join(path, "ask_if"));
             t.mentions = mention_policy(spec, path);
+            t.title = text_of(spec, path, "title", false);
             t.why = text_of(spec, path, "why");
+            t.counts = text_of(spec, path, "counts", false);
             t.unanswered = text_of(spec, path, "unanswered", t.safety);
             slot_names_.insert(id);
             r.topic_index[id] = r.topics.size();
@@ -582,6 +590,7 @@ private:
             if (r.topic(id)) error(path, "\"" + id + "\" is already a topic");
             Fact f;
             f.id = id;
+            f.title = text_of(spec, path, "title");
             f.detect = patterns_of(r, spec, path, "detect");
             f.deny = patterns_of(r, spec, path, "deny");
             if (f.detect.empty()) error(join(path, "detect"), "needs at least one pattern");
@@ -882,6 +891,7 @@ private:
     void load_flow(RuleSet& r, const json& doc) {
         file_ = "flow.json";
         r.start_state = text_of(doc, "", "start");
+        load_groups(r, doc);
         const json* states = field(doc, "", "states", json::value_t::object);
         if (!states) return;
         for (const auto& [id, spec] : states->items()) {
@@ -901,7 +911,9 @@ private:
             }
             s.questions = strings_of(spec, path, "questions", s.kind == State::Kind::questions);
             for (std::size_t i = 0; i < s.questions.size(); ++i) {
-                if (!r.topic(s.questions[i])) error(at(join(path, "questions"), i), "question for an unknown topic \"" + s.questions[i] + "\"");
+                if (!r.topic(s.questions[i]) && !r.group(s.questions[i])) {
+                    error(at(join(path, "questions"), i), "question for an unknown topic or group \"" + s.questions[i] + "\"");
+                }
             }
             s.next = text_of(spec, path, "next", s.kind == State::Kind::greeting || s.kind == State::Kind::questions);
             if (const json* narrow = field(spec, path, "narrow_from", json::value_t::string, false)) {
@@ -932,8 +944,41 @@ private:
         std::set<std::string> asked;
         for (const State& s : r.states) {
             for (const auto& q : s.questions) {
-                if (!asked.insert(q).second) error(join(join("states", s.id), "questions"), "topic \"" + q + "\" is asked in two places");
+                const Group* g = r.group(q);
+                for (const auto& topic : g ? g->covers : std::vector<std::string>{q}) {
+                    if (!asked.insert(topic).second) error(join(join("states", s.id), "questions"), "topic \"" + topic + "\" is asked in two places");
+                }
             }
+        }
+    }
+
+    void load_groups(RuleSet& r, const json& doc) {
+        if (const json* replies = field(doc, "", "group_replies", json::value_t::array)) {
+            r.group_replies = quick_replies(*replies, "group_replies");
+            for (const char* id : {"none", "yes", "unsure"}) {
+                if (std::none_of(r.group_replies.begin(), r.group_replies.end(), [&](const QuickReply& q) { return q.id == id; })) {
+                    error("group_replies", std::string("needs the reply \"") + id + "\"");
+                }
+            }
+        }
+        const json* groups = field(doc, "", "groups", json::value_t::object);
+        if (!groups) return;
+        for (const auto& [id, spec] : groups->items()) {
+            const std::string path = join("groups", id);
+            if (r.topic(id)) error(path, "\"" + id + "\" is already a topic");
+            Group g;
+            g.id = id;
+            g.intro = text_of(spec, path, "intro");
+            g.why = text_of(spec, path, "why");
+            g.covers = strings_of(spec, path, "covers");
+            if (g.covers.size() < 2) error(join(path, "covers"), "a group covers at least two topics");
+            for (std::size_t i = 0; i < g.covers.size(); ++i) {
+                const Topic* t = r.topic(g.covers[i]);
+                if (!t) error(at(join(path, "covers"), i), "unknown topic \"" + g.covers[i] + "\"");
+                else if (t->kind != TopicKind::yes_no) error(at(join(path, "covers"), i), "a group covers yes/no topics only");
+                else if (t->title.empty()) error(at(join(path, "covers"), i), "topic \"" + t->id + "\" needs a title to be listed in a group");
+            }
+            r.groups.push_back(std::move(g));
         }
     }
 

@@ -67,12 +67,23 @@ struct Topic {
     std::vector<Option> options;  // choice and number topics
     std::optional<Condition> ask_if;
     MentionPolicy mentions;
+    std::string title;      // as one item of a grouped question
     std::string why;        // one line: why the bot asks this
+    std::string counts;     // what counts as a yes (does an old one count?); may be empty
     std::string unanswered; // a safety question left unanswered: what to do if the sign is there
+};
+
+// Several yes/no topics asked as one question ("Do you have any of these?").
+struct Group {
+    std::string id;
+    std::string intro;
+    std::string why;
+    std::vector<std::string> covers;  // topic ids, in the order they are listed and asked one at a time
 };
 
 struct Fact {
     std::string id;
+    std::string title;  // how the bot names it when checking a correction
     std::vector<Pattern> detect;
     std::vector<Pattern> deny;
     std::vector<SlotAssignment> implies;
@@ -193,6 +204,8 @@ public:
     std::vector<TriageRule> triage_rules;
     std::unordered_map<std::string, Cause> causes;
     std::vector<State> states;
+    std::vector<Group> groups;
+    std::vector<QuickReply> group_replies;
     std::unordered_map<std::string, std::size_t> state_index;
     std::string start_state;
     std::unordered_map<std::string, std::string> texts;
@@ -204,6 +217,12 @@ public:
     const Topic* topic(const std::string& id) const {
         const auto it = topic_index.find(id);
         return it == topic_index.end() ? nullptr : &topics[it->second];
+    }
+    const Group* group(const std::string& id) const {
+        for (const Group& g : groups) {
+            if (g.id == id) return &g;
+        }
+        return nullptr;
     }
     const State* state(const std::string& id) const {
         const auto it = state_index.find(id);

@@ -8,6 +8,37 @@
 
 namespace backtalk {
 
+namespace {
+
+void write_slots(JsonWriter& json, const Slots& slots) {
+    json.open('{');
+    for (const auto& [name, value] : slots) {
+        json.key(name);
+        if (const auto* text = std::get_if<std::string>(&value)) {
+            json.string(*text);
+        } else {
+            json.decimal(std::get<double>(value));
+        }
+    }
+    json.close('}');
+}
+
+Slots read_slots(const nlohmann::json& object) {
+    Slots slots;
+    for (const auto& [name, value] : object.items()) {
+        if (value.is_string()) {
+            slots[name] = value.get<std::string>();
+        } else if (value.is_number()) {
+            slots[name] = value.get<double>();
+        } else {
+            throw std::runtime_error("slot " + name + " is neither text nor a number");
+        }
+    }
+    return slots;
+}
+
+}  // namespace
+
 std::string session_snapshot(const Session& s) {
     // Keys in nlohmann's (sorted) order, so the text is what dumping a
     // nlohmann object of the same fields gives (tests/unit compares them).
@@ -28,6 +59,12 @@ std::string session_snapshot(const Session& s) {
     json.number(s.non_answers);
     json.key("offered");
     write_json(json, s.offered);
+    json.key("one_at_a_time");
+    json.open('[');
+    for (const auto& g : s.one_at_a_time) json.string(g);
+    json.close(']');
+    json.key("pending_correction");
+    write_slots(json, s.pending_correction);
     json.key("rules_version");
     json.string(s.rules_version);
     json.key("slot_turns");
@@ -38,16 +75,7 @@ std::string session_snapshot(const Session& s) {
     }
     json.close('}');
     json.key("slots");
-    json.open('{');
-    for (const auto& [name, value] : s.slots) {
-        json.key(name);
-        if (const auto* text = std::get_if<std::string>(&value)) {
-            json.string(*text);
-        } else {
-            json.decimal(std::get<double>(value));
-        }
-    }
-    json.close('}');
+    write_slots(json, s.slots);
     json.key("started_ms");
     json.number(s.started_ms);
     json.key("state");
@@ -74,16 +102,10 @@ Session session_from_json(const nlohmann::json& j) {
         s.asking = j.at("asking").get<std::string>();
         s.attempts = j.at("attempts").get<int>();
         s.non_answers = j.value("non_answers", 0);
-        for (const auto& [name, value] : j.at("slots").items()) {
-            if (value.is_string()) {
-                s.slots[name] = value.get<std::string>();
-            } else if (value.is_number()) {
-                s.slots[name] = value.get<double>();
-            } else {
-                throw std::runtime_error("slot " + name + " is neither text nor a number");
-            }
-        }
+        s.slots = read_slots(j.at("slots"));
+        if (const auto it = j.find("pending_correction"); it != j.end()) s.pending_correction = read_slots(*it);
         s.asked = j.at("asked").get<std::vector<std::string>>();
+        if (const auto it = j.find("one_at_a_time"); it != j.end()) s.one_at_a_time = it->get<std::vector<std::string>>();
         if (const auto it = j.find("slot_turns"); it != j.end()) s.slot_turns = it->get<std::map<std::string, int>>();
         if (const auto& t = j.at("triage"); !t.is_null()) {
             const auto level = level_from_string(t.at("level").get<std::string>());

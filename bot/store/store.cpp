@@ -335,9 +335,12 @@ struct Store::Impl {
         std::lock_guard lock(mutex);
         const Clock::time_point now = Clock::now();
         bool all_queued = true;
-        const auto push = [&](Item item) {
+        // Takes the record itself, not an Item: building the variant here, in
+        // place, keeps GCC 12 at -O3 from a false -Wmaybe-uninitialized on
+        // the variant's other alternatives when a temporary is moved.
+        const auto push = [&](auto&& record) {
             if (admit_locked()) {
-                push_locked(std::move(item), now);
+                push_locked(Item(std::forward<decltype(record)>(record)), now);
             } else {
                 all_queued = false;
             }

@@ -4,9 +4,11 @@
 //   backtalk_transcripts --json [--explain]   engine only, PROTOCOL.md on stdin/stdout
 //
 // A transcript file holds comment lines ("# ..."), client lines ("> text" for
-// a message, ">> id" for a choice) and, after each, the bot's objects as
-// protocol JSON ("< {...}"). The clock starts at a fixed time and moves one
-// minute per client object, so a replay is deterministic.
+// a message, ">> id" for a choice) and, after each, the bot's replies in
+// brief ("< [state] asking=... covers=... triage=... buttons=..." and the
+// text indented below), or "< error CODE". The clock starts at a fixed time
+// and moves one minute per client object, so a replay is deterministic. The
+// inputs of most files come from generator/specs.py (gen.py writes them).
 #include "adapters/core/wording.hpp"
 #include "bot/engine.hpp"
 #include "bot/protocol.hpp"
@@ -28,24 +30,58 @@ using namespace backtalk;
 constexpr std::int64_t start_ms = 1'790'000'000'000;
 constexpr std::int64_t step_ms = 60'000;
 
+std::string joined(const std::vector<std::string>& items, const char* separator) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+    return out;
+}
+
+// One reply as people read it: a header with what a client acts on (state,
+// the question asked, the topics a grouped question covers, the advice, the
+// buttons, the stretching steps), then the text, indented.
+std::vector<std::string> brief(const Reply& reply) {
+    std::string head = "[" + reply.state + "]";
+    if (!reply.asking.empty()) head += " asking=" + reply.asking;
+    if (!reply.covers.empty()) head += " covers=" + joined(reply.covers, ",");
+    if (reply.triage) head += " triage=" + std::string(to_string(reply.triage->level)) + "(" + joined(reply.triage->reasons, ",") + ")";
+    if (!reply.quick_replies.empty()) {
+        std::vector<std::string> ids;
+        for (const auto& q : reply.quick_replies) ids.push_back(q.id);
+        head += " buttons=" + joined(ids, "|");
+    }
+    if (reply.steps && !reply.steps->empty()) {
+        std::vector<std::string> ids;
+        for (const auto& step : *reply.steps) ids.push_back(step.id);
+        head += " steps=" + joined(ids, ",");
+    }
+    std::vector<std::string> lines{head};
+    std::istringstream text(reply.text);
+    for (std::string line; std::getline(text, line);) lines.push_back("  " + line);
+    return lines;
+}
+
+std::vector<std::string> render(const TurnResult& result) {
+    if (result.error) return {"error " + result.error->code};
+    std::vector<std::string> lines;
+    for (const auto& reply : result.replies) {
+        for (auto& line : brief(reply)) lines.push_back(std::move(line));
+    }
+    return lines;
+}
+
 // An error object worded by the rules, as the conversation service sends it.
 std::string error_json(const Engine& engine, const protocol::Error& error) {
     return protocol::to_json(worded_error(engine.rules(), error.code), true);
 }
 
-std::vector<std::string> render(const Engine& engine, const TurnResult& result) {
+std::vector<std::string> render_json(const Engine& engine, const TurnResult& result) {
+    if (result.error) return {error_json(engine, *result.error)};
     std::vector<std::string> lines;
-    if (result.error) {
-        lines.push_back(error_json(engine, *result.error));
-        return lines;
-    }
-    for (std::size_t i = 0; i < result.replies.size(); ++i) {
-        lines.push_back(protocol::to_json(result.replies[i], i + 1 == result.replies.size()));
-    }
+    for (std::size_t i = 0; i < result.replies.size(); ++i) lines.push_back(protocol::to_json(result.replies[i], i + 1 == result.replies.size()));
     return lines;
 }
 
-std::vector<std::string> play_object(const Engine& engine, Session& session, const protocol::ClientObject& object, std::int64_t now) {
+TurnResult play_object(const Engine& engine, Session& session, const protocol::ClientObject& object, std::int64_t now) {
     TurnResult result;
     if (const auto* m = std::get_if<protocol::Message>(&object)) {
         result = engine.step(session, *m, now);
@@ -55,7 +91,7 @@ std::vector<std::string> play_object(const Engine& engine, Session& session, con
         result = engine.begin(now);
     }
     if (!result.error) session = result.session;
-    return render(engine, result);
+    return result;
 }
 
 // Rebuilds the transcript from its client lines.
@@ -64,10 +100,13 @@ std::string replay(const Engine& engine, const std::string& golden) {
     std::ostringstream out;
     Session session;
     std::int64_t now = start_ms;
-    // The greeting follows the leading comments, so a file opens with what it checks.
+    // The greeting follows the leading comments, so a file opens with what it
+    // checks. Its wording is not repeated in every file (rewording it would
+    // rewrite them all): the greeting's own test is greeting_hello_then_description.
     bool greeted = false;
     const auto greet = [&] {
-        for (const auto& line : play_object(engine, session, protocol::Start{}, now)) out << "< " << line << '\n';
+        const auto lines = render(play_object(engine, session, protocol::Start{}, now));
+        out << "< " << lines.front() << " (the greeting)\n";
         greeted = true;
     };
     for (std::string line; std::getline(in, line);) {
@@ -95,9 +134,9 @@ std::string replay(const Engine& engine, const std::string& golden) {
         now += step_ms;
         std::vector<std::string> lines;
         if (const auto* error = std::get_if<protocol::Error>(&object)) {
-            lines.push_back(error_json(engine, *error));
+            lines.push_back("error " + error->code);
         } else {
-            lines = play_object(engine, session, std::get<protocol::ClientObject>(object), now);
+            lines = render(play_object(engine, session, std::get<protocol::ClientObject>(object), now));
         }
         for (const auto& l : lines) out << "< " << l << '\n';
     }
@@ -121,7 +160,7 @@ int json_mode(const Engine& engine, bool explain) {
             // A client may skip start: the first message opens the conversation.
             if (!started && !std::holds_alternative<protocol::Start>(object)) session = engine.begin(now).session;
             started = true;
-            lines = play_object(engine, session, object, now);
+            lines = render_json(engine, play_object(engine, session, object, now));
         }
         for (const auto& l : lines) std::cout << l << '\n';
         std::cout << std::flush;

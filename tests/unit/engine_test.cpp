@@ -513,7 +513,7 @@ TEST_CASE("dialogue: resume picks the question up again") {
     Chat chat;
     chat.say("lower back ache for two days");
     chat.say("no");
-    const TurnResult resumed = test::engine().resume(chat.session(), 1'790'000'999'000);
+    const TurnResult resumed = test::single_question_engine().resume(chat.session(), 1'790'000'999'000);
     REQUIRE(resumed.replies.size() >= 2);
     CHECK(resumed.replies.front().text == test::text("resume"));
     CHECK(resumed.replies.back().asking == "tearing_pain");
@@ -522,7 +522,7 @@ TEST_CASE("dialogue: resume picks the question up again") {
 
 TEST_CASE("dialogue: resume after the outcome restates the menu") {
     Chat chat = self_care_chat();
-    const TurnResult resumed = test::engine().resume(chat.session(), 1'790'000'999'000);
+    const TurnResult resumed = test::single_question_engine().resume(chat.session(), 1'790'000'999'000);
     REQUIRE(resumed.replies.size() == 1);
     CHECK(resumed.replies[0].text == test::text("resume_outcome"));
     CHECK(offers(resumed.replies[0], "stretches"));
@@ -534,7 +534,7 @@ TEST_CASE("dialogue: resume in the stretching guide shows the step they were on"
     chat.say("next");
     chat.say("next");
     const std::string step = chat.reply().steps->front().id;
-    const TurnResult resumed = test::engine().resume(chat.session(), 1'790'000'999'000);
+    const TurnResult resumed = test::single_question_engine().resume(chat.session(), 1'790'000'999'000);
     REQUIRE(resumed.replies.size() == 1);
     CHECK(resumed.replies[0].text.rfind(test::text("resume"), 0) == 0);
     REQUIRE(resumed.replies[0].steps.has_value());
@@ -548,7 +548,7 @@ TEST_CASE("dialogue: resume of a session whose state no longer exists moves to a
     chat.say("lower back ache for two days");
     Session stale = chat.session();
     stale.state = "screening_v0";
-    const TurnResult resumed = test::engine().resume(stale, 1'790'000'999'000);
+    const TurnResult resumed = test::single_question_engine().resume(stale, 1'790'000'999'000);
     REQUIRE_FALSE(resumed.replies.empty());
     const State* state = test::rules()->state(resumed.session.state);
     REQUIRE(state != nullptr);
@@ -559,14 +559,14 @@ TEST_CASE("dialogue: resume of a session whose state no longer exists moves to a
         Chat done = urgent_fever_chat();
         Session old = done.session();
         old.state = "results_v0";
-        const TurnResult back = test::engine().resume(old, 1'790'000'999'000);
+        const TurnResult back = test::single_question_engine().resume(old, 1'790'000'999'000);
         CHECK(back.session.state == "outcome");
         REQUIRE_FALSE(back.replies.empty());
         CHECK_FALSE(offers(back.replies.back(), "stretches"));
         CHECK(back.session.triage->level == Level::urgent);
     }
     SUBCASE("a message to such a session is answered from a safe state too") {
-        const TurnResult next = test::engine().step(stale, protocol::Message{"no"}, 1'790'000'999'000);
+        const TurnResult next = test::single_question_engine().step(stale, protocol::Message{"no"}, 1'790'000'999'000);
         REQUIRE_FALSE(next.replies.empty());
         CHECK(test::rules()->state(next.session.state) != nullptr);
     }
@@ -577,7 +577,7 @@ TEST_CASE("dialogue: resume of a session waiting on a topic that no longer exist
     chat.say("lower back ache for two days");
     Session stale = chat.session();
     stale.asking = "old_topic";
-    const TurnResult resumed = test::engine().resume(stale, 1'790'000'999'000);
+    const TurnResult resumed = test::single_question_engine().resume(stale, 1'790'000'999'000);
     REQUIRE_FALSE(resumed.replies.empty());
     CHECK(test::rules()->topic(resumed.session.asking) != nullptr);
 }
@@ -649,6 +649,74 @@ TEST_CASE("dialogue: advice names the rules behind its level, the facts each use
     CHECK(saddle->value == "yes");
     CHECK(saddle->turn == 3);
     for (const RuleBasis& b : basis) CHECK(b.level == Level::emergency);
+}
+
+}  // namespace
+}  // namespace backtalk
+
+namespace backtalk {
+namespace {
+
+TEST_CASE("dialogue: screening signs are asked as groups, and 'none of these' answers every sign of the group") {
+    Chat chat(test::engine());
+    chat.say("my lower back has ached for 3 days since gardening");
+    const Group& group = *test::rules()->group(chat.reply().asking);
+    CHECK(chat.reply().covers == group.covers);
+    CHECK(chat.wire().back().find("\"covers\":[") != std::string::npos);
+    chat.choose("none");
+    for (const auto& topic : group.covers) CHECK(std::get<std::string>(chat.session().slots.at(topic)) == "no");
+    CHECK(chat.reply().asking != group.id);
+}
+
+TEST_CASE("dialogue: a sign named in answer to a group counts at once; a bare yes goes through the group one at a time") {
+    Chat named(test::engine());
+    named.say("my back hurts");
+    named.say("yes, I can't feel the toilet paper when I wipe");
+    REQUIRE(named.reply().triage);
+    CHECK(named.reply().triage->level == Level::emergency);
+
+    Chat bare(test::engine());
+    bare.say("my back hurts");
+    const Group& group = *test::rules()->group(bare.reply().asking);
+    bare.say("yes");
+    CHECK(bare.reply().asking == group.covers.front());
+    CHECK(bare.reply().covers.empty());
+}
+
+}  // namespace
+}  // namespace backtalk
+
+namespace backtalk {
+namespace {
+
+TEST_CASE("dialogue: a level falls only after a correction the person confirmed, and the turn's notes record it") {
+    Chat chat;
+    chat.say("my lower back hurts and both my legs feel weak and heavy");
+    REQUIRE(chat.reply().triage);
+    REQUIRE(chat.reply().triage->level == Level::emergency);
+    chat.say("that's wrong, my legs are fine");
+    CHECK(std::get<std::string>(chat.session().slots.at("both_legs")) == "yes");  // nothing changes yet
+    CHECK(chat.session().triage->level == Level::emergency);
+    chat.say("no");
+    CHECK(chat.session().triage->level == Level::emergency);
+    CHECK(chat.session().pending_correction.empty());
+    chat.say("that's wrong, my legs are fine");
+    chat.say("yes");
+    CHECK(std::get<std::string>(chat.session().slots.at("both_legs")) == "no");
+    const auto& noted = chat.last().notes.intents;
+    CHECK(std::find(noted.begin(), noted.end(), "correction:both_legs=no") != noted.end());
+    CHECK_FALSE(chat.session().triage);  // the questions an emergency cut short are asked now
+    CHECK_FALSE(chat.reply().asking.empty());
+    chat.answer_until_done({{"age", "40"}});
+    REQUIRE(chat.session().triage);
+    CHECK(chat.session().triage->level < Level::emergency);
+}
+
+TEST_CASE("dialogue: a vague 'I'm fine now' never lowers the level") {
+    Chat chat;
+    chat.say("my lower back hurts and both my legs feel weak and heavy");
+    chat.say("I'm fine now");
+    CHECK(chat.session().triage->level == Level::emergency);
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "rules_support.hpp"
 
 #include <doctest/doctest.h>
@@ -39,6 +40,31 @@ const std::shared_ptr<const RuleSet>& rules() {
 
 const Engine& engine() {
     static const Engine shared(rules(), EngineOptions{emergency_number});
+    return shared;
+}
+
+const Engine& single_question_engine() {
+    static const Engine shared = [] {
+        auto files = rule_files();
+        edit_json(files, "flow.json", [](nlohmann::json& flow) {
+            for (auto& [id, state] : flow["states"].items()) {
+                if (!state.contains("questions")) continue;
+                nlohmann::json topics = nlohmann::json::array();
+                for (const auto& q : state["questions"]) {
+                    const std::string name = q.get<std::string>();
+                    if (flow["groups"].contains(name)) {
+                        for (const auto& t : flow["groups"][name]["covers"]) topics.push_back(t);
+                    } else {
+                        topics.push_back(name);
+                    }
+                }
+                state["questions"] = topics;
+            }
+        });
+        RuleLoad load = compile_rules(files, "single-question");
+        if (!load.rules) throw std::runtime_error("the rules without groups do not load");
+        return Engine(load.rules, EngineOptions{emergency_number});
+    }();
     return shared;
 }
 
@@ -108,7 +134,10 @@ void Chat::answer_until_done(const std::map<std::string, std::string>& answers) 
     for (std::size_t turn = 0; turn < 3 * rules()->topics.size(); ++turn) {
         if (last_.error || last_.replies.empty() || reply().asking.empty()) return;
         const std::string& topic = reply().asking;
-        if (const auto it = answers.find(topic); it != answers.end()) {
+        if (!reply().covers.empty()) {
+            const auto named = std::find_if(reply().covers.begin(), reply().covers.end(), [&](const std::string& t) { return answers.count(t) > 0; });
+            say(named != reply().covers.end() ? answers.at(*named) : std::string("no"));
+        } else if (const auto it = answers.find(topic); it != answers.end()) {
             say(it->second);
         } else {
             const Topic* asked = rules()->topic(topic);

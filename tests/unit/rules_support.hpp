@@ -22,6 +22,10 @@ namespace backtalk::test {
 const std::shared_ptr<const RuleSet>& rules();
 // One engine over those rules, with the emergency number the transcripts use.
 const Engine& engine();
+// The same rules with every grouped question taken apart into its topics, in
+// their order: the mechanics of a single question (reprompts, the cautious
+// yes, stale buttons, resume) are tested on it; groups on engine().
+const Engine& single_question_engine();
 
 // The files of rules/en, name -> text, to edit and compile with compile_rules.
 std::map<std::string, std::string> rule_files();
@@ -37,7 +41,7 @@ void edit_json(std::map<std::string, std::string>& files, const std::string& nam
 // client object, as the golden transcripts do.
 class Chat {
 public:
-    explicit Chat(const Engine& engine = test::engine(), std::int64_t start_ms = 1'790'000'000'000);
+    explicit Chat(const Engine& engine = test::single_question_engine(), std::int64_t start_ms = 1'790'000'000'000);
 
     const TurnResult& say(std::string_view text);
     const TurnResult& choose(const std::string& id);
@@ -45,7 +49,8 @@ public:
     const TurnResult& choose_for(const std::string& id, const std::string& asking);
     // Answers each question as a person who has nothing more to report would:
     // "no" to yes/no questions, "not sure" to the others, unless `answers`
-    // names the topic. Stops when the bot no longer asks.
+    // names the topic (a grouped question: the first covered topic named,
+    // else "no"). Stops when the bot no longer asks.
     void answer_until_done(const std::map<std::string, std::string>& answers = {});
 
     const TurnResult& last() const { return last_; }

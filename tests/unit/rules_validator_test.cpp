@@ -173,7 +173,7 @@ TEST_CASE("validator: a question for an unknown topic") {
     const std::string first = first_questions_state();
     auto files = rule_files();
     edit_json(files, "flow.json", [&](json& flow) { flow["states"][first]["questions"][0] = "chest_pian"; });
-    check_error(files, "rules/en/flow.json: states." + first + ".questions[0]: question for an unknown topic \"chest_pian\"");
+    check_error(files, "rules/en/flow.json: states." + first + ".questions[0]: question for an unknown topic or group \"chest_pian\"");
 }
 
 TEST_CASE("validator: an unreachable state") {
@@ -340,7 +340,7 @@ TEST_CASE("validator: every error is reported and not only the first") {
     auto files = rule_files();
     edit_json(files, "flow.json", [&](json& flow) { flow["states"][first]["questions"][0] = "chest_pian"; });
     edit_json(files, "triage.json", [&](json& triage) { triage["rules"][rule]["cause"] = "kidneys"; });
-    check_error(files, "rules/en/flow.json: states." + first + ".questions[0]: question for an unknown topic \"chest_pian\"");
+    check_error(files, "rules/en/flow.json: states." + first + ".questions[0]: question for an unknown topic or group \"chest_pian\"");
     check_error(files, "rules/en/triage.json: " + rule_path(rule) + ".cause: rule for an unknown cause \"kidneys\"");
 }
 
@@ -399,6 +399,31 @@ TEST_CASE("validator: load_rules on a directory that does not exist") {
     CHECK(load.rules == nullptr);
     REQUIRE(load.errors.size() == 1);
     CHECK(load.errors[0].to_string() == "/nonexistent/backtalk/rules/en: not a directory");
+}
+
+}  // namespace
+}  // namespace backtalk
+
+namespace backtalk {
+namespace {
+
+TEST_CASE("validator: a grouped question covers known yes/no topics with titles, each asked in one place") {
+    auto files = test::rule_files();
+    test::edit_json(files, "flow.json", [](nlohmann::json& flow) {
+        flow["groups"]["emergency_signs"]["covers"][0] = "chest_pian";
+        flow["groups"]["serious_signs"]["covers"].push_back("age");
+        flow["groups"]["nerve_and_stiffness_signs"]["covers"].push_back("trauma");
+    });
+    test::edit_json(files, "topics.json", [](nlohmann::json& topics) { topics["topics"]["fever"].erase("title"); });
+    const RuleLoad load = compile_rules(files, "rules/en");
+    REQUIRE_FALSE(load.rules);
+    std::vector<std::string> errors;
+    for (const auto& e : load.errors) errors.push_back(e.to_string());
+    const auto has = [&](const std::string& text) { return std::find(errors.begin(), errors.end(), text) != errors.end(); };
+    CHECK(has("rules/en/flow.json: groups.emergency_signs.covers[0]: unknown topic \"chest_pian\""));
+    CHECK(has("rules/en/flow.json: groups.serious_signs.covers[8]: a group covers yes/no topics only"));
+    CHECK(has("rules/en/flow.json: groups.serious_signs.covers[0]: topic \"fever\" needs a title to be listed in a group"));
+    CHECK(has("rules/en/flow.json: states.screening.questions: topic \"trauma\" is asked in two places"));
 }
 
 }  // namespace

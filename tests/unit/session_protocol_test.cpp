@@ -28,6 +28,9 @@ std::string reference_snapshot(const Session& s) {
     out["attempts"] = s.attempts;
     out["non_answers"] = s.non_answers;
     out["slot_turns"] = s.slot_turns;
+    out["one_at_a_time"] = s.one_at_a_time;
+    auto& pending = out["pending_correction"] = nlohmann::json::object();
+    for (const auto& [name, value] : s.pending_correction) std::visit([&](const auto& v) { pending[name] = v; }, value);
     auto& slots = out["slots"] = nlohmann::json::object();
     for (const auto& [name, value] : s.slots) std::visit([&](const auto& v) { slots[name] = v; }, value);
     out["asked"] = s.asked;
@@ -213,7 +216,7 @@ TEST_CASE("protocol: error objects keep their code and leave the wording to the 
 }
 
 TEST_CASE("protocol: reply objects carry every field with null when empty") {
-    Reply question{"Any fever?", {{"yes", "Yes"}, {"no", "No"}}, "fever", "screening", std::nullopt, std::nullopt};
+    Reply question{"Any fever?", {{"yes", "Yes"}, {"no", "No"}}, "fever", "screening", std::nullopt, std::nullopt, {}};
     const auto q = nlohmann::json::parse(protocol::to_json(question, false));
     CHECK(q["type"] == "reply");
     CHECK(q["asking"] == "fever");
@@ -222,7 +225,7 @@ TEST_CASE("protocol: reply objects carry every field with null when empty") {
     CHECK(q["end_of_turn"] == false);
     CHECK(q["quick_replies"][1] == nlohmann::json{{"id", "no"}, {"title", "No"}});
 
-    Reply outcome{"See a doctor today.", {}, "", "outcome", Triage{Level::urgent, {"kidney"}}, std::vector<Step>{}};
+    Reply outcome{"See a doctor today.", {}, "", "outcome", Triage{Level::urgent, {"kidney"}}, std::vector<Step>{}, {}};
     const auto o = nlohmann::json::parse(protocol::to_json(outcome, true));
     CHECK(o["asking"].is_null());
     CHECK(o["triage"] == nlohmann::json{{"level", "urgent"}, {"reasons", {"kidney"}}});
@@ -269,7 +272,7 @@ TEST_CASE("protocol: reply JSON is byte for byte the reference, escapes and bad 
     for (const auto& text : texts) {
         CAPTURE(text);
         Reply reply{text, {{"yes", text}, {"no", "No"}}, text.empty() ? "" : "fever", "screening",
-                    Triage{Level::gp_soon, {"sciatica", text}}, std::vector<Step>{{"s1", text, text, 30, 2}, {"s2", "T", "X", 0, 1}}};
+                    Triage{Level::gp_soon, {"sciatica", text}}, std::vector<Step>{{"s1", text, text, 30, 2}, {"s2", "T", "X", 0, 1}}, {}};
         CHECK(protocol::to_json(reply, true) == reference_json(reply, true));
         reply.triage.reset();
         reply.steps.reset();

@@ -17,6 +17,7 @@ is below --min-exact, or when a vignette file is malformed.
 """
 import argparse
 import json
+import re
 import os
 import selectors
 import shlex
@@ -55,6 +56,23 @@ def typed_answer(value, turn):
 def unlisted_answer(topic, turn):
     # A symptom the vignette does not mention is one the person does not have.
     return TYPED_UNSURE if topic in FREE_TEXT_TOPICS else TYPED_NO[turn % len(TYPED_NO)]
+
+
+DENIAL = re.compile(r"^\W*(no|nope|nah|not|never|none|neither|nothing|i don'?t|i do not|i haven'?t|i have not|i'?m not)\b", re.I)
+
+
+def grouped_answer(answers, covers, turn):
+    """How a person answers "do you have any of these?" (PROTOCOL.md covers): the
+    first covered answer that is not a denial, else the first denial that says
+    more than "no", else "no, none of those" (as ../shared/eval/triage_eval.py)."""
+    said = [typed_answer(answers[t], turn) if t in answers else unlisted_answer(t, turn) for t in covers]
+    for text in said:
+        if not DENIAL.match(text):
+            return text
+    for text in said:
+        if text.lower().strip(" .!") not in [w.lower() for w in TYPED_NO]:
+            return text
+    return "no, none of those"
 
 
 class Bot:
@@ -118,8 +136,13 @@ def play(command, vignette, verbose):
                     topic = replies[-1].get("asking")
                     if not topic:
                         break
-                    asked.append(topic)
-                    text = typed_answer(answers[topic], turns) if topic in answers else unlisted_answer(topic, turns)
+                    covers = replies[-1].get("covers") or []
+                    if covers:
+                        text = grouped_answer(answers, covers, turns)
+                        asked.extend(covers)
+                    else:
+                        asked.append(topic)
+                        text = typed_answer(answers[topic], turns) if topic in answers else unlisted_answer(topic, turns)
                 turns += 1
                 log.append("you: " + text)
                 replies = bot.send({"type": "message", "text": text})

@@ -43,6 +43,12 @@ def drive(spec):
             break
         topic = last[-1]["asking"]
         queue = answers.get(topic)
+        # A grouped question (covers): the answer of the first covered topic
+        # the spec gives, else the plain answer to a yes/no question.
+        covers = last[-1].get("covers") or []
+        if covers:
+            named = [t for t in covers if answers.get(t)]
+            queue = answers[named[0]] if named else [spec.get("yes_no", "> no")]
         if queue:
             line = queue.pop(0) if len(queue) > 1 else queue[0]
         else:

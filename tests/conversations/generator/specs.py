@@ -474,3 +474,107 @@ a torn blood vessel (EM-3): the screening goes on and ends at self-care.
 """, ["> i think ive torn a muscle in my back lifting a heavy box this morning"],
   answers={"tearing_pain": "> suddenly yes, as i lifted it", "age": "> 36", "onset": "> suddenly as i lifted it",
            "pain_score": "> 5"})
+
+# ------------------------------------------------- reading what people say
+t("ctx_denial_with_red_flag_words", """
+Reading what people say: a denial that holds red-flag words ("if my legs were
+weak I'd know") is a denial, and the hypothetical sets nothing.
+""", ["> hurt my lower back lifting a box at work two days ago"],
+  answers={"leg_weakness": "> No, my legs are fine, if my legs were weak I'd know about it!", "age": "> 41"})
+
+t("ctx_question_back_is_not_yes", """
+Reading what people say: "what is tearing?" asked back is a question, not a
+yes: the word is explained and the question asked again. Off-topic answers
+and gibberish are never taken as yes: after two, the group is asked one sign
+at a time, and a safety question still unanswered gets its own advice and is
+named again in the outcome's safety net.
+""", ["> sore lower back since I moved a sofa yesterday", "> sorry what is tearing?", "> what is the weather in Paris",
+      "> blorf zzkq", "> what is the weather in Paris", "> blorf zzkq"],
+  answers={"age": "> 33"})
+
+t("ctx_someone_elses_history", """
+Reading what people say: someone else's history ("my mum had cancer", "my
+mother had osteoporosis") is not the person's own.
+""", ["> my back has ached for a week since gardening"],
+  answers={"cancer_history": "> No. My mum had cancer though, and my mother had osteoporosis", "age": "> 35"})
+
+t("ctx_hypothetical_red_flag_asked", """
+Reading what people say: a red flag named in a hypothetical sets nothing and
+is asked about directly next.
+""", ["> my lower back has been stiff for three days", "> if I got a fever would that matter?"],
+  answers={"fever": "> no", "age": "> 30"})
+
+t("ctx_hedged_red_flag_confirmed", """
+Reading what people say: a hedged report of the person's own red flag gets
+one direct confirming question; "not sure" to that is the cautious yes (EM-1).
+""", ["> my back hurts and I think maybe it's a bit numb down there?", "> not sure"], auto=False)
+
+t("ctx_benign_conditional_and_old_fall", """
+Reading what people say: light-headed when skipping breakfast is not
+faintness; a fall at 15 is not a recent fall; the rest is asked as usual.
+""", ["> lower back ache for 5 days after a long drive. Not dizzy at all, although I do get a bit lightheaded if I skip breakfast. I fell off a horse when I was 15."],
+  answers={"age": "> 44"})
+
+t("ctx_strain_words_and_inhaler", """
+Reading what people say: "felt something snap" is a strain (typo tolerance
+does not make it "slap", foot drop); a steroid inhaler is not long-term
+steroid tablets.
+""", ["> felt something snap in my lower back picking up my toddler, I use a steroid inhaler for my asthma"],
+  answers={"age": "> 29"})
+
+# ---------------------------------------------- a conversation that listens
+t("listen_questions_back_during_screening", """
+Questions back are answered wherever they come, then the open question is
+asked again: why it is asked, who the bot is, how many questions are left,
+whether it is serious, whether stretching is safe.
+""", ["> my lower back has ached for 4 days after gardening", "> why do you ask that?", "> are you a bot?",
+      "> how many more questions?", "> is it serious?", "> is it safe to stretch?"],
+  answers={"age": "> 38"})
+
+t("listen_grouped_question_yes_goes_one_at_a_time", """
+Fewer questions: the screening signs are asked as groups ("Do you have any of
+these?"). A bare "yes" goes through the group's signs one at a time; naming
+the sign reaches the emergency at once.
+""", ["> my back has hurt since yesterday", "> yes"],
+  answers={"chest_pain": "> no", "tearing_pain": "> no", "saddle_numbness": "> yes, I can't feel the paper when I wipe"})
+
+t("listen_grouped_question_not_sure", """
+Fewer questions: "not sure" to a group goes through its signs one at a time,
+each asked plainly; "not sure" twice to a safety sign is the cautious yes.
+""", ["> lower back pain for two days", "> not sure"],
+  answers={"chest_pain": ["> not sure", "> no"], "tearing_pain": "> no", "saddle_numbness": "> no", "bladder_bowel": "> no",
+           "leg_weakness": "> no", "trauma": "> no", "age": "> 45"})
+
+t("listen_after_emergency_advice", """
+After the advice the conversation goes on: putting off an emergency gets the
+advice again, kindly and firmly; medicines go to the call handler, never a
+pharmacist; pregnancy names the maternity unit too; thanks fit the level.
+""", ["> sudden back pain and I can't feel anything down there when I wipe"],
+  after=["> I'll wait till Monday", "> should I take an aspirin first?", "> I'm 20 weeks pregnant", "> thanks"])
+
+t("listen_after_self_care_advice", """
+After self-care advice: whether a scan is needed, what the cause means, the
+bot's nature, thanks; a new red flag still raises the level.
+""", ["> my back aches after a long day at my desk, 3 days now"],
+  answers={"age": "> 31"},
+  after=["> so I don't need a scan?", "> what does that cause mean?", "> are you a real person?", "> thanks 👍",
+         "> actually I've had a fever since last night"])
+
+t("listen_buttons_as_typed", """
+Buttons as people type them: a bare number picks that button ("1" for "None
+of these") unless the question asks for a number (age); thumbs down is no. In
+the stretching guide "ok done" finishes the step it is on; "stop" ends the
+routine, not the conversation.
+""", ["> my lower back is sore after a long drive 2 days ago", "> 1", "> 👎", "> 34"],
+  answers={"pain_score": "> 3"},
+  after=["> show me the stretches", "> ok done", "> done", "> stop", "> thanks"])
+
+t("listen_correction_confirmed_lowers_the_level", """
+Corrections: "that's wrong, my legs are fine" after an emergency read from
+"both legs feel weak" names the findings the bot holds and asks before
+changing them; "no" keeps them; asked again and confirmed, the bot
+re-assesses, and only this way may the level fall. "I meant no" corrects the
+answer just given.
+""", ["> my lower back hurts and both my legs feel weak and heavy", "> that's wrong, my legs are fine", "> no",
+      "> that's wrong, my legs are fine", "> yes"],
+  answers={"age": "> 40"})

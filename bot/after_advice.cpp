@@ -1,0 +1,79 @@
+// After the advice: what people say next, from the stretching guide to a new red flag.
+#include "bot/turn.hpp"
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+namespace backtalk::detail {
+
+void Turn::after_outcome(const Understanding& u, const Triage& now) {
+    if (now.level > s_.triage->level) {
+        deliver_outcome(true, now);
+        return;
+    }
+    const State& stretches = state_of_kind(State::Kind::stretches);
+    const State& outcome = state_of_kind(State::Kind::outcome);
+    const bool in_guide = s_.state == stretches.id;
+    bool answered = false;
+    explain(u);
+    answered = !u.definitions.empty();
+    // Pregnancy told after urgent or emergency advice: the maternity unit too.
+    if (s_.triage->level >= Level::urgent && is_yes("pregnant") && !slots_before_.count("pregnant")) {
+        say(plain(r_.text("maternity"), menu_after_outcome()));
+        answered = true;
+    }
+    for (const auto& intent : u.intents) {
+        if (answer_question_back(intent, menu_after_outcome())) {
+            answered = true;
+            continue;
+        }
+        if (intent == "stretches" || (!in_guide && (intent == "next" || intent == "repeat"))) {
+            answered = true;
+            if (!stretching_safe()) {
+                say(plain(r_.text("stretches_not_safe"), menu_after_outcome()));
+                continue;
+            }
+            s_.state = stretches.id;
+            s_.step_index = 0;
+            say(stretch_step_reply(r_.stretches.intro + "\n\n" + r_.stretches.note + "\n\n"));
+        } else if (in_guide && intent == "next") {
+            answered = true;
+            if (static_cast<std::size_t>(s_.step_index + 1) >= plan().size()) {
+                s_.state = outcome.id;
+                say(plain(r_.text("stretches_done"), r_.menus.at("stretches_done")));
+            } else {
+                ++s_.step_index;
+                say(stretch_step_reply(""));
+            }
+        } else if (in_guide && intent == "repeat") {
+            answered = true;
+            say(stretch_step_reply(""));
+        } else if (intent == "done") {
+            answered = true;
+            // "done" before the last step stops the routine; it is not the whole of it.
+            const bool finished = !in_guide || static_cast<std::size_t>(s_.step_index + 1) >= plan().size();
+            s_.state = outcome.id;
+            say(plain(r_.text(finished ? "stretches_done" : "stretches_stopped"), r_.menus.at("stretches_done")));
+        } else if (intent == "causes") {
+            answered = true;
+            say(plain(causes_text(r_.causes.size()), menu_after_outcome()));
+        } else if (intent == "see_doctor") {
+            answered = true;
+            const std::string level_name(to_string(s_.triage->level));
+            say(plain(r_.text("outcome_" + level_name) + "\n\n" + r_.text("safety_net_" + level_name), menu_after_outcome()));
+        } else if (intent == "help") {
+            answered = true;
+            say(plain(r_.text("help"), menu_after_outcome()));
+        } else if (intent == "thanks") {
+            answered = true;
+            say(plain(level_text("thanks", std::string(to_string(s_.triage->level))), menu_after_outcome()));
+        } else if (intent == "outside_scope") {
+            answered = true;
+            say(plain(r_.text("outside_scope"), menu_after_outcome()));
+        }
+    }
+    if (!answered) say(plain(r_.text("after_outcome"), menu_after_outcome()));
+}
+
+}  // namespace backtalk::detail

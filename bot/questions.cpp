@@ -1,0 +1,254 @@
+// Asking: which question comes next (single or grouped), and whether an answer closes it.
+#include "bot/turn.hpp"
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+namespace backtalk::detail {
+
+// Applies the answer to the question that was asked. Returns true when
+// the question is still open and must be asked again.
+bool Turn::resolve_asked(const Understanding& u) {
+    if (s_.asking.empty()) return false;
+    if (const Group* group = r_.group(s_.asking)) return resolve_group(*group, u);
+    const Topic* topic = r_.topic(s_.asking);
+    if (!topic) {
+        s_.asking.clear();
+        return false;
+    }
+    if (is_answered(s_, topic->id) && (u.answered_asked || u.slots.count(topic->id))) {
+        close_question();
+        return false;
+    }
+    if (topic->kind == TopicKind::yes_no && (u.answer == "yes" || u.answer == "no")) {
+        s_.slots[topic->id] = u.answer;
+        close_question();
+        return false;
+    }
+    // "Nothing", "no idea" to a question about how long or what started
+    // it: an honest "don't know", not worth asking again.
+    if (topic->kind != TopicKind::yes_no && !u.answer.empty()) {
+        s_.slots[topic->id] = std::string("unsure");
+        close_question();
+        return false;
+    }
+    // A hedged report of this very sign ("a bit numb down there?"): one
+    // direct question confirms it, and "not sure" to that is the cautious yes.
+    if (std::find(to_confirm_.begin(), to_confirm_.end(), topic->id) != to_confirm_.end()) {
+        s_.attempts = std::max(s_.attempts, 1);
+        return true;
+    }
+    // A side question ("help", "what causes this?", "what does tearing
+    // mean?") or other news about the pain is taken in and the question
+    // asked again: it is not an unclear answer. Each such turn must add
+    // something new or ask something, so this cannot loop for long.
+    if (u.answer.empty() && (adds_news() || !u.intents.empty() || !u.definitions.empty() || !u.to_ask.empty())) return true;
+    if (u.answer == "unsure") {
+        // A confirming question (attempts already 1) takes "not sure" as yes whatever the topic.
+        const bool confirming = s_.attempts >= 1;
+        ++s_.attempts;
+        if (!topic->safety && !confirming) {
+            s_.slots[topic->id] = std::string("unsure");
+            close_question();
+            return false;
+        }
+        if (s_.attempts >= 2) {
+            // CLINICAL: still unclear after asking again: take the more cautious answer.
+            s_.slots[topic->id] = std::string("yes");
+            say(plain(r_.text("unsure_cautious"), {}));
+            close_question();
+            return false;
+        }
+        return true;
+    }
+    // Not an answer (another topic, gibberish, a question the bot cannot
+    // answer): never taken as yes. Asked again; a safety question still
+    // unanswered after that gets its sign's advice and stays unknown.
+    ++s_.non_answers;
+    if (s_.non_answers >= 2) {
+        if (topic->safety) {
+            s_.slots[topic->id] = std::string(unanswered_value);
+            say(plain(r_.text("unanswered_moving_on") + "\n\n" + topic->unanswered, {}));
+        } else {
+            s_.slots[topic->id] = std::string("unsure");
+            say(plain(r_.text("unclear_moving_on"), {}));
+        }
+        close_question();
+        return false;
+    }
+    say(plain(r_.text(u.question ? "question_not_understood" : "answer_not_understood"), {}));
+    return true;
+}
+
+void Turn::close_question() {
+    s_.asking.clear();
+    s_.attempts = 0;
+    s_.non_answers = 0;
+}
+
+// The covered topics of a group still worth asking, in its order.
+std::vector<std::string> Turn::open_topics(const Group& group, const State& state, const Triage& now) const {
+    std::vector<std::string> out;
+    for (const auto& id : group.covers) {
+        if (worth_asking(state, *r_.topic(id), now)) out.push_back(id);
+    }
+    return out;
+}
+
+void Turn::ask_group(const Group& group, std::vector<std::string> covers) {
+    if (s_.asking != group.id) {
+        s_.attempts = 0;
+        s_.non_answers = 0;
+    }
+    s_.asking = group.id;
+    if (std::find(s_.asked.begin(), s_.asked.end(), group.id) == s_.asked.end()) s_.asked.push_back(group.id);
+    std::string text = group.intro;
+    for (const auto& id : covers) text += "\n- " + r_.topic(id)->title;
+    Reply reply = plain(text, r_.group_replies);
+    reply.asking = group.id;
+    reply.covers = std::move(covers);
+    say(std::move(reply));
+}
+
+// An answer to "Do you have any of these?". Signs named in the message
+// are already set; "none" denies the rest; "yes" alone or "not sure" goes
+// through them one at a time. Returns true when the group is asked again.
+bool Turn::resolve_group(const Group& group, const Understanding& u) {
+    // A sign of the group this message newly named as present.
+    const bool named = std::any_of(group.covers.begin(), group.covers.end(), [&](const std::string& id) {
+        const auto it = u.slots.find(id);
+        return it != u.slots.end() && it->second == SlotValue{std::string("yes")} && !slots_before_.count(id);
+    });
+    if (u.answer == "no" && !named) {
+        for (const auto& id : group.covers) s_.slots.emplace(id, std::string("no"));
+        close_question();
+        return false;
+    }
+    if (named || news_) {
+        close_question();  // the rest are asked again as a group, if still worth it
+        return false;
+    }
+    if (u.answer == "yes" || u.answer == "unsure") {
+        s_.one_at_a_time.push_back(group.id);
+        say(plain(r_.text("group_one_at_a_time"), {}));
+        close_question();
+        return false;
+    }
+    if (!u.intents.empty() || !u.definitions.empty() || !u.to_ask.empty()) return true;
+    ++s_.non_answers;
+    if (s_.non_answers >= 2) {
+        s_.one_at_a_time.push_back(group.id);
+        close_question();
+        return false;
+    }
+    say(plain(r_.text(u.question ? "question_not_understood" : "answer_not_understood"), {}));
+    return true;
+}
+
+std::vector<QuickReply> Turn::replies_for(const Topic& topic) const {
+    if (topic.kind == TopicKind::yes_no) return r_.yes_no_replies;
+    std::vector<QuickReply> out;
+    for (const Option& o : topic.options) out.push_back({o.id, o.title});
+    return out;
+}
+
+void Turn::ask(const Topic& topic, const std::string& text) {
+    if (s_.asking != topic.id) {
+        s_.attempts = 0;
+        s_.non_answers = 0;
+    }
+    s_.asking = topic.id;
+    if (std::find(s_.asked.begin(), s_.asked.end(), topic.id) == s_.asked.end()) s_.asked.push_back(topic.id);
+    Reply reply = plain(text, replies_for(topic));
+    reply.asking = topic.id;
+    say(std::move(reply));
+}
+
+void Turn::ask_again() {
+    if (const Group* group = r_.group(s_.asking)) {
+        const State* state = r_.state(s_.state);
+        auto covers = state ? open_topics(*group, *state, triage()) : group->covers;
+        ask_group(*group, covers.empty() ? group->covers : std::move(covers));
+        return;
+    }
+    const Topic& topic = *r_.topic(s_.asking);
+    if (s_.attempts == 0) {
+        ask(topic, topic.question);
+        return;
+    }
+    const auto k = std::min(static_cast<std::size_t>(s_.attempts - 1), topic.reprompts.size() - 1);
+    ask(topic, topic.reprompts[k]);
+}
+
+// A red flag the message raised in a question, a hypothetical or with
+// doubt, not yet answered: asked before anything else.
+// In the order of the flow, so the most specific safety question comes
+// first ("numb down there" raises saddle numbness before leg numbness).
+bool Turn::ask_raised_flag() {
+    const auto raised = [](const std::vector<std::string>& list, const std::string& id) {
+        return std::find(list.begin(), list.end(), id) != list.end();
+    };
+    for (const State* state = r_.state(r_.start_state); state; state = state->next.empty() ? nullptr : r_.state(state->next)) {
+        for (const auto& id : state->questions) {
+            const bool confirm = raised(to_confirm_, id);
+            if ((!confirm && !raised(to_ask_, id)) || is_answered(s_, id)) continue;
+            const Topic& topic = *r_.topic(id);
+            ask(topic, topic.question);
+            if (confirm) s_.attempts = 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+// Ask only what could still change the advice: its level, or (below
+// `narrow_from`) the causes it gives or the stretching plan.
+bool Turn::worth_asking(const State& state, const Topic& topic, const Triage& now) const {
+    if (is_answered(s_, topic.id)) return false;
+    if (topic.ask_if && evaluate(*topic.ask_if, s_.slots) != Truth::yes) return false;
+    if (could_raise(topic, now.level)) return true;
+    if (state.narrow_from && now.level >= *state.narrow_from) return false;
+    return could_change_reasons(topic, now) || shapes_plan(topic);
+}
+
+// The questions still to come, at most: an honest answer to "how many more?".
+int Turn::questions_left() const {
+    const Triage now = triage();
+    int n = 0;
+    for (const State* state = r_.state(s_.state); state && state->kind == State::Kind::questions; state = r_.state(state->next)) {
+        for (const auto& id : state->questions) {
+            if (id == s_.asking) continue;
+            if (const Group* group = r_.group(id)) {
+                const auto open = open_topics(*group, *state, now);
+                n += one_at_a_time(*group) ? static_cast<int>(open.size()) : open.empty() ? 0 : 1;
+            } else {
+                n += worth_asking(*state, *r_.topic(id), now) ? 1 : 0;
+            }
+        }
+    }
+    return n;
+}
+
+void Turn::continue_questions(const Triage& now) {
+    if (ask_raised_flag()) return;
+    for (const State* state = r_.state(s_.state); state && state->kind == State::Kind::questions; state = r_.state(state->next)) {
+        for (const auto& id : state->questions) {
+            const Group* group = r_.group(id);
+            std::vector<std::string> open = group ? open_topics(*group, *state, now) : std::vector<std::string>{};
+            if (!group && worth_asking(*state, *r_.topic(id), now)) open.push_back(id);
+            if (open.empty()) continue;
+            s_.state = state->id;
+            if (group && open.size() > 1 && !one_at_a_time(*group)) {
+                ask_group(*group, std::move(open));
+            } else {
+                const Topic& topic = *r_.topic(open.front());
+                ask(topic, topic.question);
+            }
+            return;
+        }
+    }
+    deliver_outcome(false, now);
+}
+
+}  // namespace backtalk::detail
