@@ -174,19 +174,21 @@ std::filesystem::path rules_with_a_long_first_question(const TempDir& dir) {
     const auto rules = dir.path() / "rules";
     std::filesystem::copy(std::filesystem::path(BACKTALK_SOURCE_DIR) / "rules", rules,
                           std::filesystem::copy_options::recursive);
-    const auto topics_file = rules / "en" / "topics.json";
-    std::string topics;
+    // The first question asked is the first group's ("Do you have any of
+    // these?", flow.json).
+    const auto flow_file = rules / "en" / "flow.json";
+    std::string flow;
     {
-        std::ifstream in(topics_file, std::ios::binary);
-        topics.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        std::ifstream in(flow_file, std::ios::binary);
+        flow.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     std::string preamble;
     while (preamble.size() < 4200) preamble += "Please read this carefully before you answer. ";
-    const std::string marker = "\"question\": \"";
-    const auto at = topics.find(marker);
+    const std::string marker = "\"intro\": \"";
+    const auto at = flow.find(marker);
     REQUIRE(at != std::string::npos);
-    topics.insert(at + marker.size(), preamble + "\\n\\n");
-    std::ofstream(topics_file, std::ios::binary) << topics;
+    flow.insert(at + marker.size(), preamble + "\\n\\n");
+    std::ofstream(flow_file, std::ios::binary) << flow;
     return rules;
 }
 
@@ -676,7 +678,7 @@ TEST_CASE("a turn of several messages goes out through the Bot API in order, and
 
     // Pressed while the pieces wait: this one-message turn queues behind
     // them, and the webhook answer carries the button's acknowledgement.
-    const json acknowledged = server.posted_answer(callback_update(8003, ana, "no"));
+    const json acknowledged = server.posted_answer(callback_update(8003, ana, "none"));
     REQUIRE(acknowledged.is_object());
     CHECK(acknowledged["method"] == "answerCallbackQuery");
     CHECK(acknowledged["callback_query_id"] == "cbq-8003");
@@ -701,15 +703,16 @@ TEST_CASE("a turn of several messages goes out through the Bot API in order, and
     CHECK(first_piece.find("Please read this carefully") != std::string::npos);
     CHECK(second_piece.find("chest") != std::string::npos);
     CHECK(callback_data_of(calls[1].params).empty());
-    CHECK(callback_data_of(calls[2].params) ==
-          std::vector<std::string>{"yes|chest_pain", "no|chest_pain", "unsure|chest_pain"});
-    CHECK(callback_data_of(calls[3].params) ==
-          std::vector<std::string>{"yes|tearing_pain", "no|tearing_pain", "unsure|tearing_pain"});
+    const auto first_buttons = callback_data_of(calls[2].params);
+    CHECK(std::find(first_buttons.begin(), first_buttons.end(), "none|emergency_signs") != first_buttons.end());
+    const auto next_buttons = callback_data_of(calls[3].params);
+    REQUIRE_FALSE(next_buttons.empty());
+    CHECK(next_buttons != first_buttons);
     CHECK(calls[3].params["text"] != calls[2].params["text"]);
 
     // With nothing queued, a one-message turn is back in the webhook answer
     // and the acknowledgement goes through the Bot API.
-    const json next = server.posted_answer(callback_update(8004, ana, "no"));
+    const json next = server.posted_answer(callback_update(8004, ana, negative_data(next_buttons)));
     CHECK(next["method"] == "sendMessage");
     const auto later = stub.wait_for_calls(7);
     const auto& acknowledgement = later[5];
