@@ -55,6 +55,14 @@ const char* const required_texts[] = {
     "what_happens_emergency", "what_happens_urgent", "what_happens_gp_soon", "what_happens_self_care",
     "medicines_emergency", "medicines_urgent",   "unanswered_moving_on", "answer_not_understood", "question_not_understood"};
 
+// Texts the channels show beside the replies (adapters/core/wording.hpp).
+const char* const required_channel_texts[] = {
+    "level_title_emergency", "level_action_emergency", "level_title_urgent",    "level_action_urgent",
+    "level_title_gp_soon",   "level_action_gp_soon",   "level_title_self_care", "level_action_self_care",
+    "level_call",            "causes_label_one",       "causes_label_many",     "origin_refused",        "error_bad_json",
+    "error_unknown_type",    "error_empty",            "error_too_long",        "error_bad_choice",
+    "error_rate_limited",    "error_unavailable",      "error_internal"};
+
 const char* const required_menus[] = {"after_outcome_safe", "after_outcome_serious", "stretch_step", "stretches_done"};
 
 class Loader {
@@ -862,6 +870,9 @@ private:
             }
         }
         for (const char* key : required_texts) {
+            if (!r.texts.count(key)) error(join("texts", key), "is missing");
+        }
+        for (const char* key : required_channel_texts) {
             if (!r.texts.count(key)) error(join("texts", key), "is missing");
         }
         if (const json* menus = field(doc, "", "menus", json::value_t::object)) {

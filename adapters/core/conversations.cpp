@@ -1,6 +1,8 @@
 #include "adapters/core/conversations.hpp"
 
+#include "adapters/core/wording.hpp"
 #include "bot/overloaded.hpp"
+#include "bot/ruleset.hpp"
 #include "bot/store/store.hpp"
 #include "bot/store/user_hash.hpp"
 
@@ -78,6 +80,8 @@ struct ConversationService::Impl {
     mutable std::mutex engine_mutex;
     std::shared_ptr<const Engine> engine;
 
+    AdviceListener advice_listener;
+
     mutable std::mutex table_mutex;
     std::unordered_map<std::string, std::shared_ptr<LiveConversation>> live;
     std::atomic<std::int64_t> next_sweep_ms{0};
@@ -85,6 +89,11 @@ struct ConversationService::Impl {
     std::shared_ptr<const Engine> current_engine() const {
         std::lock_guard lock(engine_mutex);
         return engine;
+    }
+
+    // An error as the person sees it: worded by the rules.
+    protocol::Error worded(const protocol::Error& error) const {
+        return worded_error(current_engine()->rules(), error.code);
     }
 
     static std::int64_t milliseconds(std::chrono::seconds duration) {
@@ -254,20 +263,24 @@ struct ConversationService::Impl {
                                 object);
         } catch (const std::exception&) {
             // The conversation stays as it was; the person can go on.
-            out.emplace_back(protocol::make_error("internal"));
+            out.emplace_back(worded_error(current.rules(), "internal"));
             log_turn(id, channel, turn, out, conversation.session, false, now, started);
             return;
         }
         turn.notes = std::move(result.notes);
         if (result.error) {
             // bad_choice and the like change nothing.
-            out.emplace_back(*result.error);
+            out.emplace_back(worded_error(current.rules(), result.error->code));
             log_turn(id, channel, turn, out, conversation.session, false, now, started);
             return;
         }
         conversation.session = std::make_shared<const Session>(std::move(result.session));
         for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
         log_turn(id, channel, turn, out, conversation.session, true, now, started);
+        if (!turn.notes.basis.empty() && conversation.session->triage && advice_listener) {
+            advice_listener(AdviceGiven{id, channel.channel, conversation.session->triage->level, turn.notes.basis, now,
+                                        turn.text});
+        }
     }
 
     std::vector<OutObject> start(std::string& session_id, const protocol::Start& request, const ChannelInfo& channel,
@@ -305,10 +318,10 @@ struct ConversationService::Impl {
         } catch (const store::StoreUnavailable&) {
             // The conversation may exist but cannot be read right now: the
             // client tries again rather than being started over.
-            return {protocol::make_error("unavailable")};
+            return {worded(protocol::make_error("unavailable"))};
         } catch (const std::exception&) {
             // Opening or resuming failed; whatever was said before stays.
-            return {protocol::make_error("internal")};
+            return {worded(protocol::make_error("internal"))};
         }
     }
 
@@ -339,7 +352,7 @@ struct ConversationService::Impl {
                                   const ChannelInfo& channel) {
         const auto started = SteadyClock::now();
         const std::int64_t now = now_ms();
-        std::vector<OutObject> out{std::move(error)};
+        std::vector<OutObject> out{worded(error)};
         std::shared_ptr<LiveConversation> conversation;
         try {
             conversation = find(session_id, now);
@@ -378,6 +391,14 @@ std::vector<OutObject> ConversationService::handle(std::string& session_id, cons
     return impl_->handle(session_id, object, channel);
 }
 
+std::vector<OutObject> ConversationService::handle_checked(std::string& session_id, protocol::Checked checked,
+                                                           const ChannelInfo& channel, std::string_view raw) {
+    if (auto* error = std::get_if<protocol::Error>(&checked)) {
+        return impl_->reject(session_id, raw, std::move(*error), channel);
+    }
+    return impl_->handle(session_id, std::get<protocol::ClientObject>(checked), channel);
+}
+
 std::vector<OutObject> ConversationService::handle_json(std::string& session_id, std::string_view json_text,
                                                         const ChannelInfo& channel, std::string_view shown_asking) {
     auto parsed = protocol::parse_client_object(json_text);
@@ -389,6 +410,12 @@ std::vector<OutObject> ConversationService::handle_json(std::string& session_id,
         choice->asking = shown_asking;
     }
     return impl_->handle(session_id, object, channel);
+}
+
+void ConversationService::on_advice(AdviceListener listener) { impl_->advice_listener = std::move(listener); }
+
+protocol::Error ConversationService::error(std::string_view code) const {
+    return worded_error(impl_->current_engine()->rules(), code);
 }
 
 void ConversationService::replace_engine(std::shared_ptr<const Engine> engine) {

@@ -401,6 +401,44 @@ TEST_CASE("a client object that cannot be parsed gets an error and the conversat
     CHECK(none.empty());
 }
 
+TEST_CASE("a client object a channel built goes straight to the turn; the error met building one is answered and logged") {
+    test::TempDir dir;
+    store::Store log(test::quiet_options(dir));
+    Bench bench;
+    auto service = bench.service(&log);
+    std::string session;
+    service.handle(session, protocol::Start{}, websocket);
+    const std::string id = session;
+
+    // Checked as JSON would be: trimmed, and an empty message refused.
+    auto out = service.handle_checked(session, protocol::message_object("   "), websocket, "   ");
+    REQUIRE(error(out) != nullptr);
+    CHECK(error(out)->code == "empty");
+    out = service.handle_checked(session, protocol::choice_object(""), websocket, "");
+    REQUIRE(error(out) != nullptr);
+    CHECK(error(out)->code == "bad_choice");
+    out = service.handle_checked(session, protocol::message_object("  " + emergency_messages[0] + "\n"), websocket,
+                                 emergency_messages[0]);
+    CHECK(opened(out) == nullptr);
+    CHECK(replies(out).front().state == "screening");
+    CHECK(session == id);
+
+    const json logged = transcript(log, id);
+    std::vector<std::string> kinds;
+    std::string said;
+    for (const auto& message : logged.at("messages")) {
+        kinds.push_back(message.at("kind"));
+        if (message.at("kind") == "message") said = message.at("text");
+    }
+    CHECK(std::count(kinds.begin(), kinds.end(), "invalid") == 2);
+    CHECK(said == emergency_messages[0]);
+
+    // Without a conversation a refused object opens none.
+    std::string none;
+    CHECK(error(service.handle_checked(none, protocol::message_object(""), websocket, "")) != nullptr);
+    CHECK(none.empty());
+}
+
 TEST_CASE("every object in and out is logged in order with what the engine understood") {
     test::TempDir dir;
     store::Store log(test::quiet_options(dir));
