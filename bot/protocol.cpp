@@ -8,24 +8,10 @@
 namespace backtalk::protocol {
 
 Error make_error(std::string_view code) {
-    struct Known {
-        std::string_view code;
-        std::string_view message;
-    };
-    static constexpr Known known[] = {
-        {"bad_json", "That was not a valid message. Send one JSON object with a \"type\"."},
-        {"unknown_type", "Unknown message type. Use \"start\", \"message\" or \"choice\"."},
-        {"empty", "The message was empty. Please type a few words."},
-        {"too_long", "Messages can be at most 2000 characters."},
-        {"bad_choice", "That option is not available any more. Please pick one of the latest options or type your answer."},
-        {"rate_limited", "You are sending messages too quickly. Please wait a moment."},
-        {"unavailable", "The service is busy or restarting. Please try again in a moment."},
-        {"internal", "Something went wrong on our side. Your conversation is kept; please try again."},
-    };
-    for (const auto& k : known) {
-        if (k.code == code) return Error{std::string(k.code), std::string(k.message)};
+    for (const std::string_view known : error_codes) {
+        if (known == code) return Error{std::string(code), {}};
     }
-    return Error{"internal", std::string(known[7].message)};
+    return Error{"internal", {}};
 }
 
 std::variant<Message, Error> make_message(std::string_view raw_text) {
@@ -35,6 +21,17 @@ std::variant<Message, Error> make_message(std::string_view raw_text) {
     if (length == 0) return make_error("empty");
     if (length > max_text_chars) return make_error("too_long");
     return Message{std::string(text)};
+}
+
+Checked message_object(std::string_view raw_text) {
+    auto message = make_message(raw_text);
+    if (auto* error = std::get_if<Error>(&message)) return std::move(*error);
+    return ClientObject{std::get<Message>(std::move(message))};
+}
+
+Checked choice_object(std::string_view id, std::string_view asking) {
+    if (id.empty()) return make_error("bad_choice");
+    return ClientObject{Choice{std::string(id), std::string(asking)}};
 }
 
 namespace {
@@ -66,16 +63,13 @@ std::variant<ClientObject, Error> parse_client_object(std::string_view json_text
     if (kind == "message") {
         const auto text = string_field(object, "text");
         if (!text) return make_error("bad_json");
-        auto message = make_message(*text);
-        if (auto* error = std::get_if<Error>(&message)) return *error;
-        return ClientObject{std::get<Message>(std::move(message))};
+        return message_object(*text);
     }
     if (kind == "choice") {
         const auto id = string_field(object, "id");
         const auto asking = string_field(object, "asking");
         if (!id || !asking) return make_error("bad_json");
-        if (id->empty()) return make_error("bad_choice");
-        return ClientObject{Choice{*id, *asking}};
+        return choice_object(*id, *asking);
     }
     return make_error("unknown_type");
 }

@@ -43,7 +43,20 @@ std::variant<ClientObject, Error> parse_client_object(std::string_view json_text
 // Checks and trims free text the same way for every channel.
 std::variant<Message, Error> make_message(std::string_view raw_text);
 
-Error make_error(std::string_view code);  // with the standard human message
+// A client object a channel builds from its own input (a REST field, a
+// Telegram message or button, a terminal line), checked as
+// parse_client_object checks JSON, or the error that check met.
+using Checked = std::variant<ClientObject, Error>;
+Checked message_object(std::string_view raw_text);
+Checked choice_object(std::string_view id, std::string_view asking = {});
+
+inline constexpr std::string_view error_codes[] = {"bad_json",     "unknown_type", "empty",       "too_long",
+                                                   "bad_choice",   "rate_limited", "unavailable", "internal"};
+
+// An error object without its human message: the channel words it from the
+// rules (texts.json "error_CODE", see adapters/core/wording.hpp) before it is
+// sent. An unknown code becomes "internal".
+Error make_error(std::string_view code);
 
 std::string to_json(const Reply& reply, bool end_of_turn);
 std::string to_json(const Error& error, bool end_of_turn);

@@ -55,6 +55,14 @@ const char* const required_texts[] = {
     "what_happens_emergency", "what_happens_urgent", "what_happens_gp_soon", "what_happens_self_care",
     "medicines_emergency", "medicines_urgent",   "unanswered_moving_on", "answer_not_understood", "question_not_understood"};
 
+// Texts the channels show beside the replies (adapters/core/wording.hpp).
+const char* const required_channel_texts[] = {
+    "level_title_emergency", "level_action_emergency", "level_title_urgent",    "level_action_urgent",
+    "level_title_gp_soon",   "level_action_gp_soon",   "level_title_self_care", "level_action_self_care",
+    "level_call",            "causes_label_one",       "causes_label_many",     "origin_refused",        "error_bad_json",
+    "error_unknown_type",    "error_empty",            "error_too_long",        "error_bad_choice",
+    "error_rate_limited",    "error_unavailable",      "error_internal"};
+
 const char* const required_menus[] = {"after_outcome_safe", "after_outcome_serious", "stretch_step", "stretches_done"};
 
 class Loader {
@@ -330,7 +338,7 @@ private:
                 for (const auto& [k, v] : node.items()) walk(v, k);
             } else if (node.is_array()) {
                 for (const auto& v : node) walk(v, key);
-            } else if (node.is_string() && (key == "detect" || key == "deny" || key == "patterns" || key == "yes" ||
+            } else if (node.is_string() && (key == "detect" || key == "deny" || key == "detect_when_asked" || key == "patterns" || key == "yes" ||
                                             key == "no" || key == "unsure")) {
                 for (const auto& w : phrase_words(r.lexicon, node.get<std::string>())) {
                     if (w.empty() || w[0] == '~' || w.back() == '*' || w == "#") continue;
@@ -527,6 +535,7 @@ private:
             if (t.reprompts.empty()) error(join(path, "reprompts"), "needs at least one reprompt");
             t.detect = patterns_of(r, spec, path, "detect");
             t.deny = patterns_of(r, spec, path, "deny");
+            t.detect_when_asked = patterns_of(r, spec, path, "detect_when_asked");
             if (const json* options = field(spec, path, "options", json::value_t::array, t.kind != TopicKind::yes_no)) {
                 std::set<std::string> seen;
                 for (std::size_t i = 0; i < options->size(); ++i) {
@@ -863,6 +872,9 @@ private:
         for (const char* key : required_texts) {
             if (!r.texts.count(key)) error(join("texts", key), "is missing");
         }
+        for (const char* key : required_channel_texts) {
+            if (!r.texts.count(key)) error(join("texts", key), "is missing");
+        }
         if (const json* menus = field(doc, "", "menus", json::value_t::object)) {
             for (const auto& [name, list] : menus->items()) {
                 if (!list.is_array()) {
@@ -1030,6 +1042,7 @@ private:
         for (std::size_t t = 0; t < r.topics.size(); ++t) {
             for (const auto& p : r.topics[t].detect) add(p, PatternOwner::topic_yes, t, 0);
             for (const auto& p : r.topics[t].deny) add(p, PatternOwner::topic_no, t, 0);
+            for (const auto& p : r.topics[t].detect_when_asked) add(p, PatternOwner::topic_yes_when_asked, t, 0);
             for (std::size_t o = 0; o < r.topics[t].options.size(); ++o) {
                 for (const auto& p : r.topics[t].options[o].detect) add(p, PatternOwner::option, t, o);
                 for (const auto& p : r.topics[t].options[o].deny) add(p, PatternOwner::option_no, t, o);

@@ -4,10 +4,10 @@
 #include "adapters/cli/commands.hpp"
 
 #include "adapters/core/conversations.hpp"
+#include "adapters/core/wording.hpp"
 #include "store/store.hpp"
 
-#include <nlohmann/json.hpp>
-
+#include <cctype>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -54,6 +54,8 @@ std::string plain_text(std::string text) {
 
 class HumanView {
 public:
+    explicit HumanView(const ConversationService& service) : service_(service) {}
+
     // Prints a turn; remembers the quick replies so "2" picks the second.
     void show(const std::vector<OutObject>& objects) {
         for (const auto& object : objects) {
@@ -67,14 +69,13 @@ public:
     }
 
     // A number typed for a numbered option becomes that choice.
-    std::string client_object(const std::string& typed) const {
+    protocol::Checked client_object(const std::string& typed) const {
         const std::string id = choice_for(typed);
-        nlohmann::json object = id.empty() ? nlohmann::json{{"type", "message"}, {"text", typed}}
-                                           : nlohmann::json{{"type", "choice"}, {"id", id}};
-        return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        return id.empty() ? protocol::message_object(typed) : protocol::choice_object(id);
     }
 
 private:
+    const ConversationService& service_;
     std::vector<QuickReply> options_;
 
     std::string choice_for(const std::string& typed) const {
@@ -88,8 +89,10 @@ private:
 
     void show_reply(const Reply& reply) {
         if (reply.triage) {
-            static const char* banners[] = {"SELF-CARE", "BOOK A DOCTOR'S APPOINTMENT", "SEE A DOCTOR TODAY", "EMERGENCY"};
-            std::cout << "\n=== " << banners[static_cast<int>(reply.triage->level)] << " ===\n";
+            // The level's title in the rules, as the widget's banner shows it.
+            std::string banner = level_title(service_.engine()->rules(), reply.triage->level);
+            for (char& c : banner) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            std::cout << "\n=== " << banner << " ===\n";
         }
         std::cout << "\nbacktalk: " << plain_text(reply.text) << '\n';
         options_ = reply.quick_replies;
@@ -107,7 +110,7 @@ void run_chat(const CommonOptions& options, bool json) {
     if (json) {
         for (LineRead read; (read = read_bounded_line(std::cin, line)) != LineRead::end;) {
             const auto objects = read == LineRead::too_long
-                                     ? std::vector<OutObject>{protocol::make_error("too_long")}
+                                     ? std::vector<OutObject>{service.error("too_long")}
                                      : service.handle_json(session, line, channel);
             for (const auto& text : to_json_objects(objects)) std::cout << text << '\n';
             std::cout << std::flush;
@@ -115,17 +118,17 @@ void run_chat(const CommonOptions& options, bool json) {
         return;
     }
 
-    HumanView view;
+    HumanView view(service);
     view.show(service.handle(session, protocol::Start{}, channel));
     while (true) {
         std::cout << "\nyou> " << std::flush;
         const LineRead read = read_bounded_line(std::cin, line);
         if (read == LineRead::end) break;
         if (read == LineRead::too_long) {
-            view.show({protocol::make_error("too_long")});
+            view.show({service.error("too_long")});
             continue;
         }
-        view.show(service.handle_json(session, view.client_object(line), channel));
+        view.show(service.handle_checked(session, view.client_object(line), channel, line));
     }
     std::cout << '\n';
 }

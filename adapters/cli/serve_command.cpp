@@ -7,6 +7,8 @@
 #include "adapters/core/rules_reloader.hpp"
 #include "adapters/server/admin_routes.hpp"
 #include "adapters/server/channel_routes.hpp"
+#include "adapters/server/channel_secrets.hpp"
+#include "adapters/server/emergency_alerts.hpp"
 #include "adapters/server/gateway.hpp"
 #include "adapters/server/log.hpp"
 #include "adapters/server/server.hpp"
@@ -55,7 +57,20 @@ struct ServeSettings {
     std::string log_level = "info";
     server::ChannelOptions channels;
     std::string admin_token_file;
+    std::string alert_url;  // empty: emergency alerts off
+    std::string alert_secret_file;
+    bool alert_include_words = false;
 };
+
+// Emergency alerts as configured; the secret is read only when they are on.
+server::AlertOptions alert_options(const ServeSettings& settings) {
+    server::AlertOptions options;
+    options.url = settings.alert_url;
+    if (!options.url.empty()) options.secret = server::load_secret("BACKTALK_ALERT_SECRET", settings.alert_secret_file);
+    options.include_words = settings.alert_include_words;
+    server::validate(options);
+    return options;
+}
 
 server::ServerOptions server_options(const ServeSettings& settings) {
     server::ServerOptions options;
@@ -137,6 +152,8 @@ void log_effective_settings(const ServeSettings& settings, const server::ServerC
                  {"telegram-api-base", channels.telegram.api.base_url},
                  {"rest-signed", channels.rest.secret.empty() ? "false" : "true"},
                  {"admin", admin_on ? "on" : "off"},
+                 {"alert-webhook", settings.alert_url.empty() ? "off" : "on"},
+                 {"alert-include-words", settings.alert_include_words ? "true" : "false"},
                  {"hash-key", hash_key}});
 }
 
@@ -157,6 +174,7 @@ void serve(const ServeSettings& settings) {
     server::validate(options);
     const auto channel_config = server::load_channel_config(settings.channels);
     const std::string admin_token = server::load_admin_token(settings.admin_token_file);
+    const server::AlertOptions alerting = alert_options(settings);
     ConversationOptions conversation_options;
     conversation_options.idle_expiry = server::parse_duration(settings.idle_expiry);
     conversation_options.memory_idle = server::parse_duration(settings.memory_idle);
@@ -223,6 +241,12 @@ void serve(const ServeSettings& settings) {
                              {http_server.metrics(), log_store, reloader, conversations, options.web_dir,
                               wall_clock_ms, admin_worker.get_executor()});
     auto channels = server::add_channel_routes(http_server, channel_config, {conversations, log_store});
+    std::optional<server::EmergencyAlerts> alerts;
+    server::alert_metrics(http_server.metrics());  // listed at 0 even when alerts are off
+    if (!alerting.url.empty()) {
+        alerts.emplace(alerting, http_server.metrics());
+        conversations.on_advice([&alerts](const AdviceGiven& advice) { alerts->notify(advice); });
+    }
     log_effective_settings(settings, *http_server.context(), bound, channel_config, !admin_token.empty(),
                            *conversations.engine(), rules_dir);
     http_server.run();
@@ -236,6 +260,9 @@ void serve(const ServeSettings& settings) {
     // failing database. A healthy one commits everything well within it.
     constexpr std::chrono::seconds final_grace{1};
     channels.stop(final_grace);
+    // Alerts have been going out all along too; one still failing after
+    // half a second more is counted as a dead letter and logged.
+    if (alerts) alerts->stop(std::chrono::milliseconds(500));
 
     // Every thread has joined: commit what the last turns queued.
     retention.reset();
@@ -327,6 +354,16 @@ void add_serve_command(CLI::App& app) {
                         "File holding the admin token; turns on /admin and the review API "
                         "(or set BACKTALK_ADMIN_TOKEN)")
         ->envname("BACKTALK_ADMIN_TOKEN_FILE");
+    command->add_option("--alert-webhook-url", settings->alert_url,
+                        "URL to POST a signed alert to for each emergency outcome "
+                        "(docs/operations.md); off when empty")
+        ->envname("BACKTALK_ALERT_WEBHOOK_URL");
+    command->add_option("--alert-secret-file", settings->alert_secret_file,
+                        "File holding the secret that signs the alerts (or set BACKTALK_ALERT_SECRET)")
+        ->envname("BACKTALK_ALERT_SECRET_FILE");
+    command->add_flag("--alert-include-words", settings->alert_include_words,
+                      "Put what the person wrote in the turn into each alert (off: never their words)")
+        ->envname("BACKTALK_ALERT_INCLUDE_WORDS");
     command->callback([settings] { serve(*settings); });
 }
 

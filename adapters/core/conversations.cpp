@@ -1,6 +1,8 @@
 #include "adapters/core/conversations.hpp"
 
+#include "adapters/core/wording.hpp"
 #include "bot/overloaded.hpp"
+#include "bot/ruleset.hpp"
 #include "store/store.hpp"
 #include "store/user_hash.hpp"
 
@@ -79,6 +81,8 @@ struct ConversationService::Impl {
     mutable std::mutex engine_mutex;
     std::shared_ptr<const Engine> engine;
 
+    AdviceListener advice_listener;
+
     mutable std::mutex table_mutex;
     std::unordered_map<std::string, std::shared_ptr<LiveConversation>> live;
     // Conversations with turns waiting on the store's reader thread, and how
@@ -90,6 +94,11 @@ struct ConversationService::Impl {
     std::shared_ptr<const Engine> current_engine() const {
         std::lock_guard lock(engine_mutex);
         return engine;
+    }
+
+    // An error as the person sees it: worded by the rules.
+    protocol::Error worded(const protocol::Error& error) const {
+        return worded_error(current_engine()->rules(), error.code);
     }
 
     static std::int64_t milliseconds(std::chrono::seconds duration) {
@@ -267,20 +276,24 @@ struct ConversationService::Impl {
                                 object);
         } catch (const std::exception&) {
             // The conversation stays as it was; the person can go on.
-            out.emplace_back(protocol::make_error("internal"));
+            out.emplace_back(worded_error(current.rules(), "internal"));
             log_turn(id, channel, turn, out, conversation.session, false, now, started);
             return;
         }
         turn.notes = std::move(result.notes);
         if (result.error) {
             // bad_choice and the like change nothing.
-            out.emplace_back(*result.error);
+            out.emplace_back(worded_error(current.rules(), result.error->code));
             log_turn(id, channel, turn, out, conversation.session, false, now, started);
             return;
         }
         conversation.session = std::make_shared<const Session>(std::move(result.session));
         for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
         log_turn(id, channel, turn, out, conversation.session, true, now, started);
+        if (!turn.notes.basis.empty() && conversation.session->triage && advice_listener) {
+            advice_listener(AdviceGiven{id, channel.channel, conversation.session->triage->level, turn.notes.basis, now,
+                                        turn.text});
+        }
     }
 
     std::vector<OutObject> start(std::string& session_id, const protocol::Start& request, const ChannelInfo& channel,
@@ -318,10 +331,10 @@ struct ConversationService::Impl {
         } catch (const store::StoreUnavailable&) {
             // The conversation may exist but cannot be read right now: the
             // client tries again rather than being started over.
-            return {protocol::make_error("unavailable")};
+            return {worded(protocol::make_error("unavailable"))};
         } catch (const std::exception&) {
             // Opening or resuming failed; whatever was said before stays.
-            return {protocol::make_error("internal")};
+            return {worded(protocol::make_error("internal"))};
         }
     }
 
@@ -347,13 +360,59 @@ struct ConversationService::Impl {
         return open_and_step(session_id, object, channel, *current, now, started);
     }
 
+    // Runs `turn` here when the conversation it continues needs no read from
+    // the store (none, or in memory); otherwise on the store's reader thread,
+    // behind the turns of that conversation already waiting there.
+    void run_async(std::string session_id, std::string conversation,
+                   std::function<std::vector<OutObject>(std::string& session_id)> turn,
+                   ConversationService::TurnDone done) {
+        bool in_memory = true;
+        if (store && !conversation.empty()) {
+            std::lock_guard lock(table_mutex);
+            in_memory = !reading.count(conversation) && live.count(conversation);
+            if (!in_memory) ++reading[conversation];
+        }
+        if (in_memory) {
+            auto objects = turn(session_id);
+            return done(std::move(session_id), std::move(objects));
+        }
+        // Counted down once the turn has run, before it is answered: the
+        // turn's effect is in memory by then, and each channel sends its
+        // answers in order.
+        const auto read_done = [this, conversation] {
+            std::lock_guard lock(table_mutex);
+            if (auto found = reading.find(conversation); found != reading.end() && --found->second == 0) {
+                reading.erase(found);
+                if (reading.empty()) reads_settled.notify_all();
+            }
+        };
+        const std::string unchanged_session = session_id;
+        const bool posted = store->post_read(
+            [this, session_id = std::move(session_id), turn = std::move(turn), done, read_done]() mutable {
+                std::vector<OutObject> objects;
+                try {
+                    objects = turn(session_id);
+                } catch (const std::exception&) {
+                    // The caller waits for an answer whatever happened.
+                    objects = {worded_error(current_engine()->rules(), "internal")};
+                }
+                read_done();
+                done(std::move(session_id), std::move(objects));
+            });
+        if (!posted) {
+            // The store is closing: the conversation cannot be read now.
+            read_done();
+            done(unchanged_session, {worded_error(current_engine()->rules(), "unavailable")});
+        }
+    }
+
     // A client object that could not be parsed: logged in its conversation,
     // if there is one, which it leaves as it was.
     std::vector<OutObject> reject(const std::string& session_id, std::string_view raw, protocol::Error error,
                                   const ChannelInfo& channel) {
         const auto started = SteadyClock::now();
         const std::int64_t now = now_ms();
-        std::vector<OutObject> out{std::move(error)};
+        std::vector<OutObject> out{worded(error)};
         std::shared_ptr<LiveConversation> conversation;
         try {
             conversation = find(session_id, now);
@@ -412,6 +471,14 @@ std::vector<OutObject> ConversationService::handle(std::string& session_id, cons
     return impl_->handle(session_id, object, channel);
 }
 
+std::vector<OutObject> ConversationService::handle_checked(std::string& session_id, protocol::Checked checked,
+                                                           const ChannelInfo& channel, std::string_view raw) {
+    if (auto* error = std::get_if<protocol::Error>(&checked)) {
+        return impl_->reject(session_id, raw, std::move(*error), channel);
+    }
+    return impl_->handle(session_id, std::get<protocol::ClientObject>(checked), channel);
+}
+
 std::vector<OutObject> ConversationService::handle_json(std::string& session_id, std::string_view json_text,
                                                         const ChannelInfo& channel, std::string_view shown_asking) {
     auto parsed = protocol::parse_client_object(json_text);
@@ -427,45 +494,33 @@ std::vector<OutObject> ConversationService::handle_json(std::string& session_id,
 
 void ConversationService::handle_json_async(std::string session_id, std::string json_text, ChannelInfo channel,
                                             std::string shown_asking, TurnDone done) {
-    const std::string conversation = conversation_of(session_id, json_text);
-    bool in_memory = true;
-    if (impl_->store && !conversation.empty()) {
-        std::lock_guard lock(impl_->table_mutex);
-        in_memory = !impl_->reading.count(conversation) && impl_->live.count(conversation);
-        if (!in_memory) ++impl_->reading[conversation];
+    std::string conversation = conversation_of(session_id, json_text);
+    impl_->run_async(std::move(session_id), std::move(conversation),
+                     [this, json_text = std::move(json_text), channel = std::move(channel),
+                      shown_asking = std::move(shown_asking)](std::string& session) {
+                         return handle_json(session, json_text, channel, shown_asking);
+                     },
+                     std::move(done));
+}
+
+void ConversationService::handle_checked_async(std::string session_id, protocol::Checked checked,
+                                               ChannelInfo channel, std::string raw, TurnDone done) {
+    std::string conversation = session_id;
+    if (const auto* object = std::get_if<protocol::ClientObject>(&checked)) {
+        if (const auto* start = std::get_if<protocol::Start>(object)) conversation = start->session;
     }
-    if (in_memory) {
-        auto objects = handle_json(session_id, json_text, channel, shown_asking);
-        return done(std::move(session_id), std::move(objects));
-    }
-    // Counted down once the turn has run, before it is answered: the turn's
-    // effect is in memory by then, and each channel sends its answers in order.
-    const auto read_done = [impl = impl_.get(), conversation] {
-        std::lock_guard lock(impl->table_mutex);
-        if (auto found = impl->reading.find(conversation); found != impl->reading.end() && --found->second == 0) {
-            impl->reading.erase(found);
-            if (impl->reading.empty()) impl->reads_settled.notify_all();
-        }
-    };
-    const std::string unchanged_session = session_id;
-    const bool posted = impl_->store->post_read(
-        [this, session_id = std::move(session_id), json_text = std::move(json_text), channel = std::move(channel),
-         shown_asking = std::move(shown_asking), done, read_done]() mutable {
-            std::vector<OutObject> objects;
-            try {
-                objects = handle_json(session_id, json_text, channel, shown_asking);
-            } catch (const std::exception&) {
-                // The caller waits for an answer whatever happened.
-                objects = {protocol::make_error("internal")};
-            }
-            read_done();
-            done(std::move(session_id), std::move(objects));
-        });
-    if (!posted) {
-        // The store is closing: the conversation cannot be read now.
-        read_done();
-        done(unchanged_session, {protocol::make_error("unavailable")});
-    }
+    impl_->run_async(std::move(session_id), std::move(conversation),
+                     [this, checked = std::move(checked), channel = std::move(channel),
+                      raw = std::move(raw)](std::string& session) {
+                         return handle_checked(session, checked, channel, raw);
+                     },
+                     std::move(done));
+}
+
+void ConversationService::on_advice(AdviceListener listener) { impl_->advice_listener = std::move(listener); }
+
+protocol::Error ConversationService::error(std::string_view code) const {
+    return worded_error(impl_->current_engine()->rules(), code);
 }
 
 void ConversationService::replace_engine(std::shared_ptr<const Engine> engine) {

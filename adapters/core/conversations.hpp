@@ -54,6 +54,17 @@ struct OfferedChoices {
     std::string asking;
 };
 
+// Advice a turn gave or raised, and why; for emergency alerts.
+struct AdviceGiven {
+    std::string conversation;
+    std::string channel;
+    Level level = Level::self_care;
+    std::vector<RuleBasis> basis;  // the rules at the level that hold, with their facts
+    std::int64_t at_ms = 0;
+    std::string words;  // what the person sent in that turn
+};
+using AdviceListener = std::function<void(const AdviceGiven&)>;
+
 class ConversationService {
 public:
     // `store` may be null (logging and persistence off). `now` and
@@ -69,6 +80,12 @@ public:
     // a channel serialises calls for one connection.
     std::vector<OutObject> handle(std::string& session_id, const protocol::ClientObject& object,
                                   const ChannelInfo& channel);
+    // A client object a channel built itself (protocol::message_object and
+    // choice_object), or the error met building it: the error is answered,
+    // and logged in the conversation with `raw` (what the person sent), as
+    // handle_json does with a client object it cannot read.
+    std::vector<OutObject> handle_checked(std::string& session_id, protocol::Checked checked,
+                                          const ChannelInfo& channel, std::string_view raw);
     // The same for raw JSON text: a parse error becomes an error object.
     // `shown_asking`: the question this connection last showed, taken as
     // the one a choice answers when the client does not say (a connection
@@ -86,6 +103,9 @@ public:
     using TurnDone = std::function<void(std::string session_id, std::vector<OutObject> objects)>;
     void handle_json_async(std::string session_id, std::string json_text, ChannelInfo channel,
                            std::string shown_asking, TurnDone done);
+    // handle_checked, the same way.
+    void handle_checked_async(std::string session_id, protocol::Checked checked, ChannelInfo channel,
+                              std::string raw, TurnDone done);
 
     // What the conversation's latest reply offered; empty for an unknown,
     // expired or erased conversation. For a channel whose buttons stay on
@@ -93,6 +113,16 @@ public:
     // show again after a tap the conversation cannot take. Throws
     // store::StoreUnavailable when the conversation cannot be read now.
     OfferedChoices offered(const std::string& session_id);
+
+    // Called after each turn that gives or raises advice, on the thread of
+    // the turn with its conversation locked: it must not block. Set it
+    // before the first turn.
+    void on_advice(AdviceListener listener);
+
+    // An error object worded by the current rules (texts.json "error_CODE"),
+    // for the errors a channel answers itself. The errors handle() and
+    // handle_json() return are worded the same way.
+    protocol::Error error(std::string_view code) const;
 
     // Swaps in a new engine (rules reload); conversations keep going.
     void replace_engine(std::shared_ptr<const Engine> engine);

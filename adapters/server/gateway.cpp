@@ -5,6 +5,7 @@
 #include "adapters/server/server.hpp"
 #include "adapters/server/server_context.hpp"
 #include "adapters/server/static_files.hpp"
+#include "adapters/server/texts_route.hpp"
 #include "adapters/server/websocket_session.hpp"
 
 #include <nlohmann/json.hpp>
@@ -92,6 +93,7 @@ void add_gateway_routes(Server& server, const GatewayDependencies& dependencies)
                                                TurnMetrics(server.metrics(), "websocket"),
                                                WebSocketMetrics(server.metrics()));
     add_chat_route(router, shared);
+    add_texts_route(router, dependencies.conversations, server.context());
 }
 
 }  // namespace backtalk::server

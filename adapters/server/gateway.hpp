@@ -26,9 +26,9 @@ struct GatewayDependencies {
     std::function<HealthReport()> health;
 };
 
-// Registers /, /widget.js, /widget.css, /ws, /healthz and /metrics. Throws
-// std::runtime_error naming the file when a web file is missing or escapes
-// web_dir. Call after Server::listen(), before Server::run().
+// Registers /, /widget.js, /widget.css, /ws, /api/v1/texts, /healthz and
+// /metrics. Throws std::runtime_error naming the file when a web file is
+// missing or escapes web_dir. Call after Server::listen(), before Server::run().
 void add_gateway_routes(Server& server, const GatewayDependencies& dependencies);
 
 }  // namespace backtalk::server

@@ -69,7 +69,9 @@ std::string answer_body(const std::string& session, bool new_session, const std:
 struct ChatRequest {
     std::string session;
     std::string message_id;
-    json client_object;  // a PROTOCOL.md client object
+    protocol::Checked client_object = protocol::ClientObject{};
+    std::string raw;          // the text or choice sent, for the log of a refused one
+    std::string fingerprint;  // what a message_id stands for: a retry must repeat it
 };
 
 std::optional<std::string> optional_string(const json& root, const char* name, std::string& out) {
@@ -101,15 +103,24 @@ std::variant<ChatRequest, std::string> read_chat_request(const std::string& body
     const bool has_text = root.contains("text") && !root["text"].is_null();
     const bool has_choice = root.contains("choice") && !root["choice"].is_null();
     if (has_text && has_choice) return std::string("send either \"text\" or \"choice\", not both");
+    // The fingerprint is the PROTOCOL.md object the request stands for, as
+    // answers stored before this were keyed; the turn gets the object itself.
+    json fingerprint;
     if (has_text) {
-        request.client_object = {{"type", "message"}, {"text", text}};
+        fingerprint = {{"type", "message"}, {"text", text}};
+        request.client_object = protocol::message_object(text);
+        request.raw = text;
     } else if (has_choice) {
-        request.client_object = {{"type", "choice"}, {"id", choice}};
+        fingerprint = {{"type", "choice"}, {"id", choice}};
+        request.client_object = protocol::choice_object(choice);
+        request.raw = choice;
     } else {
-        request.client_object = {{"type", "start"}};
-        if (!request.session.empty()) request.client_object["session"] = request.session;
-        if (!locale.empty()) request.client_object["locale"] = locale;
+        fingerprint = {{"type", "start"}};
+        if (!request.session.empty()) fingerprint["session"] = request.session;
+        if (!locale.empty()) fingerprint["locale"] = locale;
+        request.client_object = protocol::ClientObject{protocol::Start{request.session, locale}};
     }
+    request.fingerprint = sha256_hex(dump(fingerprint));
     return request;
 }
 
@@ -261,7 +272,7 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
     // Answers through `respond`, at once or, when the conversation must be
     // read back from the store, from the store's reader thread.
     void answer(const Request& request, const ChatRequest& chat, Respond respond) {
-        const std::string fingerprint = sha256_hex(dump(chat.client_object));
+        const std::string& fingerprint = chat.fingerprint;
         const std::string answer_key = sha256_hex(chat.session + "\n" + chat.message_id);
         if (!chat.message_id.empty()) {
             if (const auto stored = answers.find(answer_key, wall_clock_ms())) {
@@ -269,8 +280,8 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
             }
         }
         const auto started = std::chrono::steady_clock::now();
-        conversations.handle_json_async(
-            chat.session, dump(chat.client_object), ChannelInfo{"rest", ""}, "",
+        conversations.handle_checked_async(
+            chat.session, chat.client_object, ChannelInfo{"rest", ""}, chat.raw,
             [self = shared_from_this(), request, message_id = chat.message_id, fingerprint, answer_key, started,
              respond = std::move(respond)](std::string session, std::vector<OutObject> objects) {
                 respond(self->turn_answer(request, message_id, fingerprint, answer_key, started, session, objects));

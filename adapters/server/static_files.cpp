@@ -27,9 +27,10 @@ constexpr std::array<WebFile, 3> web_files{{
 }};
 
 // The review page: served only when the admin routes are on.
-constexpr std::array<WebFile, 3> admin_files{{
+constexpr std::array<WebFile, 4> admin_files{{
     {"/admin", "admin.html", "text/html; charset=utf-8"},
     {"/admin.js", "admin.js", "text/javascript; charset=utf-8"},
+    {"/markdown.js", "markdown.js", "text/javascript; charset=utf-8"},
     {"/admin.css", "admin.css", "text/css; charset=utf-8"},
 }};
 

@@ -391,10 +391,10 @@ std::string callback_data(const QuickReply& button, const std::string& asking) {
     return button.id + '|' + asking;
 }
 
-nlohmann::json choice_for_callback(std::string_view data) {
+protocol::Choice choice_for_callback(std::string_view data) {
     const auto bar = data.find('|');
-    nlohmann::json choice{{"type", "choice"}, {"id", std::string(data.substr(0, bar))}};
-    if (bar != std::string_view::npos) choice["asking"] = std::string(data.substr(bar + 1));
+    protocol::Choice choice{std::string(data.substr(0, bar))};
+    if (bar != std::string_view::npos) choice.asking = std::string(data.substr(bar + 1));
     return choice;
 }
 

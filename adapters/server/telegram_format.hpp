@@ -53,8 +53,8 @@ struct OutgoingMessage {
 // both fit, else "ID". Old messages keep their buttons, and a tap on one must
 // not answer whatever question is open now.
 std::string callback_data(const QuickReply& button, const std::string& asking);
-// A choice client object for callback_data written by callback_data().
-nlohmann::json choice_for_callback(std::string_view data);
+// The choice callback_data written by callback_data() stands for.
+protocol::Choice choice_for_callback(std::string_view data);
 
 struct RenderedTurn {
     std::vector<OutgoingMessage> messages;

@@ -74,18 +74,14 @@ const char* kind_name(const Update& update) {
 // The client object a text message stands for. /start opens or resumes the
 // chat's conversation; any other command is its word (and argument) as a
 // message, so /help and /restart reach the engine's own intents.
-json client_object_for_text(const std::string& text, const std::string& session) {
+protocol::Checked client_object_for_text(const std::string& text, const std::string& session) {
     if (const auto command = telegram::parse_command(text)) {
-        if (command->name == "start") {
-            json start{{"type", "start"}};
-            if (!session.empty()) start["session"] = session;
-            return start;
-        }
+        if (command->name == "start") return protocol::ClientObject{protocol::Start{session, ""}};
         std::string words = command->name;
         if (!command->argument.empty()) words += " " + command->argument;
-        return {{"type", "message"}, {"text", words}};
+        return protocol::message_object(words);
     }
-    return {{"type", "message"}, {"text", text}};
+    return protocol::message_object(text);
 }
 
 // What an update makes the chat show: the turn's messages and, for a tap the
@@ -99,10 +95,10 @@ struct Shown {
 // The quick reply a tap picks if the conversation takes it: one it offers
 // now, for the question open now (a tap names it unless its data predates
 // that).
-std::optional<QuickReply> offered_choice(const OfferedChoices& offered, const json& choice) {
-    if (choice.contains("asking") && choice["asking"] != offered.asking) return std::nullopt;
+std::optional<QuickReply> offered_choice(const OfferedChoices& offered, const protocol::Choice& choice) {
+    if (!choice.asking.empty() && choice.asking != offered.asking) return std::nullopt;
     for (const auto& option : offered.quick_replies) {
-        if (option.id == choice["id"]) return option;
+        if (option.id == choice.id) return option;
     }
     return std::nullopt;
 }
@@ -226,7 +222,7 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
             // nothing changes and they are asked to send it again, as every
             // channel is when its conversation cannot be read.
             log(LogLevel::warn, "telegram chat's conversation cannot be read", {{"error", error.what()}});
-            return {telegram::render_turn({protocol::make_error("unavailable")}), std::nullopt};
+            return {telegram::render_turn({conversations.error("unavailable")}), std::nullopt};
         }
     }
 
@@ -248,7 +244,7 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
                 return run_choice(chat_hash, telegram::choice_for_callback(update.callback_data));
             case Update::Kind::text: {
                 const std::string session = session_of(chat_hash);
-                return {render(run_turn(chat_hash, session, client_object_for_text(update.text, session))),
+                return {render(run_turn(chat_hash, session, client_object_for_text(update.text, session), update.text)),
                         std::nullopt};
             }
             case Update::Kind::other: break;
@@ -259,10 +255,10 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
     // A tap. A choice the conversation does not offer (data we never sent,
     // an option of a reply since replaced) is answered with the buttons
     // that are open now, so the person can tap again rather than type.
-    Shown run_choice(const std::string& chat_hash, const json& choice) {
+    Shown run_choice(const std::string& chat_hash, const protocol::Choice& choice) {
         const std::string session = session_of(chat_hash);
         const OfferedChoices offered = conversations.offered(session);
-        auto objects = run_turn(chat_hash, session, choice);
+        auto objects = run_turn(chat_hash, session, protocol::choice_object(choice.id, choice.asking), choice.id);
         const bool refused = std::any_of(objects.begin(), objects.end(),
                                          [](const OutObject& object) { return std::holds_alternative<protocol::Error>(object); });
         if (!objects.empty() && is_error(objects.back(), "bad_choice") && !offered.quick_replies.empty()) {
@@ -292,10 +288,12 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
 
     std::string session_of(const std::string& chat_hash) { return store.binding(chat_scope, chat_hash).value_or(""); }
 
-    std::vector<OutObject> run_turn(const std::string& chat_hash, std::string session, const json& client_object) {
+    // `raw`: what the person sent, logged if the object is an error.
+    std::vector<OutObject> run_turn(const std::string& chat_hash, std::string session, protocol::Checked client_object,
+                                    std::string_view raw) {
         const auto started = std::chrono::steady_clock::now();
-        const auto objects =
-            conversations.handle_json(session, dump(client_object), ChannelInfo{"telegram", chat_hash});
+        const auto objects = conversations.handle_checked(session, std::move(client_object),
+                                                          ChannelInfo{"telegram", chat_hash}, raw);
         std::optional<Level> last_outcome;
         turn_metrics.record_turn(objects, std::chrono::steady_clock::now() - started, last_outcome);
         // Written every turn, not only when the session changes: the binding's

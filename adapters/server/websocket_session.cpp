@@ -152,7 +152,7 @@ void WebSocketSession::on_read(beast::error_code error, std::size_t) {
         if (text) return handle_text(message);
         {
             shared_->metrics.count_error("bad_json");
-            queue(protocol::to_json(protocol::make_error("bad_json"), true));
+            queue(protocol::to_json(shared_->conversations.error("bad_json"), true));
         }
     }
     if (state_ == State::open) read_next();
@@ -167,7 +167,7 @@ bool WebSocketSession::admit_message() {
     }
     shared_->metrics.count_error("rate_limited");
     // Every message is answered, the last one before the close too.
-    queue(protocol::to_json(protocol::make_error("rate_limited"), true));
+    queue(protocol::to_json(shared_->conversations.error("rate_limited"), true));
     if (++refused_in_a_row_ > shared_->context->options.rate_strikes_before_close) {
         close_when_flushed({websocket::close_code::policy_error, "rate limit exceeded"});
     }
@@ -188,7 +188,7 @@ void WebSocketSession::handle_text(std::string text) {
             });
     } catch (const std::exception&) {
         log_event("websocket: the conversation service failed");
-        on_turn(started, session_id_, {protocol::make_error("internal")});
+        on_turn(started, session_id_, {shared_->conversations.error("internal")});
     }
 }
 

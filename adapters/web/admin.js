@@ -9,6 +9,15 @@
   const svgNs = "http://www.w3.org/2000/svg";
 
   const byId = (id) => document.getElementById(id);
+  // Cause names and level titles of the rules in use (GET /api/v1/texts,
+  // public); ids stand in until they arrive or if they cannot be read.
+  let texts = { causes: {}, levels: {} };
+  const textsLoaded = fetch("/api/v1/texts")
+    .then((response) => (response.ok ? response.json() : null))
+    .then((body) => {
+      if (body && typeof body === "object") texts = body;
+    })
+    .catch(() => {});
   const statusLine = byId("status");
 
   function say(text, isError) {
@@ -66,26 +75,54 @@
     return node;
   }
 
-  function outcomeText(outcome) {
-    return outcome ? outcome.level : "none yet";
+  function causeName(id) {
+    const name = texts.causes && texts.causes[id];
+    return typeof name === "string" && name ? name : id;
   }
+
+  // The level, and beside it the causes the advice named, most important
+  // first.
+  function outcomeCell(outcome) {
+    const cell = element("td");
+    if (!outcome) {
+      cell.textContent = "none yet";
+      return cell;
+    }
+    cell.appendChild(element("span", outcome.level, "level level-" + outcome.level));
+    const reasons = outcome.reasons || [];
+    if (reasons.length) {
+      const causes = element("ul", null, "causes");
+      for (const id of reasons) {
+        const item = element("li", causeName(id));
+        item.title = id;
+        causes.appendChild(item);
+      }
+      cell.appendChild(causes);
+    }
+    return cell;
+  }
+
+  const columns = ["Started", "Channel", "Turns", "Outcome", "State", "Id"];
 
   function showConversations(conversations) {
     const body = byId("conversations").tBodies[0];
     body.replaceChildren();
     for (const conversation of conversations) {
       const row = element("tr", null, "conversation");
-      for (const value of [conversation.started, conversation.channel, conversation.turns,
-        outcomeText(conversation.outcome), conversation.state]) {
+      for (const value of [conversation.started, conversation.channel, conversation.turns]) {
         row.appendChild(element("td", value));
       }
+      row.appendChild(outcomeCell(conversation.outcome));
+      row.appendChild(element("td", conversation.state));
       // The id is a button, so a keyboard reaches every transcript too.
       const open = element("button", conversation.id, "link");
       open.type = "button";
       open.setAttribute("aria-label", "Open transcript " + conversation.id);
-      const cell = element("td");
+      const cell = element("td", null, "id");
       cell.appendChild(open);
       row.appendChild(cell);
+      // On a phone each row is a card; the cells say what they are.
+      Array.from(row.cells).forEach((td, index) => td.setAttribute("data-label", columns[index]));
       const show = () => showTranscript(conversation.id).catch((error) => say(error.message, true));
       open.addEventListener("click", (event) => {
         event.stopPropagation();
@@ -105,7 +142,10 @@
     }
     if (message.state) parts.push("state " + message.state);
     if (message.asking) parts.push("asking " + message.asking);
-    if (message.triage) parts.push("triage " + message.triage.level);
+    if (message.triage) {
+      const reasons = (message.triage.reasons || []).map(causeName);
+      parts.push("triage " + message.triage.level + (reasons.length ? ": " + reasons.join("; ") : ""));
+    }
     if (message.code) parts.push("error " + message.code);
     return parts.join(" · ");
   }
@@ -117,7 +157,15 @@
     list.replaceChildren();
     for (const message of transcript.messages) {
       const item = element("li", null, message.direction === "in" ? "in" : "out");
-      item.appendChild(element("span", message.text || "(" + message.kind + ")"));
+      if (message.direction === "out" && message.text) {
+        // The bot's words as the widget showed them: bold, lists, paragraphs.
+        const said = element("div", null, "said");
+        said.appendChild(window.backtalkMarkdown.render(message.text));
+        item.appendChild(said);
+      } else {
+        // The person's words exactly as typed.
+        item.appendChild(element("span", message.text || "(" + message.kind + ")", "said"));
+      }
       item.appendChild(element("span", messageMeta(message), "meta"));
       list.appendChild(item);
     }
@@ -189,7 +237,11 @@
     body.replaceChildren();
     for (const group of groups) {
       const row = element("tr");
-      for (const value of [group.count, group.example, group.last_seen]) row.appendChild(element("td", value));
+      ["Count", "Message", "Last seen"].forEach((label, index) => {
+        const cell = element("td", [group.count, group.example, group.last_seen][index]);
+        cell.setAttribute("data-label", label);
+        row.appendChild(cell);
+      });
       body.appendChild(row);
     }
   }
@@ -206,6 +258,7 @@
 
   async function refresh() {
     clearResults();
+    await textsLoaded;
     const query = filterQuery();
     const [list, stats, unmatched] = await Promise.all([
       call("/api/v1/conversations" + query).then((r) => r.json()),

@@ -40,55 +40,16 @@
     emergencyNumber: ownScript.dataset.emergencyNumber || '',
   };
 
-  const LEVELS = {
-    emergency: {
-      title: 'Emergency: get help now',
-      action: 'Call an ambulance or go to the emergency department now.',
-    },
-    urgent: {
-      title: 'See a doctor today',
-      action: 'Get an urgent appointment today: your doctor, an urgent care service or a nurse line.',
-    },
-    gp_soon: {
-      title: "Book a doctor's appointment",
-      action: 'Book a doctor or physiotherapist within about 1 to 2 weeks.',
-    },
-    self_care: {
-      title: 'You can look after this at home',
-      action: 'Follow the advice below, and seek care if any of the warning signs appear.',
-    },
-  };
+  const LEVEL_NAMES = new Set(['emergency', 'urgent', 'gp_soon', 'self_care']);
+  // Level titles and actions, cause names and error texts come from the
+  // server's rules (GET /api/v1/texts; see loadTexts), so rewording one in
+  // rules/ changes it here on the next load. Until they arrive, a banner
+  // shows the level's colour and the number to call, and errors show the
+  // server's own message, which the same rules word.
+  let texts = null;
+  const textsUrl = serverOrigin + '/api/v1/texts' +
+    (config.locale ? '?locale=' + encodeURIComponent(config.locale) : '');
 
-  const CAUSES = {
-    cauda_equina: 'pressure on the nerves at the base of the spine',
-    cardiac: 'a possible heart attack',
-    aortic: 'a possible problem with the main artery (aorta)',
-    spinal_infection: 'a possible infection of the spine',
-    cancer: 'a possible tumour affecting the spine',
-    fracture: 'a possible broken bone in the spine',
-    kidney: 'a possible kidney infection or kidney stone',
-    rhabdomyolysis: 'possible muscle breakdown after extreme exercise',
-    inflammatory: 'inflammatory back pain',
-    sciatica: 'an irritated nerve sending pain down the leg (sciatica)',
-    chronic_pain: 'long-lasting back pain',
-    lifting_strain: 'strain from lifting or hard physical work',
-    post_exercise_soreness: 'muscle soreness after exercise',
-    posture: 'pain from sitting or posture',
-    muscle_strain: 'a simple muscle strain',
-  };
-
-  // Polite wording for PROTOCOL.md error codes; unknown codes fall back to
-  // the server's own message.
-  const ERROR_TEXT = {
-    bad_json: 'Sorry, that message could not be read. Please try again.',
-    unknown_type: 'Sorry, that message could not be read. Please try again.',
-    empty: 'Please type a message first.',
-    too_long: 'That message is too long. Please keep it under 2,000 characters.',
-    bad_choice: 'That option is no longer available. Please pick one of the current answers or type your reply.',
-    rate_limited: 'You are sending messages very quickly. Please wait a moment, then try again.',
-    unavailable: 'The advisor is unavailable for a moment. Please try again shortly.',
-    internal: 'Something went wrong on our side. Your conversation is kept; please try again.',
-  };
   // Codes that mean the person's last message was not taken in.
   const NOT_TAKEN = new Set(['bad_json', 'unknown_type', 'empty', 'too_long', 'bad_choice',
     'rate_limited', 'unavailable', 'internal']);
@@ -108,6 +69,7 @@
     awaitingSession: false,  // "start over" sent: frames before its session object are the old turn's
     resumeAdded: false,   // this resume showed a new line (a welcome back) before repeating what is on screen
     elsewhere: false,     // another tab has taken the conversation over
+    refused: false,       // the server does not let this site open the chat
     startRefused: false,  // the last start got an error instead of a session
   };
   let pendingUserEntry = null;  // the person's last message, until its turn ends
@@ -357,33 +319,57 @@
 
   function renderOutcome(entry) {
     const level = entry.triage.level;
-    const wording = LEVELS[level] || {
-      title: 'Recommendation',
-      action: 'Please read the advice below.',
-    };
-    const banner = el('div', 'bt-outcome bt-outcome-' + (LEVELS[level] ? level : 'other'));
+    const wording = texts && texts.levels && texts.levels[level];
+    const banner = el('div', 'bt-outcome bt-outcome-' + (LEVEL_NAMES.has(level) ? level : 'other'));
     banner.dataset.level = level;
     if (level === 'emergency') banner.setAttribute('role', 'alert');
-    banner.append(el('p', 'bt-outcome-title', wording.title));
+    if (wording && textField(wording.title)) banner.append(el('p', 'bt-outcome-title', wording.title));
 
     const action = el('p', 'bt-outcome-action');
     const number = level === 'emergency' ? emergencyNumberFor(entry) : '';
+    const callText = texts ? textField(texts.call) : '';
     if (number) {
-      action.append('Call ');
       const call = el('a', 'bt-outcome-call', number);
       call.href = 'tel:' + number.replace(/[^\d+]/g, '');
-      action.append(call, ' for an ambulance now, or go to the emergency department.');
-    } else {
-      action.textContent = wording.action;
+      const at = callText.indexOf('{emergency_number}');
+      if (at >= 0) {
+        action.append(callText.slice(0, at), call, callText.slice(at + '{emergency_number}'.length));
+      } else {
+        action.append(call);
+      }
+    } else if (wording) {
+      action.textContent = textField(wording.action);
     }
-    banner.append(action);
+    if (action.childNodes.length) banner.append(action);
 
-    const causes = entry.triage.reasons.map((id) => CAUSES[id]).filter(Boolean);
-    if (causes.length) {
-      banner.append(el('p', 'bt-outcome-causes', 'Possible cause' +
-        (causes.length > 1 ? 's' : '') + ': ' + causes.join('; ') + '.'));
+    const names = texts && texts.causes ? entry.triage.reasons.map((id) => textField(texts.causes[id])).filter(Boolean) : [];
+    if (names.length) {
+      const labels = texts.causes_label || {};
+      banner.append(el('p', 'bt-outcome-causes', textField(names.length > 1 ? labels.many : labels.one) + ':'));
+      const list = el('ul', 'bt-outcome-causes-list');
+      for (const name of names) list.append(el('li', '', name));
+      banner.append(list);
     }
     return banner;
+  }
+
+  function errorText(code) {
+    return texts && texts.errors ? textField(texts.errors[code]) : '';
+  }
+
+  // Fetches the words of the rules; shows them in the banners already on
+  // screen. Resolves to the answer, or null when the server could not be
+  // asked. The answer also says whether this page may open the chat.
+  function loadTexts() {
+    return fetch(textsUrl, { credentials: 'omit', cache: 'no-cache' })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((body) => {
+        if (!body || typeof body !== 'object') return null;
+        texts = body;
+        if (ui.log) store.entries.filter((entry) => entry.triage).forEach(rerenderEntry);
+        return body;
+      })
+      .catch(() => null);
   }
 
   // In the stretching guide the bubble already says "Step 5 of 11: Calves"
@@ -608,7 +594,11 @@
 
   function connect() {
     connection.wanted = true;
-    if (connection.socket || connection.elsewhere) return;
+    if (connection.socket || connection.elsewhere || connection.refused) return;
+    if (texts && texts.origin_allowed === false) {
+      showRefused();
+      return;
+    }
     adoptSavedConversation();
     writeStorage('localStorage', activeKey, tabId);
     window.clearTimeout(connection.retryTimer);
@@ -622,13 +612,44 @@
       return;
     }
     connection.socket = socket;
-    socket.addEventListener('open', () => sendStart(store.session));
+    let opened = false;
+    socket.addEventListener('open', () => {
+      opened = true;
+      sendStart(store.session);
+    });
     socket.addEventListener('message', (event) => {
       if (socket === connection.socket) onFrame(event.data);
     });
     socket.addEventListener('close', () => {
-      if (socket === connection.socket) onDisconnected();
+      if (socket !== connection.socket) return;
+      if (opened) {
+        onDisconnected();
+        return;
+      }
+      // Refused before it opened: the browser does not say why, so ask the
+      // server whether this site may open the chat at all.
+      connection.socket = null;
+      setOnline(false);
+      loadTexts().then((answer) => {
+        if (answer && answer.origin_allowed === false) showRefused();
+        else if (!connection.socket && !connection.elsewhere) onDisconnected();
+      });
     });
+  }
+
+  // The server does not let this site open the chat (--allowed-origin):
+  // trying again cannot help, so say so and stop.
+  function showRefused() {
+    connection.refused = true;
+    window.clearTimeout(connection.retryTimer);
+    window.clearInterval(connection.statusTimer);
+    setTyping(false);
+    setOnline(false);
+    setStatus('Not available', 'offline');
+    ui.refused.textContent = textField(texts && texts.origin_refused);
+    ui.refused.hidden = !ui.refused.textContent;
+    ui.restart.disabled = true;
+    ui.input.disabled = true;
   }
 
   function onDisconnected() {
@@ -665,7 +686,7 @@
 
   // Retry at once when the network or the tab comes back.
   function reconnectNow() {
-    if (connection.wanted && !connection.socket && !connection.elsewhere) {
+    if (connection.wanted && !connection.socket && !connection.elsewhere && !connection.refused) {
       connection.retries = 0;
       connect();
     }
@@ -810,7 +831,7 @@
 
   function onError(frame) {
     const code = textField(frame.code);
-    const text = ERROR_TEXT[code] || textField(frame.message) || 'Something went wrong. Please try again.';
+    const text = errorText(code) || textField(frame.message) || textField(code);
     if (!connection.online && connection.socket) {
       // The start was answered with an error (the conversation cannot be
       // read right now): no session is open, so try again with the usual
@@ -1005,11 +1026,16 @@
     const announcer = el('div', 'bt-sr');
     announcer.setAttribute('role', 'status');
 
-    panel.append(header, confirm, elsewhere, scroller, quickReplies, form, disclaimer, announcer);
+    // Shown instead of reconnecting when the server refuses this site.
+    const refused = el('p', 'bt-refused');
+    refused.setAttribute('role', 'alert');
+    refused.hidden = true;
+
+    panel.append(header, confirm, elsewhere, refused, scroller, quickReplies, form, disclaimer, announcer);
     root.append(panel, launcher);
 
     Object.assign(ui, {
-      root, launcher, panel, status, restart, close, confirm, confirmYes, confirmNo, elsewhere, continueButton,
+      root, launcher, panel, status, restart, close, confirm, confirmYes, confirmNo, elsewhere, continueButton, refused,
       scroller, log, typing, quickReplies, form, input, counter, send: sendButton, announcer,
     });
   }
@@ -1078,6 +1104,7 @@
 
     buildPanel();
     wireEvents();
+    loadTexts();
     // Fill the transcript before it is attached, so a screen reader does not
     // read the whole restored conversation out as new.
     renderTranscript();

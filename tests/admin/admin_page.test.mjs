@@ -5,11 +5,12 @@
 // Run from the repository root. Uses the playwright-core that tests/browser
 // installs (`npm ci` there) and Debian's Chromium. Starts the server on
 // 127.0.0.1 port 0 with BACKTALK_ADMIN_TOKEN and a temporary database, holds a
-// conversation over REST (one message is markup, which must show as text),
-// then drives the page: token, list, transcript, chart, CSV download and
-// rules reload. Stops everything it started; exits non-zero naming the step.
+// conversation over REST (one message is markup, which must show as text;
+// it ends in an emergency), then drives the page: token, list with causes,
+// transcript in the widget's markdown, chart, CSV download, rules reload,
+// and the whole page on a 390 px phone. Stops everything it started; exits non-zero naming the step.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -83,6 +84,11 @@ async function run(binary) {
     const base = await server.address;
     const first = await chat(base, { text: MARKUP_TEXT });
     await chat(base, { session: first.session, text: 'since yesterday' });
+    const advice = await chat(base, { session: first.session,
+      text: 'since last night I am numb around my bottom and I cannot pee properly' });
+    const outcome = advice.replies[advice.replies.length - 1].triage;
+    if (!outcome || outcome.level !== 'emergency') throw new Error(`the advice is ${JSON.stringify(outcome)}`);
+    const texts = await (await fetch(`${base}/api/v1/texts`)).json();
 
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const context = await browser.newContext({ acceptDownloads: true });
@@ -130,6 +136,13 @@ async function run(binary) {
       const stored = await page.evaluate(() => Object.keys(sessionStorage));
       if (!stored.includes('backtalk-admin-token')) throw new Error('token not in sessionStorage');
     });
+    await step('the level has the names of its causes beside it', async () => {
+      const cell = page.locator('#conversations tbody tr td[data-label="Outcome"]').first();
+      if (await cell.locator('.level').textContent() !== 'emergency') throw new Error(`level "${await cell.textContent()}"`);
+      const causes = await cell.locator('ul.causes li').allTextContents();
+      const wanted = outcome.reasons.map((id) => texts.causes[id]);
+      if (JSON.stringify(causes) !== JSON.stringify(wanted)) throw new Error(`causes ${JSON.stringify(causes)}`);
+    });
     await step('outcomes per day are drawn as SVG bars', async () => {
       const bars = await page.locator('#chart svg rect[class^="bar-"]').count();
       if (bars < 6) throw new Error(`${bars} rects (one bar and five legend keys expected)`);
@@ -152,6 +165,52 @@ async function run(binary) {
       if (!first.includes(MARKUP_TEXT)) throw new Error(`first message is "${first}"`);
       if (!first.includes('intents:') || !first.includes('state')) throw new Error(`no meta in "${first}"`);
       if (await page.locator('#transcript img').count() !== 0) throw new Error('markup became an element');
+    });
+    await step("the bot's replies read as in the widget: bold, lists and paragraphs, no raw **", async () => {
+      const replies = page.locator('#transcript li.out .said');
+      const all = (await replies.allTextContents()).join('\n');
+      if (all.includes('**')) throw new Error('raw ** in the transcript');
+      const advice = replies.filter({ hasText: 'ambulance' }).last();
+      if (await advice.locator('strong').count() < 1) throw new Error('no bold in the advice');
+      if (await advice.locator('p').count() < 2) throw new Error('paragraphs run together');
+      if (await advice.locator('ul > li').count() < 1) throw new Error('the causes are not a list');
+    });
+    await step('the page renders markdown exactly as the widget does', async () => {
+      const sample = '**Welcome.** Gentle *movement* helps.\n- first\n- second\n\n1. one\n2. two\n' +
+        'Read [the guide](https://example.org/guide), not [this](javascript:alert(1)) or <b>this</b>.';
+      const strip = (html) => html.replace(/ class="[^"]*"/g, '');
+      const admin = await page.evaluate((text) => {
+        const box = document.createElement('div');
+        box.append(window.backtalkMarkdown.render(text));
+        return box.innerHTML;
+      }, sample);
+      const widgetPage = await context.newPage();
+      await widgetPage.routeWebSocket(/\/ws$/, (route) => route.onMessage(() => {
+        route.send(JSON.stringify({ type: 'session', session: 's-1', resumed: false, end_of_turn: false }));
+        route.send(JSON.stringify({ type: 'reply', text: sample, quick_replies: [], asking: null, state: 'greeting',
+          triage: null, end_of_turn: true }));
+      }));
+      await widgetPage.goto(`${base}/`);
+      const bubble = widgetPage.locator('.bt-bubble-bot').first();
+      await bubble.waitFor();
+      const widget = await bubble.evaluate((node) => node.innerHTML);
+      await widgetPage.close();
+      if (strip(admin) !== strip(widget)) throw new Error(`admin ${strip(admin)} but widget ${strip(widget)}`);
+    });
+    await step('on a 390 px phone nothing scrolls sideways', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.click('#filters button[type=submit]');
+      await page.locator('#conversations tbody tr').first().waitFor();
+      await page.locator('#conversations tbody tr button').first().click();
+      await page.locator('#transcript li').nth(3).waitFor();
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (width > 390) throw new Error(`the page is ${width} px wide`);
+      const table = await page.locator('#conversations').evaluate((node) => node.getBoundingClientRect().right);
+      if (table > 390) throw new Error(`the table ends at ${table} px`);
+      // Beside the widget's screenshots (tests/browser/artifacts/, ignored by git).
+      mkdirSync(join('tests', 'browser', 'artifacts'), { recursive: true });
+      await page.screenshot({ path: join('tests', 'browser', 'artifacts', 'admin-phone.png'), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 800 });
     });
     await step('the CSV export downloads', async () => {
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);

@@ -110,6 +110,7 @@ TEST_CASE("without an admin token the admin routes and page do not exist") {
     AdminServer server(dir, false);
     CHECK(server.get("/admin", "").status == 404);
     CHECK(server.get("/admin.js", "").status == 404);
+    CHECK(server.get("/markdown.js", "").status == 404);
     for (const auto& route : admin_routes) {
         INFO(route);
         CHECK(server.get(route).status == 404);
@@ -142,6 +143,9 @@ TEST_CASE("the page is served without the token, under the self-only CSP") {
     CHECK(page.header("Content-Security-Policy").find("script-src 'self'") != std::string::npos);
     CHECK(server.get("/admin.js", "").header("Content-Type") == "text/javascript; charset=utf-8");
     CHECK(server.get("/admin.css", "").status == 200);
+    // The widget's markdown subset, for transcripts.
+    CHECK(page.body.find("<script src=\"/markdown.js\"") != std::string::npos);
+    CHECK(server.get("/markdown.js", "").header("Content-Type") == "text/javascript; charset=utf-8");
 }
 
 TEST_CASE("list, transcript, stats and unmatched answer JSON, and each view is audited") {

@@ -8,7 +8,8 @@
 // screenshots to tests/browser/artifacts/, stops everything it started, and
 // exits non-zero with a message naming the failed step.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +25,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const STEP_TIMEOUT_MS = 15000;   // generous: the machine is shared
-const WHOLE_TEST_MS = 55000;
+const WHOLE_TEST_MS = 90000;
 const SERVER_START_MS = 15000;
 const SERVER_STOP_MS = 5000;     // the server promises to exit within 5 s
 const MAX_TURNS = 30;
@@ -64,8 +65,8 @@ async function step(name, action) {
   }
 }
 
-function startServer(binary, database) {
-  const server = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', database],
+function startServer(binary, database, rulesDir) {
+  const server = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--db', database, '--rules', rulesDir],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   const stderr = [];
@@ -656,10 +657,106 @@ async function checkScriptedReplies(browser, base) {
   await page.context().close();
 }
 
+// The words beside the replies (level titles, cause names, error texts)
+// are the rules': reworded in rules/ and reloaded (SIGHUP), they change on
+// the next page load.
+async function checkWordingFromRules(browser, base, server, rulesDir) {
+  const problems = [];
+  const page = await watchedPage(browser, { width: 1280, height: 860 }, problems);
+  await scriptedSocket(page);
+  const input = page.getByRole('textbox', { name: 'Your message' });
+  const texts = async () => (await fetch(`${base}/api/v1/texts?locale=en`)).json();
+  const banner = page.locator('.bt-outcome[data-level="emergency"]').last();
+
+  await step('banner title, call text and cause names are those of /api/v1/texts', async () => {
+    const words = await texts();
+    await page.goto(`${base}/`);
+    await waitOnline(page);
+    await input.fill('emergency');
+    await input.press('Enter');
+    await banner.waitFor();
+    const title = await banner.locator('.bt-outcome-title').textContent();
+    if (title !== words.levels.emergency.title) fail(`title is ${JSON.stringify(title)}`);
+    const action = await banner.locator('.bt-outcome-action').textContent();
+    if (action !== words.call.replace('{emergency_number}', '112')) fail(`action is ${JSON.stringify(action)}`);
+    const causes = await banner.locator('.bt-outcome-causes-list li').allTextContents();
+    if (causes.length !== 1 || causes[0] !== words.causes.cauda_equina) fail(`causes are ${JSON.stringify(causes)}`);
+  });
+
+  await step('a cause and a level title reworded in the rules show after a reload', async () => {
+    const edit = (file, from, to) => {
+      const path = join(rulesDir, 'en', file);
+      const text = readFileSync(path, 'utf8');
+      if (!text.includes(from)) fail(`${file} does not hold ${JSON.stringify(from)}`);
+      writeFileSync(path, text.replace(from, to));
+    };
+    const before = await texts();
+    edit('causes.json', JSON.stringify(before.causes.cauda_equina), '"Squeezed nerves at the base of the spine"');
+    edit('texts.json', JSON.stringify(before.levels.emergency.title), '"Get help now"');
+    server.process.kill('SIGHUP');
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    while ((await texts()).levels.emergency.title !== 'Get help now') {
+      if (Date.now() > deadline) fail(`the rules were not reloaded; stderr: ${server.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await page.reload();
+    await waitOnline(page);
+    await banner.waitFor();
+    const title = await banner.locator('.bt-outcome-title').textContent();
+    if (title !== 'Get help now') fail(`title is ${JSON.stringify(title)}`);
+    const causes = await banner.locator('.bt-outcome-causes-list li').allTextContents();
+    if (causes[0] !== 'Squeezed nerves at the base of the spine') fail(`causes are ${JSON.stringify(causes)}`);
+  });
+
+  await step('no console errors, CSP violations or dialogs', () => noProblems(problems));
+  await page.context().close();
+}
+
+// A site the server does not allow (--allowed-origin) gets a 403 on /ws;
+// the widget says the chat is not available there and stops trying.
+async function checkRefusedSite(browser, base) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  // The clinic's page, from another origin on this machine (Chromium keeps
+  // pages that are not on loopback from loopback addresses).
+  const html = `<!doctype html><title>Clinic</title><script src="${base}/widget.js" data-open="true" defer></script>`;
+  const host = createServer((request, response) => {
+    response.writeHead(request.url === '/' ? 200 : 404, { 'Content-Type': 'text/html' });
+    response.end(request.url === '/' ? html : '');
+  });
+  await new Promise((resolve) => host.listen(0, '127.0.0.1', resolve));
+  const site = `http://127.0.0.1:${host.address().port}`;
+  let attempts = 0;
+  page.on('websocket', () => { attempts += 1; });
+
+  await step('a site the server refuses is told the chat is not available there, without retries', async () => {
+    const words = await (await fetch(`${base}/api/v1/texts`, { headers: { Origin: site } })).json();
+    if (words.origin_allowed !== false) fail(`/api/v1/texts says origin_allowed ${words.origin_allowed}`);
+    const own = await (await fetch(`${base}/api/v1/texts`, { headers: { Origin: base } })).json();
+    if (own.origin_allowed !== true) fail(`the server's own origin gets origin_allowed ${own.origin_allowed}`);
+    await page.goto(`${site}/`);
+    const notice = page.locator('.bt-refused');
+    await notice.waitFor();
+    if (await notice.textContent() !== words.origin_refused) fail(`notice is ${await notice.textContent()}`);
+    await page.locator('.bt-status[data-tone="offline"]').filter({ hasText: 'Not available' }).waitFor();
+    if (!(await page.getByRole('textbox', { name: 'Your message' }).isDisabled())) fail('the input is enabled');
+    // The first retry would come within 0.75 s, and a second one soon after.
+    await new Promise((resolve) => setTimeout(resolve, 3 * RETRY_WAIT_MS));
+    if (attempts !== 1) fail(`${attempts} WebSocket attempts`);
+    await page.screenshot({ path: join(artifacts, 'refused.png') });
+  });
+  await context.close();
+  await new Promise((resolve) => host.close(resolve));
+}
+
 async function run(binary, started) {
   mkdirSync(artifacts, { recursive: true });
   const tempDir = mkdtempSync(join(tmpdir(), 'backtalk-browser-'));
-  const server = startServer(binary, join(tempDir, 'backtalk.db'));
+  // A copy of the rules, so that a test can reword them and reload.
+  const rulesDir = join(tempDir, 'rules');
+  cpSync('rules', rulesDir, { recursive: true });
+  const server = startServer(binary, join(tempDir, 'backtalk.db'), rulesDir);
   started.server = server;
   started.tempDir = tempDir;
   let browser = null;
@@ -670,6 +767,8 @@ async function run(binary, started) {
     await checkRealConversation(browser, base);
     await checkScriptedReplies(browser, base);
     await checkTwoTabs(browser, base);
+    await checkWordingFromRules(browser, base, server, rulesDir);
+    await checkRefusedSite(browser, base);
   } catch (error) {
     failure = error;
   }

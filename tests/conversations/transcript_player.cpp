@@ -9,6 +9,7 @@
 // text indented below), or "< error CODE". The clock starts at a fixed time
 // and moves one minute per client object, so a replay is deterministic. The
 // inputs of most files come from generator/specs.py (gen.py writes them).
+#include "adapters/core/wording.hpp"
 #include "bot/engine.hpp"
 #include "bot/protocol.hpp"
 #include "bot/rules.hpp"
@@ -68,8 +69,13 @@ std::vector<std::string> render(const TurnResult& result) {
     return lines;
 }
 
-std::vector<std::string> render_json(const TurnResult& result) {
-    if (result.error) return {protocol::to_json(*result.error, true)};
+// An error object worded by the rules, as the conversation service sends it.
+std::string error_json(const Engine& engine, const protocol::Error& error) {
+    return protocol::to_json(worded_error(engine.rules(), error.code), true);
+}
+
+std::vector<std::string> render_json(const Engine& engine, const TurnResult& result) {
+    if (result.error) return {error_json(engine, *result.error)};
     std::vector<std::string> lines;
     for (std::size_t i = 0; i < result.replies.size(); ++i) lines.push_back(protocol::to_json(result.replies[i], i + 1 == result.replies.size()));
     return lines;
@@ -148,13 +154,13 @@ int json_mode(const Engine& engine, bool explain) {
         auto parsed = protocol::parse_client_object(line);
         std::vector<std::string> lines;
         if (auto* error = std::get_if<protocol::Error>(&parsed)) {
-            lines.push_back(protocol::to_json(*error, true));
+            lines.push_back(error_json(engine, *error));
         } else {
             const auto& object = std::get<protocol::ClientObject>(parsed);
             // A client may skip start: the first message opens the conversation.
             if (!started && !std::holds_alternative<protocol::Start>(object)) session = engine.begin(now).session;
             started = true;
-            lines = render_json(play_object(engine, session, object, now));
+            lines = render_json(engine, play_object(engine, session, object, now));
         }
         for (const auto& l : lines) std::cout << l << '\n';
         std::cout << std::flush;

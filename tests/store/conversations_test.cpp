@@ -244,16 +244,11 @@ TEST_CASE("start over and stop go on in the same conversation: the next answer i
         auto out = say(service, session, "my lower back hurts since yesterday");
         CHECK(opened(out) == nullptr);
         REQUIRE_FALSE(replies(out).empty());
-        // The first safety question, whatever the flow asks first; its
-        // first button answers it and the conversation goes on.
-        const Reply asked = replies(out).back();
-        REQUIRE_FALSE(asked.asking.empty());
-        REQUIRE_FALSE(asked.quick_replies.empty());
-        out = service.handle(session, protocol::Choice{asked.quick_replies.front().id}, websocket);
+        CHECK(replies(out).back().asking == "emergency_signs");
+        out = service.handle(session, protocol::Choice{"none"}, websocket);
         CHECK(opened(out) == nullptr);
         CHECK(error(out) == nullptr);
-        REQUIRE_FALSE(replies(out).empty());
-        CHECK(replies(out).back().asking != asked.asking);
+        CHECK(replies(out).back().asking == "serious_signs");
         CHECK(session == "s1");
     }
 }
@@ -331,8 +326,7 @@ TEST_CASE("a choice that was not offered is bad_choice and changes nothing") {
     CHECK(session_snapshot(*log.load_session(session)) == before);
 
     // The conversation goes on exactly where it was.
-    const auto answer =
-        service.handle(session, protocol::Choice{replies(question).back().quick_replies.at(0).id}, websocket);
+    const auto answer = service.handle(session, protocol::Choice{"none"}, websocket);
     CHECK(opened(answer) == nullptr);
     CHECK_FALSE(replies(answer).empty());
     const json logged = transcript(log, session);
@@ -402,6 +396,44 @@ TEST_CASE("a client object that cannot be parsed gets an error and the conversat
     // Without a conversation an unparsable object opens none.
     std::string none;
     CHECK(error(service.handle_json(none, "[]", websocket)) != nullptr);
+    CHECK(none.empty());
+}
+
+TEST_CASE("a client object a channel built goes straight to the turn; the error met building one is answered and logged") {
+    test::TempDir dir;
+    store::Store log(test::quiet_options(dir));
+    Bench bench;
+    auto service = bench.service(&log);
+    std::string session;
+    service.handle(session, protocol::Start{}, websocket);
+    const std::string id = session;
+
+    // Checked as JSON would be: trimmed, and an empty message refused.
+    auto out = service.handle_checked(session, protocol::message_object("   "), websocket, "   ");
+    REQUIRE(error(out) != nullptr);
+    CHECK(error(out)->code == "empty");
+    out = service.handle_checked(session, protocol::choice_object(""), websocket, "");
+    REQUIRE(error(out) != nullptr);
+    CHECK(error(out)->code == "bad_choice");
+    out = service.handle_checked(session, protocol::message_object("  " + emergency_messages[0] + "\n"), websocket,
+                                 emergency_messages[0]);
+    CHECK(opened(out) == nullptr);
+    CHECK(replies(out).front().state == "screening");
+    CHECK(session == id);
+
+    const json logged = transcript(log, id);
+    std::vector<std::string> kinds;
+    std::string said;
+    for (const auto& message : logged.at("messages")) {
+        kinds.push_back(message.at("kind"));
+        if (message.at("kind") == "message") said = message.at("text");
+    }
+    CHECK(std::count(kinds.begin(), kinds.end(), "invalid") == 2);
+    CHECK(said == emergency_messages[0]);
+
+    // Without a conversation a refused object opens none.
+    std::string none;
+    CHECK(error(service.handle_checked(none, protocol::message_object(""), websocket, "")) != nullptr);
     CHECK(none.empty());
 }
 
@@ -528,8 +560,7 @@ TEST_CASE("a read-only database keeps the service answering and reports degraded
     std::string session;
     const auto greeting = service.handle(session, protocol::Start{}, websocket);
     const auto answer = say(service, session, emergency_messages[0]);
-    const auto next =
-        service.handle(session, protocol::Choice{replies(answer).back().quick_replies.at(0).id}, websocket);
+    const auto next = service.handle(session, protocol::Choice{"none"}, websocket);
     const bool degraded = test::eventually([&] { return !log->health().ok; });
     const std::string reason = log->health().reason;
     const store::StoreCounters counts = log->close();
@@ -566,14 +597,12 @@ TEST_CASE("a new engine takes over mid-conversation") {
     auto service = bench.service(nullptr);
     std::string session;
     service.handle(session, protocol::Start{}, websocket);
-    const auto asked = say(service, session, emergency_messages[0]);
+    say(service, session, emergency_messages[0]);
     const auto replacement = make_engine();
     service.replace_engine(replacement);
     CHECK(service.engine() == replacement);
-    const auto out =
-        service.handle(session, protocol::Choice{replies(asked).back().quick_replies.at(0).id}, websocket);
+    const auto out = service.handle(session, protocol::Choice{"none"}, websocket);
     CHECK(opened(out) == nullptr);
-    REQUIRE_FALSE(replies(out).empty());
     CHECK(replies(out).front().state == "screening");
 }
 

@@ -3,8 +3,10 @@
 // the secret header, a stub Bot API recording the calls the server makes,
 // the conversation log read back from the database, and the same
 // conversation held over `backtalk chat --json` for comparison.
+#include "adapters/core/wording.hpp"
 #include "adapters/server/telegram_format.hpp"
 #include "bot/protocol.hpp"
+#include "bot/rules.hpp"
 #include "tests/integration/clients.hpp"
 #include "tests/integration/server_process.hpp"
 #include "tests/telegram/bot_api_stub.hpp"
@@ -32,6 +34,13 @@ using backtalk::test::ServerProcess;
 using backtalk::test::TempDir;
 
 namespace {
+
+// An error as rules/en words it, as the server sends it.
+protocol::Error english_error(std::string_view code) {
+    static const RuleLoad load = load_rules(std::filesystem::path(BACKTALK_SOURCE_DIR) / "rules" / "en");
+    REQUIRE(load.errors.empty());
+    return worded_error(*load.rules, code);
+}
 
 constexpr const char* webhook_secret = "s3cret_Webhook-token42";
 constexpr const char* bot_token = "7000000001:AAtest_TOKEN-value";
@@ -165,19 +174,21 @@ std::filesystem::path rules_with_a_long_first_question(const TempDir& dir) {
     const auto rules = dir.path() / "rules";
     std::filesystem::copy(std::filesystem::path(BACKTALK_SOURCE_DIR) / "rules", rules,
                           std::filesystem::copy_options::recursive);
-    const auto topics_file = rules / "en" / "topics.json";
-    std::string topics;
+    // The first question asked is the first group's ("Do you have any of
+    // these?", flow.json).
+    const auto flow_file = rules / "en" / "flow.json";
+    std::string flow;
     {
-        std::ifstream in(topics_file, std::ios::binary);
-        topics.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        std::ifstream in(flow_file, std::ios::binary);
+        flow.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     std::string preamble;
     while (preamble.size() < 4200) preamble += "Please read this carefully before you answer. ";
-    const std::string marker = "\"question\": \"";
-    const auto at = topics.find(marker);
+    const std::string marker = "\"intro\": \"";
+    const auto at = flow.find(marker);
     REQUIRE(at != std::string::npos);
-    topics.insert(at + marker.size(), preamble + "\\n\\n");
-    std::ofstream(topics_file, std::ios::binary) << topics;
+    flow.insert(at + marker.size(), preamble + "\\n\\n");
+    std::ofstream(flow_file, std::ios::binary) << flow;
     return rules;
 }
 
@@ -320,26 +331,39 @@ TEST_CASE("/start, text and a button press come back as Bot API calls") {
     CHECK(server.stopped_log().find(std::to_string(ana)) == std::string::npos);
 }
 
+// The callback data of the button that says "none of these" or "no" to a
+// safety question: "none|TOPIC" or "no|TOPIC".
+std::string negative_data(const std::vector<std::string>& buttons) {
+    for (const auto& data : buttons) {
+        if (data.rfind("none|", 0) == 0 || data.rfind("no|", 0) == 0) return data;
+    }
+    FAIL("no negative answer among the buttons");
+    return {};
+}
+
 TEST_CASE("a button tapped on an old message does not answer the question open now") {
     TempDir dir;
     BotApiStub stub;
     WebhookServer server(dir, stub);
     server.posted_answer(text_update(2001, ana, "/start"));
-    const json chest = server.posted_answer(text_update(2002, ana, "my lower back has been sore for two days"));
-    const auto chest_buttons = callback_data_of(chest);
+    const json first = server.posted_answer(text_update(2002, ana, "my lower back has been sore for two days"));
+    const auto first_buttons = callback_data_of(first);
     // The buttons say which question they answer.
-    REQUIRE(std::find(chest_buttons.begin(), chest_buttons.end(), "no|chest_pain") != chest_buttons.end());
-    const json tearing = server.posted_answer(callback_update(2003, ana, "no|chest_pain"));
-    const auto tearing_buttons = callback_data_of(tearing);
-    REQUIRE(std::find(tearing_buttons.begin(), tearing_buttons.end(), "no|tearing_pain") != tearing_buttons.end());
+    const std::string no = negative_data(first_buttons);
+    REQUIRE(no.find('|') != std::string::npos);
+    const json next = server.posted_answer(callback_update(2003, ana, no));
+    const auto next_buttons = callback_data_of(next);
+    REQUIRE_FALSE(next_buttons.empty());
+    REQUIRE(next_buttons != first_buttons);
 
-    // The person scrolls up and taps "No" under the chest pain question again.
-    const json stale = server.posted_answer(callback_update(2004, ana, "no|chest_pain"));
+    // The person scrolls up and taps the first question's button again.
+    const json stale = server.posted_answer(callback_update(2004, ana, no));
     CHECK(stale["text"].get<std::string>().find("earlier question") != std::string::npos);
-    CHECK(callback_data_of(stale) == tearing_buttons);
+    CHECK(callback_data_of(stale) == next_buttons);
     // Buttons from before this change carry only the id, and still work.
-    const json answered = server.posted_answer(callback_update(2005, ana, "no"));
-    CHECK(callback_data_of(answered) != tearing_buttons);
+    const std::string next_no = negative_data(next_buttons);
+    const json answered = server.posted_answer(callback_update(2005, ana, next_no.substr(0, next_no.find('|'))));
+    CHECK(callback_data_of(answered) != next_buttons);
 }
 
 namespace {
@@ -399,16 +423,18 @@ TEST_CASE("button data the conversation does not offer gets the buttons open now
     std::int64_t update_id = 2201;
     const json question = first_question_with_buttons(server, ana, update_id);
 
-    for (const std::string data : {"no-such-option", "maybe|chest_pain"}) {
+    const std::string no = negative_data(callback_data_of(question));
+    const std::string asking = no.substr(no.find('|') + 1);
+    for (const std::string& data : {std::string("no-such-option"), "maybe|" + asking}) {
         CAPTURE(data);
         const json answer = server.posted_answer(callback_update(update_id++, ana, data));
         REQUIRE(answer["method"] == "sendMessage");
-        CHECK(answer["text"].get<std::string>().find("latest options") != std::string::npos);
+        CHECK(answer["text"].get<std::string>().find(english_error("bad_choice").message) != std::string::npos);
         CHECK(callback_data_of(answer) == callback_data_of(question));
     }
     // A tap on an earlier question's button is not taken either.
-    const json tearing = server.posted_answer(callback_update(update_id++, ana, "no|chest_pain"));
-    server.posted_answer(callback_update(update_id++, ana, "no|chest_pain"));
+    const json tearing = server.posted_answer(callback_update(update_id++, ana, no));
+    server.posted_answer(callback_update(update_id++, ana, no));
     wait_until_sent(server);
     CHECK(calls_of(stub, "editMessageReplyMarkup").size() == 1);  // only for the tap that was taken
     CHECK(test::metric_sample(server.metrics(),
@@ -585,7 +611,7 @@ TEST_CASE("a chat whose conversation cannot be read right now is asked to send a
     const json refused = server.posted_answer(text_update(7003, ana, "since last week"));
     REQUIRE(refused.is_object());
     CHECK(refused["method"] == "sendMessage");
-    const auto expected = server::telegram::render_turn({protocol::make_error("unavailable")});
+    const auto expected = server::telegram::render_turn({english_error("unavailable")});
     REQUIRE(expected.messages.size() == 1);
     CHECK(refused["text"] == expected.messages.front().text.html);
 
@@ -652,7 +678,7 @@ TEST_CASE("a turn of several messages goes out through the Bot API in order, and
 
     // Pressed while the pieces wait: this one-message turn queues behind
     // them, and the webhook answer carries the button's acknowledgement.
-    const json acknowledged = server.posted_answer(callback_update(8003, ana, "no"));
+    const json acknowledged = server.posted_answer(callback_update(8003, ana, "none"));
     REQUIRE(acknowledged.is_object());
     CHECK(acknowledged["method"] == "answerCallbackQuery");
     CHECK(acknowledged["callback_query_id"] == "cbq-8003");
@@ -677,15 +703,16 @@ TEST_CASE("a turn of several messages goes out through the Bot API in order, and
     CHECK(first_piece.find("Please read this carefully") != std::string::npos);
     CHECK(second_piece.find("chest") != std::string::npos);
     CHECK(callback_data_of(calls[1].params).empty());
-    CHECK(callback_data_of(calls[2].params) ==
-          std::vector<std::string>{"yes|chest_pain", "no|chest_pain", "unsure|chest_pain"});
-    CHECK(callback_data_of(calls[3].params) ==
-          std::vector<std::string>{"yes|tearing_pain", "no|tearing_pain", "unsure|tearing_pain"});
+    const auto first_buttons = callback_data_of(calls[2].params);
+    CHECK(std::find(first_buttons.begin(), first_buttons.end(), "none|emergency_signs") != first_buttons.end());
+    const auto next_buttons = callback_data_of(calls[3].params);
+    REQUIRE_FALSE(next_buttons.empty());
+    CHECK(next_buttons != first_buttons);
     CHECK(calls[3].params["text"] != calls[2].params["text"]);
 
     // With nothing queued, a one-message turn is back in the webhook answer
     // and the acknowledgement goes through the Bot API.
-    const json next = server.posted_answer(callback_update(8004, ana, "no"));
+    const json next = server.posted_answer(callback_update(8004, ana, negative_data(next_buttons)));
     CHECK(next["method"] == "sendMessage");
     const auto later = stub.wait_for_calls(7);
     const auto& acknowledgement = later[5];

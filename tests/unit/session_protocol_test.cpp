@@ -191,13 +191,28 @@ TEST_CASE("protocol: client objects") {
     CHECK(parse_error(R"({"type": "choice", "id": ""})") == "bad_choice");
 }
 
-TEST_CASE("protocol: every error code has a human message") {
-    for (const char* code : {"bad_json", "unknown_type", "empty", "too_long", "bad_choice", "rate_limited", "unavailable", "internal"}) {
+TEST_CASE("protocol: client objects a channel builds are checked as parsed ones are") {
+    const auto message = protocol::message_object("  hi \n");
+    REQUIRE(std::holds_alternative<protocol::ClientObject>(message));
+    CHECK(std::get<protocol::Message>(std::get<protocol::ClientObject>(message)).text == "hi");
+    CHECK(std::get<protocol::Error>(protocol::message_object(" ")).code == "empty");
+    CHECK(std::get<protocol::Error>(protocol::message_object(std::string(2001, 'a'))).code == "too_long");
+    CHECK(std::get<protocol::Error>(protocol::message_object("bad \xFF byte")).code == "bad_json");
+    const auto choice = protocol::choice_object("no", "chest_pain");
+    REQUIRE(std::holds_alternative<protocol::ClientObject>(choice));
+    CHECK(std::get<protocol::Choice>(std::get<protocol::ClientObject>(choice)).id == "no");
+    CHECK(std::get<protocol::Choice>(std::get<protocol::ClientObject>(choice)).asking == "chest_pain");
+    CHECK(std::get<protocol::Error>(protocol::choice_object("")).code == "bad_choice");
+}
+
+TEST_CASE("protocol: error objects keep their code and leave the wording to the rules") {
+    for (const std::string_view code : protocol::error_codes) {
         CAPTURE(code);
         const protocol::Error e = protocol::make_error(code);
         CHECK(e.code == code);
-        CHECK_FALSE(e.message.empty());
+        CHECK(e.message.empty());  // worded by the channel: adapters/core/wording.hpp
     }
+    CHECK(protocol::make_error("no_such_code").code == "internal");
 }
 
 TEST_CASE("protocol: reply objects carry every field with null when empty") {
