@@ -35,8 +35,9 @@ bool Turn::resolve_asked(const Understanding& u) {
     }
     // A hedged report of this very sign ("a bit numb down there?"): one
     // direct question confirms it, and "not sure" to that is the cautious yes.
-    if (std::find(to_confirm_.begin(), to_confirm_.end(), topic->id) != to_confirm_.end()) {
-        s_.attempts = std::max(s_.attempts, 1);
+    const bool hedged = std::find(to_confirm_.begin(), to_confirm_.end(), topic->id) != to_confirm_.end();
+    if (hedged && s_.attempts == 0) {
+        s_.attempts = 1;
         return true;
     }
     // A side question ("help", "what causes this?", "what does tearing
@@ -44,7 +45,8 @@ bool Turn::resolve_asked(const Understanding& u) {
     // asked again: it is not an unclear answer. Each such turn must add
     // something new or ask something, so this cannot loop for long.
     if (u.answer.empty() && (adds_news() || !u.intents.empty() || !u.definitions.empty() || !u.to_ask.empty())) return true;
-    if (u.answer == "unsure") {
+    // Still hedged when asked directly ("like jelly, I think"): as unclear as "not sure".
+    if (u.answer == "unsure" || (hedged && u.answer.empty())) {
         // A confirming question (attempts already 1) takes "not sure" as yes whatever the topic.
         const bool confirming = s_.attempts >= 1;
         ++s_.attempts;
@@ -54,8 +56,12 @@ bool Turn::resolve_asked(const Understanding& u) {
             return false;
         }
         if (s_.attempts >= 2) {
-            // CLINICAL: still unclear after asking again: take the more cautious answer.
+            // CLINICAL: still unclear after asking again: take the more cautious
+            // answer, for this sign and for the signs the hedged words named.
             s_.slots[topic->id] = std::string("yes");
+            if (hedged) {
+                for (const auto& slot : u.hedged) s_.slots[slot] = std::string("yes");
+            }
             say(plain(r_.text("unsure_cautious"), {}));
             close_question();
             return false;

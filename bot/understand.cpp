@@ -38,15 +38,17 @@ bool match_at(const RuleSet& rules, const PatternRef& ref, const std::vector<Tok
     // The pattern takes the context of its first word: a trigger outside the
     // pattern's own words whose scope covers it, or one inside its span
     // ("pain does not go below the knee"). A pattern that holds its own
-    // trigger ("no weakness", "did not fall", "if i ~move") is not read
-    // again by one of the same kind before it ("no numbness, no weakness").
+    // negation ("no weakness", "did not fall") is not read again by one
+    // before it ("no numbness, no weakness").
     ContextSet own = 0;
     ContextSet inside = 0;
     for (std::size_t j = start; j < pos; ++j) {
         if (consumed[j - start]) own |= tokens[j].triggers;
         else inside |= tokens[j].triggers;
     }
-    ContextSet context = inside;
+    // Only a negation belongs to the pattern that holds it; a hedge the
+    // pattern names ("legs feel wobbly") still hedges it.
+    ContextSet context = inside | static_cast<ContextSet>(own & ~bit(Context::negated));
     for (std::size_t k = 0; k < context_kinds; ++k) {
         const auto kind = static_cast<Context>(k);
         if (tokens[start].in_scope(kind) && !has(own, kind)) context |= bit(kind);
@@ -385,6 +387,13 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 const std::string topic = ref.owner == PatternOwner::fact_yes || ref.owner == PatternOwner::fact_no
                                               ? policy->asked_by
                                               : rules.topics[idx].id;
+                if (use == Use::confirm) {
+                    const std::string& slot = ref.owner == PatternOwner::fact_yes ? rules.facts[idx].id : rules.topics[idx].id;
+                    if ((ref.owner == PatternOwner::fact_yes || ref.owner == PatternOwner::topic_yes) &&
+                        std::find(u.hedged.begin(), u.hedged.end(), slot) == u.hedged.end()) {
+                        u.hedged.push_back(slot);
+                    }
+                }
                 auto& list = use == Use::confirm ? u.to_confirm : u.to_ask;
                 const bool denial = ref.owner == PatternOwner::topic_no || ref.owner == PatternOwner::fact_no ||
                                     ref.owner == PatternOwner::option_no;

@@ -31,7 +31,8 @@ struct Understanding {
     // Red flags mentioned in a question, a hypothetical or with doubt: set
     // nothing, but the dialogue asks about them next (topic ids, in order).
     std::vector<std::string> to_ask;
-    std::vector<std::string> to_confirm;     // hedged reports of the person's own red flag
+    std::vector<std::string> to_confirm;     // hedged reports of the person's own red flag (topics to ask)
+    std::vector<std::string> hedged;         // the red-flag slots those reports name ("like jelly": both_legs)
     std::vector<std::string> definitions;    // terms the person asked the meaning of
     bool question = false;                   // the message asks something back
     int tokens = 0;

@@ -578,3 +578,11 @@ answer just given.
 """, ["> my lower back hurts and both my legs feel weak and heavy", "> that's wrong, my legs are fine", "> no",
       "> that's wrong, my legs are fine", "> yes"],
   answers={"age": "> 40"})
+
+t("ctx_hedged_weakness_words", """
+Reading what people say: "wobbly", "like jelly" may or may not be weakness:
+the weakness question is asked directly. "No, they work fine" ends it; still
+hedged when asked directly is as unclear as "not sure", and the cautious yes
+then counts for what the words named (both legs: EM-1).
+""", ["> first leg day at the gym on monday, now my back and legs feel wobbly", "> no, they work fine, just sore",
+      "> start over", "> my back hurts", "> both my legs feel like jelly", "> both my legs feel like jelly"], auto=False)
