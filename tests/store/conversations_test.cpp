@@ -246,11 +246,11 @@ TEST_CASE("start over and stop go on in the same conversation: the next answer i
         auto out = say(service, session, "my lower back hurts since yesterday");
         CHECK(opened(out) == nullptr);
         REQUIRE_FALSE(replies(out).empty());
-        CHECK(replies(out).back().asking == "chest_pain");
-        out = service.handle(session, protocol::Choice{"no"}, websocket);
+        CHECK(replies(out).back().asking == "emergency_signs");
+        out = service.handle(session, protocol::Choice{"none"}, websocket);
         CHECK(opened(out) == nullptr);
         CHECK(error(out) == nullptr);
-        CHECK(replies(out).back().asking == "tearing_pain");
+        CHECK(replies(out).back().asking == "serious_signs");
         CHECK(session == "s1");
     }
 }
@@ -328,7 +328,7 @@ TEST_CASE("a choice that was not offered is bad_choice and changes nothing") {
     CHECK(session_snapshot(*log.load_session(session)) == before);
 
     // The conversation goes on exactly where it was.
-    const auto answer = service.handle(session, protocol::Choice{"no"}, websocket);
+    const auto answer = service.handle(session, protocol::Choice{"none"}, websocket);
     CHECK(opened(answer) == nullptr);
     CHECK_FALSE(replies(answer).empty());
     const json logged = transcript(log, session);
@@ -562,7 +562,7 @@ TEST_CASE("a read-only database keeps the service answering and reports degraded
     std::string session;
     const auto greeting = service.handle(session, protocol::Start{}, websocket);
     const auto answer = say(service, session, emergency_messages[0]);
-    const auto next = service.handle(session, protocol::Choice{"no"}, websocket);
+    const auto next = service.handle(session, protocol::Choice{"none"}, websocket);
     const bool degraded = test::eventually([&] { return !log->health().ok; });
     const std::string reason = log->health().reason;
     const store::StoreCounters counts = log->close();
@@ -603,7 +603,7 @@ TEST_CASE("a new engine takes over mid-conversation") {
     const auto replacement = make_engine();
     service.replace_engine(replacement);
     CHECK(service.engine() == replacement);
-    const auto out = service.handle(session, protocol::Choice{"no"}, websocket);
+    const auto out = service.handle(session, protocol::Choice{"none"}, websocket);
     CHECK(opened(out) == nullptr);
     CHECK(replies(out).front().state == "screening");
 }
