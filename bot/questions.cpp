@@ -190,7 +190,15 @@ bool Turn::ask_raised_flag() {
         return std::find(list.begin(), list.end(), id) != list.end();
     };
     for (const State* state = r_.state(r_.start_state); state; state = state->next.empty() ? nullptr : r_.state(state->next)) {
-        for (const auto& id : state->questions) {
+        std::vector<std::string> topics;  // a group stands for its topics
+        for (const auto& q : state->questions) {
+            if (const Group* group = r_.group(q)) {
+                topics.insert(topics.end(), group->covers.begin(), group->covers.end());
+            } else {
+                topics.push_back(q);
+            }
+        }
+        for (const auto& id : topics) {
             const bool confirm = raised(to_confirm_, id);
             if ((!confirm && !raised(to_ask_, id)) || is_answered(s_, id)) continue;
             const Topic& topic = *r_.topic(id);

@@ -297,6 +297,7 @@ const MentionPolicy* policy_of(const RuleSet& rules, const PatternRef& ref) {
     const auto idx = static_cast<std::size_t>(ref.index);
     switch (ref.owner) {
         case PatternOwner::topic_yes:
+        case PatternOwner::topic_yes_when_asked:
         case PatternOwner::topic_no:
         case PatternOwner::option:
         case PatternOwner::option_no:
@@ -325,7 +326,7 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         return (o == PatternOwner::topic_no || o == PatternOwner::fact_no || o == PatternOwner::option_no) && !hit.negated;
     };
     const auto denies = [](PatternOwner denial, PatternOwner mention) {
-        return (denial == PatternOwner::topic_no && mention == PatternOwner::topic_yes) ||
+        return (denial == PatternOwner::topic_no && (mention == PatternOwner::topic_yes || mention == PatternOwner::topic_yes_when_asked)) ||
                (denial == PatternOwner::fact_no && mention == PatternOwner::fact_yes) ||
                (denial == PatternOwner::option_no && mention == PatternOwner::option);
     };
@@ -396,6 +397,17 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         }
         switch (ref.owner) {
             case PatternOwner::topic_yes:
+                set_yes_no(u.slots, rules.topics[idx].id, !hit.negated);
+                break;
+            case PatternOwner::topic_yes_when_asked:
+                // In passing ("can barely walk for the pain"), it is asked about next.
+                if (asking != &rules.topics[idx]) {
+                    if (!hit.negated && std::find(u.to_ask.begin(), u.to_ask.end(), rules.topics[idx].id) == u.to_ask.end()) {
+                        u.to_ask.push_back(rules.topics[idx].id);
+                    }
+                    counts = false;
+                    break;
+                }
                 set_yes_no(u.slots, rules.topics[idx].id, !hit.negated);
                 break;
             case PatternOwner::topic_no:

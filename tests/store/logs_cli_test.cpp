@@ -69,7 +69,7 @@ const std::vector<std::string> typed{
     R"({"type":"start"})",
     R"({"type":"message","text":"my lower back hurts since I moved house, I am sam@example.org, +44 20 7946 0958"})",
     R"({"type":"choice","id":"not-offered"})",
-    R"({"type":"choice","id":"no"})",
+    R"({"type":"choice","id":"none"})",
     R"(this is not json)",
     R"({"type":"message","text":"no"})",
 };
