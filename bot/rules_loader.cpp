@@ -61,7 +61,8 @@ const char* const required_channel_texts[] = {
     "level_title_gp_soon",   "level_action_gp_soon",   "level_title_self_care", "level_action_self_care",
     "level_call",            "causes_label_one",       "causes_label_many",     "origin_refused",        "error_bad_json",
     "error_unknown_type",    "error_empty",            "error_too_long",        "error_bad_choice",
-    "error_rate_limited",    "error_unavailable",      "error_internal"};
+    "error_rate_limited",    "error_unavailable",      "error_internal",        "telegram_edited",
+    "telegram_not_text",     "telegram_shared_chat"};
 
 const char* const required_menus[] = {"after_outcome_safe", "after_outcome_serious", "stretch_step", "stretches_done"};
 

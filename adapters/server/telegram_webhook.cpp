@@ -12,6 +12,7 @@
 #include "adapters/server/telegram_update.hpp"
 #include "adapters/server/turn_metrics.hpp"
 #include "bot/protocol.hpp"
+#include "bot/ruleset.hpp"
 #include "store/store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -38,14 +39,11 @@ using telegram::Update;
 constexpr const char* chat_scope = "telegram";
 constexpr const char* update_scope = "telegram_update";
 
-// What the adapter says itself, without a turn: Telegram-specific, so not
-// part of the rules.
-constexpr const char* edited_reply =
-    "I only read new messages, so I did not see that edit. Please send what you meant as a new message.";
-constexpr const char* not_text_reply =
-    "I can only read text. Please tell me in words, or tap one of the buttons.";
-constexpr const char* shared_chat_reply =
-    "I only talk about health in a private chat, where nobody else reads along. Please message me directly.";
+// What the adapter says itself, without a turn: texts.json keys, worded by
+// the rules in use like everything else.
+constexpr const char* edited_reply = "telegram_edited";
+constexpr const char* not_text_reply = "telegram_not_text";
+constexpr const char* shared_chat_reply = "telegram_shared_chat";
 
 constexpr std::int64_t rejection_log_interval_ms = 60 * 1000;
 constexpr std::size_t remembered_media_groups = 1024;
@@ -280,8 +278,10 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
         return rendered;
     }
 
-    static telegram::RenderedTurn polite(const char* text) {
+    // The rules' text under `key`, as messages.
+    telegram::RenderedTurn polite(const char* key) const {
         telegram::RenderedTurn turn;
+        const std::string text = conversations.engine()->rules().text(key);
         for (auto& chunk : telegram::format_literal(text)) turn.messages.push_back({std::move(chunk), {}});
         return turn;
     }
