@@ -296,6 +296,10 @@ private:
             lex.duration_blockers.insert(w);
             add_word(lex, w);
         }
+        for (const auto& w : strings_of(doc, "", "duration_anchors", false)) {
+            lex.duration_anchors.insert(w);
+            add_word(lex, w);
+        }
         for (const auto& w : strings_of(doc, "", "age_subjects")) {
             lex.age_subjects.insert(w);
             add_word(lex, w);

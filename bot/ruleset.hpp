@@ -159,6 +159,9 @@ struct Lexicon {
     // Words that make a number and unit in their clause something other than
     // how long the pain has lasted ("had cancer 4 years ago").
     std::unordered_set<std::string> duration_blockers;
+    // Words that tie a number and unit to the pain ("done my back in 4 weeks
+    // ago at work"): the nearer of an anchor and a blocker decides.
+    std::unordered_set<std::string> duration_anchors;
     // Stems of prefix patterns ("shoot*"): a word that starts with one is
     // left as it is, not mended into another word.
     std::vector<std::string> prefixes;

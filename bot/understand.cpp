@@ -129,12 +129,23 @@ struct ValueReader {
         return k - i;
     }
 
-    // A clause about something else ("had cancer 4 years ago") holds no duration of the pain.
+    // A clause about something else ("had cancer 4 years ago") holds no
+    // duration of the pain, unless a word about the pain stands nearer the
+    // number than the word about something else ("done my back in 4 weeks
+    // ago lifting at work"); a tie stays blocked.
     bool blocked(std::size_t i) const {
-        for (const Token& t : tokens) {
-            if (t.segment == tokens[i].segment && lexicon.duration_blockers.count(t.text)) return true;
+        std::optional<std::size_t> nearest_blocker;
+        std::optional<std::size_t> nearest_anchor;
+        const auto closer = [](std::optional<std::size_t>& nearest, std::size_t distance) {
+            nearest = std::min(nearest.value_or(distance), distance);
+        };
+        for (std::size_t k = 0; k < tokens.size(); ++k) {
+            if (tokens[k].segment != tokens[i].segment) continue;
+            const std::size_t distance = k > i ? k - i : i - k;
+            if (lexicon.duration_blockers.count(tokens[k].text)) closer(nearest_blocker, distance);
+            else if (lexicon.duration_anchors.count(tokens[k].text)) closer(nearest_anchor, distance);
         }
-        return false;
+        return nearest_blocker && (!nearest_anchor || *nearest_blocker <= *nearest_anchor);
     }
 
     // Days named by a number and a unit ("3 weeks", "a couple of months").

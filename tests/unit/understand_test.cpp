@@ -163,6 +163,13 @@ TEST_CASE("understand: new incontinence in everyday words is bladder trouble") {
 
 TEST_CASE("understand: a time about something else is not the pain's duration") {
     CHECK(read("had prostate cancer 4 years ago, now my back aches and my right leg has gone weak").slots.count("duration") == 0);
+    CHECK(read("I've been a nurse for 20 years").slots.count("duration") == 0);
+    CHECK(read("my back has been sore since I started this job 2 years ago").slots.count("duration") == 0);
+}
+
+TEST_CASE("understand: a word about the pain nearer the number than the other subject makes it the duration") {
+    CHECK(number_slot(read("done my back in about 4 wks ago liftin plasterboard at work"), "duration") == 28);
+    CHECK(number_slot(read("worked as a builder for 20 years and my back started hurting 3 days ago"), "duration") == 3);
 }
 
 TEST_CASE("understand: choice topics read their options from free text") {
