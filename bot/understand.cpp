@@ -226,7 +226,12 @@ struct ValueReader {
     }
 
     // A score written "7/10", "7 out of 10", "7 of 10".
+    // A score out of ten ("7/10", "8 out of 10"). Of several ("8/10 moving,
+    // 2/10 lying still") the lowest is how bad it is most of the time: pain
+    // that only movement makes severe is what a strain does (SC-1), not a
+    // reason on its own to see a doctor (GP-2).
     std::optional<double> stated_score() {
+        std::optional<double> lowest;
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const Token& t = tokens[i];
             if (t.number < 0 || t.number > 10) continue;
@@ -242,10 +247,10 @@ struct ValueReader {
             }
             if (const Token* ten = at(k); ten && ten->number == 10) {
                 mark(i, k + 1);
-                return t.number;
+                lowest = std::min(lowest.value_or(t.number), t.number);
             }
         }
-        return std::nullopt;
+        return lowest;
     }
 
     // A body temperature: 34-43 with a decimal or a degree word, 95-110 with "f".
@@ -266,16 +271,19 @@ struct ValueReader {
         return std::nullopt;
     }
 
-    // The first plain number in range, for an answer to a number question.
-    std::optional<double> bare_number(double low, double high) {
+    // A number in range, for an answer to a number question: the first, or
+    // with `lowest` the lowest of several ("8 when I move, 2 sitting still").
+    std::optional<double> bare_number(double low, double high, bool lowest = false) {
+        std::optional<double> found;
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const Token& t = tokens[i];
             if (t.number >= low && t.number <= high && !(t.number == 0 && t.text != "0")) {
                 mark(i, i + 1);
-                return t.number;
+                found = std::min(found.value_or(t.number), t.number);
+                if (!lowest) break;
             }
         }
-        return std::nullopt;
+        return found;
     }
 };
 
@@ -514,6 +522,15 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
     if (earliest_answer) u.answer = earliest_answer->kind;
     u.question = std::any_of(message.tokens.begin(), message.tokens.end(), [](const Token& t) { return t.in_scope(Context::question); });
 
+    // A number beats a word for the asked number: "5 most days, 7 on a bad
+    // day" is 5, not "bad"; the word answers only when no number does.
+    std::optional<SlotValue> worded_number;
+    if (asking && asking->kind == TopicKind::number) {
+        if (const auto it = u.slots.find(asking->id); it != u.slots.end()) {
+            worded_number = it->second;
+            u.slots.erase(it);
+        }
+    }
     ValueReader reader{rules.lexicon, message.tokens, used};
     if (const auto t = reader.temperature_celsius()) u.slots["temperature"] = *t;
     const auto writer = u.slots.find("for_someone_else");
@@ -528,11 +545,12 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 if (const auto n = reader.bare_number(1, 120)) u.slots[asking->id] = *n;
                 break;
             case NumberKind::score:
-                if (const auto n = reader.bare_number(0, 10)) u.slots[asking->id] = *n;
+                if (const auto n = reader.bare_number(0, 10, /*lowest=*/true)) u.slots[asking->id] = *n;
                 break;
             case NumberKind::days:
                 break;  // a bare number is not a duration: "3" what?
         }
+        if (worded_number && !u.slots.count(asking->id)) u.slots.emplace(asking->id, *worded_number);
     }
     if (asking) u.answered_asked = u.slots.count(asking->id) > 0;
 

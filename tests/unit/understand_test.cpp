@@ -110,6 +110,13 @@ TEST_CASE("understand: pain scores") {
     CHECK(read("honestly 14/10").slots.count("pain_score") == 0);
 }
 
+TEST_CASE("understand: of several scores, the lowest is how bad it is most of the time") {
+    CHECK(number_slot(read("8 when I move, 2 sitting still", "pain_score"), "pain_score") == 2);
+    CHECK(number_slot(read("5 most days, 7 on a bad day", "pain_score"), "pain_score") == 5);
+    CHECK(number_slot(read("8/10 moving, 3/10 lying flat"), "pain_score") == 3);
+    CHECK(number_slot(read("9 out of 10 all the time", "pain_score"), "pain_score") == 9);
+}
+
 TEST_CASE("understand: temperatures in Celsius and Fahrenheit") {
     CHECK(number_slot(read("temp was 38.9 last night"), "temperature") == doctest::Approx(38.9));
     CHECK(number_slot(read("it was 39 degrees"), "temperature") == doctest::Approx(39));

@@ -586,3 +586,14 @@ hedged when asked directly is as unclear as "not sure", and the cautious yes
 then counts for what the words named (both legs: EM-1).
 """, ["> first leg day at the gym on monday, now my back and legs feel wobbly", "> no, they work fine, just sore",
       "> start over", "> my back hurts", "> both my legs feel like jelly", "> both my legs feel like jelly"], auto=False)
+
+t("ctx_pain_score_and_duration_in_their_words", """
+Reading what people say: "done my back in about 4 wks ago ... at work" is how
+long the pain has lasted (a word about the pain stands nearer the number than
+"work"), so "no better than week 1" after four weeks is GP-1. A score given
+for moving and for resting ("8 when I move, 2 sitting still") is read as the
+pain most of the time: a strain that hurts only on movement is self-care.
+""", ["> alrite, done my back in about 4 wks ago liftin plasterboard at work. no better than wk 1 tbh"],
+  answers={"age": "> 35", "pain_score": "> 5 most days, 7 on a bad day"},
+  after=["> start over", "> my back went this morning bending down for a sock", "> no", "> no", "> 38", "> no",
+         "> 8 when I move, 2 sitting still"])
