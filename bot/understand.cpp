@@ -148,9 +148,23 @@ struct ValueReader {
         return nearest_blocker && (!nearest_anchor || *nearest_blocker <= *nearest_anchor);
     }
 
-    // Days named by a number and a unit ("3 weeks", "a couple of months").
+    // A clause with a word about the pain in it ("my back has ached for 10 days").
+    bool about_the_pain(std::size_t i) const {
+        return std::any_of(tokens.begin(), tokens.end(), [&](const Token& t) {
+            return t.segment == tokens[i].segment && lexicon.duration_anchors.count(t.text) > 0;
+        });
+    }
+
+    // The longest time named, preferring clauses about the pain: in "my back
+    // has ached for 10 days ... my hands tingle, but that's been the case for
+    // years" the pain has lasted 10 days.
     std::optional<double> duration_days() {
-        std::optional<double> longest;
+        std::optional<double> longest_about_pain;
+        std::optional<double> longest_other;
+        const auto found = [&](std::size_t i, double days) {
+            auto& longest = about_the_pain(i) ? longest_about_pain : longest_other;
+            longest = std::max(longest.value_or(0.0), days);
+        };
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const auto unit = lexicon.unit_days.find(tokens[i].text);
             if (unit != lexicon.unit_days.end() && !blocked(i)) {
@@ -171,17 +185,17 @@ struct ValueReader {
                 if (count < 0) count = tokens[i].text.back() == 's' ? 3 : 1;
                 const double days = count * unit->second;
                 mark(from, i + 1);
-                longest = std::max(longest.value_or(0.0), days);
+                found(i, days);
                 continue;
             }
             for (const auto& [phrase, days] : lexicon.relative_days) {
                 const std::size_t length = phrase_at(i, phrase);
                 if (length == 0) continue;
                 mark(i, i + length);
-                longest = std::max(longest.value_or(0.0), days);
+                found(i, days);
             }
         }
-        return longest;
+        return longest_about_pain ? longest_about_pain : longest_other;
     }
 
     // A number measuring something else: "I am 6 ft tall" or "I'm 90 kg" is

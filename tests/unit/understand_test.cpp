@@ -174,6 +174,17 @@ TEST_CASE("understand: a time about something else is not the pain's duration") 
     CHECK(read("my back has been sore since I started this job 2 years ago").slots.count("duration") == 0);
 }
 
+TEST_CASE("understand: a time in a clause about the pain beats a longer one about something else") {
+    CHECK(number_slot(read("for the last 10 days my lower back has ached. My hands tingle after typing, but that's been the case for years"),
+                      "duration") == 10);
+    CHECK(number_slot(read("my back hurts. it's been like this for years"), "duration") == 3 * 365);
+}
+
+TEST_CASE("understand: a relative's own condition does not make the person someone else") {
+    CHECK(read("I'm 46 and my lower back aches. My sister has a slipped disc").slots.count("for_someone_else") == 0);
+    CHECK(word_slot(read("my mum slipped and her back hurts"), "for_someone_else") == "yes");
+}
+
 TEST_CASE("understand: a word about the pain nearer the number than the other subject makes it the duration") {
     CHECK(number_slot(read("done my back in about 4 wks ago liftin plasterboard at work"), "duration") == 28);
     CHECK(number_slot(read("worked as a builder for 20 years and my back started hurting 3 days ago"), "duration") == 3);
