@@ -65,6 +65,7 @@ struct Topic {
     std::vector<Pattern> detect;  // yes_no: the symptom mentioned (negation gives "no")
     std::vector<Pattern> deny;    // yes_no: phrases that mean "no" without a negation word
     std::vector<Pattern> detect_when_asked;  // yes_no: "yes" only as the answer to this question
+    std::vector<Pattern> detect_vague;       // yes_no: a vague description, confirmed with a direct question
     std::vector<Option> options;  // choice and number topics
     std::optional<Condition> ask_if;
     MentionPolicy mentions;
@@ -173,7 +174,7 @@ struct Lexicon {
 };
 
 // Who a pattern belongs to, so a hit can be applied.
-enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_no, option, option_no, fact_yes, fact_no, intent, answer, definition };
+enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, option, option_no, fact_yes, fact_no, intent, answer, definition };
 
 struct PatternRef {
     const Pattern* pattern = nullptr;

@@ -301,6 +301,25 @@ struct ValueReader {
     }
 };
 
+// Tokens of a hit that none of its terms matched (up to max_gap between terms).
+int skipped_tokens(const Hit& hit) {
+    return std::max(0, hit.end - hit.start - static_cast<int>(hit.ref->pattern->terms.size()));
+}
+
+// Whether a hit shares words with an affirmed mention of a sign or fact
+// ("I don't fully empty" holds "I do not").
+bool inside_a_mention(const std::vector<Hit>& hits, const std::vector<char>& dropped, const Hit& hit) {
+    for (std::size_t h = 0; h < hits.size(); ++h) {
+        const PatternOwner o = hits[h].ref->owner;
+        const bool mention = o == PatternOwner::topic_yes || o == PatternOwner::topic_yes_when_asked ||
+                             o == PatternOwner::topic_vague || o == PatternOwner::fact_yes;
+        if (mention && !dropped[h] && !hits[h].negated && hits[h].start < hit.end && hit.start < hits[h].end) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void set_yes_no(Slots& slots, const std::string& slot, bool yes) {
     auto it = slots.find(slot);
     // Within one message, a mention wins over a denial: the cautious reading.
@@ -333,6 +352,7 @@ const MentionPolicy* policy_of(const RuleSet& rules, const PatternRef& ref) {
     switch (ref.owner) {
         case PatternOwner::topic_yes:
         case PatternOwner::topic_yes_when_asked:
+        case PatternOwner::topic_vague:
         case PatternOwner::topic_no:
         case PatternOwner::option:
         case PatternOwner::option_no:
@@ -361,7 +381,8 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         return (o == PatternOwner::topic_no || o == PatternOwner::fact_no || o == PatternOwner::option_no) && !hit.negated;
     };
     const auto denies = [](PatternOwner denial, PatternOwner mention) {
-        return (denial == PatternOwner::topic_no && (mention == PatternOwner::topic_yes || mention == PatternOwner::topic_yes_when_asked)) ||
+        return (denial == PatternOwner::topic_no && (mention == PatternOwner::topic_yes || mention == PatternOwner::topic_yes_when_asked ||
+                                                          mention == PatternOwner::topic_vague)) ||
                (denial == PatternOwner::fact_no && mention == PatternOwner::fact_yes) ||
                (denial == PatternOwner::option_no && mention == PatternOwner::option);
     };
@@ -381,6 +402,13 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         int start;
         int end;
         std::string kind;
+        int skipped;  // words between its terms
+    };
+    // At the same place the tightest phrase wins ("not sure really" is "not
+    // sure", not "not ... really"), then the longest ("i am not sure").
+    const auto better_answer = [](const Hit& hit, const AnswerAt& than) {
+        const int skipped = skipped_tokens(hit);
+        return skipped != than.skipped ? skipped < than.skipped : hit.end > than.end;
     };
     // Writing for someone else, said in this message or before, or the
     // complaint itself told as someone else's ("my mum slipped and her back
@@ -422,7 +450,8 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                                               : rules.topics[idx].id;
                 if (use == Use::confirm) {
                     const std::string& slot = ref.owner == PatternOwner::fact_yes ? rules.facts[idx].id : rules.topics[idx].id;
-                    if ((ref.owner == PatternOwner::fact_yes || ref.owner == PatternOwner::topic_yes) &&
+                    if ((ref.owner == PatternOwner::fact_yes || ref.owner == PatternOwner::topic_yes ||
+                         ref.owner == PatternOwner::topic_vague) &&
                         std::find(u.hedged.begin(), u.hedged.end(), slot) == u.hedged.end()) {
                         u.hedged.push_back(slot);
                     }
@@ -452,6 +481,21 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 }
                 set_yes_no(u.slots, rules.topics[idx].id, !hit.negated);
                 break;
+            case PatternOwner::topic_vague: {
+                // "Not weird at all" denies nothing; in passing, a vague
+                // description is confirmed like a hedged one.
+                const std::string& id = rules.topics[idx].id;
+                if (hit.negated) {
+                    counts = false;
+                } else if (asking == &rules.topics[idx]) {
+                    set_yes_no(u.slots, id, true);
+                } else {
+                    if (std::find(u.to_confirm.begin(), u.to_confirm.end(), id) == u.to_confirm.end()) u.to_confirm.push_back(id);
+                    if (std::find(u.hedged.begin(), u.hedged.end(), id) == u.hedged.end()) u.hedged.push_back(id);
+                    counts = false;
+                }
+                break;
+            }
             case PatternOwner::topic_no:
                 if (hit.negated) {
                     counts = false;
@@ -519,13 +563,15 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 // A plain answer opens its clause ("no, just sore", "well, yes"):
                 // "what stretches can I do?" holds no "I do". The first answer
                 // phrase wins; at the same place the longest ("i am not sure").
-                if (hit.start - segment_start(message, hit.start) > 1) {
+                // An answer phrase inside a sign's own words ("like I don't
+                // fully empty") is part of that sign, not a "no".
+                if (hit.start - segment_start(message, hit.start) > 1 || inside_a_mention(hits, dropped, hit)) {
                     counts = false;
                     break;
                 }
                 if (!earliest_answer || hit.start < earliest_answer->start ||
-                    (hit.start == earliest_answer->start && hit.end > earliest_answer->end)) {
-                    earliest_answer = AnswerAt{hit.start, hit.end, rules.answer_kinds[idx]};
+                    (hit.start == earliest_answer->start && better_answer(hit, *earliest_answer))) {
+                    earliest_answer = AnswerAt{hit.start, hit.end, rules.answer_kinds[idx], skipped_tokens(hit)};
                 }
                 break;
         }
