@@ -643,3 +643,13 @@ answer and is taken as that answer, never a correction of nothing (which
 used to loop: "Sorry, I'm not sure what to change").
 """, ["> lower back sore since deadlifting yesterday, no pain in legs, 29", "> no", "> no"],
   answers={"radiates_below_knee": "> no i said no pain in legs"})
+
+t("listen_after_emergency_doubts", """
+After the advice (CLINICAL.md "After the advice"): a delay in slang ("see
+how it is tomoz"), not wanting to waste an ambulance, or another plan ("he
+won't let me call, he'll lie down first") gets the emergency advice again,
+kindly and firmly; a remark the bot does not follow after emergency advice
+gets the advice again too, never the menu alone.
+""", ["> since yesterday my back is agony and both my legs are numb, and I can't feel the paper when I wipe"],
+  after=["> seriously?? i'll see how it is tomoz, dont want to waste an ambulance",
+         "> he wont let me call, says he'll lie down for an hour first", "> my cat is called Bella"])
