@@ -107,6 +107,9 @@ TEST_CASE("understand: durations in days") {
     CHECK(number_slot(read("I've had it for 6 years"), "duration") == 6 * 365);
     CHECK(number_slot(read("for about two months"), "duration") == 60);
     CHECK(number_slot(read("a couple of days"), "duration") == 2);
+    // A season ago is months whatever the date; "yday" is yesterday.
+    CHECK(number_slot(read("bad for a while now, since the summer really"), "duration") == 90);
+    CHECK(number_slot(read("hurt it yday"), "duration") == 1);
 }
 
 TEST_CASE("understand: '72 years old' is an age and not a duration") {
