@@ -5,7 +5,6 @@
 #include "store/sqlite/turn_rows.hpp"
 
 #include <SQLiteCpp/Statement.h>
-#include <nlohmann/json.hpp>
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
@@ -109,26 +108,6 @@ struct MessageCounts {
     }
 };
 
-std::string basis_json(const std::vector<RuleBasis>& basis) {
-    nlohmann::json rules = nlohmann::json::array();
-    for (const RuleBasis& rule : basis) {
-        nlohmann::json facts = nlohmann::json::array();
-        for (const auto& fact : rule.facts) facts.push_back({{"slot", fact.slot}, {"value", fact.value}, {"turn", fact.turn}});
-        rules.push_back({{"rule", rule.rule}, {"level", backtalk::to_string(rule.level)}, {"facts", std::move(facts)}});
-    }
-    return rules.dump();
-}
-
-void fold(ConversationRecord& folded, const ConversationRecord& later) {
-    if (!later.user_hash.empty()) folded.user_hash = later.user_hash;
-    folded.last_activity_ms = std::max(folded.last_activity_ms, later.last_activity_ms);
-    folded.locale = later.locale;
-    if (later.outcome) folded.outcome = later.outcome;
-    folded.turns = std::max(folded.turns, later.turns);
-    folded.state = later.state;
-    folded.asking = later.asking;
-}
-
 void write(WriterStatements& st, const ConversationRecord& record) {
     auto& s = st.upsert_conversation;
     s.bindNoCopy(1, record.id);
@@ -151,32 +130,6 @@ void write(WriterStatements& st, const ConversationRecord& record) {
     bind_text_or_null(s, 11, record.asking);
     s.exec();
     s.reset();
-}
-
-// The row's view of a record; the record outlives it.
-LoggedObject logged_object(const MessageRecord& record) {
-    LoggedObject object;
-    object.time_ms = record.time_ms;
-    object.inbound = record.direction == Direction::in;
-    object.kind = record.kind;
-    object.text = record.text;
-    object.code = record.code;
-    if (object.inbound) {
-        object.intents = json_string_array(record.intents);
-        object.confidence = record.confidence;
-        object.understood = record.understood;
-    }
-    object.state = record.state;
-    object.asking = record.asking;
-    if (record.triage) {
-        object.level = backtalk::to_string(record.triage->level);
-        object.reasons = json_string_array(record.triage->reasons);
-    }
-    if (!record.basis.empty()) object.basis = basis_json(record.basis);
-    object.rules_version = record.rules_version;
-    object.channel = record.channel;
-    object.processing_us = record.processing_us;
-    return object;
 }
 
 // False if the conversation has no row (yet).
@@ -301,7 +254,7 @@ void SqliteBatchWriter::write_batch(const Batch& batch, const WriteQueue& queue,
         } else if (const auto* record = std::get_if<ConversationRecord>(&batch[i].item)) {
             auto [folded, first] = conversations.try_emplace(record->id);
             if (first) folded->second.record = *record;
-            else fold(folded->second.record, *record);
+            else fold_conversation(folded->second.record, *record);
             folded->second.last = i;
         }
     }

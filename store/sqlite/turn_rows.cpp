@@ -1,75 +1,11 @@
 #include "store/sqlite/turn_rows.hpp"
 
-#include "bot/json_writer.hpp"
-
 #include <deque>
 #include <stdexcept>
 
 namespace backtalk::store::detail {
 
 namespace {
-
-// A row takes the time, rules version, channel and processing time of its
-// first object; an object whose own differ carries them (JSON null for none).
-struct RowHead {
-    std::int64_t time_ms = 0;
-    std::string_view rules_version;
-    std::string_view channel;
-    std::optional<std::int64_t> processing_us;
-};
-
-void text_field(JsonWriter& json, std::string_view name, std::string_view value) {
-    if (value.empty()) return;
-    json.key(name);
-    json.string(value);
-}
-
-void json_field(JsonWriter& json, std::string_view name, const std::string& value) {
-    if (value.empty()) return;
-    json.key(name);
-    json.literal(value);
-}
-
-void override_text(JsonWriter& json, std::string_view name, std::string_view value, std::string_view head) {
-    if (value == head) return;
-    json.key(name);
-    json.string_or_null(value);
-}
-
-void write_object(JsonWriter& json, const LoggedObject& object, const RowHead& head) {
-    json.open('{');
-    json.key("kind");
-    json.string(object.kind);
-    json.key("text");
-    json.string(object.text);
-    text_field(json, "code", object.code);
-    json_field(json, "intents", object.intents);
-    if (object.confidence) {
-        json.key("confidence");
-        json.decimal(*object.confidence);
-    }
-    if (object.understood) {
-        json.key("understood");
-        json.boolean(*object.understood);
-    }
-    text_field(json, "state", object.state);
-    text_field(json, "asking", object.asking);
-    text_field(json, "level", object.level);
-    json_field(json, "reasons", object.reasons);
-    json_field(json, "basis", object.basis);
-    if (object.time_ms != head.time_ms) {
-        json.key("time");
-        json.number(object.time_ms);
-    }
-    override_text(json, "rules_version", object.rules_version, head.rules_version);
-    override_text(json, "channel", object.channel, head.channel);
-    if (object.processing_us != head.processing_us) {
-        json.key("processing_us");
-        if (object.processing_us) json.number(*object.processing_us);
-        else json.literal("null");
-    }
-    json.close('}');
-}
 
 void bind_text_or_null(SQLite::Statement& statement, int index, std::string_view text) {
     if (text.empty()) statement.bind(index);
@@ -134,11 +70,6 @@ std::string text_or_empty(const SQLite::Column& column) { return column.isNull()
 
 }  // namespace
 
-bool joins_turn_row(const std::vector<LoggedObject>& row, std::string_view row_conversation,
-                    std::string_view conversation, const LoggedObject& object) {
-    return !row.empty() && !object.inbound && conversation == row_conversation;
-}
-
 const char* const insert_turn_row_sql =
     "INSERT INTO turns (conversation, seq, objects, time, person, replies, rules_version, channel, processing_us) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -148,34 +79,17 @@ const char* const last_seq_sql =
 
 void write_turn_row(SQLite::Statement& insert, const std::string& conversation, std::int64_t first_seq,
                     const std::vector<LoggedObject>& objects) {
-    if (objects.empty()) throw std::logic_error("a turn row without objects");
-    const LoggedObject& first = objects.front();
-    const RowHead head{first.time_ms, first.rules_version, first.channel, first.processing_us};
-    std::string person;
-    JsonWriter replies(256 * objects.size());
-    replies.open('[');
-    for (const LoggedObject& object : objects) {
-        if (object.inbound) {
-            if (&object != &first) throw std::logic_error("a person's object inside a turn row");
-            JsonWriter json(256);
-            write_object(json, object, head);
-            person = json.take();
-        } else {
-            write_object(replies, object, head);
-        }
-    }
-    replies.close(']');
-    const std::string replies_json = replies.take();
+    const TurnRow row = turn_row(objects);
     insert.bindNoCopy(1, conversation);
     insert.bind(2, first_seq);
-    insert.bind(3, static_cast<std::int64_t>(objects.size()));
-    insert.bind(4, head.time_ms);
-    if (person.empty()) insert.bind(5);
-    else insert.bindNoCopy(5, person);
-    insert.bindNoCopy(6, replies_json);
-    bind_text_or_null(insert, 7, head.rules_version);
-    bind_text_or_null(insert, 8, head.channel);
-    if (head.processing_us) insert.bind(9, *head.processing_us);
+    insert.bind(3, row.objects);
+    insert.bind(4, row.time_ms);
+    if (row.person.empty()) insert.bind(5);
+    else insert.bindNoCopy(5, row.person);
+    insert.bindNoCopy(6, row.replies);
+    bind_text_or_null(insert, 7, row.rules_version);
+    bind_text_or_null(insert, 8, row.channel);
+    if (row.processing_us) insert.bind(9, *row.processing_us);
     else insert.bind(9);
     try {
         insert.exec();
