@@ -60,7 +60,8 @@ struct StoreOptions {
     // the file would grow past this size.
     std::uint64_t max_bytes = 0;
     // Where the HMAC key for user hashes lives unless BACKTALK_HASH_KEY is
-    // set; empty: "hash.key" next to the database.
+    // set; empty: "hash.key" next to `path` (with PostgreSQL too: instances
+    // sharing a database need the same key).
     std::filesystem::path hash_key_file;
     // Called from the writer thread when writing starts failing, recovers, or
     // drops records. Empty: a line on stderr.
