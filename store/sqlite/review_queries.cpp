@@ -19,6 +19,9 @@ namespace {
 
 using json = nlohmann::json;
 
+// Occurrences of an unmatched group listed with their conversations, newest first.
+constexpr std::size_t unmatched_seen_per_group = 5;
+
 constexpr std::array<std::string_view, 4> levels_most_urgent_first{"emergency", "urgent", "gp_soon", "self_care"};
 
 // A WHERE clause over `conversations c` and the values it binds, in order.
@@ -49,6 +52,15 @@ Where conversation_where(const Filter& filter) {
     if (filter.channel) {
         terms.emplace_back("c.channel = ?");
         where.values.emplace_back(*filter.channel);
+    }
+    if (filter.reviewed) {
+        terms.emplace_back(std::string(*filter.reviewed ? "" : "NOT ") +
+                           "EXISTS (SELECT 1 FROM reviews r WHERE r.conversation = c.id)");
+    }
+    if (filter.tag) {
+        terms.emplace_back("EXISTS (SELECT 1 FROM reviews r, json_each(r.tags) t "
+                           "WHERE r.conversation = c.id AND t.value = ?)");
+        where.values.emplace_back(*filter.tag);
     }
     where.sql = terms.empty() ? "1" : terms.front();
     for (std::size_t i = 1; i < terms.size(); ++i) where.sql += " AND " + terms[i];
@@ -92,9 +104,25 @@ json triage_or_null(const SQLite::Column& level, const SQLite::Column& reasons) 
     return json{{"level", level.getString()}, {"reasons", json_array_or_empty(reasons)}};
 }
 
+// The review mark comes as one JSON object (or NULL), so that every query
+// over `conversations c` can select it without a join.
 constexpr const char* conversation_columns =
     "c.id, c.channel, c.user_hash, c.started, c.last_activity, c.locale, c.outcome_level, "
-    "c.outcome_reasons, c.turns, c.state, c.asking";
+    "c.outcome_reasons, c.turns, c.state, c.asking, "
+    "(SELECT json_object('time', r.time, 'reviewer', r.reviewer, 'note', r.note, 'tags', json(r.tags)) "
+    "FROM reviews r WHERE r.conversation = c.id)";
+
+json review_or_null(const SQLite::Column& column) {
+    if (column.isNull()) return nullptr;
+    json mark = json::parse(column.getString(), nullptr, false);
+    if (!mark.is_object()) return nullptr;
+    const std::int64_t time_ms = mark.value("time", std::int64_t{0});
+    return json{{"time", format_time_utc(time_ms)},
+                {"time_ms", time_ms},
+                {"reviewer", mark.value("reviewer", "")},
+                {"note", mark.value("note", "")},
+                {"tags", mark.contains("tags") && mark["tags"].is_array() ? mark["tags"] : json::array()}};
+}
 
 json conversation_row(SQLite::Statement& row) {
     return json{{"id", row.getColumn(0).getString()},
@@ -108,7 +136,8 @@ json conversation_row(SQLite::Statement& row) {
                 {"outcome", triage_or_null(row.getColumn(6), row.getColumn(7))},
                 {"turns", row.getColumn(8).getInt()},
                 {"state", text_or_null(row.getColumn(9))},
-                {"asking", text_or_null(row.getColumn(10))}};
+                {"asking", text_or_null(row.getColumn(10))},
+                {"review", review_or_null(row.getColumn(11))}};
 }
 
 constexpr const char* message_columns =
@@ -164,6 +193,33 @@ json list_conversations(SQLite::Database& db, const Filter& filter) {
     json list = json::array();
     while (query.executeStep()) list.push_back(conversation_row(query));
     return list;
+}
+
+std::optional<std::string> resolve_id(SQLite::Database& db, const std::string& id_or_prefix) {
+    {
+        SQLite::Statement exact(db, "SELECT 1 FROM conversations WHERE id = ?");
+        exact.bind(1, id_or_prefix);
+        if (exact.executeStep()) return id_or_prefix;
+    }
+    if (id_or_prefix.size() < min_id_prefix) {
+        throw std::invalid_argument("no conversation has the id '" + id_or_prefix + "'; a short id needs at least " +
+                                    std::to_string(min_id_prefix) + " characters");
+    }
+    // A range on the primary key rather than LIKE, whose '_' and '%' would
+    // match more than the prefix typed.
+    std::string after = id_or_prefix;
+    after.back() = static_cast<char>(after.back() + 1);
+    SQLite::Statement query(db, "SELECT id FROM conversations WHERE id >= ? AND id < ? ORDER BY id LIMIT 4");
+    query.bind(1, id_or_prefix);
+    query.bind(2, after);
+    std::vector<std::string> found;
+    while (query.executeStep()) found.push_back(query.getColumn(0).getString());
+    if (found.empty()) return std::nullopt;
+    if (found.size() == 1) return found.front();
+    std::string named;
+    for (std::size_t i = 0; i < found.size() && i < 3; ++i) named += (i ? ", " : "") + found[i];
+    throw std::invalid_argument("'" + id_or_prefix + "' is the start of more than one conversation (" + named +
+                                (found.size() > 3 ? ", ..." : "") + "); give more of the id");
 }
 
 std::optional<json> transcript(SQLite::Database& db, const std::string& id) {
@@ -275,13 +331,13 @@ json stats(SQLite::Database& db, const Filter& filter) {
     {
         SQLite::Statement query(
             db, "SELECT strftime('%Y-%m-%d', c.started / 1000, 'unixepoch') AS day, "
-                "COALESCE(c.outcome_level, 'none'), COUNT(*) FROM conversations c WHERE " + where.sql +
-                " GROUP BY 1, 2 ORDER BY 1");
+                "COALESCE(c.outcome_level, 'none'), COUNT(*), SUM(c.typed), SUM(c.not_understood) "
+                "FROM conversations c WHERE " + where.sql + " GROUP BY 1, 2 ORDER BY 1");
         bind_where(query, where);
         while (query.executeStep()) {
             const std::string day = query.getColumn(0).getString();
             if (per_day.empty() || per_day.back().at("day") != day) {
-                json entry{{"day", day}, {"conversations", 0}};
+                json entry{{"day", day}, {"conversations", 0}, {"typed", 0}, {"not_understood", 0}};
                 for (std::string_view level : levels_most_urgent_first) entry[std::string(level)] = 0;
                 entry["none"] = 0;
                 per_day.push_back(std::move(entry));
@@ -290,7 +346,15 @@ json stats(SQLite::Database& db, const Filter& filter) {
             const std::int64_t conversations = query.getColumn(2).getInt64();
             entry[query.getColumn(1).getString()] = conversations;
             entry["conversations"] = entry["conversations"].get<std::int64_t>() + conversations;
+            entry["typed"] = entry["typed"].get<std::int64_t>() + query.getColumn(3).getInt64();
+            entry["not_understood"] = entry["not_understood"].get<std::int64_t>() + query.getColumn(4).getInt64();
         }
+    }
+    for (json& entry : per_day) {
+        const auto typed_that_day = entry["typed"].get<std::int64_t>();
+        entry["not_understood_rate"] =
+            typed_that_day == 0 ? json(nullptr)
+                                : json(static_cast<double>(entry["not_understood"].get<std::int64_t>()) / typed_that_day);
     }
     result["per_day"] = per_day;
     return result;
@@ -299,7 +363,12 @@ json stats(SQLite::Database& db, const Filter& filter) {
 json unmatched(SQLite::Database& db, const Filter& filter) {
     validate(filter);
     const Where where = conversation_where(filter);
-    SQLite::Statement query(db, "SELECT m.text, m.time, m.asking FROM messages m JOIN conversations c "
+    // The question that was open: the bot's last reply before the message.
+    SQLite::Statement query(db, "SELECT m.text, m.time, m.asking, m.conversation, "
+                                "(SELECT o.text FROM messages o WHERE o.conversation = m.conversation "
+                                "AND o.seq < m.seq AND o.direction = 'out' AND o.kind = 'reply' "
+                                "ORDER BY o.seq DESC LIMIT 1) "
+                                "FROM messages m JOIN conversations c "
                                 "ON c.id = m.conversation WHERE m.direction = 'in' AND m.kind = 'message' "
                                 "AND m.understood = 0 AND " + where.sql + " ORDER BY m.time");
     bind_where(query, where);
@@ -309,6 +378,7 @@ json unmatched(SQLite::Database& db, const Filter& filter) {
         std::string example;
         std::int64_t last_seen = 0;
         std::map<std::string, std::int64_t> asking;
+        json seen = json::array();  // oldest first while reading
     };
     std::unordered_map<std::string, Group> groups;
     while (query.executeStep()) {
@@ -319,6 +389,11 @@ json unmatched(SQLite::Database& db, const Filter& filter) {
         group.last_seen = std::max(group.last_seen, query.getColumn(1).getInt64());
         const SQLite::Column asking = query.getColumn(2);
         ++group.asking[asking.isNull() ? std::string("none") : asking.getString()];
+        group.seen.push_back({{"conversation", query.getColumn(3).getString()},
+                              {"time", format_time_utc(query.getColumn(1).getInt64())},
+                              {"asking", text_or_null(asking)},
+                              {"question", text_or_null(query.getColumn(4))}});
+        if (group.seen.size() > unmatched_seen_per_group) group.seen.erase(group.seen.begin());
     }
 
     std::vector<std::pair<std::string, Group>> sorted(groups.begin(), groups.end());
@@ -327,12 +402,14 @@ json unmatched(SQLite::Database& db, const Filter& filter) {
     });
     if (filter.limit > 0 && sorted.size() > filter.limit) sorted.resize(filter.limit);
     json result = json::array();
-    for (const auto& [text, group] : sorted) {
+    for (auto& [text, group] : sorted) {
+        std::reverse(group.seen.begin(), group.seen.end());
         result.push_back({{"text", text},
                           {"count", group.count},
                           {"example", group.example},
                           {"last_seen", format_time_utc(group.last_seen)},
-                          {"asking", group.asking}});
+                          {"asking", group.asking},
+                          {"seen", std::move(group.seen)}});
     }
     return result;
 }

@@ -28,7 +28,7 @@ const char* const message_counts_from_messages = R"sql(
 namespace {
 
 // Never edit a released migration; add a new one.
-const std::array<std::string, 7> migrations = {
+const std::array<std::string, 8> migrations = {
     // 1: the conversation log.
     R"sql(
     CREATE TABLE conversations (
@@ -149,6 +149,18 @@ const std::array<std::string, 7> migrations = {
     // [{rule, level, facts: [{slot, value, turn}]}].
     R"sql(
     ALTER TABLE messages ADD COLUMN basis TEXT;
+    )sql",
+    // 8: a reviewer's mark on a conversation: who, when, a note and tags
+    // (JSON array of strings). One row per conversation; marking again
+    // replaces it.
+    R"sql(
+    CREATE TABLE reviews (
+        conversation TEXT PRIMARY KEY,
+        time         INTEGER NOT NULL,      -- ms since the epoch
+        reviewer     TEXT NOT NULL,
+        note         TEXT NOT NULL,
+        tags         TEXT NOT NULL          -- JSON array
+    ) WITHOUT ROWID;
     )sql",
 };
 
