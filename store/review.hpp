@@ -62,8 +62,11 @@ void validate_tag(const std::string& tag);
 // empty pieces dropped ("Follow-up, wording" -> follow-up, wording).
 std::vector<std::string> parse_tags(std::string_view text);
 
-// Conversation ids are 32 hex digits; people may give the first 8 or more.
-inline constexpr std::size_t min_id_prefix = 8;
+// Conversation ids are 32 hex digits: 12 of the start time in milliseconds,
+// then 20 random ones. People may name one by its first or its last 8 or
+// more digits. The last 8 (random) tell conversations apart; the first 8
+// are shared by every conversation started within the same 65 seconds.
+inline constexpr std::size_t min_short_id = 8;
 
 enum class ExportFormat { jsonl, csv };
 std::optional<ExportFormat> export_format_from_string(std::string_view text);
@@ -82,9 +85,9 @@ public:
     virtual nlohmann::json list_conversations(const Filter& filter) = 0;
 
     // The full id of the conversation `id_or_prefix` names: the id itself,
-    // or the only conversation whose id starts with it (at least
-    // min_id_prefix characters). Nothing when no conversation matches;
-    // std::invalid_argument for a prefix too short or one that several
+    // or the only conversation whose id starts or ends with it (at least
+    // min_short_id characters). Nothing when no conversation matches;
+    // std::invalid_argument for a short id too short or one that several
     // conversations share (naming them).
     virtual std::optional<std::string> resolve_id(const std::string& id_or_prefix) = 0;
 

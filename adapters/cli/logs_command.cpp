@@ -291,7 +291,7 @@ void add_logs_command(CLI::App& app) {
     CLI::App* review_command =
         logs->add_subcommand("review", "Mark a conversation reviewed, with a note and tags (again: replaces them)");
     add_common_options(*review_command, options->common);
-    review_command->add_option("id", options->id, "Conversation id, or its first 8 or more characters")->required();
+    review_command->add_option("id", options->id, "Conversation id, or its first or last 8 or more characters")->required();
     review_command->add_option("--note", options->note, "What the reviewer found");
     review_command->add_option("--tags", options->tags, "Words to filter by, separated by commas, e.g. follow-up,wording");
     review_command->callback([options, review_command] {

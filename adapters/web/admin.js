@@ -104,8 +104,10 @@
   }
 
   const columns = ["Started", "Channel", "Turns", "Outcome", "State", "Reviewed", "Id"];
-  // People name conversations by their first 8 characters (the API takes them).
-  const shortId = (id) => String(id).slice(0, 8);
+  // People name conversations by their last 8 characters, which are random
+  // (the first are the start time, alike for conversations started together);
+  // the API takes either end.
+  const shortId = (id) => String(id).slice(-8);
   let openId = null;  // the conversation whose transcript is shown
 
   function reviewText(review) {
@@ -419,7 +421,7 @@
   byId("filters").addEventListener("submit", guarded(refresh));
   byId("open-form").addEventListener("submit", guarded(async () => {
     await textsLoaded;
-    await showTranscript(byId("open-form").elements.id.value.trim());
+    await showTranscript(byId("open-form").elements.conversation.value.trim());
   }));
   byId("review-form").addEventListener("submit", guarded(markReviewed));
   // Deleting asks first, on the page (no browser dialog).

@@ -201,24 +201,26 @@ std::optional<std::string> resolve_id(SQLite::Database& db, const std::string& i
         exact.bind(1, id_or_prefix);
         if (exact.executeStep()) return id_or_prefix;
     }
-    if (id_or_prefix.size() < min_id_prefix) {
+    if (id_or_prefix.size() < min_short_id) {
         throw std::invalid_argument("no conversation has the id '" + id_or_prefix + "'; a short id needs at least " +
-                                    std::to_string(min_id_prefix) + " characters");
+                                    std::to_string(min_short_id) + " characters");
     }
-    // A range on the primary key rather than LIKE, whose '_' and '%' would
-    // match more than the prefix typed.
+    // The start through a range on the primary key (not LIKE, whose '_' and
+    // '%' would match more than was typed); the end by comparing it.
     std::string after = id_or_prefix;
     after.back() = static_cast<char>(after.back() + 1);
-    SQLite::Statement query(db, "SELECT id FROM conversations WHERE id >= ? AND id < ? ORDER BY id LIMIT 4");
+    SQLite::Statement query(db, "SELECT id FROM conversations WHERE id >= ?1 AND id < ?2 "
+                                "UNION SELECT id FROM conversations WHERE substr(id, -?3) = ?1 ORDER BY id LIMIT 4");
     query.bind(1, id_or_prefix);
     query.bind(2, after);
+    query.bind(3, static_cast<std::int64_t>(id_or_prefix.size()));
     std::vector<std::string> found;
     while (query.executeStep()) found.push_back(query.getColumn(0).getString());
     if (found.empty()) return std::nullopt;
     if (found.size() == 1) return found.front();
     std::string named;
     for (std::size_t i = 0; i < found.size() && i < 3; ++i) named += (i ? ", " : "") + found[i];
-    throw std::invalid_argument("'" + id_or_prefix + "' is the start of more than one conversation (" + named +
+    throw std::invalid_argument("'" + id_or_prefix + "' names more than one conversation (" + named +
                                 (found.size() > 3 ? ", ..." : "") + "); give more of the id");
 }
 

@@ -204,10 +204,10 @@ async function run(binary) {
       if (!/gave emergency because .+ = .+ \(turn \d+\)/.test(em1)) throw new Error(`EM-1 reads "${em1}"`);
     });
     await step('a short id opens its conversation', async () => {
-      await page.fill('#open-form input[name=id]', puzzled.session.slice(0, 8));
+      await page.fill('#open-form input[name=conversation]', puzzled.session.slice(-8));
       await page.click('#open-form button[type=submit]');
       await page.locator('#transcript-id', { hasText: puzzled.session }).waitFor();
-      await page.fill('#open-form input[name=id]', 'abc');
+      await page.fill('#open-form input[name=conversation]', 'abc');
       await page.click('#open-form button[type=submit]');
       await page.locator('#status.error', { hasText: 'at least 8 characters' }).waitFor();
     });
@@ -291,7 +291,7 @@ async function run(binary) {
       await page.setViewportSize({ width: 1280, height: 800 });
     });
     await step('deleting asks on the page first, then removes the conversation', async () => {
-      await page.locator('#conversations tbody tr', { hasText: puzzled.session.slice(0, 8) }).locator('button').click();
+      await page.locator('#conversations tbody tr', { hasText: puzzled.session.slice(-8) }).locator('button').click();
       await page.locator('#transcript-id', { hasText: puzzled.session }).waitFor();
       await page.click('#delete-conversation');
       await page.locator('#delete-confirm').waitFor();

@@ -21,7 +21,7 @@ TEST_CASE("logs review marks a conversation by its short id; list filters and sh
                               R"({"type":"message","text":"plorb zindle quax"})" "\n";
     REQUIRE(run_backtalk(dir, "chat --json --db " + db, input).exit_code == 0);
     const std::string id = json::parse(run_backtalk(dir, "logs list --json --db " + db).out).at(0).at("id");
-    const std::string short_id = id.substr(0, 8);
+    const std::string short_id = id.substr(id.size() - 8);
 
     Run run = run_backtalk(dir, "logs review " + short_id + " --note 'asked twice' --tags 'Follow-up,wording' --db " + db);
     REQUIRE_MESSAGE(run.exit_code == 0, run.err);

@@ -16,8 +16,8 @@ namespace {
 constexpr std::int64_t day_ms = 24 * 60 * 60 * 1000;
 constexpr std::int64_t may_1 = 1714521600000;  // 2024-05-01T00:00:00Z
 
-// Ids as the server makes them (32 hex digits); the first two share their
-// first 8 characters.
+// Ids shaped as the server makes them (32 hex digits); the first two share
+// their first 8 characters, as conversations started in the same minute do.
 const std::string first_id = "abcdef0111111111111111111111111a";
 const std::string second_id = "abcdef0122222222222222222222222b";
 const std::string third_id = "9999999933333333333333333333333c";
@@ -137,14 +137,16 @@ TEST_CASE_FIXTURE(MarksFixture, "deleting or purging a conversation removes its 
     CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM reviews") == 0);
 }
 
-TEST_CASE_FIXTURE(MarksFixture, "a short id finds its conversation; an ambiguous or too short one is refused clearly") {
+TEST_CASE_FIXTURE(MarksFixture, "a short id (the start or the end of an id) finds its conversation; an ambiguous or too short one is refused clearly") {
     const auto reader = log->review();
     CHECK(reader->resolve_id(third_id) == third_id);
     CHECK(reader->resolve_id("99999999") == third_id);
     CHECK(reader->resolve_id("abcdef012") == second_id);
     CHECK(reader->resolve_id("abcdef0199") == std::nullopt);
     CHECK(reader->resolve_id("0000000000000000000000000000000f") == std::nullopt);
-    const std::string ambiguous = "'abcdef01' is the start of more than one conversation (" + first_id + ", " +
+    CHECK(reader->resolve_id("3333333c") == third_id);
+    CHECK(reader->resolve_id("1111111a") == first_id);
+    const std::string ambiguous = "'abcdef01' names more than one conversation (" + first_id + ", " +
                                   second_id + "); give more of the id";
     CHECK_THROWS_WITH_AS(reader->resolve_id("abcdef01"), doctest::Contains(ambiguous.c_str()), std::invalid_argument);
     CHECK_THROWS_WITH_AS(reader->resolve_id("9999"), doctest::Contains("at least 8 characters"),
