@@ -35,7 +35,9 @@
       if (String(value).trim() !== "") params.set(name, String(value).trim());
     }
     for (const [name, value] of Object.entries(extra || {})) params.set(name, value);
-    const text = params.toString();
+    // Percent-encoded (URLSearchParams would write a space as '+', which the
+    // server takes as itself).
+    const text = Array.from(params, ([name, value]) => `${name}=${encodeURIComponent(value)}`).join("&");
     return text ? "?" + text : "";
   }
 
@@ -351,6 +353,7 @@
 
   async function refresh() {
     clearResults();
+    say("loading…");
     await textsLoaded;
     const query = filterQuery();
     const [list, stats, unmatched] = await Promise.all([

@@ -30,7 +30,11 @@ struct Where {
     std::vector<std::variant<std::int64_t, std::string>> values;
 };
 
-Where conversation_where(const Filter& filter) {
+// Review marks came with schema 8; an older log (read before `logs upgrade`)
+// has none, and every conversation in it counts as not reviewed.
+bool has_review_marks(SQLite::Database& db) { return db.tableExists("reviews"); }
+
+Where conversation_where(const Filter& filter, bool review_marks) {
     Where where;
     std::vector<std::string> terms;
     if (filter.since_ms) {
@@ -53,11 +57,13 @@ Where conversation_where(const Filter& filter) {
         terms.emplace_back("c.channel = ?");
         where.values.emplace_back(*filter.channel);
     }
-    if (filter.reviewed) {
+    if (!review_marks) {
+        if ((filter.reviewed && *filter.reviewed) || filter.tag) terms.emplace_back("0");
+    } else if (filter.reviewed) {
         terms.emplace_back(std::string(*filter.reviewed ? "" : "NOT ") +
                            "EXISTS (SELECT 1 FROM reviews r WHERE r.conversation = c.id)");
     }
-    if (filter.tag) {
+    if (filter.tag && review_marks) {
         terms.emplace_back("EXISTS (SELECT 1 FROM reviews r, json_each(r.tags) t "
                            "WHERE r.conversation = c.id AND t.value = ?)");
         where.values.emplace_back(*filter.tag);
@@ -81,8 +87,8 @@ std::int64_t sql_limit(std::size_t limit) { return limit == 0 ? -1 : static_cast
 
 // The filter's conversations cut to the newest `limit` of them (0: all), for
 // queries that aggregate rather than list: their LIMIT would cut groups.
-Where newest_conversations(const Filter& filter) {
-    Where where = conversation_where(filter);
+Where newest_conversations(const Filter& filter, bool review_marks) {
+    Where where = conversation_where(filter, review_marks);
     if (filter.limit == 0) return where;
     where.sql = "c.id IN (SELECT c.id FROM conversations c WHERE " + where.sql +
                 " ORDER BY c.started DESC, c.id LIMIT " + std::to_string(filter.limit) + ")";
@@ -106,11 +112,13 @@ json triage_or_null(const SQLite::Column& level, const SQLite::Column& reasons) 
 
 // The review mark comes as one JSON object (or NULL), so that every query
 // over `conversations c` can select it without a join.
-constexpr const char* conversation_columns =
-    "c.id, c.channel, c.user_hash, c.started, c.last_activity, c.locale, c.outcome_level, "
-    "c.outcome_reasons, c.turns, c.state, c.asking, "
-    "(SELECT json_object('time', r.time, 'reviewer', r.reviewer, 'note', r.note, 'tags', json(r.tags)) "
-    "FROM reviews r WHERE r.conversation = c.id)";
+std::string conversation_columns(bool review_marks) {
+    return std::string("c.id, c.channel, c.user_hash, c.started, c.last_activity, c.locale, c.outcome_level, "
+                       "c.outcome_reasons, c.turns, c.state, c.asking, ") +
+           (review_marks ? "(SELECT json_object('time', r.time, 'reviewer', r.reviewer, 'note', r.note, "
+                           "'tags', json(r.tags)) FROM reviews r WHERE r.conversation = c.id)"
+                         : "NULL");
+}
 
 json review_or_null(const SQLite::Column& column) {
     if (column.isNull()) return nullptr;
@@ -186,8 +194,9 @@ json median_or_null(std::vector<std::int64_t> values) {
 
 json list_conversations(SQLite::Database& db, const Filter& filter) {
     validate(filter);
-    const Where where = conversation_where(filter);
-    SQLite::Statement query(db, std::string("SELECT ") + conversation_columns + " FROM conversations c WHERE " +
+    const bool review_marks = has_review_marks(db);
+    const Where where = conversation_where(filter, review_marks);
+    SQLite::Statement query(db, "SELECT " + conversation_columns(review_marks) + " FROM conversations c WHERE " +
                                     where.sql + " ORDER BY c.started DESC, c.id LIMIT ?");
     query.bind(bind_where(query, where), sql_limit(filter.limit));
     json list = json::array();
@@ -227,7 +236,7 @@ std::optional<std::string> resolve_id(SQLite::Database& db, const std::string& i
 std::optional<json> transcript(SQLite::Database& db, const std::string& id) {
     json conversation = nullptr;
     {
-        SQLite::Statement query(db, std::string("SELECT ") + conversation_columns +
+        SQLite::Statement query(db, "SELECT " + conversation_columns(has_review_marks(db)) +
                                         " FROM conversations c WHERE c.id = ?");
         query.bind(1, id);
         if (query.executeStep()) conversation = conversation_row(query);
@@ -244,7 +253,7 @@ std::optional<json> transcript(SQLite::Database& db, const std::string& id) {
 void for_each_export_row(SQLite::Database& db, const Filter& filter,
                          const std::function<void(const json&)>& row) {
     validate(filter);
-    const Where where = conversation_where(filter);
+    const Where where = conversation_where(filter, has_review_marks(db));
     // The newest `limit` conversations, then written oldest first.
     SQLite::Statement query(db, std::string("SELECT m.conversation, ") + message_columns +
                                     " FROM messages m JOIN (SELECT c.id, c.started FROM conversations c WHERE " +
@@ -271,7 +280,7 @@ json stats(SQLite::Database& db, const Filter& filter) {
                                  ": run `backtalk logs upgrade` (or start backtalk serve) on it once every "
                                  "server that writes it runs this version");
     }
-    const Where where = newest_conversations(filter);
+    const Where where = newest_conversations(filter, has_review_marks(db));
     json result;
     result["conversations"] = count(db, "SELECT COUNT(*) FROM conversations c WHERE " + where.sql, where);
     result["turns"] = count(db, "SELECT COALESCE(SUM(c.turns), 0) FROM conversations c WHERE " + where.sql, where);
@@ -364,7 +373,7 @@ json stats(SQLite::Database& db, const Filter& filter) {
 
 json unmatched(SQLite::Database& db, const Filter& filter) {
     validate(filter);
-    const Where where = conversation_where(filter);
+    const Where where = conversation_where(filter, has_review_marks(db));
     // The question that was open: the bot's last reply before the message.
     SQLite::Statement query(db, "SELECT m.text, m.time, m.asking, m.conversation, "
                                 "(SELECT o.text FROM messages o WHERE o.conversation = m.conversation "

@@ -19,7 +19,8 @@ namespace {
 
 std::vector<std::string> listed(const AdminServer& server, const std::string& query) {
     std::vector<std::string> ids;
-    for (const json& conversation : server.get_json("/api/v1/conversations" + query)["conversations"]) {
+    const json list = server.get_json("/api/v1/conversations" + query);
+    for (const json& conversation : list["conversations"]) {
         ids.push_back(conversation["id"]);
     }
     return ids;
@@ -27,7 +28,7 @@ std::vector<std::string> listed(const AdminServer& server, const std::string& qu
 
 }  // namespace
 
-TEST_CASE("a conversation is marked reviewed by its short id with a note and tags; filters find it; the audit says who") {
+TEST_CASE("a conversation is marked reviewed by its short id with a note and tags, filters find it, the audit says who") {
     TempDir dir;
     AdminServer server(dir, true);
     const std::string marked = server.chat(2);
@@ -97,7 +98,7 @@ TEST_CASE("a conversation is marked reviewed by its short id with a note and tag
     CHECK(reviews == std::vector<std::string>{marked + " tags=[\"follow-up\",\"wording\"]"});
 }
 
-TEST_CASE("unmatched messages link to their conversation and the question that was open; stats give the rate per day") {
+TEST_CASE("unmatched messages link to their conversation and the question that was open, stats give the rate per day") {
     TempDir dir;
     AdminServer server(dir, true);
     const std::string session = server.post_chat(json{{"text", "my lower back hurts"}})["session"];

@@ -143,7 +143,7 @@ TEST_CASE("logs list, show, stats and unmatched read what chat wrote") {
     CHECK(csv.out.rfind("conversation,seq,", 0) == 0);
 }
 
-TEST_CASE("logs reads an older log without changing it; stats ask for logs upgrade, which brings it up to date") {
+TEST_CASE("logs reads an older log without changing it, stats ask for logs upgrade, which brings it up to date") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
     REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
@@ -154,6 +154,7 @@ TEST_CASE("logs reads an older log without changing it; stats ask for logs upgra
         // messages without a basis.
         SQLite::Database old(dir / "log.db", SQLite::OPEN_READWRITE);
         old.exec("ALTER TABLE messages DROP COLUMN basis");
+        old.exec("DROP TABLE reviews");
         for (const char* column : {"messages_in", "messages_out", "answers", "typed", "not_understood",
                                    "turns_to_outcome"}) {
             old.exec(std::string("ALTER TABLE conversations DROP COLUMN ") + column);
@@ -165,6 +166,10 @@ TEST_CASE("logs reads an older log without changing it; stats ask for logs upgra
     const Run list = run_backtalk(dir, "logs list --json --db " + db);
     REQUIRE_MESSAGE(list.exit_code == 0, list.err);
     CHECK(json::parse(list.out).size() == 1);
+    CHECK(json::parse(list.out)[0].at("review").is_null());
+    // A log without review marks has nothing reviewed yet.
+    CHECK(json::parse(run_backtalk(dir, "logs list --unreviewed --json --db " + db).out).size() == 1);
+    CHECK(json::parse(run_backtalk(dir, "logs list --tag x --json --db " + db).out).empty());
     const Run refused = run_backtalk(dir, "logs stats --db " + db);
     CHECK(refused.exit_code != 0);
     CHECK(refused.err.find("schema 5") != std::string::npos);

@@ -14,7 +14,7 @@ using backtalk::test::Run;
 using backtalk::test::run_backtalk;
 using nlohmann::json;
 
-TEST_CASE("logs review marks a conversation by its short id; list filters and show find the mark; the audit says who") {
+TEST_CASE("logs review marks a conversation by its short id, list filters and show find the mark, the audit says who") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
     const std::string input = R"({"type":"start"})" "\n" R"({"type":"message","text":"my lower back hurts"})" "\n"

@@ -73,7 +73,7 @@ std::vector<std::string> ids(const json& conversations) {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(MarksFixture, "a mark records who, when, a note and tags; marking again replaces it") {
+TEST_CASE_FIXTURE(MarksFixture, "a mark records who, when, a note and tags, marking again replaces it") {
     CHECK(list().at(0).at("review").is_null());
     REQUIRE(log->mark_reviewed(mark(third_id, "good answer", {"follow-up", "wording"})));
 
@@ -137,7 +137,7 @@ TEST_CASE_FIXTURE(MarksFixture, "deleting or purging a conversation removes its 
     CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM reviews") == 0);
 }
 
-TEST_CASE_FIXTURE(MarksFixture, "a short id (the start or the end of an id) finds its conversation; an ambiguous or too short one is refused clearly") {
+TEST_CASE_FIXTURE(MarksFixture, "a short id (the start or the end of an id) finds its conversation, an ambiguous or too short one is refused clearly") {
     const auto reader = log->review();
     CHECK(reader->resolve_id(third_id) == third_id);
     CHECK(reader->resolve_id("99999999") == third_id);

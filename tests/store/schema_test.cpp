@@ -118,7 +118,7 @@ TEST_CASE("a file that is not a database is refused") {
                          std::runtime_error);
 }
 
-TEST_CASE("schema 7: a version-5 log gains the basis of each advice; its messages read back unchanged, with no basis") {
+TEST_CASE("schema 7: a version-5 log gains the basis of each advice, its messages read back unchanged, with no basis") {
     test::TempDir dir;
     {
         SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
@@ -146,7 +146,7 @@ TEST_CASE("schema 7: a version-5 log gains the basis of each advice; its message
     CHECK(db.execAndGet("SELECT COUNT(*) FROM messages WHERE basis IS NULL").getInt() == 2);
 }
 
-TEST_CASE("schema 8: a version-7 log gains an empty reviews table; its conversations read back unreviewed") {
+TEST_CASE("schema 8: a version-7 log gains an empty reviews table, its conversations read back unreviewed") {
     test::TempDir dir;
     {
         SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
