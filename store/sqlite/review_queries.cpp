@@ -1,6 +1,7 @@
 #include "store/sqlite/review_queries.hpp"
 
 #include "bot/reply.hpp"
+#include "store/review_rows.hpp"
 #include "store/sqlite/schema.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -18,11 +19,6 @@ namespace backtalk::store::review {
 namespace {
 
 using json = nlohmann::json;
-
-// Occurrences of an unmatched group listed with their conversations, newest first.
-constexpr std::size_t unmatched_seen_per_group = 5;
-
-constexpr std::array<std::string_view, 4> levels_most_urgent_first{"emergency", "urgent", "gp_soon", "self_care"};
 
 // A WHERE clause over `conversations c` and the values it binds, in order.
 struct Where {
@@ -95,19 +91,9 @@ Where newest_conversations(const Filter& filter, bool review_marks) {
     return where;
 }
 
-json text_or_null(const SQLite::Column& column) {
-    return column.isNull() ? json(nullptr) : json(column.getString());
-}
-
-json json_array_or_empty(const SQLite::Column& column) {
-    if (column.isNull()) return json::array();
-    json parsed = json::parse(column.getString(), nullptr, false);
-    return parsed.is_array() ? parsed : json::array();
-}
-
-json triage_or_null(const SQLite::Column& level, const SQLite::Column& reasons) {
-    if (level.isNull()) return nullptr;
-    return json{{"level", level.getString()}, {"reasons", json_array_or_empty(reasons)}};
+std::optional<std::string> optional_text(const SQLite::Column& column) {
+    if (column.isNull()) return std::nullopt;
+    return column.getString();
 }
 
 // The review mark comes as one JSON object (or NULL), so that every query
@@ -120,32 +106,22 @@ std::string conversation_columns(bool review_marks) {
                          : "NULL");
 }
 
-json review_or_null(const SQLite::Column& column) {
-    if (column.isNull()) return nullptr;
-    json mark = json::parse(column.getString(), nullptr, false);
-    if (!mark.is_object()) return nullptr;
-    const std::int64_t time_ms = mark.value("time", std::int64_t{0});
-    return json{{"time", format_time_utc(time_ms)},
-                {"time_ms", time_ms},
-                {"reviewer", mark.value("reviewer", "")},
-                {"note", mark.value("note", "")},
-                {"tags", mark.contains("tags") && mark["tags"].is_array() ? mark["tags"] : json::array()}};
-}
 
 json conversation_row(SQLite::Statement& row) {
-    return json{{"id", row.getColumn(0).getString()},
-                {"channel", row.getColumn(1).getString()},
-                {"user_hash", text_or_null(row.getColumn(2))},
-                {"started", format_time_utc(row.getColumn(3).getInt64())},
-                {"started_ms", row.getColumn(3).getInt64()},
-                {"last_activity", format_time_utc(row.getColumn(4).getInt64())},
-                {"last_activity_ms", row.getColumn(4).getInt64()},
-                {"locale", text_or_null(row.getColumn(5))},
-                {"outcome", triage_or_null(row.getColumn(6), row.getColumn(7))},
-                {"turns", row.getColumn(8).getInt()},
-                {"state", text_or_null(row.getColumn(9))},
-                {"asking", text_or_null(row.getColumn(10))},
-                {"review", review_or_null(row.getColumn(11))}};
+    ConversationFields fields;
+    fields.id = row.getColumn(0).getString();
+    fields.channel = row.getColumn(1).getString();
+    fields.user_hash = optional_text(row.getColumn(2));
+    fields.started_ms = row.getColumn(3).getInt64();
+    fields.last_activity_ms = row.getColumn(4).getInt64();
+    fields.locale = optional_text(row.getColumn(5));
+    fields.outcome_level = optional_text(row.getColumn(6));
+    fields.outcome_reasons = optional_text(row.getColumn(7));
+    fields.turns = row.getColumn(8).getInt();
+    fields.state = optional_text(row.getColumn(9));
+    fields.asking = optional_text(row.getColumn(10));
+    fields.review = optional_text(row.getColumn(11));
+    return conversation_json(fields);
 }
 
 constexpr const char* message_columns =
@@ -155,24 +131,25 @@ constexpr const char* message_columns =
 // The message columns start at `first`.
 json message_row(SQLite::Statement& row, int first) {
     const auto column = [&](int offset) { return row.getColumn(first + offset); };
-    json message{{"seq", column(0).getInt64()},
-                 {"time", format_time_utc(column(1).getInt64())},
-                 {"time_ms", column(1).getInt64()},
-                 {"direction", column(2).getString()},
-                 {"kind", column(3).getString()},
-                 {"text", column(4).getString()},
-                 {"code", text_or_null(column(5))},
-                 {"intents", json_array_or_empty(column(6))},
-                 {"confidence", column(7).isNull() ? json(nullptr) : json(column(7).getDouble())},
-                 {"understood", column(8).isNull() ? json(nullptr) : json(column(8).getInt() != 0)},
-                 {"state", text_or_null(column(9))},
-                 {"asking", text_or_null(column(10))},
-                 {"triage", triage_or_null(column(11), column(12))},
-                 {"rules_version", text_or_null(column(13))},
-                 {"channel", text_or_null(column(14))},
-                 {"processing_us", column(15).getInt64()},
-                 {"basis", json_array_or_empty(column(16))}};
-    return message;
+    MessageFields fields;
+    fields.seq = column(0).getInt64();
+    fields.time_ms = column(1).getInt64();
+    fields.direction = column(2).getString();
+    fields.kind = column(3).getString();
+    fields.text = column(4).getString();
+    fields.code = optional_text(column(5));
+    fields.intents = optional_text(column(6));
+    if (!column(7).isNull()) fields.confidence = column(7).getDouble();
+    if (!column(8).isNull()) fields.understood = column(8).getInt() != 0;
+    fields.state = optional_text(column(9));
+    fields.asking = optional_text(column(10));
+    fields.triage_level = optional_text(column(11));
+    fields.triage_reasons = optional_text(column(12));
+    fields.rules_version = optional_text(column(13));
+    fields.channel = optional_text(column(14));
+    fields.processing_us = column(15).getInt64();
+    fields.basis = optional_text(column(16));
+    return message_json(fields);
 }
 
 std::int64_t count(SQLite::Database& db, const std::string& sql, const Where& where) {
@@ -180,14 +157,6 @@ std::int64_t count(SQLite::Database& db, const std::string& sql, const Where& wh
     bind_where(query, where);
     query.executeStep();
     return query.getColumn(0).getInt64();
-}
-
-json median_or_null(std::vector<std::int64_t> values) {
-    if (values.empty()) return nullptr;
-    std::sort(values.begin(), values.end());
-    const std::size_t middle = values.size() / 2;
-    if (values.size() % 2 == 1) return values[middle];
-    return static_cast<double>(values[middle - 1] + values[middle]) / 2.0;
 }
 
 }  // namespace
@@ -300,9 +269,7 @@ json stats(SQLite::Database& db, const Filter& filter) {
         not_understood = query.getColumn(3).getInt64();
     }
 
-    json outcomes = json::object();
-    for (std::string_view level : levels_most_urgent_first) outcomes[std::string(level)] = 0;
-    outcomes["none"] = 0;
+    json outcomes = zero_outcomes();
     {
         SQLite::Statement query(db, "SELECT COALESCE(c.outcome_level, 'none'), COUNT(*) FROM conversations c WHERE " +
                                         where.sql + " GROUP BY 1");
@@ -331,9 +298,8 @@ json stats(SQLite::Database& db, const Filter& filter) {
                                         "ORDER BY 3 DESC, 1, 2");
         bind_where(query, where);
         while (query.executeStep()) {
-            drop_off.push_back({{"state", text_or_null(query.getColumn(0))},
-                                {"asking", text_or_null(query.getColumn(1))},
-                                {"conversations", query.getColumn(2).getInt64()}});
+            drop_off.push_back(drop_off_entry(optional_text(query.getColumn(0)), optional_text(query.getColumn(1)),
+                                              query.getColumn(2).getInt64()));
         }
     }
     result["drop_off"] = drop_off;
@@ -347,25 +313,9 @@ json stats(SQLite::Database& db, const Filter& filter) {
         bind_where(query, where);
         while (query.executeStep()) {
             const std::string day = query.getColumn(0).getString();
-            if (per_day.empty() || per_day.back().at("day") != day) {
-                json entry{{"day", day}, {"conversations", 0}, {"typed", 0}, {"not_understood", 0}};
-                for (std::string_view level : levels_most_urgent_first) entry[std::string(level)] = 0;
-                entry["none"] = 0;
-                per_day.push_back(std::move(entry));
-            }
-            json& entry = per_day.back();
-            const std::int64_t conversations = query.getColumn(2).getInt64();
-            entry[query.getColumn(1).getString()] = conversations;
-            entry["conversations"] = entry["conversations"].get<std::int64_t>() + conversations;
-            entry["typed"] = entry["typed"].get<std::int64_t>() + query.getColumn(3).getInt64();
-            entry["not_understood"] = entry["not_understood"].get<std::int64_t>() + query.getColumn(4).getInt64();
+            add_per_day(per_day, day, query.getColumn(1).getString(), query.getColumn(2).getInt64());
+            add_typed_per_day(per_day, day, query.getColumn(3).getInt64(), query.getColumn(4).getInt64());
         }
-    }
-    for (json& entry : per_day) {
-        const auto typed_that_day = entry["typed"].get<std::int64_t>();
-        entry["not_understood_rate"] =
-            typed_that_day == 0 ? json(nullptr)
-                                : json(static_cast<double>(entry["not_understood"].get<std::int64_t>()) / typed_that_day);
     }
     result["per_day"] = per_day;
     return result;
@@ -384,45 +334,13 @@ json unmatched(SQLite::Database& db, const Filter& filter) {
                                 "AND m.understood = 0 AND " + where.sql + " ORDER BY m.time");
     bind_where(query, where);
 
-    struct Group {
-        std::int64_t count = 0;
-        std::string example;
-        std::int64_t last_seen = 0;
-        std::map<std::string, std::int64_t> asking;
-        json seen = json::array();  // oldest first while reading
-    };
-    std::unordered_map<std::string, Group> groups;
+    std::vector<UnmatchedMessage> messages;
     while (query.executeStep()) {
-        const std::string text = query.getColumn(0).getString();
-        Group& group = groups[normalise_for_grouping(text)];
-        if (group.count == 0) group.example = text;
-        ++group.count;
-        group.last_seen = std::max(group.last_seen, query.getColumn(1).getInt64());
-        const SQLite::Column asking = query.getColumn(2);
-        ++group.asking[asking.isNull() ? std::string("none") : asking.getString()];
-        group.seen.push_back({{"conversation", query.getColumn(3).getString()},
-                              {"time", format_time_utc(query.getColumn(1).getInt64())},
-                              {"asking", text_or_null(asking)},
-                              {"question", text_or_null(query.getColumn(4))}});
-        if (group.seen.size() > unmatched_seen_per_group) group.seen.erase(group.seen.begin());
+        messages.push_back({query.getColumn(0).getString(), query.getColumn(1).getInt64(),
+                            optional_text(query.getColumn(2)), query.getColumn(3).getString(),
+                            optional_text(query.getColumn(4))});
     }
-
-    std::vector<std::pair<std::string, Group>> sorted(groups.begin(), groups.end());
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-        return a.second.count != b.second.count ? a.second.count > b.second.count : a.first < b.first;
-    });
-    if (filter.limit > 0 && sorted.size() > filter.limit) sorted.resize(filter.limit);
-    json result = json::array();
-    for (auto& [text, group] : sorted) {
-        std::reverse(group.seen.begin(), group.seen.end());
-        result.push_back({{"text", text},
-                          {"count", group.count},
-                          {"example", group.example},
-                          {"last_seen", format_time_utc(group.last_seen)},
-                          {"asking", group.asking},
-                          {"seen", std::move(group.seen)}});
-    }
-    return result;
+    return group_unmatched(messages, filter.limit);
 }
 
 }  // namespace backtalk::store::review

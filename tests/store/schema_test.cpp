@@ -19,9 +19,11 @@ TEST_CASE("a new database gets the latest schema in WAL mode") {
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
     CHECK(store::schema_version(db) == store::latest_schema_version());
     CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
-    for (const char* table : {"conversations", "messages", "sessions", "audit", "bindings", "reviews"}) {
+    for (const char* table : {"conversations", "turns", "sessions", "audit", "bindings", "reviews"}) {
         CHECK_MESSAGE(db.tableExists(table), table);
     }
+    // Schema 8: messages are a view of the turns.
+    CHECK(db.execAndGet("SELECT type FROM sqlite_master WHERE name = 'messages'").getString() == "view");
 }
 
 TEST_CASE("an older database is migrated and keeps its rows") {
@@ -146,11 +148,11 @@ TEST_CASE("schema 7: a version-5 log gains the basis of each advice, its message
     CHECK(db.execAndGet("SELECT COUNT(*) FROM messages WHERE basis IS NULL").getInt() == 2);
 }
 
-TEST_CASE("schema 8: a version-7 log gains an empty reviews table, its conversations read back unreviewed") {
+TEST_CASE("schema 9: a version-8 log gains an empty reviews table, its conversations read back unreviewed") {
     test::TempDir dir;
     {
         SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-        store::migrate(db, 7);
+        store::migrate(db, 8);
         CHECK_FALSE(db.tableExists("reviews"));
         db.exec("INSERT INTO conversations (id, channel, started, last_activity, turns) "
                 "VALUES ('v7', 'terminal', 1000, 2000, 1)");
@@ -161,6 +163,6 @@ TEST_CASE("schema 8: a version-7 log gains an empty reviews table, its conversat
     REQUIRE(list.size() == 1);
     CHECK(list[0]["review"].is_null());
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
-    CHECK(store::schema_version(db) == 8);
+    CHECK(store::schema_version(db) == 9);
     CHECK(db.execAndGet("SELECT COUNT(*) FROM reviews").getInt() == 0);
 }
