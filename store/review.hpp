@@ -27,6 +27,9 @@ struct Filter {
     std::optional<std::string> channel;
     std::optional<bool> reviewed;          // true: marked reviewed; false: not yet
     std::optional<std::string> tag;        // reviewed with this tag
+    // Full text: conversations in which the person or the bot wrote every
+    // one of these words (case and accents aside).
+    std::optional<std::string> text;
     std::size_t limit = 0;                 // conversations (list, export) or groups (unmatched); 0: all
 };
 
@@ -57,6 +60,11 @@ inline constexpr std::size_t max_note_bytes = 2000;
 void validate(const ReviewMark& mark);
 // The same check for one tag (a filter's).
 void validate_tag(const std::string& tag);
+
+// The words of a full-text search as people type them: letters and digits,
+// split at anything else ("can't walk!" -> can, t, walk). Throws
+// std::invalid_argument when there is no word or more than 20.
+std::vector<std::string> search_words(std::string_view text);
 
 // Tags as people type them: separated by commas or spaces, lower-cased,
 // empty pieces dropped ("Follow-up, wording" -> follow-up, wording).

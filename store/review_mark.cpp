@@ -43,6 +43,32 @@ void validate(const ReviewMark& mark) {
 
 void validate_tag(const std::string& tag) { check_tag(tag); }
 
+std::vector<std::string> search_words(std::string_view text) {
+    constexpr std::size_t max_words = 20;
+    std::vector<std::string> words;
+    std::string current;
+    const auto finish = [&] {
+        if (!current.empty()) words.push_back(std::move(current));
+        current.clear();
+    };
+    for (char c : text) {
+        // Bytes of UTF-8 beyond ASCII belong to words (letters with accents).
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+            current.push_back(c);
+        } else {
+            finish();
+        }
+    }
+    finish();
+    if (words.empty()) throw std::invalid_argument("the search has no words: give one or more words to look for");
+    if (words.size() > max_words) {
+        throw std::invalid_argument("the search has " + std::to_string(words.size()) + " words; at most " +
+                                    std::to_string(max_words));
+    }
+    return words;
+}
+
 std::vector<std::string> parse_tags(std::string_view text) {
     std::vector<std::string> tags;
     std::string current;

@@ -41,6 +41,7 @@ struct LogsOptions {
     bool reviewed = false;
     bool unreviewed = false;
     std::string tag;
+    std::string search;
     std::size_t limit = 0;
     std::string note;
     std::string tags;
@@ -149,6 +150,7 @@ review::Filter make_filter(const LogsOptions& options) {
     if (options.reviewed) filter.reviewed = true;
     if (options.unreviewed) filter.reviewed = false;
     if (!options.tag.empty()) filter.tag = options.tag;
+    if (!options.search.empty()) filter.text = options.search;
     filter.limit = options.limit;
     review::validate(filter);
     return filter;
@@ -171,6 +173,8 @@ void add_filter_options(CLI::App& command, LogsOptions& options, std::size_t def
     command.add_flag("--unreviewed", options.unreviewed, "Only conversations not marked reviewed yet")
         ->excludes(reviewed);
     command.add_option("--tag", options.tag, "Only conversations reviewed with this tag")->check(not_empty);
+    command.add_option("--search", options.search, "Only conversations where the person or the bot wrote all these words")
+        ->check(not_empty);
     command.add_option("--limit", options.limit, "At most this many (0: all)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();

@@ -86,13 +86,15 @@ Query parse_query(std::string_view query, std::int64_t now_ms, bool accepts_form
             parsed.filter.reviewed = value == "yes";
         } else if (name == "tag") {
             parsed.filter.tag = value;
+        } else if (name == "q") {
+            parsed.filter.text = value;
         } else if (name == "limit") {
             parsed.filter.limit = parse_limit(value);
         } else if (name == "format" && accepts_format) {
             parsed.format = value;
         } else {
             throw std::invalid_argument("unknown query parameter '" + std::string(name) +
-                                        "'; use since, until, level, channel, reviewed, tag, limit" +
+                                        "'; use since, until, level, channel, reviewed, tag, q, limit" +
                                         (accepts_format ? ", format" : ""));
         }
     }

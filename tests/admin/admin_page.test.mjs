@@ -9,7 +9,7 @@
 // understand; one whose message is markup, which must show as text, ending
 // in an emergency), then drives the page: token, list with causes,
 // transcript in the widget's markdown with the rule basis, charts, short-id
-// lookup, review marks and their filters, the unmatched message's link,
+// lookup, review marks and their filters, full-text search, the unmatched message's link,
 // deletion with its confirmation, CSV download, rules reload, and the whole
 // page on a 390 px phone. Stops everything it started; exits non-zero naming the step.
 import { spawn } from 'node:child_process';
@@ -254,6 +254,8 @@ async function run(binary) {
       if (JSON.stringify(ids) !== JSON.stringify([puzzled.session])) throw new Error(`not yet: ${ids}`);
       ids = await rowsFor('tag', 'good');
       if (JSON.stringify(ids) !== JSON.stringify([first.session])) throw new Error(`tag good: ${ids}`);
+      ids = await rowsFor('q', 'Zindle');
+      if (JSON.stringify(ids) !== JSON.stringify([puzzled.session])) throw new Error(`words: ${ids}`);
       badRequestsExpected += 3;  // the list, the stats and the unmatched messages
       await page.fill('#filters [name=tag]', 'Not a tag');
       await page.click('#filters button[type=submit]');

@@ -111,7 +111,19 @@ TEST_CASE("unmatched messages link to their conversation and the question that w
     CHECK(seen["question"].is_string());
     CHECK_FALSE(seen["question"].get<std::string>().empty());
 
-    const json day = server.get_json("/api/v1/stats")["per_day"][0];
+    // Full-text search over both sides of the conversation.
+    const std::string other = server.chat(1);
+    const auto found = server.get_json("/api/v1/conversations?q=ZINDLE")["conversations"];
+    REQUIRE(found.size() == 1);
+    CHECK(found[0]["id"] == session);
+    CHECK(server.get_json("/api/v1/conversations?q=lower%20back")["conversations"].size() == 2);
+    CHECK(server.get_json("/api/v1/conversations?q=zindle%20nowhere")["conversations"].empty());
+    const auto no_words = server.get("/api/v1/conversations?q=%3F%3F");
+    CHECK(no_words.status == 400);
+    CHECK(no_words.body.find("the search has no words") != std::string::npos);
+    CHECK(other != session);
+
+    const json day = server.get_json("/api/v1/stats?until=2100-01-01&channel=rest&q=zindle")["per_day"][0];
     CHECK(day["typed"] == 2);
     CHECK(day["not_understood"] == 1);
     CHECK(day["not_understood_rate"] == 0.5);

@@ -43,6 +43,12 @@ TEST_CASE("logs review marks a conversation by its short id, list filters and sh
     CHECK(show.out.find("tags follow-up wording; note: asked twice") != std::string::npos);
     CHECK(run_backtalk(dir, "logs list --db " + db).out.find("[reviewed ") != std::string::npos);
 
+    CHECK(json::parse(run_backtalk(dir, "logs list --search 'Zindle plorb' --json --db " + db).out).size() == 1);
+    CHECK(json::parse(run_backtalk(dir, "logs list --search nowhere --json --db " + db).out).empty());
+    run = run_backtalk(dir, "logs list --search '!!' --db " + db);
+    CHECK(run.exit_code != 0);
+    CHECK(run.err.find("the search has no words") != std::string::npos);
+
     const Run unmatched = run_backtalk(dir, "logs unmatched --db " + db);
     REQUIRE_MESSAGE(unmatched.exit_code == 0, unmatched.err);
     CHECK(unmatched.out.find("latest in " + id + " after: ") != std::string::npos);

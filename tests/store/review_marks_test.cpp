@@ -181,3 +181,31 @@ TEST_CASE("tags are read as people type them") {
     CHECK(review::parse_tags("Follow-up, wording  x_1,") == std::vector<std::string>{"follow-up", "wording", "x_1"});
     CHECK(review::parse_tags(" , ").empty());
 }
+
+TEST_CASE_FIXTURE(MarksFixture, "full-text search finds conversations by what the person or the bot wrote") {
+    const auto search = [&](const std::string& words) {
+        review::Filter filter;
+        filter.text = words;
+        return ids(list(filter));
+    };
+    CHECK(search("sky") == std::vector<std::string>{first_id});
+    CHECK(search("HURT") == std::vector<std::string>{first_id});           // the bot's question
+    CHECK(search("hurts") == std::vector<std::string>{second_id});         // the person's words
+    CHECK(search("blue long") == std::vector<std::string>{first_id});      // every word, either side
+    CHECK(search("blue monday").empty());
+    CHECK(search("Monday!") == std::vector<std::string>{third_id});
+    // FTS5's own syntax is only text here.
+    CHECK(search("sky\" OR \"monday").empty());
+    CHECK(search("NEAR(sky* monday)").empty());
+    review::Filter filter;
+    filter.text = "?!";
+    CHECK_THROWS_WITH_AS(list(filter), doctest::Contains("the search has no words"), std::invalid_argument);
+
+    // Deleting a conversation takes its words out of the index.
+    REQUIRE(log->delete_conversation(first_id));
+    CHECK(search("sky").empty());
+    log->close();
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM turns_text WHERE turns_text MATCH 'sky'") == 0);
+    CHECK(test::query_int(dir / "log.db", "SELECT COUNT(*) FROM turns_text") ==
+          test::query_int(dir / "log.db", "SELECT COUNT(*) FROM turns"));
+}

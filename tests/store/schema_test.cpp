@@ -163,6 +163,34 @@ TEST_CASE("schema 9: a version-8 log gains an empty reviews table, its conversat
     REQUIRE(list.size() == 1);
     CHECK(list[0]["review"].is_null());
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
-    CHECK(store::schema_version(db) == 9);
+    CHECK(store::schema_version(db) == store::latest_schema_version());
     CHECK(db.execAndGet("SELECT COUNT(*) FROM reviews").getInt() == 0);
+}
+
+TEST_CASE("schema 10: the turns a version-9 log holds are indexed for full-text search, damaged JSON as nothing") {
+    test::TempDir dir;
+    {
+        SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        store::migrate(db, 9);
+        db.exec("INSERT INTO conversations (id, channel, started, last_activity, turns) VALUES "
+                "('v9', 'terminal', 1000, 2000, 1), ('broken', 'terminal', 1000, 2000, 1)");
+        db.exec("INSERT INTO turns (conversation, seq, objects, time, person, replies) VALUES "
+                "('v9', 1, 2, 1000, '{\"kind\":\"message\",\"text\":\"my knee aches\"}', "
+                "'[{\"kind\":\"reply\",\"text\":\"Since when?\"}]'), "
+                "('broken', 1, 1, 1000, '{not json', '[also not')");
+    }
+    store::Store log(test::quiet_options(dir));
+    const auto search = [&](const std::string& words) {
+        store::review::Filter filter;
+        filter.text = words;
+        return log.review()->list_conversations(filter);
+    };
+    const auto knee = search("knee");
+    const auto since = search("since");
+    log.close();
+    REQUIRE(knee.size() == 1);
+    CHECK(knee[0]["id"] == "v9");
+    CHECK(since.size() == 1);
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT COUNT(*) FROM turns_text").getInt() == 2);
 }
