@@ -46,12 +46,13 @@ Where conversation_where(const review::Filter& filter) {
     if (filter.text) {
         // PostgreSQL's own full text ('simple': words as written, no
         // stemming, as FTS5 here), computed on reading: no index yet.
-        std::string words;
-        for (const std::string& word : review::search_words(*filter.text)) words += (words.empty() ? "" : " ") + word;
-        terms.push_back("EXISTS (SELECT 1 FROM turns t WHERE t.conversation = c.id AND to_tsvector('simple', "
-                        "coalesce(t.person->>'text', '') || ' ' || coalesce((SELECT string_agg(e->>'text', ' ') "
-                        "FROM json_array_elements(t.replies) e), '')) @@ plainto_tsquery('simple', " +
-                        where.placeholder(words) + "))");
+        // Every word somewhere in the conversation, as in SQLite.
+        for (const std::string& word : review::search_words(*filter.text)) {
+            terms.push_back("EXISTS (SELECT 1 FROM turns t WHERE t.conversation = c.id AND to_tsvector('simple', "
+                            "coalesce(t.person->>'text', '') || ' ' || coalesce((SELECT string_agg(e->>'text', ' ') "
+                            "FROM json_array_elements(t.replies) e), '')) @@ plainto_tsquery('simple', " +
+                            where.placeholder(word) + "))");
+        }
     }
     if (filter.tag) {
         terms.push_back("EXISTS (SELECT 1 FROM reviews r WHERE r.conversation = c.id AND r.tags ? " +

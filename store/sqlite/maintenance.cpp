@@ -23,6 +23,13 @@ namespace {
 // reader in progress can keep frames alive until the next checkpoint).
 void checkpoint_truncate(SQLite::Database& db) { db.execAndGet("PRAGMA wal_checkpoint(TRUNCATE)"); }
 
+// FTS5 (3.40) only marks a deleted document's words as deleted in its index
+// segments; merging every segment into one drops them, and secure_delete
+// zeroes the pages freed. Costs a rewrite of the whole index.
+void forget_deleted_words(SQLite::Database& db) {
+    if (db.tableExists("turns_text")) db.exec("INSERT INTO turns_text (turns_text) VALUES ('optimize')");
+}
+
 }  // namespace
 
 std::size_t SqliteBackend::purge_before(std::int64_t cutoff_ms) {
@@ -55,6 +62,7 @@ std::size_t SqliteBackend::purge_before(std::int64_t cutoff_ms) {
         transaction.commit();
     }
     writer_->forget_sequences();
+    forget_deleted_words(db);
     checkpoint_truncate(db);
     return removed;
 }
@@ -81,6 +89,7 @@ bool SqliteBackend::delete_conversation(const std::string& id) {
         found = changed > 0;
     }
     writer_->forget_sequence(id);
+    forget_deleted_words(db);
     checkpoint_truncate(db);
     return found;
 }

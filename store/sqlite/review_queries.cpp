@@ -60,12 +60,13 @@ Where conversation_where(const Filter& filter, bool review_marks) {
                            "EXISTS (SELECT 1 FROM reviews r WHERE r.conversation = c.id)");
     }
     if (filter.text) {
-        // Each word quoted: FTS5's query syntax never sees what people typed.
-        std::string match;
-        for (const std::string& word : search_words(*filter.text)) match += (match.empty() ? "\"" : " \"") + word + "\"";
-        terms.emplace_back("c.id IN (SELECT t.conversation FROM turns t WHERE t.rowid IN "
-                           "(SELECT rowid FROM turns_text WHERE turns_text MATCH ?))");
-        where.values.emplace_back(match);
+        // Every word somewhere in the conversation (a document is one turn
+        // row), each quoted: FTS5's query syntax never sees what people typed.
+        for (const std::string& word : search_words(*filter.text)) {
+            terms.emplace_back("c.id IN (SELECT t.conversation FROM turns t WHERE t.rowid IN "
+                               "(SELECT rowid FROM turns_text WHERE turns_text MATCH ?))");
+            where.values.emplace_back("\"" + word + "\"");
+        }
     }
     if (filter.tag && review_marks) {
         terms.emplace_back("EXISTS (SELECT 1 FROM reviews r, json_each(r.tags) t "
