@@ -46,6 +46,9 @@ public:
     virtual std::size_t purge_before(std::int64_t cutoff_ms) = 0;
     // Removes one conversation, its messages, session and bindings. False if unknown.
     virtual bool delete_conversation(const std::string& id) = 0;
+    // Writes a (validated) review mark over any earlier one. False if the
+    // conversation is unknown.
+    virtual bool mark_reviewed(const review::ReviewMark& mark) = 0;
     // True for an error that belongs to one record or command (a constraint,
     // a value too big) rather than to the database.
     virtual bool is_record_error(const std::exception& error) const = 0;

@@ -29,6 +29,18 @@ json triage_or_null(const std::optional<std::string>& level, const std::optional
     return json{{"level", *level}, {"reasons", json_array_or_empty(reasons)}};
 }
 
+json review_or_null(const std::optional<std::string>& text) {
+    if (!text) return nullptr;
+    const json mark = json::parse(*text, nullptr, false);
+    if (!mark.is_object()) return nullptr;
+    const std::int64_t time_ms = mark.value("time", std::int64_t{0});
+    return json{{"time", format_time_utc(time_ms)},
+                {"time_ms", time_ms},
+                {"reviewer", mark.value("reviewer", "")},
+                {"note", mark.value("note", "")},
+                {"tags", mark.contains("tags") && mark["tags"].is_array() ? mark["tags"] : json::array()}};
+}
+
 }  // namespace
 
 json conversation_json(const ConversationFields& fields) {
@@ -43,7 +55,8 @@ json conversation_json(const ConversationFields& fields) {
                 {"outcome", triage_or_null(fields.outcome_level, fields.outcome_reasons)},
                 {"turns", fields.turns},
                 {"state", text_or_null(fields.state)},
-                {"asking", text_or_null(fields.asking)}};
+                {"asking", text_or_null(fields.asking)},
+                {"review", review_or_null(fields.review)}};
 }
 
 json message_json(const MessageFields& fields) {
@@ -72,6 +85,7 @@ json group_unmatched(const std::vector<UnmatchedMessage>& messages, std::size_t 
         std::string example;
         std::int64_t last_seen = 0;
         std::map<std::string, std::int64_t> asking;
+        json seen = json::array();  // oldest first while reading
     };
     std::unordered_map<std::string, Group> groups;
     for (const UnmatchedMessage& message : messages) {
@@ -80,6 +94,11 @@ json group_unmatched(const std::vector<UnmatchedMessage>& messages, std::size_t 
         ++group.count;
         group.last_seen = std::max(group.last_seen, message.time_ms);
         ++group.asking[message.asking.value_or("none")];
+        group.seen.push_back({{"conversation", message.conversation},
+                              {"time", format_time_utc(message.time_ms)},
+                              {"asking", text_or_null(message.asking)},
+                              {"question", text_or_null(message.question)}});
+        if (group.seen.size() > unmatched_seen_per_group) group.seen.erase(group.seen.begin());
     }
     std::vector<std::pair<std::string, Group>> sorted(groups.begin(), groups.end());
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
@@ -87,12 +106,14 @@ json group_unmatched(const std::vector<UnmatchedMessage>& messages, std::size_t 
     });
     if (limit > 0 && sorted.size() > limit) sorted.resize(limit);
     json result = json::array();
-    for (const auto& [text, group] : sorted) {
+    for (auto& [text, group] : sorted) {
+        std::reverse(group.seen.begin(), group.seen.end());
         result.push_back({{"text", text},
                           {"count", group.count},
                           {"example", group.example},
                           {"last_seen", format_time_utc(group.last_seen)},
-                          {"asking", group.asking}});
+                          {"asking", group.asking},
+                          {"seen", std::move(group.seen)}});
     }
     return result;
 }
@@ -121,11 +142,24 @@ void add_per_day(json& per_day, const std::string& day, const std::string& level
     if (per_day.empty() || per_day.back().at("day") != day) {
         json entry{{"day", day}, {"conversations", 0}};
         entry.update(zero_outcomes());
+        entry.update(json{{"typed", 0}, {"not_understood", 0}, {"not_understood_rate", nullptr}});
         per_day.push_back(std::move(entry));
     }
     json& entry = per_day.back();
     entry[level] = conversations;
     entry["conversations"] = entry["conversations"].get<std::int64_t>() + conversations;
+}
+
+void add_typed_per_day(json& per_day, const std::string& day, std::int64_t typed, std::int64_t not_understood) {
+    for (json& entry : per_day) {
+        if (entry.at("day") != day) continue;
+        const std::int64_t all = entry["typed"].get<std::int64_t>() + typed;
+        const std::int64_t missed = entry["not_understood"].get<std::int64_t>() + not_understood;
+        entry["typed"] = all;
+        entry["not_understood"] = missed;
+        entry["not_understood_rate"] = all == 0 ? json(nullptr) : json(static_cast<double>(missed) / all);
+        return;
+    }
 }
 
 }  // namespace backtalk::store::review

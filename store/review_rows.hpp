@@ -24,6 +24,8 @@ struct ConversationFields {
     int turns = 0;
     std::optional<std::string> state;
     std::optional<std::string> asking;
+    // The review mark as a JSON object {time (ms), reviewer, note, tags}, if any.
+    std::optional<std::string> review;
 };
 
 struct MessageFields {
@@ -54,9 +56,15 @@ struct UnmatchedMessage {
     std::string text;
     std::int64_t time_ms = 0;
     std::optional<std::string> asking;
+    std::string conversation;
+    std::optional<std::string> question;  // the bot's reply before it
 };
 
-// Groups by normalised text, most frequent first, at most `limit` groups (0: all).
+// Occurrences listed with each unmatched group (`seen`), newest first.
+inline constexpr std::size_t unmatched_seen_per_group = 5;
+
+// Groups by normalised text, most frequent first, at most `limit` groups (0: all);
+// `messages` come oldest first.
 nlohmann::json group_unmatched(const std::vector<UnmatchedMessage>& messages, std::size_t limit);
 
 // The median, or null for none.
@@ -73,5 +81,9 @@ nlohmann::json zero_outcomes();
 // stats' per_day list.
 void add_per_day(nlohmann::json& per_day, const std::string& day, const std::string& level,
                  std::int64_t conversations);
+// Adds typed messages and those not understood to `day`'s entry (made by
+// add_per_day) and updates its not_understood_rate.
+void add_typed_per_day(nlohmann::json& per_day, const std::string& day, std::int64_t typed,
+                       std::int64_t not_understood);
 
 }  // namespace backtalk::store::review

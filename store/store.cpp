@@ -325,6 +325,11 @@ bool Store::delete_conversation(const std::string& id) {
     return found;
 }
 
+bool Store::mark_reviewed(const review::ReviewMark& mark) {
+    review::validate(mark);
+    return impl_->run_maintenance<bool>([&] { return impl_->backend->mark_reviewed(mark); });
+}
+
 void Store::backup_to(const std::filesystem::path& target) {
     // SQLite takes an empty name for a temporary database, gone on close.
     if (target.empty()) throw std::runtime_error("name the file to back up to");

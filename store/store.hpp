@@ -253,8 +253,13 @@ public:
     // Removes conversations whose last activity is before `cutoff_ms`, with
     // their messages, sessions and bindings. Returns the conversations removed.
     std::size_t purge_before(std::int64_t cutoff_ms);
-    // Removes one conversation, its messages and its session. False if unknown.
+    // Removes one conversation, its messages, session and review. False if unknown.
     bool delete_conversation(const std::string& id);
+    // Marks a conversation reviewed (replacing an earlier mark), after
+    // everything queued before. False if the conversation is unknown;
+    // std::invalid_argument for a mark review::validate refuses. The
+    // caller records who did it in the audit.
+    bool mark_reviewed(const review::ReviewMark& mark);
     // An online copy (SQLite backup API) of everything committed, checked
     // with PRAGMA quick_check. Refuses to overwrite an existing file. Runs on
     // the caller's thread with a connection of its own.

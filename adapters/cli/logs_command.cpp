@@ -2,6 +2,7 @@
 // Review subcommands open the database read-only and never create it;
 // maintenance goes through the store's writer like the server's own writes.
 #include "adapters/cli/commands.hpp"
+#include "adapters/cli/logs_print.hpp"
 
 #include "store/location.hpp"
 #include "store/review.hpp"
@@ -37,7 +38,13 @@ struct LogsOptions {
     std::string until;
     std::string level;
     std::string channel;
+    bool reviewed = false;
+    bool unreviewed = false;
+    std::string tag;
+    std::string search;
     std::size_t limit = 0;
+    std::string note;
+    std::string tags;
     bool as_json = false;
     std::string id;
     std::string format;
@@ -110,6 +117,20 @@ std::size_t write_export_file(const std::filesystem::path& output, const std::fi
 // The store for maintenance, on an existing backtalk log only: opening a
 // store migrates the file, which must never happen to another program's
 // database.
+// The whole id of the conversation a reviewer names by its id or its first
+// characters (see ReviewReader::resolve_id).
+std::string full_id(review::ReviewReader& reader, const std::string& id_or_prefix) {
+    const auto id = reader.resolve_id(id_or_prefix);
+    if (!id) throw std::runtime_error("no conversation " + id_or_prefix);
+    return *id;
+}
+
+// Who runs a command, for the audit: "cli" and the login name.
+std::string cli_actor() {
+    const char* user = std::getenv("USER");
+    return std::string("cli ") + (user && *user ? user : std::to_string(::getuid()));
+}
+
 std::unique_ptr<store::Store> open_for_maintenance(const CommonOptions& common) {
     open_for_review(common);
     return std::make_unique<store::Store>(log_store_options(common));
@@ -122,6 +143,10 @@ review::Filter make_filter(const LogsOptions& options) {
     if (!options.until.empty()) filter.until_ms = review::parse_time_ms(options.until, now);
     if (!options.level.empty()) filter.level = options.level;
     if (!options.channel.empty()) filter.channel = options.channel;
+    if (options.reviewed) filter.reviewed = true;
+    if (options.unreviewed) filter.reviewed = false;
+    if (!options.tag.empty()) filter.tag = options.tag;
+    if (!options.search.empty()) filter.text = options.search;
     filter.limit = options.limit;
     review::validate(filter);
     return filter;
@@ -140,185 +165,15 @@ void add_filter_options(CLI::App& command, LogsOptions& options, std::size_t def
     command.add_option("--level", options.level, "Outcome: emergency, urgent, gp_soon, self_care or none")
         ->check(not_empty);
     command.add_option("--channel", options.channel, "terminal, websocket, rest, telegram")->check(not_empty);
+    auto* reviewed = command.add_flag("--reviewed", options.reviewed, "Only conversations marked reviewed");
+    command.add_flag("--unreviewed", options.unreviewed, "Only conversations not marked reviewed yet")
+        ->excludes(reviewed);
+    command.add_option("--tag", options.tag, "Only conversations reviewed with this tag")->check(not_empty);
+    command.add_option("--search", options.search, "Only conversations where the person or the bot wrote all these words")
+        ->check(not_empty);
     command.add_option("--limit", options.limit, "At most this many (0: all)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-}
-
-std::string text_or(const json& value, const std::string& fallback) {
-    return value.is_string() ? value.get<std::string>() : fallback;
-}
-
-std::string outcome_text(const json& triage) {
-    if (triage.is_null()) return "-";
-    std::string text = triage.at("level").get<std::string>();
-    const json& reasons = triage.at("reasons");
-    if (!reasons.empty()) {
-        text += " (";
-        for (std::size_t i = 0; i < reasons.size(); ++i) text += (i > 0 ? ", " : "") + reasons[i].get<std::string>();
-        text += ")";
-    }
-    return text;
-}
-
-// "2024-05-01T10:00:00.000Z" -> "2024-05-01 10:00:00"
-std::string readable_time(const json& iso) { return iso.get<std::string>().substr(0, 19).replace(10, 1, " "); }
-
-// Text as a terminal should show it: what people typed may hold escape
-// sequences (clearing the screen, setting the title) or line breaks and
-// carriage returns that forge rows, so control characters (C0, DEL and
-// C1) are printed as visible escapes.
-std::string visible(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto byte = static_cast<unsigned char>(text[i]);
-        const bool c1 = byte == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-                        static_cast<unsigned char>(text[i + 1]) <= 0x9f;
-        if (byte == '\n') {
-            out += "\\n";
-        } else if (byte < 0x20 || byte == 0x7f || c1) {
-            char escape[8];
-            std::snprintf(escape, sizeof escape, "\\x%02x", c1 ? static_cast<unsigned char>(text[++i]) : byte);
-            out += escape;
-        } else {
-            out += text[i];
-        }
-    }
-    return out;
-}
-
-// Every string in `value` made visible(), for the human-readable printers.
-json visible(json value) {
-    if (value.is_string()) return visible(value.get<std::string>());
-    if (value.is_structured()) {
-        for (auto& item : value) item = visible(std::move(item));
-    }
-    return value;
-}
-
-void print_list(const json& conversations) {
-    if (conversations.empty()) {
-        std::cout << "no conversations match\n";
-        return;
-    }
-    std::cout << std::left << std::setw(34) << "ID" << std::setw(21) << "STARTED (UTC)" << std::setw(11) << "CHANNEL"
-              << std::setw(7) << "TURNS" << "OUTCOME / STOPPED AT\n";
-    for (const json& conversation : conversations) {
-        std::string where = outcome_text(conversation.at("outcome"));
-        if (conversation.at("outcome").is_null()) {
-            where = "stopped at " + text_or(conversation.at("state"), "?");
-            if (conversation.at("asking").is_string()) where += " / " + conversation.at("asking").get<std::string>();
-        }
-        std::cout << std::setw(34) << conversation.at("id").get<std::string>() << std::setw(21)
-                  << readable_time(conversation.at("started")) << std::setw(11)
-                  << conversation.at("channel").get<std::string>() << std::setw(7)
-                  << conversation.at("turns").get<int>() << where << '\n';
-    }
-}
-
-void print_transcript(const json& transcript) {
-    const json& conversation = transcript.at("conversation");
-    std::cout << "Conversation " << transcript.at("id").get<std::string>() << '\n';
-    if (conversation.is_null()) {
-        std::cout << "  (its summary row is missing; messages only)\n";
-    } else {
-        std::cout << "  channel " << conversation.at("channel").get<std::string>() << ", locale "
-                  << text_or(conversation.at("locale"), "?") << ", " << conversation.at("turns").get<int>()
-                  << " turns\n"
-                  << "  started " << readable_time(conversation.at("started")) << ", last activity "
-                  << readable_time(conversation.at("last_activity")) << " (UTC)\n"
-                  << "  outcome " << outcome_text(conversation.at("outcome")) << '\n';
-    }
-    std::cout << '\n';
-    for (const json& message : transcript.at("messages")) {
-        const bool inbound = message.at("direction") == "in";
-        const std::string kind = message.at("kind").get<std::string>();
-        std::string text = message.at("text").get<std::string>();
-        if (kind == "start" || kind == "session") text = "[" + kind + "]" + (text.empty() ? "" : " " + text);
-        if (kind == "choice") text = "[choice] " + text;
-        if (kind == "error") text = "[error " + text_or(message.at("code"), "?") + "] " + text;
-        if (kind == "invalid") text = "[invalid] " + text;
-        std::cout << std::right << std::setw(4) << ("#" + std::to_string(message.at("seq").get<int>())) << "  "
-                  << message.at("time").get<std::string>().substr(11, 12) << "  " << (inbound ? "> " : "< ")
-                  << text << '\n';
-        std::string notes;
-        if (inbound && kind != "start") {
-            if (message.at("understood") == true) {
-                std::ostringstream confidence;
-                confidence << std::fixed << std::setprecision(2) << message.at("confidence").get<double>();
-                notes = "understood";
-                if (!message.at("intents").empty()) {
-                    notes += ":";
-                    for (const json& intent : message.at("intents")) notes += " " + intent.get<std::string>();
-                }
-                notes += " (confidence " + confidence.str() + ")";
-            } else if (message.at("understood") == false) {
-                notes = "NOT UNDERSTOOD";
-            }
-            if (message.at("asking").is_string()) notes += ", answering " + message.at("asking").get<std::string>();
-        } else if (!inbound && kind == "reply") {
-            notes = "state " + text_or(message.at("state"), "?");
-            if (message.at("asking").is_string()) notes += ", asking " + message.at("asking").get<std::string>();
-            if (!message.at("triage").is_null()) notes += ", triage " + outcome_text(message.at("triage"));
-        }
-        if (!message.at("basis").empty()) {
-            notes += (notes.empty() ? "" : "\n" + std::string(24, ' ')) + "because " +
-                     review::basis_text(message.at("basis"));
-        }
-        if (!notes.empty()) std::cout << std::string(24, ' ') << notes << '\n';
-    }
-}
-
-void print_stats(const json& stats) {
-    const auto line = [](const std::string& label, const std::string& value) {
-        std::cout << std::left << std::setw(28) << label << value << '\n';
-    };
-    line("conversations", std::to_string(stats.at("conversations").get<std::int64_t>()));
-    line("turns", std::to_string(stats.at("turns").get<std::int64_t>()));
-    line("messages in / out", std::to_string(stats.at("messages_in").get<std::int64_t>()) + " / " +
-                                  std::to_string(stats.at("messages_out").get<std::int64_t>()));
-    std::string outcomes;
-    for (const char* level : {"emergency", "urgent", "gp_soon", "self_care", "none"}) {
-        if (!outcomes.empty()) outcomes += ", ";
-        outcomes += std::string(level) + " " + std::to_string(stats.at("outcomes").at(level).get<std::int64_t>());
-    }
-    line("outcomes", outcomes);
-    std::ostringstream rate;
-    if (stats.at("fallback_rate").is_null()) {
-        rate << "- (no messages)";
-    } else {
-        rate << std::fixed << std::setprecision(1) << stats.at("fallback_rate").get<double>() * 100.0
-             << "% of typed messages not understood";
-    }
-    line("fallback rate", rate.str());
-    const json& median = stats.at("median_turns_to_outcome");
-    line("median turns to an outcome", median.is_null() ? "- (no outcome yet)" : median.dump());
-    if (!stats.at("drop_off").empty()) {
-        std::cout << "where conversations without an outcome stopped:\n";
-        for (const json& stop : stats.at("drop_off")) {
-            std::cout << std::right << std::setw(8) << stop.at("conversations").get<std::int64_t>() << "  "
-                      << text_or(stop.at("state"), "?") << " / " << text_or(stop.at("asking"), "-") << '\n';
-        }
-    }
-}
-
-void print_unmatched(const json& groups) {
-    if (groups.empty()) {
-        std::cout << "every message was understood\n";
-        return;
-    }
-    std::cout << std::right << std::setw(6) << "COUNT" << "  " << std::left << std::setw(40) << "TEXT"
-              << "  WHILE ASKING\n";
-    for (const json& group : groups) {
-        std::string asking;
-        for (const auto& [topic, count] : group.at("asking").items()) {
-            if (!asking.empty()) asking += ", ";
-            asking += topic + " " + std::to_string(count.get<std::int64_t>());
-        }
-        std::cout << std::right << std::setw(6) << group.at("count").get<std::int64_t>() << "  " << std::left
-                  << std::setw(40) << group.at("text").get<std::string>() << "  " << asking << '\n';
-    }
 }
 
 void print_json(const json& value) { std::cout << value.dump(2) << '\n'; }
@@ -351,8 +206,7 @@ void add_logs_command(CLI::App& app) {
     show->callback([options, show] {
         say_which_database(*show, options->common);
         const auto reader = open_for_review(options->common);
-        const auto transcript = reader->transcript(options->id);
-        if (!transcript) throw std::runtime_error("no conversation " + options->id);
+        const auto transcript = reader->transcript(full_id(*reader, options->id));
         options->as_json ? print_json(*transcript) : print_transcript(visible(*transcript));
     });
 
@@ -431,6 +285,32 @@ void add_logs_command(CLI::App& app) {
         log->close();
         if (!found) throw std::runtime_error("no conversation " + options->id);
         std::cout << "deleted conversation " << options->id << '\n';
+    });
+
+    options = std::make_shared<LogsOptions>();
+    CLI::App* review_command =
+        logs->add_subcommand("review", "Mark a conversation reviewed, with a note and tags (again: replaces them)");
+    add_common_options(*review_command, options->common);
+    review_command->add_option("id", options->id, "Conversation id, or its first or last 8 or more characters")->required();
+    review_command->add_option("--note", options->note, "What the reviewer found");
+    review_command->add_option("--tags", options->tags, "Words to filter by, separated by commas, e.g. follow-up,wording");
+    review_command->callback([options, review_command] {
+        say_which_database(*review_command, options->common);
+        review::ReviewMark mark;
+        mark.conversation = full_id(*open_for_review(options->common), options->id);
+        mark.time_ms = now_ms();
+        mark.reviewer = cli_actor();
+        mark.note = options->note;
+        mark.tags = review::parse_tags(options->tags);
+        review::validate(mark);
+        auto log = open_for_maintenance(options->common);
+        const bool found = log->mark_reviewed(mark);
+        if (found) {
+            log->record_audit({mark.time_ms, mark.reviewer, "review", mark.conversation + " tags=" + json(mark.tags).dump()});
+        }
+        log->close();
+        if (!found) throw std::runtime_error("no conversation " + options->id);
+        std::cout << "marked " << mark.conversation << " reviewed\n";
     });
 
     options = std::make_shared<LogsOptions>();

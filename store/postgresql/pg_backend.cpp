@@ -44,6 +44,7 @@ std::size_t PgBackend::purge_before(std::int64_t cutoff_ms) {
                     cutoff);
     connection.exec(std::string("DELETE FROM sessions WHERE updated < $1::bigint OR id IN (") + old_conversations + ")",
                     cutoff);
+    connection.exec(std::string("DELETE FROM reviews WHERE conversation IN (") + old_conversations + ")", cutoff);
     connection.exec("DELETE FROM bindings WHERE updated < $1::bigint", cutoff);
     const PgResult removed = connection.exec("DELETE FROM conversations WHERE last_activity < $1::bigint", cutoff);
     transaction.commit();
@@ -58,12 +59,24 @@ bool PgBackend::delete_conversation(const std::string& id) {
     // As in SQLite: a binding names the conversation as its value or inside
     // it (a stored REST answer); ids are 32 random hex digits.
     for (const char* sql : {"DELETE FROM turns WHERE conversation = $1", "DELETE FROM sessions WHERE id = $1",
+                            "DELETE FROM reviews WHERE conversation = $1",
                             "DELETE FROM bindings WHERE strpos(value, $1) > 0",
                             "DELETE FROM conversations WHERE id = $1"}) {
         changed += connection.exec(sql, {id}).affected();
     }
     transaction.commit();
     return changed > 0;
+}
+
+bool PgBackend::mark_reviewed(const review::ReviewMark& mark) {
+    ensure_writer();
+    const PgResult marked = writer_->connection().exec(
+        "INSERT INTO reviews (conversation, time, reviewer, note, tags) "
+        "SELECT id, $2::bigint, $3, $4, $5::jsonb FROM conversations WHERE id = $1 "
+        "ON CONFLICT (conversation) DO UPDATE SET time = excluded.time, reviewer = excluded.reviewer, "
+        "note = excluded.note, tags = excluded.tags",
+        {mark.conversation, std::to_string(mark.time_ms), mark.reviewer, mark.note, nlohmann::json(mark.tags).dump()});
+    return marked.affected() > 0;
 }
 
 bool PgBackend::is_record_error(const std::exception& error) const {

@@ -3,6 +3,7 @@
 #include "store/postgresql/pg_schema.hpp"
 #include "store/review_rows.hpp"
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,25 @@ Where conversation_where(const review::Filter& filter) {
         else terms.push_back("c.outcome_level = " + where.placeholder(*filter.level));
     }
     if (filter.channel) terms.push_back("c.channel = " + where.placeholder(*filter.channel));
+    if (filter.reviewed) {
+        terms.push_back(std::string(*filter.reviewed ? "" : "NOT ") +
+                        "EXISTS (SELECT 1 FROM reviews r WHERE r.conversation = c.id)");
+    }
+    if (filter.text) {
+        // PostgreSQL's own full text ('simple': words as written, no
+        // stemming, as FTS5 here), computed on reading: no index yet.
+        // Every word somewhere in the conversation, as in SQLite.
+        for (const std::string& word : review::search_words(*filter.text)) {
+            terms.push_back("EXISTS (SELECT 1 FROM turns t WHERE t.conversation = c.id AND to_tsvector('simple', "
+                            "coalesce(t.person->>'text', '') || ' ' || coalesce((SELECT string_agg(e->>'text', ' ') "
+                            "FROM json_array_elements(t.replies) e), '')) @@ plainto_tsquery('simple', " +
+                            where.placeholder(word) + "))");
+        }
+    }
+    if (filter.tag) {
+        terms.push_back("EXISTS (SELECT 1 FROM reviews r WHERE r.conversation = c.id AND r.tags ? " +
+                        where.placeholder(*filter.tag) + ")");
+    }
     where.sql = terms.empty() ? "true" : terms.front();
     for (std::size_t i = 1; i < terms.size(); ++i) where.sql += " AND " + terms[i];
     return where;
@@ -115,9 +135,12 @@ review::MessageFields message_fields(const PgResult& result, int row, int first)
     return fields;
 }
 
+// The review mark as one JSON object, as SQLite gives it.
 constexpr const char* conversation_columns =
     "c.id, c.channel, c.user_hash, c.started, c.last_activity, c.locale, c.outcome_level, "
-    "c.outcome_reasons, c.turns, c.state, c.asking";
+    "c.outcome_reasons, c.turns, c.state, c.asking, "
+    "(SELECT json_build_object('time', r.time, 'reviewer', r.reviewer, 'note', r.note, 'tags', r.tags)::text "
+    "FROM reviews r WHERE r.conversation = c.id)";
 
 json conversation_row(const PgResult& result, int row) {
     review::ConversationFields fields;
@@ -132,6 +155,7 @@ json conversation_row(const PgResult& result, int row) {
     fields.turns = static_cast<int>(integer(result, row, 8));
     fields.state = optional_text(result, row, 9);
     fields.asking = optional_text(result, row, 10);
+    fields.review = optional_text(result, row, 11);
     return review::conversation_json(fields);
 }
 
@@ -166,6 +190,29 @@ json PgReviewReader::list_conversations(const review::Filter& filter) {
         json list = json::array();
         for (int row = 0; row < rows.rows(); ++row) list.push_back(conversation_row(rows, row));
         return list;
+    });
+}
+
+std::optional<std::string> PgReviewReader::resolve_id(const std::string& id_or_prefix) {
+    return in_snapshot(*connection_, [&]() -> std::optional<std::string> {
+        if (connection_->exec("SELECT 1 FROM conversations WHERE id = $1", {id_or_prefix}).rows() > 0) {
+            return id_or_prefix;
+        }
+        if (id_or_prefix.size() < review::min_short_id) {
+            throw std::invalid_argument("no conversation has the id '" + id_or_prefix +
+                                        "'; a short id needs at least " + std::to_string(review::min_short_id) +
+                                        " characters");
+        }
+        const PgResult found = connection_->exec(
+            "SELECT id FROM conversations WHERE left(id, length($1)) = $1 OR right(id, length($1)) = $1 "
+            "ORDER BY id COLLATE \"C\" LIMIT 4",
+            {id_or_prefix});
+        if (found.rows() == 0) return std::nullopt;
+        if (found.rows() == 1) return found.text(0, 0);
+        std::string named;
+        for (int row = 0; row < found.rows() && row < 3; ++row) named += (row ? ", " : "") + found.text(row, 0);
+        throw std::invalid_argument("'" + id_or_prefix + "' names more than one conversation (" + named +
+                                    (found.rows() > 3 ? ", ..." : "") + "); give more of the id");
     });
 }
 
@@ -268,6 +315,17 @@ json PgReviewReader::stats(const review::Filter& filter) {
         for (int row = 0; row < days.rows(); ++row) {
             review::add_per_day(per_day, days.text(row, 0), days.text(row, 1), integer(days, row, 2));
         }
+        const PgResult typed_days = connection_->exec(
+            messages + "SELECT to_char(to_timestamp(c.started / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), "
+                       "COUNT(*) FILTER (WHERE m.direction = 'in' AND m.o->>'kind' = 'message'), "
+                       "COUNT(*) FILTER (WHERE m.direction = 'in' AND m.o->>'kind' = 'message' "
+                       "AND m.o->>'understood' = 'false') FROM m JOIN conversations c ON c.id = m.conversation "
+                       "GROUP BY 1",
+            where.params);
+        for (int row = 0; row < typed_days.rows(); ++row) {
+            review::add_typed_per_day(per_day, typed_days.text(row, 0), integer(typed_days, row, 1),
+                                      integer(typed_days, row, 2));
+        }
         result["per_day"] = per_day;
         return result;
     });
@@ -277,14 +335,19 @@ json PgReviewReader::unmatched(const review::Filter& filter) {
     const Where where = conversation_where(filter);
     return in_snapshot(*connection_, [&] {
         const PgResult rows = connection_->exec(
+            // The question that was open: the bot's last reply before the message.
             "WITH " + messages_cte("SELECT c.id FROM conversations c WHERE " + where.sql) + " SELECT m.o->>'text', " +
-                own_or_row("time", "::bigint") + " AS at, m.o->>'asking' FROM m WHERE m.direction = 'in' "
+                own_or_row("time", "::bigint") + " AS at, m.o->>'asking', m.conversation, "
+                "(SELECT q.o->>'text' FROM m q WHERE q.conversation = m.conversation AND q.seq < m.seq "
+                "AND q.direction = 'out' AND q.o->>'kind' = 'reply' ORDER BY q.seq DESC LIMIT 1) "
+                "FROM m WHERE m.direction = 'in' "
                 "AND m.o->>'kind' = 'message' AND m.o->>'understood' = 'false' "
                 "ORDER BY at, m.conversation COLLATE \"C\", m.seq",
             where.params);
         std::vector<review::UnmatchedMessage> messages;
         for (int row = 0; row < rows.rows(); ++row) {
-            messages.push_back({rows.text(row, 0), integer(rows, row, 1), optional_text(rows, row, 2)});
+            messages.push_back({rows.text(row, 0), integer(rows, row, 1), optional_text(rows, row, 2), rows.text(row, 3),
+                                optional_text(rows, row, 4)});
         }
         return review::group_unmatched(messages, filter.limit);
     });

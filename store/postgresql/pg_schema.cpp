@@ -11,7 +11,7 @@ namespace {
 constexpr const char* migration_lock = "SELECT pg_advisory_xact_lock(7410518)";
 
 // Never edit a released migration; add a new one.
-const std::array<const char*, 1> migrations = {
+const std::array<const char*, 2> migrations = {
     // 1: conversations, the log as one row per turn, sessions with versions,
     // audit, bindings.
     R"sql(
@@ -70,6 +70,16 @@ const std::array<const char*, 1> migrations = {
         PRIMARY KEY (scope, key)
     );
     CREATE INDEX bindings_updated ON bindings (updated);
+    )sql",
+    // 2: a reviewer's mark on a conversation (as SQLite's schema 9).
+    R"sql(
+    CREATE TABLE reviews (
+        conversation text PRIMARY KEY,
+        time         bigint NOT NULL,       -- ms since the epoch
+        reviewer     text NOT NULL,
+        note         text NOT NULL,
+        tags         jsonb NOT NULL         -- array of strings
+    );
     )sql",
 };
 

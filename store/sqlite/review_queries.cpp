@@ -26,7 +26,11 @@ struct Where {
     std::vector<std::variant<std::int64_t, std::string>> values;
 };
 
-Where conversation_where(const Filter& filter) {
+// Review marks came with schema 8; an older log (read before `logs upgrade`)
+// has none, and every conversation in it counts as not reviewed.
+bool has_review_marks(SQLite::Database& db) { return db.tableExists("reviews"); }
+
+Where conversation_where(const Filter& filter, bool review_marks) {
     Where where;
     std::vector<std::string> terms;
     if (filter.since_ms) {
@@ -49,6 +53,26 @@ Where conversation_where(const Filter& filter) {
         terms.emplace_back("c.channel = ?");
         where.values.emplace_back(*filter.channel);
     }
+    if (!review_marks) {
+        if ((filter.reviewed && *filter.reviewed) || filter.tag) terms.emplace_back("0");
+    } else if (filter.reviewed) {
+        terms.emplace_back(std::string(*filter.reviewed ? "" : "NOT ") +
+                           "EXISTS (SELECT 1 FROM reviews r WHERE r.conversation = c.id)");
+    }
+    if (filter.text) {
+        // Every word somewhere in the conversation (a document is one turn
+        // row), each quoted: FTS5's query syntax never sees what people typed.
+        for (const std::string& word : search_words(*filter.text)) {
+            terms.emplace_back("c.id IN (SELECT t.conversation FROM turns t WHERE t.rowid IN "
+                               "(SELECT rowid FROM turns_text WHERE turns_text MATCH ?))");
+            where.values.emplace_back("\"" + word + "\"");
+        }
+    }
+    if (filter.tag && review_marks) {
+        terms.emplace_back("EXISTS (SELECT 1 FROM reviews r, json_each(r.tags) t "
+                           "WHERE r.conversation = c.id AND t.value = ?)");
+        where.values.emplace_back(*filter.tag);
+    }
     where.sql = terms.empty() ? "1" : terms.front();
     for (std::size_t i = 1; i < terms.size(); ++i) where.sql += " AND " + terms[i];
     return where;
@@ -68,8 +92,8 @@ std::int64_t sql_limit(std::size_t limit) { return limit == 0 ? -1 : static_cast
 
 // The filter's conversations cut to the newest `limit` of them (0: all), for
 // queries that aggregate rather than list: their LIMIT would cut groups.
-Where newest_conversations(const Filter& filter) {
-    Where where = conversation_where(filter);
+Where newest_conversations(const Filter& filter, bool review_marks) {
+    Where where = conversation_where(filter, review_marks);
     if (filter.limit == 0) return where;
     where.sql = "c.id IN (SELECT c.id FROM conversations c WHERE " + where.sql +
                 " ORDER BY c.started DESC, c.id LIMIT " + std::to_string(filter.limit) + ")";
@@ -81,9 +105,16 @@ std::optional<std::string> optional_text(const SQLite::Column& column) {
     return column.getString();
 }
 
-constexpr const char* conversation_columns =
-    "c.id, c.channel, c.user_hash, c.started, c.last_activity, c.locale, c.outcome_level, "
-    "c.outcome_reasons, c.turns, c.state, c.asking";
+// The review mark comes as one JSON object (or NULL), so that every query
+// over `conversations c` can select it without a join.
+std::string conversation_columns(bool review_marks) {
+    return std::string("c.id, c.channel, c.user_hash, c.started, c.last_activity, c.locale, c.outcome_level, "
+                       "c.outcome_reasons, c.turns, c.state, c.asking, ") +
+           (review_marks ? "(SELECT json_object('time', r.time, 'reviewer', r.reviewer, 'note', r.note, "
+                           "'tags', json(r.tags)) FROM reviews r WHERE r.conversation = c.id)"
+                         : "NULL");
+}
+
 
 json conversation_row(SQLite::Statement& row) {
     ConversationFields fields;
@@ -98,6 +129,7 @@ json conversation_row(SQLite::Statement& row) {
     fields.turns = row.getColumn(8).getInt();
     fields.state = optional_text(row.getColumn(9));
     fields.asking = optional_text(row.getColumn(10));
+    fields.review = optional_text(row.getColumn(11));
     return conversation_json(fields);
 }
 
@@ -140,8 +172,9 @@ std::int64_t count(SQLite::Database& db, const std::string& sql, const Where& wh
 
 json list_conversations(SQLite::Database& db, const Filter& filter) {
     validate(filter);
-    const Where where = conversation_where(filter);
-    SQLite::Statement query(db, std::string("SELECT ") + conversation_columns + " FROM conversations c WHERE " +
+    const bool review_marks = has_review_marks(db);
+    const Where where = conversation_where(filter, review_marks);
+    SQLite::Statement query(db, "SELECT " + conversation_columns(review_marks) + " FROM conversations c WHERE " +
                                     where.sql + " ORDER BY c.started DESC, c.id LIMIT ?");
     query.bind(bind_where(query, where), sql_limit(filter.limit));
     json list = json::array();
@@ -149,10 +182,39 @@ json list_conversations(SQLite::Database& db, const Filter& filter) {
     return list;
 }
 
+std::optional<std::string> resolve_id(SQLite::Database& db, const std::string& id_or_prefix) {
+    {
+        SQLite::Statement exact(db, "SELECT 1 FROM conversations WHERE id = ?");
+        exact.bind(1, id_or_prefix);
+        if (exact.executeStep()) return id_or_prefix;
+    }
+    if (id_or_prefix.size() < min_short_id) {
+        throw std::invalid_argument("no conversation has the id '" + id_or_prefix + "'; a short id needs at least " +
+                                    std::to_string(min_short_id) + " characters");
+    }
+    // The start through a range on the primary key (not LIKE, whose '_' and
+    // '%' would match more than was typed); the end by comparing it.
+    std::string after = id_or_prefix;
+    after.back() = static_cast<char>(after.back() + 1);
+    SQLite::Statement query(db, "SELECT id FROM conversations WHERE id >= ?1 AND id < ?2 "
+                                "UNION SELECT id FROM conversations WHERE substr(id, -?3) = ?1 ORDER BY id LIMIT 4");
+    query.bind(1, id_or_prefix);
+    query.bind(2, after);
+    query.bind(3, static_cast<std::int64_t>(id_or_prefix.size()));
+    std::vector<std::string> found;
+    while (query.executeStep()) found.push_back(query.getColumn(0).getString());
+    if (found.empty()) return std::nullopt;
+    if (found.size() == 1) return found.front();
+    std::string named;
+    for (std::size_t i = 0; i < found.size() && i < 3; ++i) named += (i ? ", " : "") + found[i];
+    throw std::invalid_argument("'" + id_or_prefix + "' names more than one conversation (" + named +
+                                (found.size() > 3 ? ", ..." : "") + "); give more of the id");
+}
+
 std::optional<json> transcript(SQLite::Database& db, const std::string& id) {
     json conversation = nullptr;
     {
-        SQLite::Statement query(db, std::string("SELECT ") + conversation_columns +
+        SQLite::Statement query(db, "SELECT " + conversation_columns(has_review_marks(db)) +
                                         " FROM conversations c WHERE c.id = ?");
         query.bind(1, id);
         if (query.executeStep()) conversation = conversation_row(query);
@@ -169,7 +231,7 @@ std::optional<json> transcript(SQLite::Database& db, const std::string& id) {
 void for_each_export_row(SQLite::Database& db, const Filter& filter,
                          const std::function<void(const json&)>& row) {
     validate(filter);
-    const Where where = conversation_where(filter);
+    const Where where = conversation_where(filter, has_review_marks(db));
     // The newest `limit` conversations, then written oldest first.
     SQLite::Statement query(db, std::string("SELECT m.conversation, ") + message_columns +
                                     " FROM messages m JOIN (SELECT c.id, c.started FROM conversations c WHERE " +
@@ -196,7 +258,7 @@ json stats(SQLite::Database& db, const Filter& filter) {
                                  ": run `backtalk logs upgrade` (or start backtalk serve) on it once every "
                                  "server that writes it runs this version");
     }
-    const Where where = newest_conversations(filter);
+    const Where where = newest_conversations(filter, has_review_marks(db));
     json result;
     result["conversations"] = count(db, "SELECT COUNT(*) FROM conversations c WHERE " + where.sql, where);
     result["turns"] = count(db, "SELECT COALESCE(SUM(c.turns), 0) FROM conversations c WHERE " + where.sql, where);
@@ -255,12 +317,13 @@ json stats(SQLite::Database& db, const Filter& filter) {
     {
         SQLite::Statement query(
             db, "SELECT strftime('%Y-%m-%d', c.started / 1000, 'unixepoch') AS day, "
-                "COALESCE(c.outcome_level, 'none'), COUNT(*) FROM conversations c WHERE " + where.sql +
-                " GROUP BY 1, 2 ORDER BY 1");
+                "COALESCE(c.outcome_level, 'none'), COUNT(*), SUM(c.typed), SUM(c.not_understood) "
+                "FROM conversations c WHERE " + where.sql + " GROUP BY 1, 2 ORDER BY 1");
         bind_where(query, where);
         while (query.executeStep()) {
-            add_per_day(per_day, query.getColumn(0).getString(), query.getColumn(1).getString(),
-                        query.getColumn(2).getInt64());
+            const std::string day = query.getColumn(0).getString();
+            add_per_day(per_day, day, query.getColumn(1).getString(), query.getColumn(2).getInt64());
+            add_typed_per_day(per_day, day, query.getColumn(3).getInt64(), query.getColumn(4).getInt64());
         }
     }
     result["per_day"] = per_day;
@@ -269,8 +332,13 @@ json stats(SQLite::Database& db, const Filter& filter) {
 
 json unmatched(SQLite::Database& db, const Filter& filter) {
     validate(filter);
-    const Where where = conversation_where(filter);
-    SQLite::Statement query(db, "SELECT m.text, m.time, m.asking FROM messages m JOIN conversations c "
+    const Where where = conversation_where(filter, has_review_marks(db));
+    // The question that was open: the bot's last reply before the message.
+    SQLite::Statement query(db, "SELECT m.text, m.time, m.asking, m.conversation, "
+                                "(SELECT o.text FROM messages o WHERE o.conversation = m.conversation "
+                                "AND o.seq < m.seq AND o.direction = 'out' AND o.kind = 'reply' "
+                                "ORDER BY o.seq DESC LIMIT 1) "
+                                "FROM messages m JOIN conversations c "
                                 "ON c.id = m.conversation WHERE m.direction = 'in' AND m.kind = 'message' "
                                 "AND m.understood = 0 AND " + where.sql + " ORDER BY m.time");
     bind_where(query, where);
@@ -278,7 +346,8 @@ json unmatched(SQLite::Database& db, const Filter& filter) {
     std::vector<UnmatchedMessage> messages;
     while (query.executeStep()) {
         messages.push_back({query.getColumn(0).getString(), query.getColumn(1).getInt64(),
-                            optional_text(query.getColumn(2))});
+                            optional_text(query.getColumn(2)), query.getColumn(3).getString(),
+                            optional_text(query.getColumn(4))});
     }
     return group_unmatched(messages, filter.limit);
 }

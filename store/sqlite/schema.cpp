@@ -163,6 +163,40 @@ const std::vector<Migration> migrations = {
     // the bot's replies and the basis of the advice in one row of `turns`
     // instead of about five rows of `messages`, which becomes a view of them.
     detail::convert_messages_to_turn_rows,
+    // 9: a reviewer's mark on a conversation: who, when, a note and tags
+    // (JSON array of strings). One row per conversation; marking again
+    // replaces it.
+    sql(R"sql(
+    CREATE TABLE reviews (
+        conversation TEXT PRIMARY KEY,
+        time         INTEGER NOT NULL,      -- ms since the epoch
+        reviewer     TEXT NOT NULL,
+        note         TEXT NOT NULL,
+        tags         TEXT NOT NULL          -- JSON array
+    ) WITHOUT ROWID;
+    )sql"),
+    // 10: full-text search (FTS5) over what the person and the bot wrote,
+    // one document per turn row (its rowid), kept by triggers on `turns`
+    // (rows are only ever inserted and deleted). JSON that is not valid
+    // (a damaged row) is indexed as nothing rather than failing the write.
+    sql(R"sql(
+    CREATE VIRTUAL TABLE turns_text USING fts5(person, bot, tokenize = 'unicode61 remove_diacritics 2');
+    INSERT INTO turns_text (rowid, person, bot)
+        SELECT t.rowid,
+               CASE WHEN json_valid(t.person) THEN json_extract(t.person, '$.text') END,
+               CASE WHEN json_valid(t.replies) THEN
+                   (SELECT group_concat(json_extract(r.value, '$.text'), char(10)) FROM json_each(t.replies) r) END
+        FROM turns t;
+    CREATE TRIGGER turns_text_insert AFTER INSERT ON turns BEGIN
+        INSERT INTO turns_text (rowid, person, bot) VALUES (new.rowid,
+            CASE WHEN json_valid(new.person) THEN json_extract(new.person, '$.text') END,
+            CASE WHEN json_valid(new.replies) THEN
+                (SELECT group_concat(json_extract(r.value, '$.text'), char(10)) FROM json_each(new.replies) r) END);
+    END;
+    CREATE TRIGGER turns_text_delete AFTER DELETE ON turns BEGIN
+        DELETE FROM turns_text WHERE rowid = old.rowid;
+    END;
+    )sql"),
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 // End to end through the `backtalk` binary: `chat --json` writes the log,
 // `logs ...` reads and maintains it.
+#include "run_backtalk.hpp"
 #include "store_test_support.hpp"
 #include "umask_guard.hpp"
 
@@ -17,47 +18,13 @@
 #include <vector>
 
 using nlohmann::json;
+using backtalk::test::quoted;
+using backtalk::test::Run;
+using backtalk::test::run_backtalk;
+using backtalk::test::typed;
+using backtalk::test::typed_input;
 
 namespace {
-
-struct Run {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string quoted(const std::string& text) {
-    std::string result = "'";
-    for (char c : text) {
-        if (c == '\'') {
-            result += "'\\''";
-        } else {
-            result += c;
-        }
-    }
-    return result + "'";
-}
-
-// Runs `backtalk ARGS < input` from the source tree (or `working_dir`),
-// capturing both streams; `runner` is a command (and its arguments) to run
-// backtalk through.
-Run run_backtalk(const backtalk::test::TempDir& dir, const std::string& args, const std::string& input = "",
-                 const std::string& runner = "", const std::string& working_dir = BACKTALK_SOURCE_DIR) {
-    {
-        std::ofstream in(dir / "stdin");
-        in << input;
-    }
-    const std::string command = "cd " + quoted(working_dir) + " && env -u BACKTALK_DB " + runner + " " +
-                                quoted(BACKTALK_BINARY) + " " + args + " < " + quoted((dir / "stdin").string()) +
-                                " > " + quoted((dir / "stdout").string()) + " 2> " +
-                                quoted((dir / "stderr").string());
-    const int status = std::system(command.c_str());
-    Run run;
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    run.out = backtalk::test::file_bytes(dir / "stdout");
-    run.err = backtalk::test::file_bytes(dir / "stderr");
-    return run;
-}
 
 std::vector<json> json_lines(const std::string& text) {
     std::vector<json> lines;
@@ -66,21 +33,6 @@ std::vector<json> json_lines(const std::string& text) {
         if (!line.empty()) lines.push_back(json::parse(line));
     }
     return lines;
-}
-
-const std::vector<std::string> typed{
-    R"({"type":"start"})",
-    R"({"type":"message","text":"my lower back hurts since I moved house, I am sam@example.org, +44 20 7946 0958"})",
-    R"({"type":"choice","id":"not-offered"})",
-    R"({"type":"choice","id":"none"})",
-    R"(this is not json)",
-    R"({"type":"message","text":"no"})",
-};
-
-std::string typed_input() {
-    std::string input;
-    for (const auto& line : typed) input += line + "\n";
-    return input;
 }
 
 }  // namespace
@@ -194,7 +146,7 @@ TEST_CASE("logs list, show, stats and unmatched read what chat wrote") {
     CHECK(csv.out.rfind("conversation,seq,", 0) == 0);
 }
 
-TEST_CASE("logs reads an older log without changing it; stats ask for logs upgrade, which brings it up to date") {
+TEST_CASE("logs reads an older log without changing it, stats ask for logs upgrade, which brings it up to date") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
     REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
@@ -205,6 +157,7 @@ TEST_CASE("logs reads an older log without changing it; stats ask for logs upgra
         // messages without a basis.
         SQLite::Database old(dir / "log.db", SQLite::OPEN_READWRITE);
         old.exec("ALTER TABLE messages DROP COLUMN basis");
+        old.exec("DROP TABLE reviews");
         for (const char* column : {"messages_in", "messages_out", "answers", "typed", "not_understood",
                                    "turns_to_outcome"}) {
             old.exec(std::string("ALTER TABLE conversations DROP COLUMN ") + column);
@@ -216,6 +169,10 @@ TEST_CASE("logs reads an older log without changing it; stats ask for logs upgra
     const Run list = run_backtalk(dir, "logs list --json --db " + db);
     REQUIRE_MESSAGE(list.exit_code == 0, list.err);
     CHECK(json::parse(list.out).size() == 1);
+    CHECK(json::parse(list.out)[0].at("review").is_null());
+    // A log without review marks has nothing reviewed yet.
+    CHECK(json::parse(run_backtalk(dir, "logs list --unreviewed --json --db " + db).out).size() == 1);
+    CHECK(json::parse(run_backtalk(dir, "logs list --tag x --json --db " + db).out).empty());
     const Run refused = run_backtalk(dir, "logs stats --db " + db);
     CHECK(refused.exit_code != 0);
     CHECK(refused.err.find("schema 5") != std::string::npos);
@@ -234,14 +191,14 @@ TEST_CASE("logs reads an older log without changing it; stats ask for logs upgra
     }
     const Run upgrade = run_backtalk(dir, "logs upgrade --db " + db);
     REQUIRE_MESSAGE(upgrade.exit_code == 0, upgrade.err);
-    CHECK(upgrade.out.find("schema 5 upgraded to 7") != std::string::npos);
-    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 7);
+    CHECK(upgrade.out.find("schema 5 upgraded to 9") != std::string::npos);
+    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 9);
     const Run upgraded = run_backtalk(dir, "logs stats --json --db " + db);
     REQUIRE_MESSAGE(upgraded.exit_code == 0, upgraded.err);
     CHECK(json::parse(upgraded.out) == json::parse(current.out));
     CHECK(json::parse(upgraded.out).at("messages_in").get<int>() == static_cast<int>(typed.size()));
     const Run again = run_backtalk(dir, "logs upgrade --db " + db);
-    CHECK(again.out.find("schema 7, up to date") != std::string::npos);
+    CHECK(again.out.find("schema 9, up to date") != std::string::npos);
 }
 
 TEST_CASE("logs commands fail clearly and create nothing on bad input") {
