@@ -3,6 +3,7 @@
 #include "run_backtalk.hpp"
 #include "store_test_support.hpp"
 #include "umask_guard.hpp"
+#include "store/sqlite/schema.hpp"
 
 #include "postgres_server.hpp"
 #include "store/postgresql/pg_connection.hpp"
@@ -153,17 +154,22 @@ TEST_CASE("logs reads an older log without changing it, stats ask for logs upgra
     const Run current = run_backtalk(dir, "logs stats --json --db " + db);
     REQUIRE_MESSAGE(current.exit_code == 0, current.err);
     {
-        // Back to schema 5: conversations without their message counts,
-        // messages without a basis.
-        SQLite::Database old(dir / "log.db", SQLite::OPEN_READWRITE);
-        old.exec("ALTER TABLE messages DROP COLUMN basis");
-        old.exec("DROP TABLE reviews");
-        for (const char* column : {"messages_in", "messages_out", "answers", "typed", "not_understood",
-                                   "turns_to_outcome"}) {
-            old.exec(std::string("ALTER TABLE conversations DROP COLUMN ") + column);
-        }
-        old.exec("PRAGMA user_version = 5");
+        // The same log as an older backtalk wrote it (schema 5): one row per
+        // object in a messages table, no basis, no counts on conversations,
+        // no review marks, no search index.
+        SQLite::Database old(dir / "old.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        backtalk::store::migrate(old, 5);
+        old.exec("ATTACH DATABASE '" + (dir / "log.db").string() + "' AS current");
+        old.exec("INSERT INTO messages SELECT conversation, seq, time, direction, kind, text, code, intents, "
+                 "confidence, understood, state, asking, triage_level, triage_reasons, rules_version, channel, "
+                 "processing_us FROM current.messages");
+        old.exec("INSERT INTO conversations SELECT id, channel, user_hash, started, last_activity, locale, "
+                 "outcome_level, outcome_reasons, turns, state, asking FROM current.conversations");
+        old.exec("INSERT INTO sessions SELECT * FROM current.sessions");
+        old.exec("DETACH DATABASE current");
     }
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(dir / (std::string("log.db") + suffix));
+    std::filesystem::rename(dir / "old.db", dir / "log.db");
     // A server of the older version may still be writing it: reading must
     // not migrate it under that server.
     const Run list = run_backtalk(dir, "logs list --json --db " + db);
@@ -191,14 +197,14 @@ TEST_CASE("logs reads an older log without changing it, stats ask for logs upgra
     }
     const Run upgrade = run_backtalk(dir, "logs upgrade --db " + db);
     REQUIRE_MESSAGE(upgrade.exit_code == 0, upgrade.err);
-    CHECK(upgrade.out.find("schema 5 upgraded to 9") != std::string::npos);
-    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 9);
+    CHECK(upgrade.out.find("schema 5 upgraded to 10") != std::string::npos);
+    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 10);
     const Run upgraded = run_backtalk(dir, "logs stats --json --db " + db);
     REQUIRE_MESSAGE(upgraded.exit_code == 0, upgraded.err);
     CHECK(json::parse(upgraded.out) == json::parse(current.out));
     CHECK(json::parse(upgraded.out).at("messages_in").get<int>() == static_cast<int>(typed.size()));
     const Run again = run_backtalk(dir, "logs upgrade --db " + db);
-    CHECK(again.out.find("schema 9, up to date") != std::string::npos);
+    CHECK(again.out.find("schema 10, up to date") != std::string::npos);
 }
 
 TEST_CASE("logs commands fail clearly and create nothing on bad input") {
