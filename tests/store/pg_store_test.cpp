@@ -40,11 +40,16 @@ store::StoreOptions postgresql_options(const test::TempDir& dir, const std::stri
 // Everything the review queries say, with and without filters.
 json review_output(review::ReviewReader& reader) {
     json output;
-    std::vector<review::Filter> filters(5);
+    std::vector<review::Filter> filters(10);
     filters[1].level = "none";
     filters[2].channel = "websocket";
     filters[3].limit = 2;
     filters[4].since_ms = test::may_1 + 24 * test::hour_ms;
+    filters[5].reviewed = true;
+    filters[6].reviewed = false;
+    filters[7].tag = "wording";
+    filters[8].text = "BACK hurts";
+    filters[9].text = "ambulance numbness";
     for (const review::Filter& filter : filters) {
         json answers;
         answers["list"] = reader.list_conversations(filter);
@@ -60,6 +65,14 @@ json review_output(review::ReviewReader& reader) {
     for (const char* id : {"e1", "s1", "n1", "t1", "nope"}) {
         const auto transcript = reader.transcript(id);
         output["transcripts"][id] = transcript ? *transcript : json(nullptr);
+    }
+    for (const char* id : {"e1", "zzzzzzzz", "abc"}) {
+        try {
+            const auto found = reader.resolve_id(id);
+            output["resolved"][id] = found ? json(*found) : json(nullptr);
+        } catch (const std::invalid_argument& error) {
+            output["resolved"][id] = error.what();
+        }
     }
     return output;
 }
@@ -82,6 +95,13 @@ void log_everything(store::Store& log) {
     turn.now_ms = test::may_1 + 30 * test::hour_ms;
     log.log_turn(turn);
     log.log_message(test::outbound("t1", test::may_1 + 31 * test::hour_ms, "Are you still there?"));
+    review::ReviewMark mark{"e1", test::may_1 + 40 * test::hour_ms, "cli alice", "caught at once", {"follow-up", "wording"}};
+    REQUIRE(log.mark_reviewed(mark));
+    mark.conversation = "n1";
+    mark.tags = {"wording"};
+    REQUIRE(log.mark_reviewed(mark));
+    mark.conversation = "unknown";
+    CHECK_FALSE(log.mark_reviewed(mark));
 }
 
 }  // namespace
@@ -103,6 +123,19 @@ TEST_CASE("postgresql: the same records read back exactly as from SQLite, throug
     CHECK(from_postgresql == from_sqlite);
     REQUIRE(from_sqlite["transcripts"]["t1"]["messages"].size() == 4);
     CHECK(from_sqlite["filters"][0]["rows"][0] == 23);
+    // The review filters and the search select what they should, alike.
+    const auto listed = [&](int filter) {
+        std::vector<std::string> ids;
+        for (const json& conversation : from_sqlite["filters"][filter]["list"]) ids.push_back(conversation["id"]);
+        return ids;
+    };
+    CHECK(listed(5) == std::vector<std::string>{"n1", "e1"});
+    CHECK(listed(6) == std::vector<std::string>{"t1", "s1"});
+    CHECK(listed(7) == std::vector<std::string>{"n1", "e1"});
+    CHECK(listed(8) == std::vector<std::string>{"e1"});
+    CHECK(from_sqlite["resolved"]["e1"] == "e1");
+    CHECK(from_sqlite["resolved"]["zzzzzzzz"].is_null());
+    CHECK(from_sqlite["resolved"]["abc"].get<std::string>().find("at least 8 characters") != std::string::npos);
 
     // The same through open_review_reader, as `backtalk logs --db URL` reads.
     const auto reader = review::open_review_reader(store::parse_database_location(url));

@@ -192,5 +192,5 @@ TEST_CASE("schema 10: the turns a version-9 log holds are indexed for full-text 
     CHECK(knee[0]["id"] == "v9");
     CHECK(since.size() == 1);
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
-    CHECK(db.execAndGet("SELECT COUNT(*) FROM turns_text").getInt() == 2);
+    CHECK(db.execAndGet("SELECT COUNT(*) FROM turns_text WHERE turns_text MATCH 'knee'").getInt() == 1);
 }
