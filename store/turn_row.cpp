@@ -12,36 +12,36 @@ namespace {
 
 void text_field(JsonWriter& json, std::string_view name, std::string_view value) {
     if (value.empty()) return;
-    json.key(name);
+    json.plain_key(name);
     json.string(value);
 }
 
 void json_field(JsonWriter& json, std::string_view name, const std::string& value) {
     if (value.empty()) return;
-    json.key(name);
+    json.plain_key(name);
     json.literal(value);
 }
 
 void override_text(JsonWriter& json, std::string_view name, std::string_view value, std::string_view head) {
     if (value == head) return;
-    json.key(name);
+    json.plain_key(name);
     json.string_or_null(value);
 }
 
 void write_object(JsonWriter& json, const LoggedObject& object, const TurnRow& head) {
     json.open('{');
-    json.key("kind");
+    json.plain_key("kind");
     json.string(object.kind);
-    json.key("text");
+    json.plain_key("text");
     json.string(object.text);
     text_field(json, "code", object.code);
     json_field(json, "intents", object.intents);
     if (object.confidence) {
-        json.key("confidence");
+        json.plain_key("confidence");
         json.decimal(*object.confidence);
     }
     if (object.understood) {
-        json.key("understood");
+        json.plain_key("understood");
         json.boolean(*object.understood);
     }
     text_field(json, "state", object.state);
@@ -50,13 +50,13 @@ void write_object(JsonWriter& json, const LoggedObject& object, const TurnRow& h
     json_field(json, "reasons", object.reasons);
     json_field(json, "basis", object.basis);
     if (object.time_ms != head.time_ms) {
-        json.key("time");
+        json.plain_key("time");
         json.number(object.time_ms);
     }
     override_text(json, "rules_version", object.rules_version, head.rules_version);
     override_text(json, "channel", object.channel, head.channel);
     if (object.processing_us != head.processing_us) {
-        json.key("processing_us");
+        json.plain_key("processing_us");
         if (object.processing_us) json.number(*object.processing_us);
         else json.literal("null");
     }
