@@ -28,6 +28,14 @@ void JsonWriter::key(std::string_view name) {
     first_ = true;  // the value that follows takes no comma
 }
 
+void JsonWriter::plain_key(std::string_view name) {
+    separate();
+    out_ += '"';
+    out_ += name;
+    out_ += "\":";
+    first_ = true;  // the value that follows takes no comma
+}
+
 void JsonWriter::string(std::string_view text) {
     separate();
     if (plain(text)) {

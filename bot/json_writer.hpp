@@ -17,6 +17,9 @@ public:
     explicit JsonWriter(std::size_t expected_size) { out_.reserve(expected_size); }
 
     void key(std::string_view name);
+    // A key the caller knows needs no escaping (a constant name), written as
+    // it is: the log writer writes a dozen per object.
+    void plain_key(std::string_view name);
     void string(std::string_view text);
     void string_or_null(std::string_view text);
     void number(std::int64_t value);

@@ -113,6 +113,8 @@ void validate(const Filter& filter) {
         throw std::invalid_argument("unknown channel '" + *filter.channel +
                                     "' (expected terminal, websocket, rest or telegram)");
     }
+    if (filter.tag) validate_tag(*filter.tag);
+    if (filter.text) search_words(*filter.text);
     if (filter.since_ms && filter.until_ms && *filter.since_ms >= *filter.until_ms) {
         throw std::invalid_argument("the time range is empty: since must be before until");
     }

@@ -4,6 +4,7 @@
 #include "store/store.hpp"
 
 #include "store/backend.hpp"
+#include "store/postgresql/pg_backend.hpp"
 #include "store/session_reader.hpp"
 #include "store/sqlite/sqlite_backend.hpp"
 #include "store/user_hash.hpp"
@@ -36,6 +37,11 @@ StoreOptions with_defaults(StoreOptions options) {
     return options;
 }
 
+std::unique_ptr<detail::StoreBackend> make_backend(const StoreOptions& options) {
+    if (!options.postgresql_url.empty()) return std::make_unique<pg::PgBackend>(options);
+    return std::make_unique<detail::SqliteBackend>(options);
+}
+
 }  // namespace
 
 struct Store::Impl {
@@ -57,7 +63,7 @@ struct Store::Impl {
                                                   ? options.path.parent_path() / "hash.key"
                                                   : options.hash_key_file)),
           queue(options.queue_capacity, options.batch_rows, options.batch_interval),
-          backend(std::make_unique<detail::SqliteBackend>(options)),
+          backend(make_backend(options)),
           reader(options.report) {}
 
     // Only what people type is scrubbed: the bot's own text comes from the
@@ -248,6 +254,41 @@ std::optional<Session> Store::load_session(const std::string& id) {
     }
 }
 
+bool Store::shared() const { return impl_->backend->shared(); }
+
+std::optional<VersionedSession> Store::load_versioned_session(const std::string& id) {
+    std::optional<std::pair<std::string, std::uint64_t>> stored;
+    try {
+        stored = impl_->backend->versioned_snapshot(id);
+    } catch (const std::logic_error&) {
+        throw;
+    } catch (const std::exception& error) {
+        const std::string reason = "reading session " + id + ": " + error.what();
+        impl_->queue.note_error(reason);
+        throw StoreUnavailable(reason);
+    }
+    if (!stored) return std::nullopt;
+    try {
+        return VersionedSession{session_from_json(nlohmann::json::parse(stored->first)), stored->second};
+    } catch (const std::exception& error) {
+        impl_->queue.note_error("session " + id + " cannot be restored: " + error.what());
+        return std::nullopt;
+    }
+}
+
+std::optional<std::uint64_t> Store::commit_session(const std::string& id, const Session& session, std::int64_t now_ms,
+                                                   std::uint64_t expected_version) {
+    try {
+        return impl_->backend->commit_snapshot(id, session_snapshot(session), now_ms, expected_version);
+    } catch (const std::logic_error&) {
+        throw;
+    } catch (const std::exception& error) {
+        const std::string reason = "writing session " + id + ": " + error.what();
+        impl_->queue.note_error(reason);
+        throw StoreUnavailable(reason);
+    }
+}
+
 std::optional<std::string> Store::binding(const std::string& scope, const std::string& key) {
     if (auto pending = impl_->queue.pending_binding(scope, key)) return pending;
     try {
@@ -282,6 +323,11 @@ bool Store::delete_conversation(const std::string& id) {
     const bool found = impl_->run_maintenance<bool>([&] { return impl_->backend->delete_conversation(id); });
     impl_->queue.forget_conversation(id);
     return found;
+}
+
+bool Store::mark_reviewed(const review::ReviewMark& mark) {
+    review::validate(mark);
+    return impl_->run_maintenance<bool>([&] { return impl_->backend->mark_reviewed(mark); });
 }
 
 void Store::backup_to(const std::filesystem::path& target) {

@@ -1,6 +1,7 @@
 // The conversation log and session store: the interface the rest of
 // backtalk uses, whatever the database behind it (store/backend.hpp; the
-// SQLite backend is in store/sqlite/). Callers on any thread hand records
+// SQLite backend is in store/sqlite/, the PostgreSQL one in
+// store/postgresql/). Callers on any thread hand records
 // to store methods, which redact what people typed and queue them; one
 // writer thread commits the queue to SQLite in batches (at most `batch_rows`
 // rows or `batch_interval` of waiting, whichever comes first). A graceful close
@@ -33,7 +34,11 @@
 namespace backtalk::store {
 
 struct StoreOptions {
+    // The SQLite file, unless postgresql_url is set.
     std::filesystem::path path = "data/backtalk.db";
+    // A postgresql:// URL (store/location.hpp): the PostgreSQL backend, which
+    // several instances can share. Empty: SQLite at `path`.
+    std::string postgresql_url;
     bool redact = true;
     RedactionOptions redaction;
     // Under load, big batches: rows of many conversations land on different
@@ -55,7 +60,8 @@ struct StoreOptions {
     // the file would grow past this size.
     std::uint64_t max_bytes = 0;
     // Where the HMAC key for user hashes lives unless BACKTALK_HASH_KEY is
-    // set; empty: "hash.key" next to the database.
+    // set; empty: "hash.key" next to `path` (with PostgreSQL too: instances
+    // sharing a database need the same key).
     std::filesystem::path hash_key_file;
     // Called from the writer thread when writing starts failing, recovers, or
     // drops records. Empty: a line on stderr.
@@ -114,6 +120,10 @@ struct MessageRecord {
     std::string rules_version;
     std::string channel;
     std::int64_t processing_us = 0;
+    // With a shared store (PostgreSQL): the version of the session after
+    // the turn. Instances write one conversation's log in batches of their
+    // own; this orders its rows as its turns happened.
+    std::uint64_t session_version = 0;
 };
 
 // Everything one turn logs: the conversation's row, the objects in and out,
@@ -130,6 +140,13 @@ struct AuditRecord {
     std::string actor;   // who: e.g. "admin-api 127.0.0.1", "cli"
     std::string action;  // what: "list", "show", "export", "delete", ...
     std::string detail;  // e.g. the conversation id or the filters
+};
+
+// A session as a store that several instances share keeps it: each write
+// raises its version.
+struct VersionedSession {
+    Session session;
+    std::uint64_t version = 0;
 };
 
 struct StoreCounters {
@@ -194,6 +211,22 @@ public:
     // cannot be read right now (the caller must not take a chat for new).
     std::optional<std::string> binding(const std::string& scope, const std::string& key);
 
+    // True when other backtalk instances may write the same sessions
+    // (PostgreSQL). A turn then computes on the session it holds and writes
+    // it with commit_session; on a conflict it reloads and computes again.
+    bool shared() const;
+    // A shared store's session with its version; nothing when unknown or
+    // not restorable. StoreUnavailable when the database cannot be read. Runs
+    // on the caller's thread: never call it on a network thread.
+    std::optional<VersionedSession> load_versioned_session(const std::string& id);
+    // Writes `session` if the stored one is still at `expected_version` (0:
+    // there is none yet), committed before it returns: the new version, or
+    // nothing when another instance wrote it first. StoreUnavailable when
+    // the database cannot be written. Shared stores only (std::logic_error
+    // otherwise); on the caller's thread, like load_versioned_session.
+    std::optional<std::uint64_t> commit_session(const std::string& id, const Session& session, std::int64_t now_ms,
+                                                std::uint64_t expected_version);
+
     // Review queries on a read-only view of what is committed, opened for
     // the caller (a long export never holds up session loads). Throws when
     // the database cannot be opened.
@@ -220,8 +253,13 @@ public:
     // Removes conversations whose last activity is before `cutoff_ms`, with
     // their messages, sessions and bindings. Returns the conversations removed.
     std::size_t purge_before(std::int64_t cutoff_ms);
-    // Removes one conversation, its messages and its session. False if unknown.
+    // Removes one conversation, its messages, session and review. False if unknown.
     bool delete_conversation(const std::string& id);
+    // Marks a conversation reviewed (replacing an earlier mark), after
+    // everything queued before. False if the conversation is unknown;
+    // std::invalid_argument for a mark review::validate refuses. The
+    // caller records who did it in the audit.
+    bool mark_reviewed(const review::ReviewMark& mark);
     // An online copy (SQLite backup API) of everything committed, checked
     // with PRAGMA quick_check. Refuses to overwrite an existing file. Runs on
     // the caller's thread with a connection of its own.

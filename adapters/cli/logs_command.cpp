@@ -2,6 +2,7 @@
 // Review subcommands open the database read-only and never create it;
 // maintenance goes through the store's writer like the server's own writes.
 #include "adapters/cli/commands.hpp"
+#include "adapters/cli/logs_print.hpp"
 
 #include "store/location.hpp"
 #include "store/review.hpp"
@@ -37,7 +38,13 @@ struct LogsOptions {
     std::string until;
     std::string level;
     std::string channel;
+    bool reviewed = false;
+    bool unreviewed = false;
+    std::string tag;
+    std::string search;
     std::size_t limit = 0;
+    std::string note;
+    std::string tags;
     bool as_json = false;
     std::string id;
     std::string format;
@@ -54,10 +61,8 @@ std::int64_t now_ms() {
 // Says on stderr which log the command works on: without --db it is
 // ./data/backtalk.db, which a reviewer in another folder would not expect
 // (and whose absence is then an error, never a new empty log).
-void say_which_database(const CLI::App& command, const std::filesystem::path& path) {
-    std::error_code ec;
-    const auto full = std::filesystem::absolute(path, ec);
-    std::cerr << "backtalk: log database " << (ec ? path : full).string();
+void say_which_database(const CLI::App& command, const CommonOptions& options) {
+    std::cerr << "backtalk: log database " << describe_database(options);
     if (command.get_option("--db")->count() == 0) std::cerr << " (the default; --db or BACKTALK_DB names another)";
     std::cerr << '\n';
 }
@@ -87,7 +92,7 @@ bool is_database_file(const std::filesystem::path& output, const std::filesystem
 // once complete: a failed export leaves whatever was there before.
 std::size_t write_export_file(const std::filesystem::path& output, const std::filesystem::path& db,
                               const std::function<std::size_t(std::ostream&)>& write) {
-    if (is_database_file(output, db)) {
+    if (!db.empty() && is_database_file(output, db)) {
         throw std::runtime_error("refusing to write the export to " + output.string() + ": it is the log database");
     }
     std::string partial = output.string() + ".partial-XXXXXX";
@@ -112,11 +117,23 @@ std::size_t write_export_file(const std::filesystem::path& output, const std::fi
 // The store for maintenance, on an existing backtalk log only: opening a
 // store migrates the file, which must never happen to another program's
 // database.
+// The whole id of the conversation a reviewer names by its id or its first
+// characters (see ReviewReader::resolve_id).
+std::string full_id(review::ReviewReader& reader, const std::string& id_or_prefix) {
+    const auto id = reader.resolve_id(id_or_prefix);
+    if (!id) throw std::runtime_error("no conversation " + id_or_prefix);
+    return *id;
+}
+
+// Who runs a command, for the audit: "cli" and the login name.
+std::string cli_actor() {
+    const char* user = std::getenv("USER");
+    return std::string("cli ") + (user && *user ? user : std::to_string(::getuid()));
+}
+
 std::unique_ptr<store::Store> open_for_maintenance(const CommonOptions& common) {
     open_for_review(common);
-    store::StoreOptions options;
-    options.path = database_path(common);
-    return std::make_unique<store::Store>(options);
+    return std::make_unique<store::Store>(log_store_options(common));
 }
 
 review::Filter make_filter(const LogsOptions& options) {
@@ -126,6 +143,10 @@ review::Filter make_filter(const LogsOptions& options) {
     if (!options.until.empty()) filter.until_ms = review::parse_time_ms(options.until, now);
     if (!options.level.empty()) filter.level = options.level;
     if (!options.channel.empty()) filter.channel = options.channel;
+    if (options.reviewed) filter.reviewed = true;
+    if (options.unreviewed) filter.reviewed = false;
+    if (!options.tag.empty()) filter.tag = options.tag;
+    if (!options.search.empty()) filter.text = options.search;
     filter.limit = options.limit;
     review::validate(filter);
     return filter;
@@ -144,185 +165,15 @@ void add_filter_options(CLI::App& command, LogsOptions& options, std::size_t def
     command.add_option("--level", options.level, "Outcome: emergency, urgent, gp_soon, self_care or none")
         ->check(not_empty);
     command.add_option("--channel", options.channel, "terminal, websocket, rest, telegram")->check(not_empty);
+    auto* reviewed = command.add_flag("--reviewed", options.reviewed, "Only conversations marked reviewed");
+    command.add_flag("--unreviewed", options.unreviewed, "Only conversations not marked reviewed yet")
+        ->excludes(reviewed);
+    command.add_option("--tag", options.tag, "Only conversations reviewed with this tag")->check(not_empty);
+    command.add_option("--search", options.search, "Only conversations where the person or the bot wrote all these words")
+        ->check(not_empty);
     command.add_option("--limit", options.limit, "At most this many (0: all)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-}
-
-std::string text_or(const json& value, const std::string& fallback) {
-    return value.is_string() ? value.get<std::string>() : fallback;
-}
-
-std::string outcome_text(const json& triage) {
-    if (triage.is_null()) return "-";
-    std::string text = triage.at("level").get<std::string>();
-    const json& reasons = triage.at("reasons");
-    if (!reasons.empty()) {
-        text += " (";
-        for (std::size_t i = 0; i < reasons.size(); ++i) text += (i > 0 ? ", " : "") + reasons[i].get<std::string>();
-        text += ")";
-    }
-    return text;
-}
-
-// "2024-05-01T10:00:00.000Z" -> "2024-05-01 10:00:00"
-std::string readable_time(const json& iso) { return iso.get<std::string>().substr(0, 19).replace(10, 1, " "); }
-
-// Text as a terminal should show it: what people typed may hold escape
-// sequences (clearing the screen, setting the title) or line breaks and
-// carriage returns that forge rows, so control characters (C0, DEL and
-// C1) are printed as visible escapes.
-std::string visible(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto byte = static_cast<unsigned char>(text[i]);
-        const bool c1 = byte == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-                        static_cast<unsigned char>(text[i + 1]) <= 0x9f;
-        if (byte == '\n') {
-            out += "\\n";
-        } else if (byte < 0x20 || byte == 0x7f || c1) {
-            char escape[8];
-            std::snprintf(escape, sizeof escape, "\\x%02x", c1 ? static_cast<unsigned char>(text[++i]) : byte);
-            out += escape;
-        } else {
-            out += text[i];
-        }
-    }
-    return out;
-}
-
-// Every string in `value` made visible(), for the human-readable printers.
-json visible(json value) {
-    if (value.is_string()) return visible(value.get<std::string>());
-    if (value.is_structured()) {
-        for (auto& item : value) item = visible(std::move(item));
-    }
-    return value;
-}
-
-void print_list(const json& conversations) {
-    if (conversations.empty()) {
-        std::cout << "no conversations match\n";
-        return;
-    }
-    std::cout << std::left << std::setw(34) << "ID" << std::setw(21) << "STARTED (UTC)" << std::setw(11) << "CHANNEL"
-              << std::setw(7) << "TURNS" << "OUTCOME / STOPPED AT\n";
-    for (const json& conversation : conversations) {
-        std::string where = outcome_text(conversation.at("outcome"));
-        if (conversation.at("outcome").is_null()) {
-            where = "stopped at " + text_or(conversation.at("state"), "?");
-            if (conversation.at("asking").is_string()) where += " / " + conversation.at("asking").get<std::string>();
-        }
-        std::cout << std::setw(34) << conversation.at("id").get<std::string>() << std::setw(21)
-                  << readable_time(conversation.at("started")) << std::setw(11)
-                  << conversation.at("channel").get<std::string>() << std::setw(7)
-                  << conversation.at("turns").get<int>() << where << '\n';
-    }
-}
-
-void print_transcript(const json& transcript) {
-    const json& conversation = transcript.at("conversation");
-    std::cout << "Conversation " << transcript.at("id").get<std::string>() << '\n';
-    if (conversation.is_null()) {
-        std::cout << "  (its summary row is missing; messages only)\n";
-    } else {
-        std::cout << "  channel " << conversation.at("channel").get<std::string>() << ", locale "
-                  << text_or(conversation.at("locale"), "?") << ", " << conversation.at("turns").get<int>()
-                  << " turns\n"
-                  << "  started " << readable_time(conversation.at("started")) << ", last activity "
-                  << readable_time(conversation.at("last_activity")) << " (UTC)\n"
-                  << "  outcome " << outcome_text(conversation.at("outcome")) << '\n';
-    }
-    std::cout << '\n';
-    for (const json& message : transcript.at("messages")) {
-        const bool inbound = message.at("direction") == "in";
-        const std::string kind = message.at("kind").get<std::string>();
-        std::string text = message.at("text").get<std::string>();
-        if (kind == "start" || kind == "session") text = "[" + kind + "]" + (text.empty() ? "" : " " + text);
-        if (kind == "choice") text = "[choice] " + text;
-        if (kind == "error") text = "[error " + text_or(message.at("code"), "?") + "] " + text;
-        if (kind == "invalid") text = "[invalid] " + text;
-        std::cout << std::right << std::setw(4) << ("#" + std::to_string(message.at("seq").get<int>())) << "  "
-                  << message.at("time").get<std::string>().substr(11, 12) << "  " << (inbound ? "> " : "< ")
-                  << text << '\n';
-        std::string notes;
-        if (inbound && kind != "start") {
-            if (message.at("understood") == true) {
-                std::ostringstream confidence;
-                confidence << std::fixed << std::setprecision(2) << message.at("confidence").get<double>();
-                notes = "understood";
-                if (!message.at("intents").empty()) {
-                    notes += ":";
-                    for (const json& intent : message.at("intents")) notes += " " + intent.get<std::string>();
-                }
-                notes += " (confidence " + confidence.str() + ")";
-            } else if (message.at("understood") == false) {
-                notes = "NOT UNDERSTOOD";
-            }
-            if (message.at("asking").is_string()) notes += ", answering " + message.at("asking").get<std::string>();
-        } else if (!inbound && kind == "reply") {
-            notes = "state " + text_or(message.at("state"), "?");
-            if (message.at("asking").is_string()) notes += ", asking " + message.at("asking").get<std::string>();
-            if (!message.at("triage").is_null()) notes += ", triage " + outcome_text(message.at("triage"));
-        }
-        if (!message.at("basis").empty()) {
-            notes += (notes.empty() ? "" : "\n" + std::string(24, ' ')) + "because " +
-                     review::basis_text(message.at("basis"));
-        }
-        if (!notes.empty()) std::cout << std::string(24, ' ') << notes << '\n';
-    }
-}
-
-void print_stats(const json& stats) {
-    const auto line = [](const std::string& label, const std::string& value) {
-        std::cout << std::left << std::setw(28) << label << value << '\n';
-    };
-    line("conversations", std::to_string(stats.at("conversations").get<std::int64_t>()));
-    line("turns", std::to_string(stats.at("turns").get<std::int64_t>()));
-    line("messages in / out", std::to_string(stats.at("messages_in").get<std::int64_t>()) + " / " +
-                                  std::to_string(stats.at("messages_out").get<std::int64_t>()));
-    std::string outcomes;
-    for (const char* level : {"emergency", "urgent", "gp_soon", "self_care", "none"}) {
-        if (!outcomes.empty()) outcomes += ", ";
-        outcomes += std::string(level) + " " + std::to_string(stats.at("outcomes").at(level).get<std::int64_t>());
-    }
-    line("outcomes", outcomes);
-    std::ostringstream rate;
-    if (stats.at("fallback_rate").is_null()) {
-        rate << "- (no messages)";
-    } else {
-        rate << std::fixed << std::setprecision(1) << stats.at("fallback_rate").get<double>() * 100.0
-             << "% of typed messages not understood";
-    }
-    line("fallback rate", rate.str());
-    const json& median = stats.at("median_turns_to_outcome");
-    line("median turns to an outcome", median.is_null() ? "- (no outcome yet)" : median.dump());
-    if (!stats.at("drop_off").empty()) {
-        std::cout << "where conversations without an outcome stopped:\n";
-        for (const json& stop : stats.at("drop_off")) {
-            std::cout << std::right << std::setw(8) << stop.at("conversations").get<std::int64_t>() << "  "
-                      << text_or(stop.at("state"), "?") << " / " << text_or(stop.at("asking"), "-") << '\n';
-        }
-    }
-}
-
-void print_unmatched(const json& groups) {
-    if (groups.empty()) {
-        std::cout << "every message was understood\n";
-        return;
-    }
-    std::cout << std::right << std::setw(6) << "COUNT" << "  " << std::left << std::setw(40) << "TEXT"
-              << "  WHILE ASKING\n";
-    for (const json& group : groups) {
-        std::string asking;
-        for (const auto& [topic, count] : group.at("asking").items()) {
-            if (!asking.empty()) asking += ", ";
-            asking += topic + " " + std::to_string(count.get<std::int64_t>());
-        }
-        std::cout << std::right << std::setw(6) << group.at("count").get<std::int64_t>() << "  " << std::left
-                  << std::setw(40) << group.at("text").get<std::string>() << "  " << asking << '\n';
-    }
 }
 
 void print_json(const json& value) { std::cout << value.dump(2) << '\n'; }
@@ -341,7 +192,7 @@ void add_logs_command(CLI::App& app) {
     add_filter_options(*list, *options, 50);
     list->add_flag("--json", options->as_json, "Print JSON");
     list->callback([options, list] {
-        say_which_database(*list, database_path(options->common));
+        say_which_database(*list, options->common);
         const auto reader = open_for_review(options->common);
         const json conversations = reader->list_conversations(make_filter(*options));
         options->as_json ? print_json(conversations) : print_list(visible(conversations));
@@ -353,10 +204,9 @@ void add_logs_command(CLI::App& app) {
     show->add_option("id", options->id, "Conversation id")->required();
     show->add_flag("--json", options->as_json, "Print JSON");
     show->callback([options, show] {
-        say_which_database(*show, database_path(options->common));
+        say_which_database(*show, options->common);
         const auto reader = open_for_review(options->common);
-        const auto transcript = reader->transcript(options->id);
-        if (!transcript) throw std::runtime_error("no conversation " + options->id);
+        const auto transcript = reader->transcript(full_id(*reader, options->id));
         options->as_json ? print_json(*transcript) : print_transcript(visible(*transcript));
     });
 
@@ -369,7 +219,7 @@ void add_logs_command(CLI::App& app) {
         ->check(CLI::IsMember({"jsonl", "csv"}));
     export_command->add_option("--output,-o", options->output, "Write to this file instead of standard output");
     export_command->callback([options, export_command] {
-        say_which_database(*export_command, database_path(options->common));
+        say_which_database(*export_command, options->common);
         const auto reader = open_for_review(options->common);
         const review::Filter filter = make_filter(*options);
         const auto format = *review::export_format_from_string(options->format);
@@ -392,7 +242,7 @@ void add_logs_command(CLI::App& app) {
     add_filter_options(*stats, *options, 0);
     stats->add_flag("--json", options->as_json, "Print JSON");
     stats->callback([options, stats] {
-        say_which_database(*stats, database_path(options->common));
+        say_which_database(*stats, options->common);
         const auto reader = open_for_review(options->common);
         const json result = reader->stats(make_filter(*options));
         options->as_json ? print_json(result) : print_stats(visible(result));
@@ -404,7 +254,7 @@ void add_logs_command(CLI::App& app) {
     add_filter_options(*unmatched, *options, 50);
     unmatched->add_flag("--json", options->as_json, "Print JSON");
     unmatched->callback([options, unmatched] {
-        say_which_database(*unmatched, database_path(options->common));
+        say_which_database(*unmatched, options->common);
         const auto reader = open_for_review(options->common);
         const json groups = reader->unmatched(make_filter(*options));
         options->as_json ? print_json(groups) : print_unmatched(visible(groups));
@@ -415,7 +265,7 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*purge, options->common);
     purge->add_option("--older-than", options->older_than, "e.g. 30d, 12h, 2w")->required();
     purge->callback([options, purge] {
-        say_which_database(*purge, database_path(options->common));
+        say_which_database(*purge, options->common);
         const std::int64_t cutoff = now_ms() - review::parse_duration_ms(options->older_than);
         auto log = open_for_maintenance(options->common);
         const std::size_t removed = log->purge_before(cutoff);
@@ -429,7 +279,7 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*delete_command, options->common);
     delete_command->add_option("id", options->id, "Conversation id")->required();
     delete_command->callback([options, delete_command] {
-        say_which_database(*delete_command, database_path(options->common));
+        say_which_database(*delete_command, options->common);
         auto log = open_for_maintenance(options->common);
         const bool found = log->delete_conversation(options->id);
         log->close();
@@ -438,10 +288,36 @@ void add_logs_command(CLI::App& app) {
     });
 
     options = std::make_shared<LogsOptions>();
+    CLI::App* review_command =
+        logs->add_subcommand("review", "Mark a conversation reviewed, with a note and tags (again: replaces them)");
+    add_common_options(*review_command, options->common);
+    review_command->add_option("id", options->id, "Conversation id, or its first or last 8 or more characters")->required();
+    review_command->add_option("--note", options->note, "What the reviewer found");
+    review_command->add_option("--tags", options->tags, "Words to filter by, separated by commas, e.g. follow-up,wording");
+    review_command->callback([options, review_command] {
+        say_which_database(*review_command, options->common);
+        review::ReviewMark mark;
+        mark.conversation = full_id(*open_for_review(options->common), options->id);
+        mark.time_ms = now_ms();
+        mark.reviewer = cli_actor();
+        mark.note = options->note;
+        mark.tags = review::parse_tags(options->tags);
+        review::validate(mark);
+        auto log = open_for_maintenance(options->common);
+        const bool found = log->mark_reviewed(mark);
+        if (found) {
+            log->record_audit({mark.time_ms, mark.reviewer, "review", mark.conversation + " tags=" + json(mark.tags).dump()});
+        }
+        log->close();
+        if (!found) throw std::runtime_error("no conversation " + options->id);
+        std::cout << "marked " << mark.conversation << " reviewed\n";
+    });
+
+    options = std::make_shared<LogsOptions>();
     CLI::App* upgrade = logs->add_subcommand("upgrade", "Bring the database to this backtalk's schema");
     add_common_options(*upgrade, options->common);
     upgrade->callback([options, upgrade] {
-        say_which_database(*upgrade, database_path(options->common));
+        say_which_database(*upgrade, options->common);
         int before = 0;
         {
             before = open_for_review(options->common)->schema_version();
@@ -454,10 +330,10 @@ void add_logs_command(CLI::App& app) {
         const auto reader = open_for_review(options->common);
         const int latest = reader->latest_schema_version();
         if (reader->schema_version() != latest) {
-            throw std::runtime_error("could not upgrade " + options->common.db_path +
+            throw std::runtime_error("could not upgrade " + describe_database(options->common) +
                                      (health.reason.empty() ? std::string() : ": " + health.reason));
         }
-        std::cout << options->common.db_path << ": schema " << before;
+        std::cout << describe_database(options->common) << ": schema " << before;
         if (before == latest) std::cout << ", up to date\n";
         else std::cout << " upgraded to " << latest << '\n';
     });
@@ -467,11 +343,11 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*backup, options->common);
     backup->add_option("file", options->backup_file, "Where to write the copy (must not exist)")->required();
     backup->callback([options, backup] {
-        say_which_database(*backup, database_path(options->common));
+        say_which_database(*backup, options->common);
         auto log = open_for_maintenance(options->common);
         log->backup_to(options->backup_file);
         log->close();
-        std::cout << "backed up " << options->common.db_path << " to " << options->backup_file
+        std::cout << "backed up " << describe_database(options->common) << " to " << options->backup_file
                   << " (quick_check ok)\n";
     });
 }

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <sstream>
@@ -80,13 +81,20 @@ Query parse_query(std::string_view query, std::int64_t now_ms, bool accepts_form
             parsed.filter.level = value;
         } else if (name == "channel") {
             parsed.filter.channel = value;
+        } else if (name == "reviewed") {
+            if (value != "yes" && value != "no") throw std::invalid_argument("reviewed must be yes or no");
+            parsed.filter.reviewed = value == "yes";
+        } else if (name == "tag") {
+            parsed.filter.tag = value;
+        } else if (name == "q") {
+            parsed.filter.text = value;
         } else if (name == "limit") {
             parsed.filter.limit = parse_limit(value);
         } else if (name == "format" && accepts_format) {
             parsed.format = value;
         } else {
             throw std::invalid_argument("unknown query parameter '" + std::string(name) +
-                                        "'; use since, until, level, channel, limit" +
+                                        "'; use since, until, level, channel, reviewed, tag, q, limit" +
                                         (accepts_format ? ", format" : ""));
         }
     }
@@ -164,6 +172,20 @@ public:
         return deps_.store.review();
     }
 
+    // The full id a path names (the id or its first characters); nothing
+    // when no conversation matches. A path that is no id, or a prefix
+    // several conversations share, is a bad request.
+    std::optional<std::string> resolve(const std::string& id_or_prefix) {
+        if (id_or_prefix.empty() || id_or_prefix.find('/') != std::string::npos) return std::nullopt;
+        return review_committed()->resolve_id(id_or_prefix);
+    }
+
+    bool mark_reviewed(review::ReviewMark mark, const RequestContext& context) {
+        mark.time_ms = deps_.now_ms();
+        mark.reviewer = "admin-api " + context.client_address;
+        return deps_.store.mark_reviewed(mark);
+    }
+
     RulesReloader& reloader() { return deps_.reloader; }
 
     // Erasure on request: the conversation leaves memory first, so no turn in
@@ -179,6 +201,31 @@ private:
     AdminDependencies deps_;
     Counter& rejected_;
 };
+
+// {"note": "...", "tags": ["follow-up"] or "follow-up, wording"}; both optional.
+review::ReviewMark review_mark_from_body(const std::string& body) {
+    const json given = json::parse(body, nullptr, false);
+    if (!given.is_object()) throw std::invalid_argument("send a JSON object: {\"note\": \"...\", \"tags\": [\"...\"]}");
+    review::ReviewMark mark;
+    if (given.contains("note")) {
+        if (!given["note"].is_string()) throw std::invalid_argument("note must be text");
+        mark.note = given["note"].get<std::string>();
+    }
+    if (given.contains("tags")) {
+        const json& tags = given["tags"];
+        if (tags.is_string()) {
+            mark.tags = review::parse_tags(tags.get<std::string>());
+        } else if (tags.is_array() && std::all_of(tags.begin(), tags.end(), [](const json& t) { return t.is_string(); })) {
+            for (const json& tag : tags) mark.tags.push_back(tag.get<std::string>());
+        } else {
+            throw std::invalid_argument("tags must be a list of words or one text of words separated by commas");
+        }
+    }
+    for (const auto& [name, value] : given.items()) {
+        if (name != "note" && name != "tags") throw std::invalid_argument("unknown field '" + name + "'; use note, tags");
+    }
+    return mark;
+}
 
 Response export_response(const Request& request, AdminApi& api, const Query& query) {
     const auto format = review::export_format_from_string(query.format.empty() ? "jsonl" : query.format);
@@ -219,26 +266,54 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
     router.add_async(http::verb::get, std::string(conversations_path) + "/*",
                api->guarded("show", [api = api.get()](const Request& request, const RequestContext& context,
                                                            std::string& detail) {
-                   const std::string id = context.path.substr(conversations_path.size() + 1);
-                   detail = id;
-                   if (id.empty() || id.find('/') != std::string::npos) {
-                       return json_error(request, http::status::not_found, "not_found", "no such conversation");
-                   }
-                   const auto found = api->review_committed()->transcript(id);
+                   const std::string given = context.path.substr(conversations_path.size() + 1);
+                   detail = given;
+                   const auto id = api->resolve(given);
+                   if (!id) return json_error(request, http::status::not_found, "not_found", "no conversation " + given);
+                   detail = *id;
+                   const auto found = api->review_committed()->transcript(*id);
                    if (!found) {
-                       return json_error(request, http::status::not_found, "not_found", "no conversation " + id);
+                       return json_error(request, http::status::not_found, "not_found", "no conversation " + given);
                    }
                    return json_response(request, http::status::ok, *found);
                }));
     router.add_async(http::verb::delete_, std::string(conversations_path) + "/*",
                api->guarded("delete", [api = api.get()](const Request& request, const RequestContext& context,
                                                              std::string& detail) {
-                   const std::string id = context.path.substr(conversations_path.size() + 1);
-                   detail = id;
-                   if (id.empty() || id.find('/') != std::string::npos || !api->erase(id)) {
-                       return json_error(request, http::status::not_found, "not_found", "no conversation " + id);
+                   const std::string given = context.path.substr(conversations_path.size() + 1);
+                   detail = given;
+                   // Only a whole id erases: a short one could name another
+                   // conversation than the one the reviewer looked at.
+                   if (given.empty() || given.find('/') != std::string::npos || !api->erase(given)) {
+                       return json_error(request, http::status::not_found, "not_found", "no conversation " + given);
                    }
-                   return json_response(request, http::status::ok, json{{"deleted", id}});
+                   return json_response(request, http::status::ok, json{{"deleted", given}});
+               }));
+    router.add_async(http::verb::post, std::string(conversations_path) + "/*",
+               api->guarded("review", [api = api.get()](const Request& request, const RequestContext& context,
+                                                             std::string& detail) {
+                   constexpr std::string_view suffix = "/review";
+                   std::string given = context.path.substr(conversations_path.size() + 1);
+                   detail = given;
+                   if (given.size() <= suffix.size() || given.compare(given.size() - suffix.size(), suffix.size(), suffix) != 0) {
+                       return json_error(request, http::status::not_found, "not_found",
+                                         "POST /api/v1/conversations/ID/review marks a conversation reviewed");
+                   }
+                   given.resize(given.size() - suffix.size());
+                   review::ReviewMark mark = review_mark_from_body(request.body());
+                   const auto id = api->resolve(given);
+                   if (!id) return json_error(request, http::status::not_found, "not_found", "no conversation " + given);
+                   mark.conversation = *id;
+                   if (!api->mark_reviewed(mark, context)) {
+                       return json_error(request, http::status::not_found, "not_found", "no conversation " + given);
+                   }
+                   // The audit row says what was marked; the note stays in the log only.
+                   detail = *id + " tags=" + json(mark.tags).dump();
+                   const auto marked = api->review_committed()->transcript(*id);
+                   return json_response(request, http::status::ok,
+                                        json{{"reviewed", *id},
+                                             {"review", marked ? marked->at("conversation").value("review", json(nullptr))
+                                                               : json(nullptr)}});
                }));
     router.add_async(http::verb::get, "/api/v1/stats",
                api->guarded("stats", [api = api.get()](const Request& request, const RequestContext& context,

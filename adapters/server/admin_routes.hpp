@@ -1,7 +1,7 @@
 // The review API and page of `backtalk serve` (docs/admin.md): GET /admin,
 // /api/v1/conversations, /api/v1/conversations/ID, /api/v1/stats,
-// /api/v1/unmatched, /api/v1/export, DELETE /api/v1/conversations/ID and
-// POST /api/v1/rules/reload. They exist
+// /api/v1/unmatched, /api/v1/export, DELETE /api/v1/conversations/ID,
+// POST /api/v1/conversations/ID/review and POST /api/v1/rules/reload. They exist
 // only when an admin token is configured; every API call must carry it as
 // `Authorization: Bearer TOKEN`, and every view, export and reload is written
 // to the audit table.

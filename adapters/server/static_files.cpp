@@ -16,22 +16,25 @@ namespace {
 
 struct WebFile {
     const char* url_path;
-    const char* file_name;
+    // Served one after the other; the second is optional.
+    std::array<const char*, 2> file_names;
     const char* content_type;
 };
 
+// The widget is one file for sites to embed, but its markdown renderer is
+// the one the review page uses too: /widget.js is markdown.js, then widget.js.
 constexpr std::array<WebFile, 3> web_files{{
-    {"/", "index.html", "text/html; charset=utf-8"},
-    {"/widget.js", "widget.js", "text/javascript; charset=utf-8"},
-    {"/widget.css", "widget.css", "text/css; charset=utf-8"},
+    {"/", {"index.html", nullptr}, "text/html; charset=utf-8"},
+    {"/widget.js", {"markdown.js", "widget.js"}, "text/javascript; charset=utf-8"},
+    {"/widget.css", {"widget.css", nullptr}, "text/css; charset=utf-8"},
 }};
 
 // The review page: served only when the admin routes are on.
 constexpr std::array<WebFile, 4> admin_files{{
-    {"/admin", "admin.html", "text/html; charset=utf-8"},
-    {"/admin.js", "admin.js", "text/javascript; charset=utf-8"},
-    {"/markdown.js", "markdown.js", "text/javascript; charset=utf-8"},
-    {"/admin.css", "admin.css", "text/css; charset=utf-8"},
+    {"/admin", {"admin.html", nullptr}, "text/html; charset=utf-8"},
+    {"/admin.js", {"admin.js", nullptr}, "text/javascript; charset=utf-8"},
+    {"/markdown.js", {"markdown.js", nullptr}, "text/javascript; charset=utf-8"},
+    {"/admin.css", {"admin.css", nullptr}, "text/css; charset=utf-8"},
 }};
 
 struct LoadedFile {
@@ -49,8 +52,8 @@ bool inside(const fs::path& root, const fs::path& path) {
     return true;
 }
 
-LoadedFile load(const fs::path& root, const WebFile& file) {
-    const fs::path path = root / file.file_name;
+std::string read_web_file(const fs::path& root, const char* file_name) {
+    const fs::path path = root / file_name;
     std::error_code error;
     const fs::path real = fs::canonical(path, error);
     if (error) throw std::runtime_error("web file " + path.string() + ": " + error.message());
@@ -63,7 +66,14 @@ LoadedFile load(const fs::path& root, const WebFile& file) {
     std::ifstream in(real, std::ios::binary);
     std::string body{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     if (!in.good() && !in.eof()) throw std::runtime_error("web file " + path.string() + ": cannot read");
+    return body;
+}
 
+LoadedFile load(const fs::path& root, const WebFile& file) {
+    std::string body;
+    for (const char* file_name : file.file_names) {
+        if (file_name) body += read_web_file(root, file_name);
+    }
     std::ostringstream etag;
     etag << '"' << std::hex << std::hash<std::string>{}(body) << '-' << body.size() << '"';
     return {std::move(body), etag.str(), file.content_type};

@@ -10,11 +10,13 @@
 
 namespace backtalk::server {
 
-// Registers GET (and HEAD) for / (index.html), /widget.js and /widget.css,
+// Registers GET (and HEAD) for / (index.html), /widget.js (markdown.js
+// followed by widget.js) and /widget.css,
 // with ETag revalidation. Throws std::runtime_error naming the file when one
 // is missing, unreadable or outside `web_dir`.
 void add_static_routes(Router& router, const std::filesystem::path& web_dir);
-// The same for the review page: /admin (admin.html), /admin.js, /admin.css.
+// The same for the review page: /admin (admin.html), /admin.js,
+// /markdown.js, /admin.css.
 void add_admin_pages(Router& router, const std::filesystem::path& web_dir);
 
 }  // namespace backtalk::server

@@ -35,14 +35,17 @@
       if (String(value).trim() !== "") params.set(name, String(value).trim());
     }
     for (const [name, value] of Object.entries(extra || {})) params.set(name, value);
-    const text = params.toString();
+    // Percent-encoded (URLSearchParams would write a space as '+', which the
+    // server takes as itself).
+    const text = Array.from(params, ([name, value]) => `${name}=${encodeURIComponent(value)}`).join("&");
     return text ? "?" + text : "";
   }
 
   // Throws with the server's explanation when the answer is not 2xx.
   async function call(path, options) {
     if (!token()) throw new Error("enter the admin token first");
-    const init = Object.assign({ headers: { Authorization: "Bearer " + token() } }, options || {});
+    const init = Object.assign({}, options || {});
+    init.headers = Object.assign({ Authorization: "Bearer " + token() }, (options && options.headers) || {});
     const response = await fetch(path, init);
     if (response.status === 401) {
       // A refused token is not kept to be refused again on every page load.
@@ -102,7 +105,31 @@
     return cell;
   }
 
-  const columns = ["Started", "Channel", "Turns", "Outcome", "State", "Id"];
+  const columns = ["Started", "Channel", "Turns", "Outcome", "State", "Reviewed", "Id"];
+  // People name conversations by their last 8 characters, which are random
+  // (the first are the start time, alike for conversations started together);
+  // the API takes either end.
+  const shortId = (id) => String(id).slice(-8);
+  let openId = null;  // the conversation whose transcript is shown
+
+  function reviewText(review) {
+    if (!review) return "not yet";
+    const tags = review.tags.length ? " · " + review.tags.join(", ") : "";
+    return `${review.time.slice(0, 16).replace("T", " ")} by ${review.reviewer}${tags}`;
+  }
+
+  // A button that opens a conversation's transcript, labelled with its short id.
+  function openButton(id) {
+    const open = element("button", shortId(id), "link");
+    open.type = "button";
+    open.title = id;
+    open.setAttribute("aria-label", "Open transcript " + id);
+    open.addEventListener("click", (event) => {
+      event.stopPropagation();
+      showTranscript(id).catch((error) => say(error.message, true));
+    });
+    return open;
+  }
 
   function showConversations(conversations) {
     const body = byId("conversations").tBodies[0];
@@ -114,21 +141,14 @@
       }
       row.appendChild(outcomeCell(conversation.outcome));
       row.appendChild(element("td", conversation.state));
+      row.appendChild(element("td", reviewText(conversation.review), conversation.review ? "reviewed" : "unreviewed"));
       // The id is a button, so a keyboard reaches every transcript too.
-      const open = element("button", conversation.id, "link");
-      open.type = "button";
-      open.setAttribute("aria-label", "Open transcript " + conversation.id);
       const cell = element("td", null, "id");
-      cell.appendChild(open);
+      cell.appendChild(openButton(conversation.id));
       row.appendChild(cell);
       // On a phone each row is a card; the cells say what they are.
       Array.from(row.cells).forEach((td, index) => td.setAttribute("data-label", columns[index]));
-      const show = () => showTranscript(conversation.id).catch((error) => say(error.message, true));
-      open.addEventListener("click", (event) => {
-        event.stopPropagation();
-        show();
-      });
-      row.addEventListener("click", show);
+      row.addEventListener("click", () => showTranscript(conversation.id).catch((error) => say(error.message, true)));
       body.appendChild(row);
     }
   }
@@ -150,9 +170,35 @@
     return parts.join(" · ");
   }
 
-  async function showTranscript(id) {
-    const response = await call("/api/v1/conversations/" + encodeURIComponent(id));
+  // Why the advice is what it is: each rule at its level, the facts it used
+  // and the turn that set each fact.
+  function basisList(basis) {
+    const list = element("ul", null, "basis");
+    for (const rule of basis) {
+      const item = element("li");
+      item.appendChild(element("strong", rule.rule));
+      const facts = (rule.facts || []).map((fact) => `${fact.slot} = ${fact.value} (turn ${fact.turn})`);
+      item.append(` gave ${rule.level}` + (facts.length ? " because " + facts.join(", ") : ""));
+      list.appendChild(item);
+    }
+    return list;
+  }
+
+  function showReview(review) {
+    byId("review-current").textContent = review
+      ? "Reviewed " + reviewText(review).replace(" · ", ", tags ") + (review.note ? ". Note: " + review.note : "")
+      : "Not reviewed yet.";
+    const form = byId("review-form");
+    form.elements.note.value = review ? review.note : "";
+    form.elements.tags.value = review ? review.tags.join(", ") : "";
+  }
+
+  async function showTranscript(idOrPrefix) {
+    const response = await call("/api/v1/conversations/" + encodeURIComponent(idOrPrefix));
     const transcript = await response.json();
+    openId = transcript.id;
+    byId("delete-confirm").hidden = true;
+    showReview(transcript.conversation ? transcript.conversation.review : null);
     const list = byId("transcript");
     list.replaceChildren();
     for (const message of transcript.messages) {
@@ -167,9 +213,10 @@
         item.appendChild(element("span", message.text || "(" + message.kind + ")", "said"));
       }
       item.appendChild(element("span", messageMeta(message), "meta"));
+      if (message.basis && message.basis.length) item.appendChild(basisList(message.basis));
       list.appendChild(item);
     }
-    byId("transcript-id").textContent = id;
+    byId("transcript-id").textContent = openId;
     byId("transcript-section").hidden = false;
     // Below a long list it would open out of sight: bring it into view.
     const heading = byId("transcript-heading");
@@ -225,8 +272,44 @@
     chart.appendChild(root);
   }
 
+  // One bar per day: the share of typed messages the bot did not understand.
+  function drawRateChart(perDay) {
+    const chart = byId("rate-chart");
+    chart.replaceChildren();
+    const days = perDay.filter((day) => day.not_understood_rate !== null && day.not_understood_rate !== undefined);
+    if (days.length === 0) {
+      chart.appendChild(element("p", "Nothing typed in this range."));
+      return;
+    }
+    const barWidth = 24;
+    const gap = 8;
+    const plotHeight = 120;
+    const labelHeight = 20;
+    const width = Math.max(days.length * (barWidth + gap) + gap, 200);
+    const rates = days.map((day) => `${day.day} ${(day.not_understood_rate * 100).toFixed(0)}%`);
+    const root = svg("svg", { width, height: plotHeight + labelHeight, viewBox: `0 0 ${width} ${plotHeight + labelHeight}`,
+      role: "img", "aria-label": `Share of typed messages not understood per day: ${rates.join(", ")}` });
+    days.forEach((day, index) => {
+      const x = gap + index * (barWidth + gap);
+      const height = day.not_understood_rate * (plotHeight - 14);
+      const bar = svg("rect", { x, y: plotHeight - height, width: barWidth, height, class: "bar-rate" });
+      const title = svg("title", {});
+      title.textContent = `${day.day}: ${day.not_understood} of ${day.typed} typed messages not understood`;
+      bar.appendChild(title);
+      root.appendChild(bar);
+      const value = svg("text", { x: x + barWidth / 2, y: plotHeight - height - 3, "text-anchor": "middle" });
+      value.textContent = (day.not_understood_rate * 100).toFixed(0) + "%";
+      root.appendChild(value);
+      const label = svg("text", { x: x + barWidth / 2, y: plotHeight + 12, "text-anchor": "middle" });
+      label.textContent = String(day.day).slice(5);
+      root.appendChild(label);
+    });
+    chart.appendChild(root);
+  }
+
   function showStats(stats) {
     drawChart(stats.per_day || []);
+    drawRateChart(stats.per_day || []);
     const fallback = stats.fallback_rate === null ? "n/a" : (stats.fallback_rate * 100).toFixed(1) + "%";
     byId("summary").textContent = `${stats.conversations} conversations, ${stats.turns} turns, ` +
       `not understood ${fallback}, median turns to an outcome ${stats.median_turns_to_outcome ?? "n/a"}`;
@@ -242,6 +325,16 @@
         cell.setAttribute("data-label", label);
         row.appendChild(cell);
       });
+      // The newest time it was typed: its conversation, and the question
+      // the bot had asked just before.
+      const latest = (group.seen || [])[0];
+      const cell = element("td", null, "latest");
+      cell.setAttribute("data-label", "Latest in");
+      if (latest) {
+        cell.appendChild(openButton(latest.conversation));
+        if (latest.question) cell.appendChild(element("span", "after: " + latest.question, "question"));
+      }
+      row.appendChild(cell);
       body.appendChild(row);
     }
   }
@@ -251,13 +344,16 @@
     byId("conversations").tBodies[0].replaceChildren();
     byId("unmatched").tBodies[0].replaceChildren();
     byId("chart").replaceChildren();
+    byId("rate-chart").replaceChildren();
     byId("summary").textContent = "";
     byId("transcript").replaceChildren();
     byId("transcript-section").hidden = true;
+    openId = null;
   }
 
   async function refresh() {
     clearResults();
+    say("loading…");
     await textsLoaded;
     const query = filterQuery();
     const [list, stats, unmatched] = await Promise.all([
@@ -290,6 +386,24 @@
     else say("reload refused, keeping " + result.version + ": " + result.errors.join("; "), true);
   }
 
+  async function markReviewed() {
+    const form = byId("review-form");
+    const body = JSON.stringify({ note: form.elements.note.value, tags: form.elements.tags.value });
+    const result = await (await call("/api/v1/conversations/" + encodeURIComponent(openId) + "/review",
+      { method: "POST", headers: { "Content-Type": "application/json" }, body })).json();
+    showReview(result.review);
+    const list = await (await call("/api/v1/conversations" + filterQuery())).json();
+    showConversations(list.conversations);
+    say("marked " + shortId(openId) + " reviewed");
+  }
+
+  async function deleteOpen() {
+    const id = openId;
+    await call("/api/v1/conversations/" + encodeURIComponent(id), { method: "DELETE" });
+    await refresh();
+    say("deleted conversation " + id);
+  }
+
   function guarded(action) {
     return (event) => {
       if (event) event.preventDefault();
@@ -308,6 +422,21 @@
     say("token forgotten");
   });
   byId("filters").addEventListener("submit", guarded(refresh));
+  byId("open-form").addEventListener("submit", guarded(async () => {
+    await textsLoaded;
+    await showTranscript(byId("open-form").elements.conversation.value.trim());
+  }));
+  byId("review-form").addEventListener("submit", guarded(markReviewed));
+  // Deleting asks first, on the page (no browser dialog).
+  byId("delete-conversation").addEventListener("click", () => {
+    byId("delete-confirm").hidden = false;
+    byId("delete-no").focus();
+  });
+  byId("delete-no").addEventListener("click", () => {
+    byId("delete-confirm").hidden = true;
+    byId("delete-conversation").focus();
+  });
+  byId("delete-yes").addEventListener("click", guarded(deleteOpen));
   byId("download-jsonl").addEventListener("click", guarded(() => download("jsonl")));
   byId("download-csv").addEventListener("click", guarded(() => download("csv")));
   byId("reload-rules").addEventListener("click", guarded(reloadRules));

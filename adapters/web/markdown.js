@@ -1,10 +1,11 @@
-// The widget's small markdown subset for the review page, so a transcript
-// reads as the person saw it: **bold**, *italic*, lines starting "- " or
-// "1. ", paragraphs at blank lines, line breaks, and [label](url) or bare
-// links, which become anchors only for http: and https:. Built with DOM
-// calls; nothing is ever parsed as HTML. The same rules as renderMarkdown in
-// widget.js (which stays one file for sites to embed); tests/admin checks
-// the page renders what the widget renders.
+// The bot's small markdown subset, shared by the widget and the review page
+// so a transcript reads as the person saw it: **bold**, *italic*, lines
+// starting "- " or "1. ", paragraphs at blank lines, line breaks, and
+// [label](url) or bare links, which become anchors only for http: and
+// https:. Built with DOM calls; nothing is ever parsed as HTML. The server
+// serves /widget.js as this file followed by widget.js (one file for sites
+// to embed); /admin loads it as /markdown.js. tests/admin checks the page
+// renders what the widget renders.
 (function () {
   "use strict";
 
@@ -17,7 +18,9 @@
     return node;
   }
 
-  function render(text) {
+  // options.linkClass: a class for the anchors (the widget styles its own).
+  function render(text, options) {
+    const linkClass = (options && options.linkClass) || "";
     const fragment = document.createDocumentFragment();
     let paragraph = null;
     let list = null;
@@ -32,7 +35,7 @@
           fragment.append(list);
         }
         const item = el("li");
-        appendInline(item, bullet ? bullet[1] : numbered[2], 0);
+        appendInline(item, bullet ? bullet[1] : numbered[2], 0, linkClass);
         list.append(item);
         paragraph = null;
         continue;
@@ -48,12 +51,12 @@
         paragraph = el("p");
         fragment.append(paragraph);
       }
-      appendInline(paragraph, line, 0);
+      appendInline(paragraph, line, 0, linkClass);
     }
     return fragment;
   }
 
-  function appendInline(parent, text, depth) {
+  function appendInline(parent, text, depth, linkClass) {
     let done = 0;
     for (const match of text.matchAll(INLINE)) {
       parent.append(text.slice(done, match.index));
@@ -62,16 +65,16 @@
       if (bold !== undefined || italic !== undefined) {
         const node = el(bold !== undefined ? "strong" : "em");
         const inner = bold !== undefined ? bold : italic;
-        if (depth < MAX_INLINE_DEPTH) appendInline(node, inner, depth + 1);
+        if (depth < MAX_INLINE_DEPTH) appendInline(node, inner, depth + 1, linkClass);
         else node.append(inner);
         parent.append(node);
       } else if (label !== undefined) {
-        parent.append(safeLink(target, label));
+        parent.append(safeLink(target, label, linkClass));
       } else {
         // Punctuation that ends a sentence is not part of the address.
         const trailing = /[.,;:!?)\]]+$/.exec(bare);
         const address = trailing ? bare.slice(0, -trailing[0].length) : bare;
-        parent.append(safeLink(address, address));
+        parent.append(safeLink(address, address, linkClass));
         if (trailing) parent.append(trailing[0]);
       }
     }
@@ -79,7 +82,7 @@
   }
 
   // Only http(s) links become anchors; anything else stays visible as text.
-  function safeLink(address, label) {
+  function safeLink(address, label, linkClass) {
     let url;
     try {
       url = new URL(address);
@@ -90,6 +93,7 @@
       return document.createTextNode(label === address ? label : label + " (" + address + ")");
     }
     const link = el("a", label);
+    if (linkClass) link.className = linkClass;
     link.href = url.href;
     link.target = "_blank";
     link.rel = "noopener noreferrer";

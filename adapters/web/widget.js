@@ -6,6 +6,8 @@
 // open), data-locale="en" (sent with "start"), data-emergency-number="112"
 // (used in the emergency banner when the bot's reply names no number).
 //
+// The server serves this file after markdown.js (the bot's markdown subset,
+// shared with the review page) as one /widget.js.
 // The widget finds the server from its own src, loads /widget.css from there,
 // and talks to /ws with the protocol in PROTOCOL.md (version 1). It lives in a
 // shadow root so the host page's styles cannot break it. Text from the person
@@ -159,87 +161,10 @@
 
   // ---------------------------------------------------------------- markdown
 
-  // **bold**, *italic*, [label](http://...), and bare http(s) addresses.
-  const INLINE = /\*\*(.+?)\*\*|\*([^*\s](?:[^*]*[^*\s])?)\*|\[([^\]\n]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>"']+)/g;
-  const MAX_INLINE_DEPTH = 2;
-
+  // The renderer markdown.js defines; the server serves it in front of this
+  // file as /widget.js, so the widget and the review page render alike.
   function renderMarkdown(text) {
-    const fragment = document.createDocumentFragment();
-    let paragraph = null;
-    let list = null;
-    for (const line of text.replace(/\r\n?/g, '\n').split('\n')) {
-      const bullet = /^\s*[-*\u2022]\s+(.*)$/.exec(line);
-      const numbered = bullet ? null : /^\s*(\d{1,3})[.)]\s+(.*)$/.exec(line);
-      if (bullet || numbered) {
-        const tag = bullet ? 'UL' : 'OL';
-        if (!list || list.tagName !== tag) {
-          list = el(tag.toLowerCase());
-          if (numbered && numbered[1] !== '1') list.start = Number(numbered[1]);
-          fragment.append(list);
-        }
-        const item = el('li');
-        appendInline(item, bullet ? bullet[1] : numbered[2], 0);
-        list.append(item);
-        paragraph = null;
-        continue;
-      }
-      list = null;
-      if (!line.trim()) {
-        paragraph = null;
-        continue;
-      }
-      if (paragraph) {
-        paragraph.append(el('br'));
-      } else {
-        paragraph = el('p');
-        fragment.append(paragraph);
-      }
-      appendInline(paragraph, line, 0);
-    }
-    return fragment;
-  }
-
-  function appendInline(parent, text, depth) {
-    let done = 0;
-    for (const match of text.matchAll(INLINE)) {
-      parent.append(text.slice(done, match.index));
-      done = match.index + match[0].length;
-      const [, bold, italic, label, target, bare] = match;
-      if (bold !== undefined || italic !== undefined) {
-        const node = el(bold !== undefined ? 'strong' : 'em');
-        const inner = bold !== undefined ? bold : italic;
-        if (depth < MAX_INLINE_DEPTH) appendInline(node, inner, depth + 1);
-        else node.append(inner);
-        parent.append(node);
-      } else if (label !== undefined) {
-        parent.append(safeLink(target, label));
-      } else {
-        // Punctuation that ends a sentence is not part of the address.
-        const trailing = /[.,;:!?)\]]+$/.exec(bare);
-        const address = trailing ? bare.slice(0, -trailing[0].length) : bare;
-        parent.append(safeLink(address, address));
-        if (trailing) parent.append(trailing[0]);
-      }
-    }
-    parent.append(text.slice(done));
-  }
-
-  // Only http(s) links become anchors; anything else stays visible as text.
-  function safeLink(address, label) {
-    let url;
-    try {
-      url = new URL(address);
-    } catch (e) {
-      return document.createTextNode(label === address ? label : label + ' (' + address + ')');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      return document.createTextNode(label === address ? label : label + ' (' + address + ')');
-    }
-    const link = el('a', 'bt-link', label);
-    link.href = url.href;
-    link.target = '_blank';
-    link.rel = 'noopener noreferrer';
-    return link;
+    return window.backtalkMarkdown.render(text, { linkClass: 'bt-link' });
   }
 
   // ---------------------------------------------------------- wire sanitising

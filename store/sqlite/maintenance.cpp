@@ -1,6 +1,6 @@
-// The SQLite backend's maintenance: purge and delete on the writer's
-// connection (the store runs them on its writer thread, in queue order),
-// and the online backup.
+// The SQLite backend's maintenance: purge, delete and review marks on the
+// writer's connection (the store runs them on its writer thread, in queue
+// order), and the online backup.
 #include "store/private_file.hpp"
 #include "store/sqlite/sqlite_backend.hpp"
 
@@ -23,6 +23,13 @@ namespace {
 // reader in progress can keep frames alive until the next checkpoint).
 void checkpoint_truncate(SQLite::Database& db) { db.execAndGet("PRAGMA wal_checkpoint(TRUNCATE)"); }
 
+// FTS5 (3.40) only marks a deleted document's words as deleted in its index
+// segments; merging every segment into one drops them, and secure_delete
+// zeroes the pages freed. Costs a rewrite of the whole index.
+void forget_deleted_words(SQLite::Database& db) {
+    if (db.tableExists("turns_text")) db.exec("INSERT INTO turns_text (turns_text) VALUES ('optimize')");
+}
+
 }  // namespace
 
 std::size_t SqliteBackend::purge_before(std::int64_t cutoff_ms) {
@@ -32,7 +39,7 @@ std::size_t SqliteBackend::purge_before(std::int64_t cutoff_ms) {
     {
         SQLite::Transaction transaction(db);
         const char* old_conversations = "SELECT id FROM conversations WHERE last_activity < ?1";
-        SQLite::Statement messages(db, std::string("DELETE FROM messages WHERE conversation IN (") +
+        SQLite::Statement messages(db, std::string("DELETE FROM turns WHERE conversation IN (") +
                                            old_conversations +
                                            ") OR (time < ?1 AND conversation NOT IN "
                                            "(SELECT id FROM conversations))");
@@ -42,6 +49,10 @@ std::size_t SqliteBackend::purge_before(std::int64_t cutoff_ms) {
                                            old_conversations + ")");
         sessions.bind(1, cutoff_ms);
         sessions.exec();
+        SQLite::Statement reviews(db, std::string("DELETE FROM reviews WHERE conversation IN (") +
+                                          old_conversations + ")");
+        reviews.bind(1, cutoff_ms);
+        reviews.exec();
         SQLite::Statement bindings(db, "DELETE FROM bindings WHERE updated < ?1");
         bindings.bind(1, cutoff_ms);
         bindings.exec();
@@ -51,6 +62,7 @@ std::size_t SqliteBackend::purge_before(std::int64_t cutoff_ms) {
         transaction.commit();
     }
     writer_->forget_sequences();
+    forget_deleted_words(db);
     checkpoint_truncate(db);
     return removed;
 }
@@ -65,7 +77,8 @@ bool SqliteBackend::delete_conversation(const std::string& id) {
         // Bindings that name the conversation: a chat's binding has its id as
         // the value, a stored REST answer holds it inside the value (ids are
         // 32 hex digits with 80 random bits, so a match is this conversation).
-        for (const char* sql : {"DELETE FROM messages WHERE conversation = ?", "DELETE FROM sessions WHERE id = ?",
+        for (const char* sql : {"DELETE FROM turns WHERE conversation = ?", "DELETE FROM sessions WHERE id = ?",
+                                "DELETE FROM reviews WHERE conversation = ?",
                                 "DELETE FROM bindings WHERE instr(value, ?) > 0",
                                 "DELETE FROM conversations WHERE id = ?"}) {
             SQLite::Statement statement(db, sql);
@@ -76,8 +89,24 @@ bool SqliteBackend::delete_conversation(const std::string& id) {
         found = changed > 0;
     }
     writer_->forget_sequence(id);
+    forget_deleted_words(db);
     checkpoint_truncate(db);
     return found;
+}
+
+bool SqliteBackend::mark_reviewed(const review::ReviewMark& mark) {
+    ensure_writer();
+    SQLite::Database& db = writer_->db();
+    SQLite::Statement mark_row(db, "INSERT INTO reviews (conversation, time, reviewer, note, tags) "
+                                   "SELECT id, ?2, ?3, ?4, ?5 FROM conversations WHERE id = ?1 "
+                                   "ON CONFLICT (conversation) DO UPDATE SET time = excluded.time, "
+                                   "reviewer = excluded.reviewer, note = excluded.note, tags = excluded.tags");
+    mark_row.bind(1, mark.conversation);
+    mark_row.bind(2, mark.time_ms);
+    mark_row.bind(3, mark.reviewer);
+    mark_row.bind(4, mark.note);
+    mark_row.bind(5, nlohmann::json(mark.tags).dump());
+    return mark_row.exec() > 0;
 }
 
 void SqliteBackend::backup_to(const std::filesystem::path& target) {

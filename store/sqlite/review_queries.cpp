@@ -1,6 +1,7 @@
 #include "store/sqlite/review_queries.hpp"
 
 #include "bot/reply.hpp"
+#include "store/review_rows.hpp"
 #include "store/sqlite/schema.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -19,15 +20,17 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::array<std::string_view, 4> levels_most_urgent_first{"emergency", "urgent", "gp_soon", "self_care"};
-
 // A WHERE clause over `conversations c` and the values it binds, in order.
 struct Where {
     std::string sql;
     std::vector<std::variant<std::int64_t, std::string>> values;
 };
 
-Where conversation_where(const Filter& filter) {
+// Review marks came with schema 8; an older log (read before `logs upgrade`)
+// has none, and every conversation in it counts as not reviewed.
+bool has_review_marks(SQLite::Database& db) { return db.tableExists("reviews"); }
+
+Where conversation_where(const Filter& filter, bool review_marks) {
     Where where;
     std::vector<std::string> terms;
     if (filter.since_ms) {
@@ -50,6 +53,26 @@ Where conversation_where(const Filter& filter) {
         terms.emplace_back("c.channel = ?");
         where.values.emplace_back(*filter.channel);
     }
+    if (!review_marks) {
+        if ((filter.reviewed && *filter.reviewed) || filter.tag) terms.emplace_back("0");
+    } else if (filter.reviewed) {
+        terms.emplace_back(std::string(*filter.reviewed ? "" : "NOT ") +
+                           "EXISTS (SELECT 1 FROM reviews r WHERE r.conversation = c.id)");
+    }
+    if (filter.text) {
+        // Every word somewhere in the conversation (a document is one turn
+        // row), each quoted: FTS5's query syntax never sees what people typed.
+        for (const std::string& word : search_words(*filter.text)) {
+            terms.emplace_back("c.id IN (SELECT t.conversation FROM turns t WHERE t.rowid IN "
+                               "(SELECT rowid FROM turns_text WHERE turns_text MATCH ?))");
+            where.values.emplace_back("\"" + word + "\"");
+        }
+    }
+    if (filter.tag && review_marks) {
+        terms.emplace_back("EXISTS (SELECT 1 FROM reviews r, json_each(r.tags) t "
+                           "WHERE r.conversation = c.id AND t.value = ?)");
+        where.values.emplace_back(*filter.tag);
+    }
     where.sql = terms.empty() ? "1" : terms.front();
     for (std::size_t i = 1; i < terms.size(); ++i) where.sql += " AND " + terms[i];
     return where;
@@ -69,46 +92,45 @@ std::int64_t sql_limit(std::size_t limit) { return limit == 0 ? -1 : static_cast
 
 // The filter's conversations cut to the newest `limit` of them (0: all), for
 // queries that aggregate rather than list: their LIMIT would cut groups.
-Where newest_conversations(const Filter& filter) {
-    Where where = conversation_where(filter);
+Where newest_conversations(const Filter& filter, bool review_marks) {
+    Where where = conversation_where(filter, review_marks);
     if (filter.limit == 0) return where;
     where.sql = "c.id IN (SELECT c.id FROM conversations c WHERE " + where.sql +
                 " ORDER BY c.started DESC, c.id LIMIT " + std::to_string(filter.limit) + ")";
     return where;
 }
 
-json text_or_null(const SQLite::Column& column) {
-    return column.isNull() ? json(nullptr) : json(column.getString());
+std::optional<std::string> optional_text(const SQLite::Column& column) {
+    if (column.isNull()) return std::nullopt;
+    return column.getString();
 }
 
-json json_array_or_empty(const SQLite::Column& column) {
-    if (column.isNull()) return json::array();
-    json parsed = json::parse(column.getString(), nullptr, false);
-    return parsed.is_array() ? parsed : json::array();
+// The review mark comes as one JSON object (or NULL), so that every query
+// over `conversations c` can select it without a join.
+std::string conversation_columns(bool review_marks) {
+    return std::string("c.id, c.channel, c.user_hash, c.started, c.last_activity, c.locale, c.outcome_level, "
+                       "c.outcome_reasons, c.turns, c.state, c.asking, ") +
+           (review_marks ? "(SELECT json_object('time', r.time, 'reviewer', r.reviewer, 'note', r.note, "
+                           "'tags', json(r.tags)) FROM reviews r WHERE r.conversation = c.id)"
+                         : "NULL");
 }
 
-json triage_or_null(const SQLite::Column& level, const SQLite::Column& reasons) {
-    if (level.isNull()) return nullptr;
-    return json{{"level", level.getString()}, {"reasons", json_array_or_empty(reasons)}};
-}
-
-constexpr const char* conversation_columns =
-    "c.id, c.channel, c.user_hash, c.started, c.last_activity, c.locale, c.outcome_level, "
-    "c.outcome_reasons, c.turns, c.state, c.asking";
 
 json conversation_row(SQLite::Statement& row) {
-    return json{{"id", row.getColumn(0).getString()},
-                {"channel", row.getColumn(1).getString()},
-                {"user_hash", text_or_null(row.getColumn(2))},
-                {"started", format_time_utc(row.getColumn(3).getInt64())},
-                {"started_ms", row.getColumn(3).getInt64()},
-                {"last_activity", format_time_utc(row.getColumn(4).getInt64())},
-                {"last_activity_ms", row.getColumn(4).getInt64()},
-                {"locale", text_or_null(row.getColumn(5))},
-                {"outcome", triage_or_null(row.getColumn(6), row.getColumn(7))},
-                {"turns", row.getColumn(8).getInt()},
-                {"state", text_or_null(row.getColumn(9))},
-                {"asking", text_or_null(row.getColumn(10))}};
+    ConversationFields fields;
+    fields.id = row.getColumn(0).getString();
+    fields.channel = row.getColumn(1).getString();
+    fields.user_hash = optional_text(row.getColumn(2));
+    fields.started_ms = row.getColumn(3).getInt64();
+    fields.last_activity_ms = row.getColumn(4).getInt64();
+    fields.locale = optional_text(row.getColumn(5));
+    fields.outcome_level = optional_text(row.getColumn(6));
+    fields.outcome_reasons = optional_text(row.getColumn(7));
+    fields.turns = row.getColumn(8).getInt();
+    fields.state = optional_text(row.getColumn(9));
+    fields.asking = optional_text(row.getColumn(10));
+    fields.review = optional_text(row.getColumn(11));
+    return conversation_json(fields);
 }
 
 constexpr const char* message_columns =
@@ -118,24 +140,25 @@ constexpr const char* message_columns =
 // The message columns start at `first`.
 json message_row(SQLite::Statement& row, int first) {
     const auto column = [&](int offset) { return row.getColumn(first + offset); };
-    json message{{"seq", column(0).getInt64()},
-                 {"time", format_time_utc(column(1).getInt64())},
-                 {"time_ms", column(1).getInt64()},
-                 {"direction", column(2).getString()},
-                 {"kind", column(3).getString()},
-                 {"text", column(4).getString()},
-                 {"code", text_or_null(column(5))},
-                 {"intents", json_array_or_empty(column(6))},
-                 {"confidence", column(7).isNull() ? json(nullptr) : json(column(7).getDouble())},
-                 {"understood", column(8).isNull() ? json(nullptr) : json(column(8).getInt() != 0)},
-                 {"state", text_or_null(column(9))},
-                 {"asking", text_or_null(column(10))},
-                 {"triage", triage_or_null(column(11), column(12))},
-                 {"rules_version", text_or_null(column(13))},
-                 {"channel", text_or_null(column(14))},
-                 {"processing_us", column(15).getInt64()},
-                 {"basis", json_array_or_empty(column(16))}};
-    return message;
+    MessageFields fields;
+    fields.seq = column(0).getInt64();
+    fields.time_ms = column(1).getInt64();
+    fields.direction = column(2).getString();
+    fields.kind = column(3).getString();
+    fields.text = column(4).getString();
+    fields.code = optional_text(column(5));
+    fields.intents = optional_text(column(6));
+    if (!column(7).isNull()) fields.confidence = column(7).getDouble();
+    if (!column(8).isNull()) fields.understood = column(8).getInt() != 0;
+    fields.state = optional_text(column(9));
+    fields.asking = optional_text(column(10));
+    fields.triage_level = optional_text(column(11));
+    fields.triage_reasons = optional_text(column(12));
+    fields.rules_version = optional_text(column(13));
+    fields.channel = optional_text(column(14));
+    fields.processing_us = column(15).getInt64();
+    fields.basis = optional_text(column(16));
+    return message_json(fields);
 }
 
 std::int64_t count(SQLite::Database& db, const std::string& sql, const Where& where) {
@@ -145,20 +168,13 @@ std::int64_t count(SQLite::Database& db, const std::string& sql, const Where& wh
     return query.getColumn(0).getInt64();
 }
 
-json median_or_null(std::vector<std::int64_t> values) {
-    if (values.empty()) return nullptr;
-    std::sort(values.begin(), values.end());
-    const std::size_t middle = values.size() / 2;
-    if (values.size() % 2 == 1) return values[middle];
-    return static_cast<double>(values[middle - 1] + values[middle]) / 2.0;
-}
-
 }  // namespace
 
 json list_conversations(SQLite::Database& db, const Filter& filter) {
     validate(filter);
-    const Where where = conversation_where(filter);
-    SQLite::Statement query(db, std::string("SELECT ") + conversation_columns + " FROM conversations c WHERE " +
+    const bool review_marks = has_review_marks(db);
+    const Where where = conversation_where(filter, review_marks);
+    SQLite::Statement query(db, "SELECT " + conversation_columns(review_marks) + " FROM conversations c WHERE " +
                                     where.sql + " ORDER BY c.started DESC, c.id LIMIT ?");
     query.bind(bind_where(query, where), sql_limit(filter.limit));
     json list = json::array();
@@ -166,10 +182,39 @@ json list_conversations(SQLite::Database& db, const Filter& filter) {
     return list;
 }
 
+std::optional<std::string> resolve_id(SQLite::Database& db, const std::string& id_or_prefix) {
+    {
+        SQLite::Statement exact(db, "SELECT 1 FROM conversations WHERE id = ?");
+        exact.bind(1, id_or_prefix);
+        if (exact.executeStep()) return id_or_prefix;
+    }
+    if (id_or_prefix.size() < min_short_id) {
+        throw std::invalid_argument("no conversation has the id '" + id_or_prefix + "'; a short id needs at least " +
+                                    std::to_string(min_short_id) + " characters");
+    }
+    // The start through a range on the primary key (not LIKE, whose '_' and
+    // '%' would match more than was typed); the end by comparing it.
+    std::string after = id_or_prefix;
+    after.back() = static_cast<char>(after.back() + 1);
+    SQLite::Statement query(db, "SELECT id FROM conversations WHERE id >= ?1 AND id < ?2 "
+                                "UNION SELECT id FROM conversations WHERE substr(id, -?3) = ?1 ORDER BY id LIMIT 4");
+    query.bind(1, id_or_prefix);
+    query.bind(2, after);
+    query.bind(3, static_cast<std::int64_t>(id_or_prefix.size()));
+    std::vector<std::string> found;
+    while (query.executeStep()) found.push_back(query.getColumn(0).getString());
+    if (found.empty()) return std::nullopt;
+    if (found.size() == 1) return found.front();
+    std::string named;
+    for (std::size_t i = 0; i < found.size() && i < 3; ++i) named += (i ? ", " : "") + found[i];
+    throw std::invalid_argument("'" + id_or_prefix + "' names more than one conversation (" + named +
+                                (found.size() > 3 ? ", ..." : "") + "); give more of the id");
+}
+
 std::optional<json> transcript(SQLite::Database& db, const std::string& id) {
     json conversation = nullptr;
     {
-        SQLite::Statement query(db, std::string("SELECT ") + conversation_columns +
+        SQLite::Statement query(db, "SELECT " + conversation_columns(has_review_marks(db)) +
                                         " FROM conversations c WHERE c.id = ?");
         query.bind(1, id);
         if (query.executeStep()) conversation = conversation_row(query);
@@ -186,7 +231,7 @@ std::optional<json> transcript(SQLite::Database& db, const std::string& id) {
 void for_each_export_row(SQLite::Database& db, const Filter& filter,
                          const std::function<void(const json&)>& row) {
     validate(filter);
-    const Where where = conversation_where(filter);
+    const Where where = conversation_where(filter, has_review_marks(db));
     // The newest `limit` conversations, then written oldest first.
     SQLite::Statement query(db, std::string("SELECT m.conversation, ") + message_columns +
                                     " FROM messages m JOIN (SELECT c.id, c.started FROM conversations c WHERE " +
@@ -213,7 +258,7 @@ json stats(SQLite::Database& db, const Filter& filter) {
                                  ": run `backtalk logs upgrade` (or start backtalk serve) on it once every "
                                  "server that writes it runs this version");
     }
-    const Where where = newest_conversations(filter);
+    const Where where = newest_conversations(filter, has_review_marks(db));
     json result;
     result["conversations"] = count(db, "SELECT COUNT(*) FROM conversations c WHERE " + where.sql, where);
     result["turns"] = count(db, "SELECT COALESCE(SUM(c.turns), 0) FROM conversations c WHERE " + where.sql, where);
@@ -233,9 +278,7 @@ json stats(SQLite::Database& db, const Filter& filter) {
         not_understood = query.getColumn(3).getInt64();
     }
 
-    json outcomes = json::object();
-    for (std::string_view level : levels_most_urgent_first) outcomes[std::string(level)] = 0;
-    outcomes["none"] = 0;
+    json outcomes = zero_outcomes();
     {
         SQLite::Statement query(db, "SELECT COALESCE(c.outcome_level, 'none'), COUNT(*) FROM conversations c WHERE " +
                                         where.sql + " GROUP BY 1");
@@ -264,9 +307,8 @@ json stats(SQLite::Database& db, const Filter& filter) {
                                         "ORDER BY 3 DESC, 1, 2");
         bind_where(query, where);
         while (query.executeStep()) {
-            drop_off.push_back({{"state", text_or_null(query.getColumn(0))},
-                                {"asking", text_or_null(query.getColumn(1))},
-                                {"conversations", query.getColumn(2).getInt64()}});
+            drop_off.push_back(drop_off_entry(optional_text(query.getColumn(0)), optional_text(query.getColumn(1)),
+                                              query.getColumn(2).getInt64()));
         }
     }
     result["drop_off"] = drop_off;
@@ -275,21 +317,13 @@ json stats(SQLite::Database& db, const Filter& filter) {
     {
         SQLite::Statement query(
             db, "SELECT strftime('%Y-%m-%d', c.started / 1000, 'unixepoch') AS day, "
-                "COALESCE(c.outcome_level, 'none'), COUNT(*) FROM conversations c WHERE " + where.sql +
-                " GROUP BY 1, 2 ORDER BY 1");
+                "COALESCE(c.outcome_level, 'none'), COUNT(*), SUM(c.typed), SUM(c.not_understood) "
+                "FROM conversations c WHERE " + where.sql + " GROUP BY 1, 2 ORDER BY 1");
         bind_where(query, where);
         while (query.executeStep()) {
             const std::string day = query.getColumn(0).getString();
-            if (per_day.empty() || per_day.back().at("day") != day) {
-                json entry{{"day", day}, {"conversations", 0}};
-                for (std::string_view level : levels_most_urgent_first) entry[std::string(level)] = 0;
-                entry["none"] = 0;
-                per_day.push_back(std::move(entry));
-            }
-            json& entry = per_day.back();
-            const std::int64_t conversations = query.getColumn(2).getInt64();
-            entry[query.getColumn(1).getString()] = conversations;
-            entry["conversations"] = entry["conversations"].get<std::int64_t>() + conversations;
+            add_per_day(per_day, day, query.getColumn(1).getString(), query.getColumn(2).getInt64());
+            add_typed_per_day(per_day, day, query.getColumn(3).getInt64(), query.getColumn(4).getInt64());
         }
     }
     result["per_day"] = per_day;
@@ -298,43 +332,24 @@ json stats(SQLite::Database& db, const Filter& filter) {
 
 json unmatched(SQLite::Database& db, const Filter& filter) {
     validate(filter);
-    const Where where = conversation_where(filter);
-    SQLite::Statement query(db, "SELECT m.text, m.time, m.asking FROM messages m JOIN conversations c "
+    const Where where = conversation_where(filter, has_review_marks(db));
+    // The question that was open: the bot's last reply before the message.
+    SQLite::Statement query(db, "SELECT m.text, m.time, m.asking, m.conversation, "
+                                "(SELECT o.text FROM messages o WHERE o.conversation = m.conversation "
+                                "AND o.seq < m.seq AND o.direction = 'out' AND o.kind = 'reply' "
+                                "ORDER BY o.seq DESC LIMIT 1) "
+                                "FROM messages m JOIN conversations c "
                                 "ON c.id = m.conversation WHERE m.direction = 'in' AND m.kind = 'message' "
                                 "AND m.understood = 0 AND " + where.sql + " ORDER BY m.time");
     bind_where(query, where);
 
-    struct Group {
-        std::int64_t count = 0;
-        std::string example;
-        std::int64_t last_seen = 0;
-        std::map<std::string, std::int64_t> asking;
-    };
-    std::unordered_map<std::string, Group> groups;
+    std::vector<UnmatchedMessage> messages;
     while (query.executeStep()) {
-        const std::string text = query.getColumn(0).getString();
-        Group& group = groups[normalise_for_grouping(text)];
-        if (group.count == 0) group.example = text;
-        ++group.count;
-        group.last_seen = std::max(group.last_seen, query.getColumn(1).getInt64());
-        const SQLite::Column asking = query.getColumn(2);
-        ++group.asking[asking.isNull() ? std::string("none") : asking.getString()];
+        messages.push_back({query.getColumn(0).getString(), query.getColumn(1).getInt64(),
+                            optional_text(query.getColumn(2)), query.getColumn(3).getString(),
+                            optional_text(query.getColumn(4))});
     }
-
-    std::vector<std::pair<std::string, Group>> sorted(groups.begin(), groups.end());
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-        return a.second.count != b.second.count ? a.second.count > b.second.count : a.first < b.first;
-    });
-    if (filter.limit > 0 && sorted.size() > filter.limit) sorted.resize(filter.limit);
-    json result = json::array();
-    for (const auto& [text, group] : sorted) {
-        result.push_back({{"text", text},
-                          {"count", group.count},
-                          {"example", group.example},
-                          {"last_seen", format_time_utc(group.last_seen)},
-                          {"asking", group.asking}});
-    }
-    return result;
+    return group_unmatched(messages, filter.limit);
 }
 
 }  // namespace backtalk::store::review

@@ -9,6 +9,7 @@
 namespace backtalk::store::review {
 
 nlohmann::json list_conversations(SQLite::Database& db, const Filter& filter);
+std::optional<std::string> resolve_id(SQLite::Database& db, const std::string& id_or_prefix);
 std::optional<nlohmann::json> transcript(SQLite::Database& db, const std::string& id);
 // Every message of the selected conversations, conversation by conversation
 // (oldest first), in sequence: the message fields plus "conversation".

@@ -15,6 +15,10 @@ nlohmann::json SqliteReviewReader::list_conversations(const review::Filter& filt
     return review::list_conversations(db_, filter);
 }
 
+std::optional<std::string> SqliteReviewReader::resolve_id(const std::string& id_or_prefix) {
+    return review::resolve_id(db_, id_or_prefix);
+}
+
 std::optional<nlohmann::json> SqliteReviewReader::transcript(const std::string& id) {
     return review::transcript(db_, id);
 }

@@ -15,6 +15,7 @@ public:
     explicit SqliteReviewReader(SQLite::Database db);
 
     nlohmann::json list_conversations(const review::Filter& filter) override;
+    std::optional<std::string> resolve_id(const std::string& id_or_prefix) override;
     std::optional<nlohmann::json> transcript(const std::string& id) override;
     std::size_t write_export(const review::Filter& filter, review::ExportFormat format, std::ostream& out) override;
     nlohmann::json stats(const review::Filter& filter) override;

@@ -26,6 +26,7 @@ public:
     void after_batch() override;
     std::size_t purge_before(std::int64_t cutoff_ms) override;
     bool delete_conversation(const std::string& id) override;
+    bool mark_reviewed(const review::ReviewMark& mark) override;
     bool is_record_error(const std::exception& error) const override;
 
     std::optional<std::string> session_snapshot(const std::string& id) override;

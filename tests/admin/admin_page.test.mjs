@@ -4,11 +4,14 @@
 //
 // Run from the repository root. Uses the playwright-core that tests/browser
 // installs (`npm ci` there) and Debian's Chromium. Starts the server on
-// 127.0.0.1 port 0 with BACKTALK_ADMIN_TOKEN and a temporary database, holds a
-// conversation over REST (one message is markup, which must show as text;
-// it ends in an emergency), then drives the page: token, list with causes,
-// transcript in the widget's markdown, chart, CSV download, rules reload,
-// and the whole page on a 390 px phone. Stops everything it started; exits non-zero naming the step.
+// 127.0.0.1 port 0 with BACKTALK_ADMIN_TOKEN and a temporary database, holds
+// two conversations over REST (one with a message the bot does not
+// understand; one whose message is markup, which must show as text, ending
+// in an emergency), then drives the page: token, list with causes,
+// transcript in the widget's markdown with the rule basis, charts, short-id
+// lookup, review marks and their filters, full-text search, the unmatched message's link,
+// deletion with its confirmation, CSV download, rules reload, and the whole
+// page on a 390 px phone. Stops everything it started; exits non-zero naming the step.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +26,7 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TOKEN = 'browser-test-admin-token-0123456789';
 const MARKUP_TEXT = '<img src=x onerror=alert(1)> my back hurts';
+const UNCLEAR_TEXT = 'plorb zindle quax';
 const STEP_TIMEOUT_MS = 15000;
 const SERVER_START_MS = 20000;
 
@@ -82,6 +86,9 @@ async function run(binary) {
   let browser = null;
   try {
     const base = await server.address;
+    // Started first, so the emergency below is the newest (first) row.
+    const puzzled = await chat(base, { text: 'my lower back hurts' });
+    await chat(base, { session: puzzled.session, text: UNCLEAR_TEXT });
     const first = await chat(base, { text: MARKUP_TEXT });
     await chat(base, { session: first.session, text: 'since yesterday' });
     const advice = await chat(base, { session: first.session,
@@ -89,6 +96,14 @@ async function run(binary) {
     const outcome = advice.replies[advice.replies.length - 1].triage;
     if (!outcome || outcome.level !== 'emergency') throw new Error(`the advice is ${JSON.stringify(outcome)}`);
     const texts = await (await fetch(`${base}/api/v1/texts`)).json();
+    const adminGet = async (path) => (await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+    const stored = await adminGet(`/api/v1/conversations/${first.session}`);
+    const ruleIds = stored.messages.flatMap((message) => message.basis.map((rule) => rule.rule));
+    if (!ruleIds.includes('EM-1')) throw new Error(`the advice's basis is ${JSON.stringify(ruleIds)}`);
+    const unmatchedGroups = (await adminGet('/api/v1/unmatched')).unmatched;
+    if (unmatchedGroups.length !== 1 || unmatchedGroups[0].seen[0].conversation !== puzzled.session) {
+      throw new Error(`unmatched ${JSON.stringify(unmatchedGroups)}`);
+    }
 
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const context = await browser.newContext({ acceptDownloads: true });
@@ -100,7 +115,13 @@ async function run(binary) {
       await dialog.dismiss();
     });
     let refusalsLogged = 0;
+    // The 400 answers to the bad input a step types on purpose.
+    let badRequestsExpected = 0;
     page.on('console', (message) => {
+      if (message.type() === 'error' && message.text().includes('status of 400') && badRequestsExpected > 0) {
+        badRequestsExpected -= 1;
+        return;
+      }
       if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) {
         problems.push(`console error: ${message.text()}`);
         if (message.text().includes('status of 401')) refusalsLogged += 1;
@@ -127,12 +148,12 @@ async function run(binary) {
     });
     // The 401 answers show as console errors of the failed fetches.
     problems.length = 0;
-    await step('the token lists the conversation', async () => {
+    await step('the token lists the conversations', async () => {
       await page.fill('#token', TOKEN);
       await page.click('#token-form button[type=submit]');
       await page.locator('#conversations tbody tr').first().waitFor();
       const rows = await page.locator('#conversations tbody tr').count();
-      if (rows !== 1) throw new Error(`${rows} rows`);
+      if (rows !== 2) throw new Error(`${rows} rows`);
       const stored = await page.evaluate(() => Object.keys(sessionStorage));
       if (!stored.includes('backtalk-admin-token')) throw new Error('token not in sessionStorage');
     });
@@ -150,6 +171,12 @@ async function run(binary) {
       const width = Number(await page.locator('#chart svg').getAttribute('width'));
       const legendEnd = await page.locator('#chart svg text').last().evaluate((node) => node.getBBox().x + node.getBBox().width);
       if (legendEnd > width) throw new Error(`legend ends at ${legendEnd}, the chart is ${width} wide`);
+    });
+    await step('the not-understood share per day is drawn as SVG bars', async () => {
+      const bars = await page.locator('#rate-chart svg rect.bar-rate').count();
+      if (bars !== 1) throw new Error(`${bars} bars`);
+      const label = await page.locator('#rate-chart svg').getAttribute('aria-label');
+      if (!/\d+%/.test(label)) throw new Error(`aria-label "${label}"`);
     });
     await step('the transcript opens from the keyboard and comes into view', async () => {
       await page.locator('#conversations tbody tr button').first().focus();
@@ -174,6 +201,68 @@ async function run(binary) {
       if (await advice.locator('strong').count() < 1) throw new Error('no bold in the advice');
       if (await advice.locator('p').count() < 2) throw new Error('paragraphs run together');
       if (await advice.locator('ul > li').count() < 1) throw new Error('the causes are not a list');
+    });
+    await step('the advice shows the rules behind it, the facts each used and their turns', async () => {
+      const items = await page.locator('#transcript li.out ul.basis li').allTextContents();
+      const shown = items.map((text) => text.split(' ')[0]);
+      if (JSON.stringify(shown) !== JSON.stringify(ruleIds)) throw new Error(`basis ${JSON.stringify(items)}`);
+      const em1 = items.find((text) => text.startsWith('EM-1'));
+      if (!/gave emergency because .+ = .+ \(turn \d+\)/.test(em1)) throw new Error(`EM-1 reads "${em1}"`);
+    });
+    await step('a short id opens its conversation', async () => {
+      await page.fill('#open-form input[name=conversation]', puzzled.session.slice(-8));
+      await page.click('#open-form button[type=submit]');
+      await page.locator('#transcript-id', { hasText: puzzled.session }).waitFor();
+      badRequestsExpected += 1;
+      await page.fill('#open-form input[name=conversation]', 'abc');
+      await page.click('#open-form button[type=submit]');
+      await page.locator('#status.error', { hasText: 'at least 8 characters' }).waitFor();
+    });
+    await step('the unmatched message links to its conversation, with the question that was open', async () => {
+      const cell = page.locator('#unmatched tbody tr td.latest').first();
+      const question = await cell.locator('.question').textContent();
+      if (!question.startsWith('after: ') || question.length < 10) throw new Error(`question "${question}"`);
+      await page.click('#transcript-heading');
+      await cell.locator('button').click();
+      await page.locator('#transcript-id', { hasText: puzzled.session }).waitFor();
+      const typed = await page.locator('#transcript li.in').allTextContents();
+      if (!typed.some((text) => text.includes(UNCLEAR_TEXT))) throw new Error('the message is not in the transcript');
+    });
+    await step('a conversation is marked reviewed with a note and tags, and the filters find it', async () => {
+      await page.locator('#conversations tbody tr').first().locator('button').click();
+      await page.locator('#transcript-id', { hasText: first.session }).waitFor();
+      await page.fill('#review-form textarea[name=note]', 'emergency caught at once');
+      await page.fill('#review-form input[name=tags]', 'Follow-up, good');
+      await page.click('#review-form button[type=submit]');
+      await page.locator('#review-current', { hasText: 'follow-up, good' }).waitFor();
+      const note = await page.locator('#review-current').textContent();
+      if (!note.includes('Note: emergency caught at once') || !note.includes('admin-api')) throw new Error(`mark "${note}"`);
+      const cell = page.locator('#conversations tbody tr').first().locator('td[data-label="Reviewed"]');
+      await cell.filter({ hasText: 'follow-up' }).waitFor();
+      const rowsFor = async (name, value) => {
+        await page.locator(`#filters [name=${name}]`).evaluate((node, v) => { node.value = v; }, value);
+        // The page says "loading" until all its answers are in.
+        await page.click('#filters button[type=submit]');
+        await page.locator('#status', { hasText: 'conversations shown' }).waitFor();
+        const ids = await page.locator('#conversations tbody tr td.id button').evaluateAll((nodes) => nodes.map((n) => n.title));
+        await page.locator(`#filters [name=${name}]`).evaluate((node) => { node.value = ''; });
+        return ids;
+      };
+      let ids = await rowsFor('reviewed', 'yes');
+      if (JSON.stringify(ids) !== JSON.stringify([first.session])) throw new Error(`reviewed: ${ids}`);
+      ids = await rowsFor('reviewed', 'no');
+      if (JSON.stringify(ids) !== JSON.stringify([puzzled.session])) throw new Error(`not yet: ${ids}`);
+      ids = await rowsFor('tag', 'good');
+      if (JSON.stringify(ids) !== JSON.stringify([first.session])) throw new Error(`tag good: ${ids}`);
+      ids = await rowsFor('q', 'Zindle');
+      if (JSON.stringify(ids) !== JSON.stringify([puzzled.session])) throw new Error(`words: ${ids}`);
+      badRequestsExpected += 3;  // the list, the stats and the unmatched messages
+      await page.fill('#filters [name=tag]', 'Not a tag');
+      await page.click('#filters button[type=submit]');
+      await page.locator('#status.error', { hasText: "bad tag 'Not a tag'" }).waitFor();
+      await page.fill('#filters [name=tag]', '');
+      await page.click('#filters button[type=submit]');
+      await page.locator('#status', { hasText: '2 conversations shown' }).waitFor();
     });
     await step('the page renders markdown exactly as the widget does', async () => {
       const sample = '**Welcome.** Gentle *movement* helps.\n- first\n- second\n\n1. one\n2. two\n' +
@@ -211,6 +300,22 @@ async function run(binary) {
       mkdirSync(join('tests', 'browser', 'artifacts'), { recursive: true });
       await page.screenshot({ path: join('tests', 'browser', 'artifacts', 'admin-phone.png'), fullPage: true });
       await page.setViewportSize({ width: 1280, height: 800 });
+    });
+    await step('deleting asks on the page first, then removes the conversation', async () => {
+      await page.locator('#conversations tbody tr', { hasText: puzzled.session.slice(-8) }).locator('button').click();
+      await page.locator('#transcript-id', { hasText: puzzled.session }).waitFor();
+      await page.click('#delete-conversation');
+      await page.locator('#delete-confirm').waitFor();
+      await page.click('#delete-no');
+      if (await page.locator('#delete-confirm').isVisible()) throw new Error('the confirmation stays open');
+      if (await page.locator('#conversations tbody tr').count() !== 2) throw new Error('deleted without asking');
+      await page.click('#delete-conversation');
+      await page.click('#delete-yes');
+      await page.locator('#status', { hasText: `deleted conversation ${puzzled.session}` }).waitFor();
+      const rows = await page.locator('#conversations tbody tr').count();
+      if (rows !== 1) throw new Error(`${rows} rows after deleting`);
+      const gone = await fetch(`${base}/api/v1/conversations/${puzzled.session}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      if (gone.status !== 404) throw new Error(`the API still answers ${gone.status}`);
     });
     await step('the CSV export downloads', async () => {
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);

@@ -2,8 +2,7 @@
 // refusing a missing or wrong one, the JSON of each route over a conversation
 // held through POST /api/v1/chat, the audit row of every view, the exports,
 // and rule reloads (accepted, and refused for a broken copy of rules/).
-#include "tests/integration/clients.hpp"
-#include "tests/integration/server_process.hpp"
+#include "tests/admin/admin_server.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
@@ -21,87 +20,19 @@
 #include <thread>
 #include <vector>
 
+using backtalk::test::AdminServer;
+using backtalk::test::admin_token;
 using backtalk::test::HttpReply;
 using backtalk::test::json;
-using backtalk::test::ServerProcess;
 using backtalk::test::TempDir;
 
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* admin_token = "admin-token-for-tests-0123456789";
 const std::vector<std::string> admin_routes{"/api/v1/conversations", "/api/v1/conversations/x",
                                             "/api/v1/stats", "/api/v1/unmatched",
                                             "/api/v1/export?format=csv"};
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-class AdminServer {
-public:
-    AdminServer(const TempDir& dir, bool with_token, std::vector<std::string> extra_args = {})
-        : db_(dir.path() / "admin.db") {
-        if (with_token) {
-            std::ofstream(dir.path() / "admin.token") << admin_token << "\n";
-            extra_args.push_back("--admin-token-file");
-            extra_args.push_back((dir.path() / "admin.token").string());
-        }
-        process_.emplace(db_, extra_args);
-    }
-
-    HttpReply get(const std::string& target, const std::string& token = admin_token) const {
-        return request("GET", target, token);
-    }
-    HttpReply request(const std::string& method, const std::string& target, const std::string& token) const {
-        Headers headers;
-        if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-        return backtalk::test::http_request(process_->port(), method, target, headers);
-    }
-    json get_json(const std::string& target) const {
-        const auto reply = get(target);
-        INFO(target, " -> ", reply.body);
-        REQUIRE(reply.status == 200);
-        CHECK(reply.header("Content-Type") == "application/json");
-        CHECK(reply.header("Cache-Control") == "no-store");
-        return json::parse(reply.body);
-    }
-
-    // A conversation over REST of `turns` messages; returns its session.
-    std::string chat(int turns) const {
-        const json first = post_chat(json{{"text", "my lower back hurts"}});
-        const std::string session = first["session"];
-        for (int turn = 1; turn < turns; ++turn) post_chat(json{{"session", session}, {"text", "since yesterday"}});
-        return session;
-    }
-    json post_chat(const json& body) const {
-        const auto reply = backtalk::test::http_request(process_->port(), "POST", "/api/v1/chat",
-                                                        {{"Content-Type", "application/json"}}, body.dump());
-        INFO(reply.body);
-        REQUIRE(reply.status == 200);
-        return json::parse(reply.body);
-    }
-
-    // (actor, action, detail) rows of the audit table, oldest first, once the
-    // server has stopped and committed them.
-    std::vector<std::vector<std::string>> stop_and_read_audit() {
-        process_.reset();
-        SQLite::Database db(db_, SQLite::OPEN_READONLY);
-        SQLite::Statement query(db, "SELECT actor, action, coalesce(detail, '') FROM audit ORDER BY id");
-        std::vector<std::vector<std::string>> rows;
-        while (query.executeStep()) {
-            rows.push_back({query.getColumn(0).getString(), query.getColumn(1).getString(),
-                            query.getColumn(2).getString()});
-        }
-        return rows;
-    }
-
-    const fs::path& db() const { return db_; }
-    std::uint16_t port() const { return process_->port(); }
-
-private:
-    fs::path db_;
-    std::optional<ServerProcess> process_;
-};
 
 }  // namespace
 

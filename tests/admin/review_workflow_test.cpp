@@ -19,7 +19,8 @@ namespace {
 
 std::vector<std::string> listed(const AdminServer& server, const std::string& query) {
     std::vector<std::string> ids;
-    for (const json& conversation : server.get_json("/api/v1/conversations" + query)["conversations"]) {
+    const json list = server.get_json("/api/v1/conversations" + query);
+    for (const json& conversation : list["conversations"]) {
         ids.push_back(conversation["id"]);
     }
     return ids;
@@ -27,12 +28,14 @@ std::vector<std::string> listed(const AdminServer& server, const std::string& qu
 
 }  // namespace
 
-TEST_CASE("a conversation is marked reviewed by its short id with a note and tags; filters find it; the audit says who") {
+TEST_CASE("a conversation is marked reviewed by its short id with a note and tags, filters find it, the audit says who") {
     TempDir dir;
     AdminServer server(dir, true);
     const std::string marked = server.chat(2);
     const std::string other = server.chat(1);
-    const std::string path = "/api/v1/conversations/" + marked.substr(0, 8) + "/review";
+    // The last 8 digits: the first 8 are the start time, shared by both.
+    const std::string short_id = marked.substr(marked.size() - 8);
+    const std::string path = "/api/v1/conversations/" + short_id + "/review";
 
     CHECK(server.request("POST", path, "", R"({"note": "x"})").status == 401);
     const auto reply =
@@ -47,7 +50,7 @@ TEST_CASE("a conversation is marked reviewed by its short id with a note and tag
     CHECK(answer["review"]["time"].is_string());
 
     // The list and the transcript (found by its short id) carry the mark.
-    const json shown = server.get_json("/api/v1/conversations/" + marked.substr(0, 8));
+    const json shown = server.get_json("/api/v1/conversations/" + short_id);
     CHECK(shown["id"] == marked);
     CHECK(shown["conversation"]["review"]["tags"] == json{"follow-up", "wording"});
     CHECK(listed(server, "?reviewed=yes") == std::vector<std::string>{marked});
@@ -74,6 +77,12 @@ TEST_CASE("a conversation is marked reviewed by its short id with a note and tag
     CHECK(server.get("/api/v1/conversations?tag=Not%20a%20tag").status == 400);
     CHECK(server.request("POST", "/api/v1/conversations/00000000/review", admin_token, "{}").status == 404);
     CHECK(server.request("POST", "/api/v1/conversations/" + marked, admin_token, "{}").status == 404);
+    // Both started within the same minute or so: their first 8 digits are alike.
+    if (marked.substr(0, 8) == other.substr(0, 8)) {
+        const auto ambiguous = server.get("/api/v1/conversations/" + marked.substr(0, 8));
+        CHECK(ambiguous.status == 400);
+        CHECK(ambiguous.body.find("names more than one conversation") != std::string::npos);
+    }
     const auto too_short = server.get("/api/v1/conversations/" + marked.substr(0, 4));
     CHECK(too_short.status == 400);
     CHECK(json::parse(too_short.body)["error"]["message"].get<std::string>().find("at least 8 characters") !=
@@ -89,7 +98,7 @@ TEST_CASE("a conversation is marked reviewed by its short id with a note and tag
     CHECK(reviews == std::vector<std::string>{marked + " tags=[\"follow-up\",\"wording\"]"});
 }
 
-TEST_CASE("unmatched messages link to their conversation and the question that was open; stats give the rate per day") {
+TEST_CASE("unmatched messages link to their conversation and the question that was open, stats give the rate per day") {
     TempDir dir;
     AdminServer server(dir, true);
     const std::string session = server.post_chat(json{{"text", "my lower back hurts"}})["session"];
@@ -102,7 +111,19 @@ TEST_CASE("unmatched messages link to their conversation and the question that w
     CHECK(seen["question"].is_string());
     CHECK_FALSE(seen["question"].get<std::string>().empty());
 
-    const json day = server.get_json("/api/v1/stats")["per_day"][0];
+    // Full-text search over both sides of the conversation.
+    const std::string other = server.chat(1);
+    const auto found = server.get_json("/api/v1/conversations?q=ZINDLE")["conversations"];
+    REQUIRE(found.size() == 1);
+    CHECK(found[0]["id"] == session);
+    CHECK(server.get_json("/api/v1/conversations?q=lower%20back")["conversations"].size() == 2);
+    CHECK(server.get_json("/api/v1/conversations?q=zindle%20nowhere")["conversations"].empty());
+    const auto no_words = server.get("/api/v1/conversations?q=%3F%3F");
+    CHECK(no_words.status == 400);
+    CHECK(no_words.body.find("the search has no words") != std::string::npos);
+    CHECK(other != session);
+
+    const json day = server.get_json("/api/v1/stats?until=2100-01-01&channel=rest&q=zindle")["per_day"][0];
     CHECK(day["typed"] == 2);
     CHECK(day["not_understood"] == 1);
     CHECK(day["not_understood_rate"] == 0.5);

@@ -146,6 +146,7 @@ TEST_CASE("a web file that leads outside the web directory stops the start") {
     std::filesystem::create_directory(web);
     std::ofstream(web / "index.html") << "<!doctype html><title>t</title>";
     std::ofstream(web / "widget.js") << "console.log(1);";
+    std::ofstream(web / "markdown.js") << "console.log(2);";
     std::filesystem::create_symlink("/etc/passwd", web / "widget.css");
     refuses({"--web-dir", web.string()}, "leads outside");
 }

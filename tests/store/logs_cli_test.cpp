@@ -1,7 +1,12 @@
 // End to end through the `backtalk` binary: `chat --json` writes the log,
 // `logs ...` reads and maintains it.
+#include "run_backtalk.hpp"
 #include "store_test_support.hpp"
 #include "umask_guard.hpp"
+#include "store/sqlite/schema.hpp"
+
+#include "postgres_server.hpp"
+#include "store/postgresql/pg_connection.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -14,47 +19,13 @@
 #include <vector>
 
 using nlohmann::json;
+using backtalk::test::quoted;
+using backtalk::test::Run;
+using backtalk::test::run_backtalk;
+using backtalk::test::typed;
+using backtalk::test::typed_input;
 
 namespace {
-
-struct Run {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string quoted(const std::string& text) {
-    std::string result = "'";
-    for (char c : text) {
-        if (c == '\'') {
-            result += "'\\''";
-        } else {
-            result += c;
-        }
-    }
-    return result + "'";
-}
-
-// Runs `backtalk ARGS < input` from the source tree (or `working_dir`),
-// capturing both streams; `runner` is a command (and its arguments) to run
-// backtalk through.
-Run run_backtalk(const backtalk::test::TempDir& dir, const std::string& args, const std::string& input = "",
-                 const std::string& runner = "", const std::string& working_dir = BACKTALK_SOURCE_DIR) {
-    {
-        std::ofstream in(dir / "stdin");
-        in << input;
-    }
-    const std::string command = "cd " + quoted(working_dir) + " && env -u BACKTALK_DB " + runner + " " +
-                                quoted(BACKTALK_BINARY) + " " + args + " < " + quoted((dir / "stdin").string()) +
-                                " > " + quoted((dir / "stdout").string()) + " 2> " +
-                                quoted((dir / "stderr").string());
-    const int status = std::system(command.c_str());
-    Run run;
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    run.out = backtalk::test::file_bytes(dir / "stdout");
-    run.err = backtalk::test::file_bytes(dir / "stderr");
-    return run;
-}
 
 std::vector<json> json_lines(const std::string& text) {
     std::vector<json> lines;
@@ -63,21 +34,6 @@ std::vector<json> json_lines(const std::string& text) {
         if (!line.empty()) lines.push_back(json::parse(line));
     }
     return lines;
-}
-
-const std::vector<std::string> typed{
-    R"({"type":"start"})",
-    R"({"type":"message","text":"my lower back hurts since I moved house, I am sam@example.org, +44 20 7946 0958"})",
-    R"({"type":"choice","id":"not-offered"})",
-    R"({"type":"choice","id":"none"})",
-    R"(this is not json)",
-    R"({"type":"message","text":"no"})",
-};
-
-std::string typed_input() {
-    std::string input;
-    for (const auto& line : typed) input += line + "\n";
-    return input;
 }
 
 }  // namespace
@@ -191,28 +147,38 @@ TEST_CASE("logs list, show, stats and unmatched read what chat wrote") {
     CHECK(csv.out.rfind("conversation,seq,", 0) == 0);
 }
 
-TEST_CASE("logs reads an older log without changing it; stats ask for logs upgrade, which brings it up to date") {
+TEST_CASE("logs reads an older log without changing it, stats ask for logs upgrade, which brings it up to date") {
     backtalk::test::TempDir dir;
     const std::string db = quoted((dir / "log.db").string());
     REQUIRE(run_backtalk(dir, "chat --json --db " + db, typed_input()).exit_code == 0);
     const Run current = run_backtalk(dir, "logs stats --json --db " + db);
     REQUIRE_MESSAGE(current.exit_code == 0, current.err);
     {
-        // Back to schema 5: conversations without their message counts,
-        // messages without a basis.
-        SQLite::Database old(dir / "log.db", SQLite::OPEN_READWRITE);
-        old.exec("ALTER TABLE messages DROP COLUMN basis");
-        for (const char* column : {"messages_in", "messages_out", "answers", "typed", "not_understood",
-                                   "turns_to_outcome"}) {
-            old.exec(std::string("ALTER TABLE conversations DROP COLUMN ") + column);
-        }
-        old.exec("PRAGMA user_version = 5");
+        // The same log as an older backtalk wrote it (schema 5): one row per
+        // object in a messages table, no basis, no counts on conversations,
+        // no review marks, no search index.
+        SQLite::Database old(dir / "old.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        backtalk::store::migrate(old, 5);
+        old.exec("ATTACH DATABASE '" + (dir / "log.db").string() + "' AS current");
+        old.exec("INSERT INTO messages SELECT conversation, seq, time, direction, kind, text, code, intents, "
+                 "confidence, understood, state, asking, triage_level, triage_reasons, rules_version, channel, "
+                 "processing_us FROM current.messages");
+        old.exec("INSERT INTO conversations SELECT id, channel, user_hash, started, last_activity, locale, "
+                 "outcome_level, outcome_reasons, turns, state, asking FROM current.conversations");
+        old.exec("INSERT INTO sessions SELECT * FROM current.sessions");
+        old.exec("DETACH DATABASE current");
     }
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(dir / (std::string("log.db") + suffix));
+    std::filesystem::rename(dir / "old.db", dir / "log.db");
     // A server of the older version may still be writing it: reading must
     // not migrate it under that server.
     const Run list = run_backtalk(dir, "logs list --json --db " + db);
     REQUIRE_MESSAGE(list.exit_code == 0, list.err);
     CHECK(json::parse(list.out).size() == 1);
+    CHECK(json::parse(list.out)[0].at("review").is_null());
+    // A log without review marks has nothing reviewed yet.
+    CHECK(json::parse(run_backtalk(dir, "logs list --unreviewed --json --db " + db).out).size() == 1);
+    CHECK(json::parse(run_backtalk(dir, "logs list --tag x --json --db " + db).out).empty());
     const Run refused = run_backtalk(dir, "logs stats --db " + db);
     CHECK(refused.exit_code != 0);
     CHECK(refused.err.find("schema 5") != std::string::npos);
@@ -231,14 +197,14 @@ TEST_CASE("logs reads an older log without changing it; stats ask for logs upgra
     }
     const Run upgrade = run_backtalk(dir, "logs upgrade --db " + db);
     REQUIRE_MESSAGE(upgrade.exit_code == 0, upgrade.err);
-    CHECK(upgrade.out.find("schema 5 upgraded to 7") != std::string::npos);
-    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 7);
+    CHECK(upgrade.out.find("schema 5 upgraded to 10") != std::string::npos);
+    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 10);
     const Run upgraded = run_backtalk(dir, "logs stats --json --db " + db);
     REQUIRE_MESSAGE(upgraded.exit_code == 0, upgraded.err);
     CHECK(json::parse(upgraded.out) == json::parse(current.out));
     CHECK(json::parse(upgraded.out).at("messages_in").get<int>() == static_cast<int>(typed.size()));
     const Run again = run_backtalk(dir, "logs upgrade --db " + db);
-    CHECK(again.out.find("schema 7, up to date") != std::string::npos);
+    CHECK(again.out.find("schema 10, up to date") != std::string::npos);
 }
 
 TEST_CASE("logs commands fail clearly and create nothing on bad input") {
@@ -532,12 +498,34 @@ TEST_CASE("--db and BACKTALK_DB take a path or a PostgreSQL URL; another URL is 
         CHECK(created_nothing());
     }
     SUBCASE("a PostgreSQL URL is taken for PostgreSQL, never for a folder named postgresql:") {
-        for (const std::string url : {"postgresql://localhost/backtalk", "postgres://localhost/backtalk"}) {
-            const Run chat = run_backtalk(dir, "chat --json --db " + url, R"({"type":"start"})" "\n", "", here);
-            CHECK(chat.exit_code != 0);
-            CHECK_MESSAGE(chat.err.find("PostgreSQL") != std::string::npos, chat.err);
-            CHECK(created_nothing());
-        }
+        const auto& server = backtalk::test::shared_postgres_server();
+        backtalk::store::pg::PgConnection(server.url()).exec("CREATE DATABASE cli_test");
+        const std::string url = server.url("cli_test");
+        // The key from the environment: no hash.key file anywhere.
+        const std::string env = "env BACKTALK_HASH_KEY=cli-test-key";
+        const std::string rules = " --rules " + quoted(std::string(BACKTALK_SOURCE_DIR) + "/rules");
+        const Run chat = run_backtalk(dir, "chat --json --db " + quoted(url) + rules,
+                                      R"({"type":"start"})" "\n" R"({"type":"message","text":"my back hurts"})" "\n",
+                                      env, here);
+        REQUIRE_MESSAGE(chat.exit_code == 0, chat.err);
+        CHECK(created_nothing());
+        // postgres:// names the same database.
+        const std::string same = "postgres" + url.substr(std::string("postgresql").size());
+        const Run list = run_backtalk(dir, "logs list --json --db " + quoted(same), "", env, here);
+        REQUIRE_MESSAGE(list.exit_code == 0, list.err);
+        const json conversations = json::parse(list.out);
+        REQUIRE(conversations.size() == 1);
+        CHECK(conversations[0]["channel"] == "terminal");
+        CHECK(list.err.find("backtalk: log database postgres://") != std::string::npos);
+        const Run show = run_backtalk(dir, "logs show --json " + conversations[0]["id"].get<std::string>() +
+                                               " --db " + quoted(url), "", env, here);
+        REQUIRE_MESSAGE(show.exit_code == 0, show.err);
+        CHECK(show.out.find("my back hurts") != std::string::npos);
+        const Run backup = run_backtalk(dir, "logs backup " + quoted((dir / "copy.db").string()) + " --db " +
+                                                 quoted(url), "", env, here);
+        CHECK(backup.exit_code != 0);
+        CHECK(backup.err.find("pg_dump") != std::string::npos);
+        CHECK(created_nothing());
     }
 }
 

@@ -19,9 +19,11 @@ TEST_CASE("a new database gets the latest schema in WAL mode") {
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
     CHECK(store::schema_version(db) == store::latest_schema_version());
     CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
-    for (const char* table : {"conversations", "messages", "sessions", "audit", "bindings"}) {
+    for (const char* table : {"conversations", "turns", "sessions", "audit", "bindings", "reviews"}) {
         CHECK_MESSAGE(db.tableExists(table), table);
     }
+    // Schema 8: messages are a view of the turns.
+    CHECK(db.execAndGet("SELECT type FROM sqlite_master WHERE name = 'messages'").getString() == "view");
 }
 
 TEST_CASE("an older database is migrated and keeps its rows") {
@@ -118,7 +120,7 @@ TEST_CASE("a file that is not a database is refused") {
                          std::runtime_error);
 }
 
-TEST_CASE("schema 7: a version-5 log gains the basis of each advice; its messages read back unchanged, with no basis") {
+TEST_CASE("schema 7: a version-5 log gains the basis of each advice, its messages read back unchanged, with no basis") {
     test::TempDir dir;
     {
         SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
@@ -142,6 +144,53 @@ TEST_CASE("schema 7: a version-5 log gains the basis of each advice; its message
     CHECK(messages[1]["basis"] == nlohmann::json::array());
 
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
-    CHECK(store::schema_version(db) == 7);
+    CHECK(store::schema_version(db) == store::latest_schema_version());
     CHECK(db.execAndGet("SELECT COUNT(*) FROM messages WHERE basis IS NULL").getInt() == 2);
+}
+
+TEST_CASE("schema 9: a version-8 log gains an empty reviews table, its conversations read back unreviewed") {
+    test::TempDir dir;
+    {
+        SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        store::migrate(db, 8);
+        CHECK_FALSE(db.tableExists("reviews"));
+        db.exec("INSERT INTO conversations (id, channel, started, last_activity, turns) "
+                "VALUES ('v7', 'terminal', 1000, 2000, 1)");
+    }
+    store::Store log(test::quiet_options(dir));
+    const auto list = log.review()->list_conversations({});
+    log.close();
+    REQUIRE(list.size() == 1);
+    CHECK(list[0]["review"].is_null());
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
+    CHECK(store::schema_version(db) == store::latest_schema_version());
+    CHECK(db.execAndGet("SELECT COUNT(*) FROM reviews").getInt() == 0);
+}
+
+TEST_CASE("schema 10: the turns a version-9 log holds are indexed for full-text search, damaged JSON as nothing") {
+    test::TempDir dir;
+    {
+        SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        store::migrate(db, 9);
+        db.exec("INSERT INTO conversations (id, channel, started, last_activity, turns) VALUES "
+                "('v9', 'terminal', 1000, 2000, 1), ('broken', 'terminal', 1000, 2000, 1)");
+        db.exec("INSERT INTO turns (conversation, seq, objects, time, person, replies) VALUES "
+                "('v9', 1, 2, 1000, '{\"kind\":\"message\",\"text\":\"my knee aches\"}', "
+                "'[{\"kind\":\"reply\",\"text\":\"Since when?\"}]'), "
+                "('broken', 1, 1, 1000, '{not json', '[also not')");
+    }
+    store::Store log(test::quiet_options(dir));
+    const auto search = [&](const std::string& words) {
+        store::review::Filter filter;
+        filter.text = words;
+        return log.review()->list_conversations(filter);
+    };
+    const auto knee = search("knee");
+    const auto since = search("since");
+    log.close();
+    REQUIRE(knee.size() == 1);
+    CHECK(knee[0]["id"] == "v9");
+    CHECK(since.size() == 1);
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT COUNT(*) FROM turns_text WHERE turns_text MATCH 'knee'").getInt() == 1);
 }
