@@ -1,0 +1,142 @@
+"""Two `backtalk serve` instances behind deploy/nginx/backtalk.conf, on ports
+the test picks on 127.0.0.1, all stopped at the end: requests without a
+session go round robin, a session always reaches the instance it hashes to,
+the WebSocket upgrade crosses nginx to either instance, and when one instance
+is killed (kill -9) the other serves what comes next.
+
+Each instance has a SQLite file of its own here, so these tests check the
+routing only; the conversations that move between instances need the
+PostgreSQL backend (issue 18)."""
+
+import signal
+import time
+import unittest
+import uuid
+
+import deploy_support as support
+from nginx_site import Nginx, ORIGIN
+
+
+class TwoInstancesBehindNginx:
+    """Instances on ports they pick themselves (port 0, read from their
+    "listening" line), then nginx on two free ports in front of them."""
+
+    def __init__(self, temp, count=2):
+        self.instances = []
+        self.nginx = None
+        try:
+            for number in range(count):
+                self.instances.append(support.Server(
+                    ["serve", "--listen", "127.0.0.1:0", "--db", temp.join("instance-%d.db" % number),
+                     "--allowed-origin", ORIGIN, "--max-connections-per-address", "10000"]))
+            self.nginx = Nginx(temp.path, self.ports())
+        except BaseException:
+            self.stop()
+            raise
+
+    def ports(self):
+        return [instance.port for instance in self.instances]
+
+    def stop(self):
+        """Stops nginx, then every instance still running; returns the exit
+        codes of the instances by port."""
+        if self.nginx is not None:
+            self.nginx.stop()
+        return {instance.port: instance.stop() for instance in self.instances}
+
+
+class ScaleOutRoutingTest(unittest.TestCase):
+    def setUp(self):
+        support.require_binary(self)
+        self.temp = support.TempDir()
+        self.addCleanup(self.temp.cleanup)
+        self.site = TwoInstancesBehindNginx(self.temp)
+        self.nginx = self.site.nginx
+        self.killed = set()
+
+    def tearDown(self):
+        exits = self.site.stop()
+        for port, code in exits.items():
+            if port not in self.killed:
+                self.assertEqual(code, 0, "the instance on port %d exited %r after SIGTERM" % (port, code))
+
+    def answered_by(self, path, count):
+        """The ports that answered the `count` requests for `path`, in order.
+        nginx logs a request when it ends (a WebSocket when it closes), so
+        this waits a little for the last ones."""
+        deadline = time.monotonic() + 10
+        while True:
+            entries = [(status, port) for uri, status, port in self.nginx.routed() if uri == path]
+            if len(entries) >= count or time.monotonic() > deadline:
+                self.assertEqual(len(entries), count, entries)
+                return entries
+
+    def client(self, number):
+        """A loopback address of its own for each simulated client, as
+        nginx limits requests per client address (10 a second)."""
+        return "127.0.0.%d" % (10 + number)
+
+    def test_requests_without_a_session_go_round_robin(self):
+        for _ in range(6):
+            status, _, body = self.nginx.request("GET", "/healthz")
+            self.assertEqual(status, 200, body)
+        ports = [port for _, port in self.answered_by("/healthz", 6)]
+        # One worker process: strictly one instance, then the other.
+        self.assertEqual(set(ports), set(self.site.ports()), ports)
+        for previous, current in zip(ports, ports[1:]):
+            self.assertNotEqual(previous, current, ports)
+
+    def test_a_session_always_reaches_the_instance_it_hashes_to(self):
+        sessions = [uuid.uuid4().hex for _ in range(16)]
+        for _ in range(3):
+            for number, session in enumerate(sessions):
+                status, _, body = self.nginx.request("GET", "/healthz?session=" + session,
+                                                     source_address=self.client(number))
+                self.assertEqual(status, 200, body)
+        chosen = {}
+        for session in sessions:
+            ports = [port for _, port in self.answered_by("/healthz?session=" + session, 3)]
+            self.assertEqual(len(set(ports)), 1, "session %s moved between instances: %r" % (session, ports))
+            chosen[session] = ports[0]
+        # 16 sessions all on one of two instances would be 1 chance in 2**15.
+        self.assertEqual(set(chosen.values()), set(self.site.ports()), chosen)
+
+    def test_websockets_reach_both_instances_through_the_upgrade(self):
+        for _ in range(2):
+            ws = self.nginx.websocket()
+            try:
+                ws.send({"type": "start"})
+                first = ws.receive_turn()
+                self.assertEqual(first[0].get("type"), "session", first)
+                ws.send({"type": "message", "text": support.COMPLAINT})
+                self.assertTrue(any(obj.get("type") == "reply" for obj in ws.receive_turn()))
+            finally:
+                ws.close()
+        upgrades = self.answered_by("/ws", 2)
+        self.assertEqual(sorted(upgrades), sorted((101, port) for port in self.site.ports()), upgrades)
+
+    def test_when_an_instance_is_killed_the_other_serves_what_comes_next(self):
+        victim = self.site.instances[0]
+        victim.process.send_signal(signal.SIGKILL)
+        victim.process.wait(10)
+        self.killed.add(victim.port)
+        survivor = self.site.instances[1].port
+        sessions = [uuid.uuid4().hex for _ in range(8)]
+        paths = ["/healthz"] * 4 + ["/healthz?session=" + session for session in sessions]
+        for number, path in enumerate(paths):
+            status, _, body = self.nginx.request("GET", path, source_address=self.client(number))
+            self.assertEqual(status, 200, (path, body))
+        answered = [port for uri, status, port in self.nginx.routed()]
+        self.assertEqual(set(answered), {survivor}, answered)
+        ws = self.nginx.websocket("/ws?session=" + sessions[0])
+        try:
+            _, outcome, _ = support.converse_to_outcome(ws)
+            self.assertIn("level", outcome["triage"])
+        finally:
+            ws.close()
+        # nginx tried the dead one, logged why and passed the request on.
+        self.assertIn("connect() failed", self.nginx.error_log())
+
+
+if __name__ == "__main__":
+    unittest.main()
