@@ -296,6 +296,10 @@ private:
             lex.duration_blockers.insert(w);
             add_word(lex, w);
         }
+        for (const auto& w : strings_of(doc, "", "duration_anchors", false)) {
+            lex.duration_anchors.insert(w);
+            add_word(lex, w);
+        }
         for (const auto& w : strings_of(doc, "", "age_subjects")) {
             lex.age_subjects.insert(w);
             add_word(lex, w);
@@ -339,7 +343,7 @@ private:
                 for (const auto& [k, v] : node.items()) walk(v, k);
             } else if (node.is_array()) {
                 for (const auto& v : node) walk(v, key);
-            } else if (node.is_string() && (key == "detect" || key == "deny" || key == "detect_when_asked" || key == "patterns" || key == "yes" ||
+            } else if (node.is_string() && (key == "detect" || key == "deny" || key == "detect_when_asked" || key == "detect_vague" || key == "patterns" || key == "yes" ||
                                             key == "no" || key == "unsure")) {
                 for (const auto& w : phrase_words(r.lexicon, node.get<std::string>())) {
                     if (w.empty() || w[0] == '~' || w.back() == '*' || w == "#") continue;
@@ -537,6 +541,7 @@ private:
             t.detect = patterns_of(r, spec, path, "detect");
             t.deny = patterns_of(r, spec, path, "deny");
             t.detect_when_asked = patterns_of(r, spec, path, "detect_when_asked");
+            t.detect_vague = patterns_of(r, spec, path, "detect_vague");
             if (const json* options = field(spec, path, "options", json::value_t::array, t.kind != TopicKind::yes_no)) {
                 std::set<std::string> seen;
                 for (std::size_t i = 0; i < options->size(); ++i) {
@@ -1044,6 +1049,7 @@ private:
             for (const auto& p : r.topics[t].detect) add(p, PatternOwner::topic_yes, t, 0);
             for (const auto& p : r.topics[t].deny) add(p, PatternOwner::topic_no, t, 0);
             for (const auto& p : r.topics[t].detect_when_asked) add(p, PatternOwner::topic_yes_when_asked, t, 0);
+            for (const auto& p : r.topics[t].detect_vague) add(p, PatternOwner::topic_vague, t, 0);
             for (std::size_t o = 0; o < r.topics[t].options.size(); ++o) {
                 for (const auto& p : r.topics[t].options[o].detect) add(p, PatternOwner::option, t, o);
                 for (const auto& p : r.topics[t].options[o].deny) add(p, PatternOwner::option_no, t, o);

@@ -65,6 +65,7 @@ struct Topic {
     std::vector<Pattern> detect;  // yes_no: the symptom mentioned (negation gives "no")
     std::vector<Pattern> deny;    // yes_no: phrases that mean "no" without a negation word
     std::vector<Pattern> detect_when_asked;  // yes_no: "yes" only as the answer to this question
+    std::vector<Pattern> detect_vague;       // yes_no: a vague description, confirmed with a direct question
     std::vector<Option> options;  // choice and number topics
     std::optional<Condition> ask_if;
     MentionPolicy mentions;
@@ -159,6 +160,9 @@ struct Lexicon {
     // Words that make a number and unit in their clause something other than
     // how long the pain has lasted ("had cancer 4 years ago").
     std::unordered_set<std::string> duration_blockers;
+    // Words that tie a number and unit to the pain ("done my back in 4 weeks
+    // ago at work"): the nearer of an anchor and a blocker decides.
+    std::unordered_set<std::string> duration_anchors;
     // Stems of prefix patterns ("shoot*"): a word that starts with one is
     // left as it is, not mended into another word.
     std::vector<std::string> prefixes;
@@ -170,7 +174,7 @@ struct Lexicon {
 };
 
 // Who a pattern belongs to, so a hit can be applied.
-enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_no, option, option_no, fact_yes, fact_no, intent, answer, definition };
+enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, option, option_no, fact_yes, fact_no, intent, answer, definition };
 
 struct PatternRef {
     const Pattern* pattern = nullptr;

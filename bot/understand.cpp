@@ -129,17 +129,42 @@ struct ValueReader {
         return k - i;
     }
 
-    // A clause about something else ("had cancer 4 years ago") holds no duration of the pain.
+    // A clause about something else ("had cancer 4 years ago") holds no
+    // duration of the pain, unless a word about the pain stands nearer the
+    // number than the word about something else ("done my back in 4 weeks
+    // ago lifting at work"); a tie stays blocked.
     bool blocked(std::size_t i) const {
-        for (const Token& t : tokens) {
-            if (t.segment == tokens[i].segment && lexicon.duration_blockers.count(t.text)) return true;
+        std::optional<std::size_t> nearest_blocker;
+        std::optional<std::size_t> nearest_anchor;
+        const auto closer = [](std::optional<std::size_t>& nearest, std::size_t distance) {
+            nearest = std::min(nearest.value_or(distance), distance);
+        };
+        for (std::size_t k = 0; k < tokens.size(); ++k) {
+            if (tokens[k].segment != tokens[i].segment) continue;
+            const std::size_t distance = k > i ? k - i : i - k;
+            if (lexicon.duration_blockers.count(tokens[k].text)) closer(nearest_blocker, distance);
+            else if (lexicon.duration_anchors.count(tokens[k].text)) closer(nearest_anchor, distance);
         }
-        return false;
+        return nearest_blocker && (!nearest_anchor || *nearest_blocker <= *nearest_anchor);
     }
 
-    // Days named by a number and a unit ("3 weeks", "a couple of months").
+    // A clause with a word about the pain in it ("my back has ached for 10 days").
+    bool about_the_pain(std::size_t i) const {
+        return std::any_of(tokens.begin(), tokens.end(), [&](const Token& t) {
+            return t.segment == tokens[i].segment && lexicon.duration_anchors.count(t.text) > 0;
+        });
+    }
+
+    // The longest time named, preferring clauses about the pain: in "my back
+    // has ached for 10 days ... my hands tingle, but that's been the case for
+    // years" the pain has lasted 10 days.
     std::optional<double> duration_days() {
-        std::optional<double> longest;
+        std::optional<double> longest_about_pain;
+        std::optional<double> longest_other;
+        const auto found = [&](std::size_t i, double days) {
+            auto& longest = about_the_pain(i) ? longest_about_pain : longest_other;
+            longest = std::max(longest.value_or(0.0), days);
+        };
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const auto unit = lexicon.unit_days.find(tokens[i].text);
             if (unit != lexicon.unit_days.end() && !blocked(i)) {
@@ -160,17 +185,17 @@ struct ValueReader {
                 if (count < 0) count = tokens[i].text.back() == 's' ? 3 : 1;
                 const double days = count * unit->second;
                 mark(from, i + 1);
-                longest = std::max(longest.value_or(0.0), days);
+                found(i, days);
                 continue;
             }
             for (const auto& [phrase, days] : lexicon.relative_days) {
                 const std::size_t length = phrase_at(i, phrase);
                 if (length == 0) continue;
                 mark(i, i + length);
-                longest = std::max(longest.value_or(0.0), days);
+                found(i, days);
             }
         }
-        return longest;
+        return longest_about_pain ? longest_about_pain : longest_other;
     }
 
     // A number measuring something else: "I am 6 ft tall" or "I'm 90 kg" is
@@ -215,7 +240,12 @@ struct ValueReader {
     }
 
     // A score written "7/10", "7 out of 10", "7 of 10".
+    // A score out of ten ("7/10", "8 out of 10"). Of several ("8/10 moving,
+    // 2/10 lying still") the lowest is how bad it is most of the time: pain
+    // that only movement makes severe is what a strain does (SC-1), not a
+    // reason on its own to see a doctor (GP-2).
     std::optional<double> stated_score() {
+        std::optional<double> lowest;
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const Token& t = tokens[i];
             if (t.number < 0 || t.number > 10) continue;
@@ -231,10 +261,10 @@ struct ValueReader {
             }
             if (const Token* ten = at(k); ten && ten->number == 10) {
                 mark(i, k + 1);
-                return t.number;
+                lowest = std::min(lowest.value_or(t.number), t.number);
             }
         }
-        return std::nullopt;
+        return lowest;
     }
 
     // A body temperature: 34-43 with a decimal or a degree word, 95-110 with "f".
@@ -255,18 +285,40 @@ struct ValueReader {
         return std::nullopt;
     }
 
-    // The first plain number in range, for an answer to a number question.
-    std::optional<double> bare_number(double low, double high) {
+    // A number in range, for an answer to a number question: the first, or
+    // with `lowest` the lowest of several ("8 when I move, 2 sitting still").
+    std::optional<double> bare_number(double low, double high, bool lowest = false) {
+        std::optional<double> found;
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const Token& t = tokens[i];
             if (t.number >= low && t.number <= high && !(t.number == 0 && t.text != "0")) {
                 mark(i, i + 1);
-                return t.number;
+                found = std::min(found.value_or(t.number), t.number);
+                if (!lowest) break;
             }
         }
-        return std::nullopt;
+        return found;
     }
 };
+
+// Tokens of a hit that none of its terms matched (up to max_gap between terms).
+int skipped_tokens(const Hit& hit) {
+    return std::max(0, hit.end - hit.start - static_cast<int>(hit.ref->pattern->terms.size()));
+}
+
+// Whether a hit shares words with an affirmed mention of a sign or fact
+// ("I don't fully empty" holds "I do not").
+bool inside_a_mention(const std::vector<Hit>& hits, const std::vector<char>& dropped, const Hit& hit) {
+    for (std::size_t h = 0; h < hits.size(); ++h) {
+        const PatternOwner o = hits[h].ref->owner;
+        const bool mention = o == PatternOwner::topic_yes || o == PatternOwner::topic_yes_when_asked ||
+                             o == PatternOwner::topic_vague || o == PatternOwner::fact_yes;
+        if (mention && !dropped[h] && !hits[h].negated && hits[h].start < hit.end && hit.start < hits[h].end) {
+            return true;
+        }
+    }
+    return false;
+}
 
 void set_yes_no(Slots& slots, const std::string& slot, bool yes) {
     auto it = slots.find(slot);
@@ -300,6 +352,7 @@ const MentionPolicy* policy_of(const RuleSet& rules, const PatternRef& ref) {
     switch (ref.owner) {
         case PatternOwner::topic_yes:
         case PatternOwner::topic_yes_when_asked:
+        case PatternOwner::topic_vague:
         case PatternOwner::topic_no:
         case PatternOwner::option:
         case PatternOwner::option_no:
@@ -328,7 +381,8 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         return (o == PatternOwner::topic_no || o == PatternOwner::fact_no || o == PatternOwner::option_no) && !hit.negated;
     };
     const auto denies = [](PatternOwner denial, PatternOwner mention) {
-        return (denial == PatternOwner::topic_no && (mention == PatternOwner::topic_yes || mention == PatternOwner::topic_yes_when_asked)) ||
+        return (denial == PatternOwner::topic_no && (mention == PatternOwner::topic_yes || mention == PatternOwner::topic_yes_when_asked ||
+                                                          mention == PatternOwner::topic_vague)) ||
                (denial == PatternOwner::fact_no && mention == PatternOwner::fact_yes) ||
                (denial == PatternOwner::option_no && mention == PatternOwner::option);
     };
@@ -348,6 +402,13 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         int start;
         int end;
         std::string kind;
+        int skipped;  // words between its terms
+    };
+    // At the same place the tightest phrase wins ("not sure really" is "not
+    // sure", not "not ... really"), then the longest ("i am not sure").
+    const auto better_answer = [](const Hit& hit, const AnswerAt& than) {
+        const int skipped = skipped_tokens(hit);
+        return skipped != than.skipped ? skipped < than.skipped : hit.end > than.end;
     };
     // Writing for someone else, said in this message or before, or the
     // complaint itself told as someone else's ("my mum slipped and her back
@@ -389,7 +450,8 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                                               : rules.topics[idx].id;
                 if (use == Use::confirm) {
                     const std::string& slot = ref.owner == PatternOwner::fact_yes ? rules.facts[idx].id : rules.topics[idx].id;
-                    if ((ref.owner == PatternOwner::fact_yes || ref.owner == PatternOwner::topic_yes) &&
+                    if ((ref.owner == PatternOwner::fact_yes || ref.owner == PatternOwner::topic_yes ||
+                         ref.owner == PatternOwner::topic_vague) &&
                         std::find(u.hedged.begin(), u.hedged.end(), slot) == u.hedged.end()) {
                         u.hedged.push_back(slot);
                     }
@@ -419,6 +481,21 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 }
                 set_yes_no(u.slots, rules.topics[idx].id, !hit.negated);
                 break;
+            case PatternOwner::topic_vague: {
+                // "Not weird at all" denies nothing; in passing, a vague
+                // description is confirmed like a hedged one.
+                const std::string& id = rules.topics[idx].id;
+                if (hit.negated) {
+                    counts = false;
+                } else if (asking == &rules.topics[idx]) {
+                    set_yes_no(u.slots, id, true);
+                } else {
+                    if (std::find(u.to_confirm.begin(), u.to_confirm.end(), id) == u.to_confirm.end()) u.to_confirm.push_back(id);
+                    if (std::find(u.hedged.begin(), u.hedged.end(), id) == u.hedged.end()) u.hedged.push_back(id);
+                    counts = false;
+                }
+                break;
+            }
             case PatternOwner::topic_no:
                 if (hit.negated) {
                     counts = false;
@@ -486,13 +563,15 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 // A plain answer opens its clause ("no, just sore", "well, yes"):
                 // "what stretches can I do?" holds no "I do". The first answer
                 // phrase wins; at the same place the longest ("i am not sure").
-                if (hit.start - segment_start(message, hit.start) > 1) {
+                // An answer phrase inside a sign's own words ("like I don't
+                // fully empty") is part of that sign, not a "no".
+                if (hit.start - segment_start(message, hit.start) > 1 || inside_a_mention(hits, dropped, hit)) {
                     counts = false;
                     break;
                 }
                 if (!earliest_answer || hit.start < earliest_answer->start ||
-                    (hit.start == earliest_answer->start && hit.end > earliest_answer->end)) {
-                    earliest_answer = AnswerAt{hit.start, hit.end, rules.answer_kinds[idx]};
+                    (hit.start == earliest_answer->start && better_answer(hit, *earliest_answer))) {
+                    earliest_answer = AnswerAt{hit.start, hit.end, rules.answer_kinds[idx], skipped_tokens(hit)};
                 }
                 break;
         }
@@ -503,6 +582,15 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
     if (earliest_answer) u.answer = earliest_answer->kind;
     u.question = std::any_of(message.tokens.begin(), message.tokens.end(), [](const Token& t) { return t.in_scope(Context::question); });
 
+    // A number beats a word for the asked number: "5 most days, 7 on a bad
+    // day" is 5, not "bad"; the word answers only when no number does.
+    std::optional<SlotValue> worded_number;
+    if (asking && asking->kind == TopicKind::number) {
+        if (const auto it = u.slots.find(asking->id); it != u.slots.end()) {
+            worded_number = it->second;
+            u.slots.erase(it);
+        }
+    }
     ValueReader reader{rules.lexicon, message.tokens, used};
     if (const auto t = reader.temperature_celsius()) u.slots["temperature"] = *t;
     const auto writer = u.slots.find("for_someone_else");
@@ -517,11 +605,12 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 if (const auto n = reader.bare_number(1, 120)) u.slots[asking->id] = *n;
                 break;
             case NumberKind::score:
-                if (const auto n = reader.bare_number(0, 10)) u.slots[asking->id] = *n;
+                if (const auto n = reader.bare_number(0, 10, /*lowest=*/true)) u.slots[asking->id] = *n;
                 break;
             case NumberKind::days:
                 break;  // a bare number is not a duration: "3" what?
         }
+        if (worded_number && !u.slots.count(asking->id)) u.slots.emplace(asking->id, *worded_number);
     }
     if (asking) u.answered_asked = u.slots.count(asking->id) > 0;
 

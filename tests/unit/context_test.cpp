@@ -102,6 +102,31 @@ TEST_CASE("context: a red flag in a question or a hypothetical is asked about; a
     CHECK(contains(hedged.to_confirm, "saddle_numbness"));
 }
 
+TEST_CASE("context: a vague description of a red flag is confirmed, never taken as yes or no") {
+    const Understanding vague = understood("pee's been a bit weird the last day or two tbh");
+    CHECK(slot(vague, "bladder_bowel") == "");
+    CHECK(contains(vague.to_confirm, "bladder_bowel"));
+    CHECK(contains(vague.hedged, "bladder_bowel"));
+    // As the answer to that very question, it is a yes; denied, it is nothing.
+    CHECK(slot(understood("it feels funny when I pee", "bladder_bowel"), "bladder_bowel") == "yes");
+    CHECK(understood("my pee isn't weird").to_confirm.empty());
+}
+
+TEST_CASE("context: an answer phrase inside a sign's own words is not a no") {
+    const Understanding u = understood("like i dont fully empty", "bladder_bowel");
+    CHECK(u.answer != "no");
+    CHECK(slot(u, "bladder_bowel") == "yes");
+    // The tightest answer phrase wins where two start: "not sure really" is unsure.
+    CHECK(understood("not sure really", "bladder_bowel").answer == "unsure");
+    CHECK(understood("no i dont", "bladder_bowel").answer == "no");
+}
+
+TEST_CASE("context: red flags described in everyday words") {
+    CHECK(slot(understood("since this morning i cant really feel the paper properly when i wipe"), "saddle_numbness") == "yes");
+    CHECK(slot(understood("since yesterday it takes an age to get going when i pee"), "bladder_bowel") == "yes");
+    CHECK(slot(understood("takes ages to get my wee going"), "bladder_bowel") == "yes");
+}
+
 TEST_CASE("context: typo tolerance never turns a real word into another") {
     CHECK(token(read("felt something snap"), "snap").id != test::rules()->lexicon.find("slap"));
     CHECK_FALSE(token(read("felt something snap"), "snap").corrected);

@@ -110,6 +110,13 @@ TEST_CASE("understand: pain scores") {
     CHECK(read("honestly 14/10").slots.count("pain_score") == 0);
 }
 
+TEST_CASE("understand: of several scores, the lowest is how bad it is most of the time") {
+    CHECK(number_slot(read("8 when I move, 2 sitting still", "pain_score"), "pain_score") == 2);
+    CHECK(number_slot(read("5 most days, 7 on a bad day", "pain_score"), "pain_score") == 5);
+    CHECK(number_slot(read("8/10 moving, 3/10 lying flat"), "pain_score") == 3);
+    CHECK(number_slot(read("9 out of 10 all the time", "pain_score"), "pain_score") == 9);
+}
+
 TEST_CASE("understand: temperatures in Celsius and Fahrenheit") {
     CHECK(number_slot(read("temp was 38.9 last night"), "temperature") == doctest::Approx(38.9));
     CHECK(number_slot(read("it was 39 degrees"), "temperature") == doctest::Approx(39));
@@ -163,6 +170,24 @@ TEST_CASE("understand: new incontinence in everyday words is bladder trouble") {
 
 TEST_CASE("understand: a time about something else is not the pain's duration") {
     CHECK(read("had prostate cancer 4 years ago, now my back aches and my right leg has gone weak").slots.count("duration") == 0);
+    CHECK(read("I've been a nurse for 20 years").slots.count("duration") == 0);
+    CHECK(read("my back has been sore since I started this job 2 years ago").slots.count("duration") == 0);
+}
+
+TEST_CASE("understand: a time in a clause about the pain beats a longer one about something else") {
+    CHECK(number_slot(read("for the last 10 days my lower back has ached. My hands tingle after typing, but that's been the case for years"),
+                      "duration") == 10);
+    CHECK(number_slot(read("my back hurts. it's been like this for years"), "duration") == 3 * 365);
+}
+
+TEST_CASE("understand: a relative's own condition does not make the person someone else") {
+    CHECK(read("I'm 46 and my lower back aches. My sister has a slipped disc").slots.count("for_someone_else") == 0);
+    CHECK(word_slot(read("my mum slipped and her back hurts"), "for_someone_else") == "yes");
+}
+
+TEST_CASE("understand: a word about the pain nearer the number than the other subject makes it the duration") {
+    CHECK(number_slot(read("done my back in about 4 wks ago liftin plasterboard at work"), "duration") == 28);
+    CHECK(number_slot(read("worked as a builder for 20 years and my back started hurting 3 days ago"), "duration") == 3);
 }
 
 TEST_CASE("understand: choice topics read their options from free text") {

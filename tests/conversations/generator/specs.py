@@ -586,3 +586,31 @@ hedged when asked directly is as unclear as "not sure", and the cautious yes
 then counts for what the words named (both legs: EM-1).
 """, ["> first leg day at the gym on monday, now my back and legs feel wobbly", "> no, they work fine, just sore",
       "> start over", "> my back hurts", "> both my legs feel like jelly", "> both my legs feel like jelly"], auto=False)
+
+t("ctx_pain_score_and_duration_in_their_words", """
+Reading what people say: "done my back in about 4 wks ago ... at work" is how
+long the pain has lasted (a word about the pain stands nearer the number than
+"work"), so "no better than week 1" after four weeks is GP-1. A score given
+for moving and for resting ("8 when I move, 2 sitting still") is read as the
+pain most of the time: a strain that hurts only on movement is self-care.
+""", ["> alrite, done my back in about 4 wks ago liftin plasterboard at work. no better than wk 1 tbh"],
+  answers={"age": "> 35", "pain_score": "> 5 most days, 7 on a bad day"},
+  after=["> start over", "> my back went this morning bending down for a sock", "> no", "> no", "> 38", "> no",
+         "> 8 when I move, 2 sitting still"])
+
+t("ctx_vague_bladder_change_confirmed", """
+Reading what people say: "pee's been a bit weird" is a vague report of the
+person's own red flag: one direct question confirms it. "Not sure really ...
+like I don't fully empty?" is not a "no" (the "don't" belongs to the sign's
+own words, and "not sure really" is unsure): the cautious yes, EM-1.
+""", ["> 38 f, back's been bad since i lifted my toddler out of the bath 2 wks ago. pee's been a bit weird the last day or two tbh",
+      "> not sure really, just feels different, like i dont fully empty?"], auto=False)
+
+t("ctx_red_flags_in_everyday_words", """
+Reading what people say: red flags described, not named, count as the sign:
+"can't really feel the paper properly when I wipe" is saddle numbness even
+played down ("prob nothing lol"), and "takes an age to get going when I pee"
+is new hesitancy (EM-1), within two turns.
+""", ["> 52 yo woman. lower back went on saturday moving a sofa. since this morning i cant really feel the paper properly when i wipe. prob nothing lol",
+      "> start over", "> back sore for 4 days after gardening",
+      "> not really... only thing is since yesterday it takes an age to get going when i pee, never had that before"], auto=False)
