@@ -57,13 +57,15 @@ def run_backtalk(args, timeout=30, env=None, cwd=None):
 class Server:
     """`backtalk serve ARGS...` in the background. ARGS must make it listen on
     a loopback port 0 (or a port the caller picked); the bound port is read
-    from its "backtalk listening on" line. stop() sends SIGTERM and waits."""
+    from its "backtalk listening on" line. stop() sends SIGTERM and waits.
+    `program` replaces this checkout's binary with a command that ends in
+    another backtalk (one that execs it, so the signals reach the server)."""
 
     LISTENING = re.compile(r"backtalk listening on http://[^\s]+:(\d+)")
 
-    def __init__(self, args, env=None, cwd=None, start_timeout=30):
+    def __init__(self, args, env=None, cwd=None, start_timeout=30, program=None):
         self.log_file = tempfile.TemporaryFile(mode="w+")
-        self.process = subprocess.Popen([BINARY] + list(args), stdout=subprocess.PIPE,
+        self.process = subprocess.Popen((program or [BINARY]) + list(args), stdout=subprocess.PIPE,
                                         stderr=self.log_file, stdin=subprocess.DEVNULL, text=True,
                                         env=env, cwd=cwd or SOURCE_DIR)
         self.port = self._read_port(start_timeout)

@@ -129,6 +129,14 @@ class DockerfileTest(unittest.TestCase):
                 self.assertTrue(os.path.exists(support.source_path(source)), "COPY of a missing path: " + source)
                 self.assertIn(source.rstrip("/"), kept, "COPY %s, but the .dockerignore drops it" % source)
 
+    def test_the_build_stage_copies_every_source_folder_cmake_builds(self):
+        with open(support.source_path("CMakeLists.txt")) as cmake:
+            folders = set(re.findall(r"^\s*add_subdirectory\((\S+?)\)", cmake.read(), re.M))
+        built = {folder for folder in folders if not folder.startswith("tests")}
+        self.assertIn("bot", built)
+        copied = {args.split()[0].rstrip("/") for args in instruction(self.build, "COPY")}
+        self.assertEqual(built - copied, set(), "the build stage does not copy these folders")
+
     def test_runtime_stage_has_every_library_the_binary_links(self):
         support.require_binary(self)
         ldd = subprocess.run(["ldd", support.BINARY], capture_output=True, text=True, check=True)
