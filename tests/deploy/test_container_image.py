@@ -28,7 +28,8 @@ IMAGE = "%s:%d" % (IMAGE_NAME, os.getpid())
 
 def run(command, **kwargs):
     """Runs a command to the end; fails with its output when it fails."""
-    result = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, **kwargs)
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
     if result.returncode != 0:
         raise AssertionError("%s exited %d:\n%s\n%s" % (" ".join(command), result.returncode,
                                                        result.stdout[-4000:], result.stderr[-4000:]))
@@ -71,7 +72,7 @@ def remove_images_of_killed_runs():
     behind, mounted perhaps; nothing else uses this name."""
     for image in run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", IMAGE_NAME]).split():
         subprocess.run(["podman", "image", "unmount", "--force", image], capture_output=True)
-        run(["podman", "rmi", "--force", image])
+        run(["podman", "rmi", image])
 
 
 def image_config(image):

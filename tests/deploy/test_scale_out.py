@@ -19,16 +19,17 @@ from nginx_site import Nginx, ORIGIN
 
 class TwoInstancesBehindNginx:
     """Instances on ports they pick themselves (port 0, read from their
-    "listening" line), then nginx on two free ports in front of them."""
+    "listening" line), then nginx on two free ports in front of them.
+    `database(number)` is each instance's --db."""
 
-    def __init__(self, temp, count=2):
+    def __init__(self, temp, database, extra_args=(), count=2):
         self.instances = []
         self.nginx = None
         try:
             for number in range(count):
                 self.instances.append(support.Server(
-                    ["serve", "--listen", "127.0.0.1:0", "--db", temp.join("instance-%d.db" % number),
-                     "--allowed-origin", ORIGIN, "--max-connections-per-address", "10000"]))
+                    ["serve", "--listen", "127.0.0.1:0", "--db", database(number),
+                     "--allowed-origin", ORIGIN, "--max-connections-per-address", "10000"] + list(extra_args)))
             self.nginx = Nginx(temp.path, self.ports())
         except BaseException:
             self.stop()
@@ -45,12 +46,18 @@ class TwoInstancesBehindNginx:
         return {instance.port: instance.stop() for instance in self.instances}
 
 
-class ScaleOutRoutingTest(unittest.TestCase):
+class TwoInstancesTestCase(unittest.TestCase):
+    """Two instances behind nginx for each test; a subclass says where each
+    instance's database is."""
+
+    def database(self, number):
+        raise NotImplementedError
+
     def setUp(self):
         support.require_binary(self)
         self.temp = support.TempDir()
         self.addCleanup(self.temp.cleanup)
-        self.site = TwoInstancesBehindNginx(self.temp)
+        self.site = TwoInstancesBehindNginx(self.temp, self.database)
         self.nginx = self.site.nginx
         self.killed = set()
 
@@ -75,6 +82,17 @@ class ScaleOutRoutingTest(unittest.TestCase):
         """A loopback address of its own for each simulated client, as
         nginx limits requests per client address (10 a second)."""
         return "127.0.0.%d" % (10 + number)
+
+    def kill(self, instance):
+        """kill -9: no graceful stop, no last commit."""
+        instance.process.send_signal(signal.SIGKILL)
+        instance.process.wait(10)
+        self.killed.add(instance.port)
+
+
+class ScaleOutRoutingTest(TwoInstancesTestCase):
+    def database(self, number):
+        return self.temp.join("instance-%d.db" % number)
 
     def test_requests_without_a_session_go_round_robin(self):
         for _ in range(6):
@@ -117,9 +135,7 @@ class ScaleOutRoutingTest(unittest.TestCase):
 
     def test_when_an_instance_is_killed_the_other_serves_what_comes_next(self):
         victim = self.site.instances[0]
-        victim.process.send_signal(signal.SIGKILL)
-        victim.process.wait(10)
-        self.killed.add(victim.port)
+        self.kill(victim)
         survivor = self.site.instances[1].port
         sessions = [uuid.uuid4().hex for _ in range(8)]
         paths = ["/healthz"] * 4 + ["/healthz?session=" + session for session in sessions]
