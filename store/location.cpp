@@ -31,4 +31,19 @@ DatabaseLocation parse_database_location(std::string_view text) {
                                 "://...' is not a database backtalk can use: " + std::string(accepted_forms));
 }
 
+std::string describe_location(const DatabaseLocation& location) {
+    if (location.backend != Backend::postgresql) return location.text;
+    std::string text = location.text;
+    const auto authority = text.find("://") + 3;
+    const auto at = text.find('@', authority);
+    const auto colon = text.find(':', authority);
+    if (at != std::string::npos && colon < at) text.replace(colon + 1, at - colon - 1, "***");
+    for (auto found = text.find("password="); found != std::string::npos; found = text.find("password=", found + 1)) {
+        const auto start = found + 9;
+        const auto end = text.find('&', start);
+        text.replace(start, (end == std::string::npos ? text.size() : end) - start, "***");
+    }
+    return text;
+}
+
 }  // namespace backtalk::store

@@ -21,4 +21,8 @@ struct DatabaseLocation {
 // the scheme only: a URL may carry a password.
 DatabaseLocation parse_database_location(std::string_view text);
 
+// The location as logs and messages may show it: a PostgreSQL URL without
+// its password (in the user part or as a password= parameter).
+std::string describe_location(const DatabaseLocation& location);
+
 }  // namespace backtalk::store

@@ -1,4 +1,6 @@
 // The one place that picks a review backend for a database location.
+#include "store/postgresql/pg_connection.hpp"
+#include "store/postgresql/pg_review_reader.hpp"
 #include "store/review.hpp"
 #include "store/sqlite/review_reader.hpp"
 
@@ -8,7 +10,7 @@ namespace backtalk::store::review {
 
 std::unique_ptr<ReviewReader> open_review_reader(const DatabaseLocation& location) {
     if (location.backend == Backend::postgresql) {
-        throw std::runtime_error("this backtalk cannot use PostgreSQL yet; give a SQLite file path");
+        return std::make_unique<pg::PgReviewReader>(std::make_unique<pg::PgConnection>(location.text));
     }
     return std::make_unique<SqliteReviewReader>(open_existing_log_read_only(location.text));
 }

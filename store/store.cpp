@@ -4,6 +4,7 @@
 #include "store/store.hpp"
 
 #include "store/backend.hpp"
+#include "store/postgresql/pg_backend.hpp"
 #include "store/session_reader.hpp"
 #include "store/sqlite/sqlite_backend.hpp"
 #include "store/user_hash.hpp"
@@ -36,6 +37,11 @@ StoreOptions with_defaults(StoreOptions options) {
     return options;
 }
 
+std::unique_ptr<detail::StoreBackend> make_backend(const StoreOptions& options) {
+    if (!options.postgresql_url.empty()) return std::make_unique<pg::PgBackend>(options);
+    return std::make_unique<detail::SqliteBackend>(options);
+}
+
 }  // namespace
 
 struct Store::Impl {
@@ -57,7 +63,7 @@ struct Store::Impl {
                                                   ? options.path.parent_path() / "hash.key"
                                                   : options.hash_key_file)),
           queue(options.queue_capacity, options.batch_rows, options.batch_interval),
-          backend(std::make_unique<detail::SqliteBackend>(options)),
+          backend(make_backend(options)),
           reader(options.report) {}
 
     // Only what people type is scrubbed: the bot's own text comes from the

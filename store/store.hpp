@@ -1,6 +1,7 @@
 // The conversation log and session store: the interface the rest of
 // backtalk uses, whatever the database behind it (store/backend.hpp; the
-// SQLite backend is in store/sqlite/). Callers on any thread hand records
+// SQLite backend is in store/sqlite/, the PostgreSQL one in
+// store/postgresql/). Callers on any thread hand records
 // to store methods, which redact what people typed and queue them; one
 // writer thread commits the queue to SQLite in batches (at most `batch_rows`
 // rows or `batch_interval` of waiting, whichever comes first). A graceful close
@@ -33,7 +34,11 @@
 namespace backtalk::store {
 
 struct StoreOptions {
+    // The SQLite file, unless postgresql_url is set.
     std::filesystem::path path = "data/backtalk.db";
+    // A postgresql:// URL (store/location.hpp): the PostgreSQL backend, which
+    // several instances can share. Empty: SQLite at `path`.
+    std::string postgresql_url;
     bool redact = true;
     RedactionOptions redaction;
     // Under load, big batches: rows of many conversations land on different
@@ -55,7 +60,8 @@ struct StoreOptions {
     // the file would grow past this size.
     std::uint64_t max_bytes = 0;
     // Where the HMAC key for user hashes lives unless BACKTALK_HASH_KEY is
-    // set; empty: "hash.key" next to the database.
+    // set; empty: "hash.key" next to `path` (with PostgreSQL too: instances
+    // sharing a database need the same key).
     std::filesystem::path hash_key_file;
     // Called from the writer thread when writing starts failing, recovers, or
     // drops records. Empty: a line on stderr.

@@ -29,6 +29,16 @@ bool Command::cancel() {
     return true;
 }
 
+void fold_conversation(ConversationRecord& folded, const ConversationRecord& later) {
+    if (!later.user_hash.empty()) folded.user_hash = later.user_hash;
+    folded.last_activity_ms = std::max(folded.last_activity_ms, later.last_activity_ms);
+    folded.locale = later.locale;
+    if (later.outcome) folded.outcome = later.outcome;
+    folded.turns = std::max(folded.turns, later.turns);
+    folded.state = later.state;
+    folded.asking = later.asking;
+}
+
 std::string binding_key(const std::string& scope, const std::string& key) {
     std::string joined = scope;
     joined += '\0';

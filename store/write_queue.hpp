@@ -166,4 +166,11 @@ private:
 
 std::string binding_key(const std::string& scope, const std::string& key);
 
+// Folds a later record of one conversation into `folded`, as a database's
+// upsert of both would leave the row: the first channel and start, the
+// latest state, topic and locale, the highest activity and turn count, and
+// the latest user hash and outcome that were set. A batch writes a busy
+// conversation's row once.
+void fold_conversation(ConversationRecord& folded, const ConversationRecord& later);
+
 }  // namespace backtalk::store::detail

@@ -18,7 +18,7 @@ namespace backtalk::cli {
 // these defaults.
 struct CommonOptions {
     std::string rules_dir;              // empty: ./rules, then the installed data directory
-    std::string db_path = "data/backtalk.db";
+    std::string db_path = "data/backtalk.db";  // or a postgresql:// URL
     std::string locale = "en";
     std::string emergency_number;       // empty: the locale's default
     // What the conversation log scrubs from what people type (chat, serve).
@@ -32,9 +32,11 @@ void add_redaction_option(CLI::App& command, CommonOptions& options);
 // for an unknown kind of identifier.
 store::StoreOptions log_store_options(const CommonOptions& options);
 
-// The SQLite file --db names; throws std::runtime_error for a PostgreSQL URL,
-// which --db accepts but this build cannot open yet.
+// The SQLite file --db names; empty for a PostgreSQL URL.
 std::filesystem::path database_path(const CommonOptions& options);
+// --db as messages may show it: an absolute path, or a URL without its
+// password.
+std::string describe_database(const CommonOptions& options);
 
 // The locale directory to load, e.g. rules/en. Throws std::runtime_error
 // with a clear message when none is found.

@@ -70,7 +70,9 @@ void add_redaction_option(CLI::App& command, CommonOptions& options) {
 
 store::StoreOptions log_store_options(const CommonOptions& options) {
     store::StoreOptions store_options;
-    store_options.path = database_path(options);
+    const store::DatabaseLocation location = store::parse_database_location(options.db_path);
+    if (location.backend == store::Backend::postgresql) store_options.postgresql_url = location.text;
+    else store_options.path = location.text;
     store::RedactionOptions& redaction = store_options.redaction;
     redaction = {false, false, false};
     if (options.redact != "none") {
@@ -99,12 +101,16 @@ bool has_locale(const std::filesystem::path& root, const std::string& locale) {
 
 std::filesystem::path database_path(const CommonOptions& options) {
     const store::DatabaseLocation location = store::parse_database_location(options.db_path);
-    if (location.backend == store::Backend::postgresql) {
-        throw std::runtime_error("this backtalk cannot use PostgreSQL yet (--db " +
-                                 options.db_path.substr(0, options.db_path.find("://")) +
-                                 "://...); give a SQLite file path");
-    }
+    if (location.backend == store::Backend::postgresql) return {};
     return location.text;
+}
+
+std::string describe_database(const CommonOptions& options) {
+    const store::DatabaseLocation location = store::parse_database_location(options.db_path);
+    if (location.backend == store::Backend::postgresql) return store::describe_location(location);
+    std::error_code ec;
+    const auto full = std::filesystem::absolute(location.text, ec);
+    return ec ? location.text : full.string();
 }
 
 std::filesystem::path resolve_rules_dir(const CommonOptions& options) {

@@ -54,10 +54,8 @@ std::int64_t now_ms() {
 // Says on stderr which log the command works on: without --db it is
 // ./data/backtalk.db, which a reviewer in another folder would not expect
 // (and whose absence is then an error, never a new empty log).
-void say_which_database(const CLI::App& command, const std::filesystem::path& path) {
-    std::error_code ec;
-    const auto full = std::filesystem::absolute(path, ec);
-    std::cerr << "backtalk: log database " << (ec ? path : full).string();
+void say_which_database(const CLI::App& command, const CommonOptions& options) {
+    std::cerr << "backtalk: log database " << describe_database(options);
     if (command.get_option("--db")->count() == 0) std::cerr << " (the default; --db or BACKTALK_DB names another)";
     std::cerr << '\n';
 }
@@ -87,7 +85,7 @@ bool is_database_file(const std::filesystem::path& output, const std::filesystem
 // once complete: a failed export leaves whatever was there before.
 std::size_t write_export_file(const std::filesystem::path& output, const std::filesystem::path& db,
                               const std::function<std::size_t(std::ostream&)>& write) {
-    if (is_database_file(output, db)) {
+    if (!db.empty() && is_database_file(output, db)) {
         throw std::runtime_error("refusing to write the export to " + output.string() + ": it is the log database");
     }
     std::string partial = output.string() + ".partial-XXXXXX";
@@ -114,9 +112,7 @@ std::size_t write_export_file(const std::filesystem::path& output, const std::fi
 // database.
 std::unique_ptr<store::Store> open_for_maintenance(const CommonOptions& common) {
     open_for_review(common);
-    store::StoreOptions options;
-    options.path = database_path(common);
-    return std::make_unique<store::Store>(options);
+    return std::make_unique<store::Store>(log_store_options(common));
 }
 
 review::Filter make_filter(const LogsOptions& options) {
@@ -341,7 +337,7 @@ void add_logs_command(CLI::App& app) {
     add_filter_options(*list, *options, 50);
     list->add_flag("--json", options->as_json, "Print JSON");
     list->callback([options, list] {
-        say_which_database(*list, database_path(options->common));
+        say_which_database(*list, options->common);
         const auto reader = open_for_review(options->common);
         const json conversations = reader->list_conversations(make_filter(*options));
         options->as_json ? print_json(conversations) : print_list(visible(conversations));
@@ -353,7 +349,7 @@ void add_logs_command(CLI::App& app) {
     show->add_option("id", options->id, "Conversation id")->required();
     show->add_flag("--json", options->as_json, "Print JSON");
     show->callback([options, show] {
-        say_which_database(*show, database_path(options->common));
+        say_which_database(*show, options->common);
         const auto reader = open_for_review(options->common);
         const auto transcript = reader->transcript(options->id);
         if (!transcript) throw std::runtime_error("no conversation " + options->id);
@@ -369,7 +365,7 @@ void add_logs_command(CLI::App& app) {
         ->check(CLI::IsMember({"jsonl", "csv"}));
     export_command->add_option("--output,-o", options->output, "Write to this file instead of standard output");
     export_command->callback([options, export_command] {
-        say_which_database(*export_command, database_path(options->common));
+        say_which_database(*export_command, options->common);
         const auto reader = open_for_review(options->common);
         const review::Filter filter = make_filter(*options);
         const auto format = *review::export_format_from_string(options->format);
@@ -392,7 +388,7 @@ void add_logs_command(CLI::App& app) {
     add_filter_options(*stats, *options, 0);
     stats->add_flag("--json", options->as_json, "Print JSON");
     stats->callback([options, stats] {
-        say_which_database(*stats, database_path(options->common));
+        say_which_database(*stats, options->common);
         const auto reader = open_for_review(options->common);
         const json result = reader->stats(make_filter(*options));
         options->as_json ? print_json(result) : print_stats(visible(result));
@@ -404,7 +400,7 @@ void add_logs_command(CLI::App& app) {
     add_filter_options(*unmatched, *options, 50);
     unmatched->add_flag("--json", options->as_json, "Print JSON");
     unmatched->callback([options, unmatched] {
-        say_which_database(*unmatched, database_path(options->common));
+        say_which_database(*unmatched, options->common);
         const auto reader = open_for_review(options->common);
         const json groups = reader->unmatched(make_filter(*options));
         options->as_json ? print_json(groups) : print_unmatched(visible(groups));
@@ -415,7 +411,7 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*purge, options->common);
     purge->add_option("--older-than", options->older_than, "e.g. 30d, 12h, 2w")->required();
     purge->callback([options, purge] {
-        say_which_database(*purge, database_path(options->common));
+        say_which_database(*purge, options->common);
         const std::int64_t cutoff = now_ms() - review::parse_duration_ms(options->older_than);
         auto log = open_for_maintenance(options->common);
         const std::size_t removed = log->purge_before(cutoff);
@@ -429,7 +425,7 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*delete_command, options->common);
     delete_command->add_option("id", options->id, "Conversation id")->required();
     delete_command->callback([options, delete_command] {
-        say_which_database(*delete_command, database_path(options->common));
+        say_which_database(*delete_command, options->common);
         auto log = open_for_maintenance(options->common);
         const bool found = log->delete_conversation(options->id);
         log->close();
@@ -441,7 +437,7 @@ void add_logs_command(CLI::App& app) {
     CLI::App* upgrade = logs->add_subcommand("upgrade", "Bring the database to this backtalk's schema");
     add_common_options(*upgrade, options->common);
     upgrade->callback([options, upgrade] {
-        say_which_database(*upgrade, database_path(options->common));
+        say_which_database(*upgrade, options->common);
         int before = 0;
         {
             before = open_for_review(options->common)->schema_version();
@@ -454,10 +450,10 @@ void add_logs_command(CLI::App& app) {
         const auto reader = open_for_review(options->common);
         const int latest = reader->latest_schema_version();
         if (reader->schema_version() != latest) {
-            throw std::runtime_error("could not upgrade " + options->common.db_path +
+            throw std::runtime_error("could not upgrade " + describe_database(options->common) +
                                      (health.reason.empty() ? std::string() : ": " + health.reason));
         }
-        std::cout << options->common.db_path << ": schema " << before;
+        std::cout << describe_database(options->common) << ": schema " << before;
         if (before == latest) std::cout << ", up to date\n";
         else std::cout << " upgraded to " << latest << '\n';
     });
@@ -467,11 +463,11 @@ void add_logs_command(CLI::App& app) {
     add_common_options(*backup, options->common);
     backup->add_option("file", options->backup_file, "Where to write the copy (must not exist)")->required();
     backup->callback([options, backup] {
-        say_which_database(*backup, database_path(options->common));
+        say_which_database(*backup, options->common);
         auto log = open_for_maintenance(options->common);
         log->backup_to(options->backup_file);
         log->close();
-        std::cout << "backed up " << options->common.db_path << " to " << options->backup_file
+        std::cout << "backed up " << describe_database(options->common) << " to " << options->backup_file
                   << " (quick_check ok)\n";
     });
 }

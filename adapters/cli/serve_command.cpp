@@ -114,7 +114,7 @@ void log_effective_settings(const ServeSettings& settings, const server::ServerC
     const bool v6 = bound.host.find(':') != std::string::npos;
     const std::string listen = (v6 ? "[" + bound.host + "]" : bound.host) + ":" + std::to_string(bound.port);
     const std::string origins = joined(context.allowed_origins);
-    const std::string db = absolute_path(settings.common.db_path);
+    const std::string db = describe_database(settings.common);
     const std::string web_dir = absolute_path(context.options.web_dir);
     const std::string rules = absolute_path(rules_dir);
     const std::string emergency_number = settings.common.emergency_number.empty()
@@ -126,7 +126,12 @@ void log_effective_settings(const ServeSettings& settings, const server::ServerC
     const std::string max_per_address = std::to_string(settings.max_connections_per_address);
     const std::string rate = number(settings.messages_per_second);
     const std::string burst = number(settings.message_burst);
-    const char* hash_key = std::getenv("BACKTALK_HASH_KEY") ? "set (BACKTALK_HASH_KEY)" : "hash.key beside the database";
+    // Instances sharing a PostgreSQL database must hash user ids alike.
+    const bool shared_database = database_path(settings.common).empty();
+    const char* hash_key = std::getenv("BACKTALK_HASH_KEY") ? "set (BACKTALK_HASH_KEY)"
+                           : shared_database ? "data/hash.key, this instance's own: give every instance the same "
+                                               "BACKTALK_HASH_KEY"
+                                             : "hash.key beside the database";
     server::log(server::LogLevel::info, "settings",
                 {{"listen", listen},
                  {"allowed-origin", origins},

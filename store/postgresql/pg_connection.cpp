@@ -56,6 +56,9 @@ PgConnection::PgConnection(const std::string& url) : connection_(PQconnectdb(url
         // libpq's message never repeats the password.
         throw PgError("cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(connection_.get())), "");
     }
+    // Notices ("relation already exists, skipping") are the server talking
+    // to itself; libpq would print each on stderr.
+    PQsetNoticeProcessor(connection_.get(), [](void*, const char*) {}, nullptr);
 }
 
 PgResult PgConnection::exec(std::string_view sql, const std::vector<Param>& params) {
@@ -66,6 +69,10 @@ PgResult PgConnection::exec(std::string_view sql, const std::vector<Param>& para
     return checked(PQexecParams(connection_.get(), statement.c_str(), static_cast<int>(values.size()), nullptr,
                                 values.data(), nullptr, nullptr, 0),
                    connection_.get());
+}
+
+void PgConnection::exec_script(std::string_view sql) {
+    checked(PQexec(connection_.get(), std::string(sql).c_str()), connection_.get());
 }
 
 std::size_t PgConnection::copy_in(std::string_view copy_sql, const std::vector<std::vector<Param>>& rows) {
@@ -86,6 +93,29 @@ std::size_t PgConnection::copy_in(std::string_view copy_sql, const std::vector<s
     checked(PQgetResult(connection_.get()), connection_.get());
     while (pg_result* rest = PQgetResult(connection_.get())) PQclear(rest);
     return rows.size();
+}
+
+PgTransaction::PgTransaction(PgConnection& connection, std::string_view begin) : connection_(connection) {
+    connection_.exec(begin);
+}
+
+PgTransaction::~PgTransaction() {
+    if (!open_) return;
+    try {
+        connection_.exec("ROLLBACK");
+    } catch (const PgError&) {
+        // The connection is gone; so is the transaction.
+    }
+}
+
+void PgTransaction::commit() {
+    open_ = false;
+    connection_.exec("COMMIT");
+}
+
+bool is_data_error(const PgError& error) {
+    const std::string& state = error.sqlstate();
+    return state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0;
 }
 
 std::string copy_text(const Param& value) {

@@ -54,6 +54,8 @@ public:
 
     // Runs one statement with $1, $2, ... bound to `params`; throws PgError.
     PgResult exec(std::string_view sql, const std::vector<Param>& params = {});
+    // Runs several statements without parameters (a migration).
+    void exec_script(std::string_view sql);
     // Runs `copy_sql` (COPY table (columns) FROM STDIN) and sends `rows`,
     // each a list of columns, in COPY's text format. Returns the rows sent.
     std::size_t copy_in(std::string_view copy_sql, const std::vector<std::vector<Param>>& rows);
@@ -64,6 +66,26 @@ private:
     };
     std::unique_ptr<pg_conn, Finish> connection_;
 };
+
+// A transaction on `connection`, rolled back unless committed. The rollback
+// of a broken connection fails quietly: the error that matters is the one
+// that got there first.
+class PgTransaction {
+public:
+    explicit PgTransaction(PgConnection& connection, std::string_view begin = "BEGIN");
+    ~PgTransaction();
+    PgTransaction(const PgTransaction&) = delete;
+    PgTransaction& operator=(const PgTransaction&) = delete;
+    void commit();
+
+private:
+    PgConnection& connection_;
+    bool open_ = true;
+};
+
+// True for an error that belongs to the data sent (SQLSTATE classes 22, data
+// exception, and 23, integrity constraint) rather than to the database.
+bool is_data_error(const PgError& error);
 
 // A value in COPY's text format: backslash, tab, newline and carriage return
 // escaped; NULL as \N.

@@ -2,9 +2,9 @@
 
 #include "bot/json_writer.hpp"
 #include "store/sqlite/schema.hpp"
+#include "store/sqlite/turn_rows.hpp"
 
 #include <SQLiteCpp/Statement.h>
-#include <nlohmann/json.hpp>
 #include <SQLiteCpp/Transaction.h>
 #include <sqlite3.h>
 
@@ -18,7 +18,7 @@ namespace backtalk::store::detail {
 // The writer's prepared statements.
 struct WriterStatements {
     SQLite::Statement upsert_conversation;
-    SQLite::Statement insert_message;
+    SQLite::Statement insert_turn_row;
     SQLite::Statement last_seq;
     SQLite::Statement add_message_counts;
     SQLite::Statement recount_messages;
@@ -40,12 +40,8 @@ struct WriterStatements {
                   turns = max(turns, excluded.turns),
                   state = excluded.state,
                   asking = excluded.asking)sql"),
-          insert_message(db, R"sql(
-              INSERT INTO messages (conversation, seq, time, direction, kind, text, code, intents,
-                                    confidence, understood, state, asking, triage_level,
-                                    triage_reasons, rules_version, channel, processing_us, basis)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql"),
-          last_seq(db, "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation = ?"),
+          insert_turn_row(db, insert_turn_row_sql),
+          last_seq(db, last_seq_sql),
           // Right-hand sides read the row as it was: turns_to_outcome is the
           // answers before this batch plus those in it before its first
           // triage, unless an earlier batch set it.
@@ -112,26 +108,6 @@ struct MessageCounts {
     }
 };
 
-std::string basis_json(const std::vector<RuleBasis>& basis) {
-    nlohmann::json rules = nlohmann::json::array();
-    for (const RuleBasis& rule : basis) {
-        nlohmann::json facts = nlohmann::json::array();
-        for (const auto& fact : rule.facts) facts.push_back({{"slot", fact.slot}, {"value", fact.value}, {"turn", fact.turn}});
-        rules.push_back({{"rule", rule.rule}, {"level", backtalk::to_string(rule.level)}, {"facts", std::move(facts)}});
-    }
-    return rules.dump();
-}
-
-void fold(ConversationRecord& folded, const ConversationRecord& later) {
-    if (!later.user_hash.empty()) folded.user_hash = later.user_hash;
-    folded.last_activity_ms = std::max(folded.last_activity_ms, later.last_activity_ms);
-    folded.locale = later.locale;
-    if (later.outcome) folded.outcome = later.outcome;
-    folded.turns = std::max(folded.turns, later.turns);
-    folded.state = later.state;
-    folded.asking = later.asking;
-}
-
 void write(WriterStatements& st, const ConversationRecord& record) {
     auto& s = st.upsert_conversation;
     s.bindNoCopy(1, record.id);
@@ -153,54 +129,6 @@ void write(WriterStatements& st, const ConversationRecord& record) {
     bind_text_or_null(s, 10, record.state);
     bind_text_or_null(s, 11, record.asking);
     s.exec();
-    s.reset();
-}
-
-void write(WriterStatements& st, const MessageRecord& record, std::int64_t seq,
-           std::unordered_map<std::string, std::int64_t>& batch_seqs) {
-    auto& s = st.insert_message;
-    s.bindNoCopy(1, record.conversation);
-    s.bind(2, seq);
-    s.bind(3, record.time_ms);
-    const std::string direction(to_string(record.direction));
-    s.bindNoCopy(4, direction);
-    s.bindNoCopy(5, record.kind);
-    s.bindNoCopy(6, record.text);
-    bind_text_or_null(s, 7, record.code);
-    const std::string intents = record.direction == Direction::in ? json_string_array(record.intents) : "";
-    const std::string level = record.triage ? std::string(backtalk::to_string(record.triage->level)) : "";
-    const std::string reasons = record.triage ? json_string_array(record.triage->reasons) : "";
-    if (record.direction == Direction::in) {
-        s.bindNoCopy(8, intents);
-        s.bind(9, record.confidence);
-        s.bind(10, record.understood ? 1 : 0);
-    } else {
-        s.bind(8);
-        s.bind(9);
-        s.bind(10);
-    }
-    bind_text_or_null(s, 11, record.state);
-    bind_text_or_null(s, 12, record.asking);
-    if (record.triage) {
-        s.bindNoCopy(13, level);
-        s.bindNoCopy(14, reasons);
-    } else {
-        s.bind(13);
-        s.bind(14);
-    }
-    bind_text_or_null(s, 15, record.rules_version);
-    bind_text_or_null(s, 16, record.channel);
-    s.bind(17, record.processing_us);
-    const std::string basis = record.basis.empty() ? std::string() : basis_json(record.basis);
-    bind_text_or_null(s, 18, basis);
-    try {
-        s.exec();
-    } catch (...) {
-        // The sequence number was not used.
-        --batch_seqs[record.conversation];
-        s.reset();
-        throw;
-    }
     s.reset();
 }
 
@@ -326,14 +254,42 @@ void SqliteBatchWriter::write_batch(const Batch& batch, const WriteQueue& queue,
         } else if (const auto* record = std::get_if<ConversationRecord>(&batch[i].item)) {
             auto [folded, first] = conversations.try_emplace(record->id);
             if (first) folded->second.record = *record;
-            else fold(folded->second.record, *record);
+            else fold_conversation(folded->second.record, *record);
             folded->second.last = i;
         }
     }
     queue.newest_sessions(newest);
     SQLite::Transaction transaction(db_);
+    // Messages gather into the row of their turn, written when the turn ends.
+    struct GatheredRow {
+        std::string_view conversation;
+        std::vector<LoggedObject> objects;
+        std::vector<const MessageRecord*> records;
+    } row;
+    const auto refused = [&](const SQLite::Exception& error, std::uint64_t records) {
+        if (!is_sqlite_record_error(error)) throw;
+        rejected += records;
+        report_(std::string("dropped a record the database refused: ") + error.what());
+    };
+    const auto write_row = [&] {
+        if (row.objects.empty()) return;
+        const std::string conversation(row.conversation);
+        const auto objects = static_cast<std::int64_t>(row.objects.size());
+        const std::int64_t first = next_seq(conversation, batch_seqs);
+        batch_seqs[conversation] += objects - 1;
+        try {
+            write_turn_row(statements_->insert_turn_row, conversation, first, row.objects);
+            for (const MessageRecord* record : row.records) message_counts[record->conversation].add(*record);
+        } catch (const SQLite::Exception& error) {
+            batch_seqs[conversation] -= objects;  // the numbers were not used
+            refused(error, row.records.size());
+        }
+        row.objects.clear();
+        row.records.clear();
+    };
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const Item& item = batch[i].item;
+        if (!std::holds_alternative<MessageRecord>(item)) write_row();
         try {
             if (const auto* session = std::get_if<SessionItem>(&item)) {
                 const PendingSession& pending = newest[session->id];
@@ -344,8 +300,12 @@ void SqliteBatchWriter::write_batch(const Batch& batch, const WriteQueue& queue,
                 const FoldedConversation& folded = conversations[conversation->id];
                 if (folded.last == i) write(*statements_, folded.record);
             } else if (const auto* message = std::get_if<MessageRecord>(&item)) {
-                write(*statements_, *message, next_seq(message->conversation, batch_seqs), batch_seqs);
-                message_counts[message->conversation].add(*message);
+                LoggedObject object = logged_object(*message);
+                if (!joins_turn_row(row.objects, row.conversation, message->conversation, object)) write_row();
+                row.conversation = message->conversation;
+                row.objects.push_back(std::move(object));
+                row.records.push_back(message);
+                continue;
             } else if (const auto* audit = std::get_if<AuditRecord>(&item)) {
                 write(*statements_, *audit);
             } else if (const auto* binding = std::get_if<BindingItem>(&item)) {
@@ -354,11 +314,10 @@ void SqliteBatchWriter::write_batch(const Batch& batch, const WriteQueue& queue,
                 throw std::logic_error("a command inside a batch");
             }
         } catch (const SQLite::Exception& error) {
-            if (!is_sqlite_record_error(error)) throw;
-            ++rejected;
-            report_(std::string("dropped a record the database refused: ") + error.what());
+            refused(error, 1);
         }
     }
+    write_row();
     // After the loop, so that a recount sees the batch's messages. A
     // conversation's row is queued before its messages, so it exists by
     // now, unless it was dropped (queue full), refused or deleted: its

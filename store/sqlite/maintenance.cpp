@@ -32,7 +32,7 @@ std::size_t SqliteBackend::purge_before(std::int64_t cutoff_ms) {
     {
         SQLite::Transaction transaction(db);
         const char* old_conversations = "SELECT id FROM conversations WHERE last_activity < ?1";
-        SQLite::Statement messages(db, std::string("DELETE FROM messages WHERE conversation IN (") +
+        SQLite::Statement messages(db, std::string("DELETE FROM turns WHERE conversation IN (") +
                                            old_conversations +
                                            ") OR (time < ?1 AND conversation NOT IN "
                                            "(SELECT id FROM conversations))");
@@ -65,7 +65,7 @@ bool SqliteBackend::delete_conversation(const std::string& id) {
         // Bindings that name the conversation: a chat's binding has its id as
         // the value, a stored REST answer holds it inside the value (ids are
         // 32 hex digits with 80 random bits, so a match is this conversation).
-        for (const char* sql : {"DELETE FROM messages WHERE conversation = ?", "DELETE FROM sessions WHERE id = ?",
+        for (const char* sql : {"DELETE FROM turns WHERE conversation = ?", "DELETE FROM sessions WHERE id = ?",
                                 "DELETE FROM bindings WHERE instr(value, ?) > 0",
                                 "DELETE FROM conversations WHERE id = ?"}) {
             SQLite::Statement statement(db, sql);

@@ -1,6 +1,7 @@
 #include "store/sqlite/review_queries.hpp"
 
 #include "bot/reply.hpp"
+#include "store/review_rows.hpp"
 #include "store/sqlite/schema.hpp"
 
 #include <SQLiteCpp/Statement.h>
@@ -18,8 +19,6 @@ namespace backtalk::store::review {
 namespace {
 
 using json = nlohmann::json;
-
-constexpr std::array<std::string_view, 4> levels_most_urgent_first{"emergency", "urgent", "gp_soon", "self_care"};
 
 // A WHERE clause over `conversations c` and the values it binds, in order.
 struct Where {
@@ -77,19 +76,9 @@ Where newest_conversations(const Filter& filter) {
     return where;
 }
 
-json text_or_null(const SQLite::Column& column) {
-    return column.isNull() ? json(nullptr) : json(column.getString());
-}
-
-json json_array_or_empty(const SQLite::Column& column) {
-    if (column.isNull()) return json::array();
-    json parsed = json::parse(column.getString(), nullptr, false);
-    return parsed.is_array() ? parsed : json::array();
-}
-
-json triage_or_null(const SQLite::Column& level, const SQLite::Column& reasons) {
-    if (level.isNull()) return nullptr;
-    return json{{"level", level.getString()}, {"reasons", json_array_or_empty(reasons)}};
+std::optional<std::string> optional_text(const SQLite::Column& column) {
+    if (column.isNull()) return std::nullopt;
+    return column.getString();
 }
 
 constexpr const char* conversation_columns =
@@ -97,18 +86,19 @@ constexpr const char* conversation_columns =
     "c.outcome_reasons, c.turns, c.state, c.asking";
 
 json conversation_row(SQLite::Statement& row) {
-    return json{{"id", row.getColumn(0).getString()},
-                {"channel", row.getColumn(1).getString()},
-                {"user_hash", text_or_null(row.getColumn(2))},
-                {"started", format_time_utc(row.getColumn(3).getInt64())},
-                {"started_ms", row.getColumn(3).getInt64()},
-                {"last_activity", format_time_utc(row.getColumn(4).getInt64())},
-                {"last_activity_ms", row.getColumn(4).getInt64()},
-                {"locale", text_or_null(row.getColumn(5))},
-                {"outcome", triage_or_null(row.getColumn(6), row.getColumn(7))},
-                {"turns", row.getColumn(8).getInt()},
-                {"state", text_or_null(row.getColumn(9))},
-                {"asking", text_or_null(row.getColumn(10))}};
+    ConversationFields fields;
+    fields.id = row.getColumn(0).getString();
+    fields.channel = row.getColumn(1).getString();
+    fields.user_hash = optional_text(row.getColumn(2));
+    fields.started_ms = row.getColumn(3).getInt64();
+    fields.last_activity_ms = row.getColumn(4).getInt64();
+    fields.locale = optional_text(row.getColumn(5));
+    fields.outcome_level = optional_text(row.getColumn(6));
+    fields.outcome_reasons = optional_text(row.getColumn(7));
+    fields.turns = row.getColumn(8).getInt();
+    fields.state = optional_text(row.getColumn(9));
+    fields.asking = optional_text(row.getColumn(10));
+    return conversation_json(fields);
 }
 
 constexpr const char* message_columns =
@@ -118,24 +108,25 @@ constexpr const char* message_columns =
 // The message columns start at `first`.
 json message_row(SQLite::Statement& row, int first) {
     const auto column = [&](int offset) { return row.getColumn(first + offset); };
-    json message{{"seq", column(0).getInt64()},
-                 {"time", format_time_utc(column(1).getInt64())},
-                 {"time_ms", column(1).getInt64()},
-                 {"direction", column(2).getString()},
-                 {"kind", column(3).getString()},
-                 {"text", column(4).getString()},
-                 {"code", text_or_null(column(5))},
-                 {"intents", json_array_or_empty(column(6))},
-                 {"confidence", column(7).isNull() ? json(nullptr) : json(column(7).getDouble())},
-                 {"understood", column(8).isNull() ? json(nullptr) : json(column(8).getInt() != 0)},
-                 {"state", text_or_null(column(9))},
-                 {"asking", text_or_null(column(10))},
-                 {"triage", triage_or_null(column(11), column(12))},
-                 {"rules_version", text_or_null(column(13))},
-                 {"channel", text_or_null(column(14))},
-                 {"processing_us", column(15).getInt64()},
-                 {"basis", json_array_or_empty(column(16))}};
-    return message;
+    MessageFields fields;
+    fields.seq = column(0).getInt64();
+    fields.time_ms = column(1).getInt64();
+    fields.direction = column(2).getString();
+    fields.kind = column(3).getString();
+    fields.text = column(4).getString();
+    fields.code = optional_text(column(5));
+    fields.intents = optional_text(column(6));
+    if (!column(7).isNull()) fields.confidence = column(7).getDouble();
+    if (!column(8).isNull()) fields.understood = column(8).getInt() != 0;
+    fields.state = optional_text(column(9));
+    fields.asking = optional_text(column(10));
+    fields.triage_level = optional_text(column(11));
+    fields.triage_reasons = optional_text(column(12));
+    fields.rules_version = optional_text(column(13));
+    fields.channel = optional_text(column(14));
+    fields.processing_us = column(15).getInt64();
+    fields.basis = optional_text(column(16));
+    return message_json(fields);
 }
 
 std::int64_t count(SQLite::Database& db, const std::string& sql, const Where& where) {
@@ -143,14 +134,6 @@ std::int64_t count(SQLite::Database& db, const std::string& sql, const Where& wh
     bind_where(query, where);
     query.executeStep();
     return query.getColumn(0).getInt64();
-}
-
-json median_or_null(std::vector<std::int64_t> values) {
-    if (values.empty()) return nullptr;
-    std::sort(values.begin(), values.end());
-    const std::size_t middle = values.size() / 2;
-    if (values.size() % 2 == 1) return values[middle];
-    return static_cast<double>(values[middle - 1] + values[middle]) / 2.0;
 }
 
 }  // namespace
@@ -233,9 +216,7 @@ json stats(SQLite::Database& db, const Filter& filter) {
         not_understood = query.getColumn(3).getInt64();
     }
 
-    json outcomes = json::object();
-    for (std::string_view level : levels_most_urgent_first) outcomes[std::string(level)] = 0;
-    outcomes["none"] = 0;
+    json outcomes = zero_outcomes();
     {
         SQLite::Statement query(db, "SELECT COALESCE(c.outcome_level, 'none'), COUNT(*) FROM conversations c WHERE " +
                                         where.sql + " GROUP BY 1");
@@ -264,9 +245,8 @@ json stats(SQLite::Database& db, const Filter& filter) {
                                         "ORDER BY 3 DESC, 1, 2");
         bind_where(query, where);
         while (query.executeStep()) {
-            drop_off.push_back({{"state", text_or_null(query.getColumn(0))},
-                                {"asking", text_or_null(query.getColumn(1))},
-                                {"conversations", query.getColumn(2).getInt64()}});
+            drop_off.push_back(drop_off_entry(optional_text(query.getColumn(0)), optional_text(query.getColumn(1)),
+                                              query.getColumn(2).getInt64()));
         }
     }
     result["drop_off"] = drop_off;
@@ -279,17 +259,8 @@ json stats(SQLite::Database& db, const Filter& filter) {
                 " GROUP BY 1, 2 ORDER BY 1");
         bind_where(query, where);
         while (query.executeStep()) {
-            const std::string day = query.getColumn(0).getString();
-            if (per_day.empty() || per_day.back().at("day") != day) {
-                json entry{{"day", day}, {"conversations", 0}};
-                for (std::string_view level : levels_most_urgent_first) entry[std::string(level)] = 0;
-                entry["none"] = 0;
-                per_day.push_back(std::move(entry));
-            }
-            json& entry = per_day.back();
-            const std::int64_t conversations = query.getColumn(2).getInt64();
-            entry[query.getColumn(1).getString()] = conversations;
-            entry["conversations"] = entry["conversations"].get<std::int64_t>() + conversations;
+            add_per_day(per_day, query.getColumn(0).getString(), query.getColumn(1).getString(),
+                        query.getColumn(2).getInt64());
         }
     }
     result["per_day"] = per_day;
@@ -304,37 +275,12 @@ json unmatched(SQLite::Database& db, const Filter& filter) {
                                 "AND m.understood = 0 AND " + where.sql + " ORDER BY m.time");
     bind_where(query, where);
 
-    struct Group {
-        std::int64_t count = 0;
-        std::string example;
-        std::int64_t last_seen = 0;
-        std::map<std::string, std::int64_t> asking;
-    };
-    std::unordered_map<std::string, Group> groups;
+    std::vector<UnmatchedMessage> messages;
     while (query.executeStep()) {
-        const std::string text = query.getColumn(0).getString();
-        Group& group = groups[normalise_for_grouping(text)];
-        if (group.count == 0) group.example = text;
-        ++group.count;
-        group.last_seen = std::max(group.last_seen, query.getColumn(1).getInt64());
-        const SQLite::Column asking = query.getColumn(2);
-        ++group.asking[asking.isNull() ? std::string("none") : asking.getString()];
+        messages.push_back({query.getColumn(0).getString(), query.getColumn(1).getInt64(),
+                            optional_text(query.getColumn(2))});
     }
-
-    std::vector<std::pair<std::string, Group>> sorted(groups.begin(), groups.end());
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-        return a.second.count != b.second.count ? a.second.count > b.second.count : a.first < b.first;
-    });
-    if (filter.limit > 0 && sorted.size() > filter.limit) sorted.resize(filter.limit);
-    json result = json::array();
-    for (const auto& [text, group] : sorted) {
-        result.push_back({{"text", text},
-                          {"count", group.count},
-                          {"example", group.example},
-                          {"last_seen", format_time_utc(group.last_seen)},
-                          {"asking", group.asking}});
-    }
-    return result;
+    return group_unmatched(messages, filter.limit);
 }
 
 }  // namespace backtalk::store::review

@@ -1,9 +1,12 @@
 #include "store/sqlite/schema.hpp"
 
+#include "store/sqlite/turn_rows.hpp"
+
 #include <SQLiteCpp/Transaction.h>
 
-#include <array>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace backtalk::store {
 
@@ -27,10 +30,16 @@ const char* const message_counts_from_messages = R"sql(
 
 namespace {
 
+using Migration = std::function<void(SQLite::Database&)>;
+
+Migration sql(std::string statements) {
+    return [statements = std::move(statements)](SQLite::Database& db) { db.exec(statements); };
+}
+
 // Never edit a released migration; add a new one.
-const std::array<std::string, 7> migrations = {
+const std::vector<Migration> migrations = {
     // 1: the conversation log.
-    R"sql(
+    sql(R"sql(
     CREATE TABLE conversations (
         id              TEXT PRIMARY KEY,
         channel         TEXT NOT NULL,
@@ -68,18 +77,18 @@ const std::array<std::string, 7> migrations = {
         PRIMARY KEY (conversation, seq)
     ) WITHOUT ROWID;
     CREATE INDEX messages_time ON messages(time);
-    )sql",
+    )sql"),
     // 2: session snapshots, so conversations resume after a restart.
-    R"sql(
+    sql(R"sql(
     CREATE TABLE sessions (
         id       TEXT PRIMARY KEY,
         snapshot TEXT NOT NULL,             -- JSON of backtalk::Session
         updated  INTEGER NOT NULL
     );
     CREATE INDEX sessions_updated ON sessions(updated);
-    )sql",
+    )sql"),
     // 3: who looked at what, and channel bindings (e.g. a chat to a session).
-    R"sql(
+    sql(R"sql(
     CREATE TABLE audit (
         id     INTEGER PRIMARY KEY,
         time   INTEGER NOT NULL,
@@ -97,12 +106,12 @@ const std::array<std::string, 7> migrations = {
         PRIMARY KEY (scope, key)
     ) WITHOUT ROWID;
     CREATE INDEX bindings_updated ON bindings(updated);
-    )sql",
+    )sql"),
     // 4: messages become a rowid table with a unique (conversation, seq)
     // index. Rows are appended in time order rather than placed by
     // conversation in a B-tree of whole rows (replies are too big for a
     // WITHOUT ROWID table); a row costs the writer about half as much.
-    R"sql(
+    sql(R"sql(
     CREATE TABLE messages_appended (
         conversation    TEXT NOT NULL,
         seq             INTEGER NOT NULL,
@@ -127,29 +136,33 @@ const std::array<std::string, 7> migrations = {
     DROP TABLE messages;
     ALTER TABLE messages_appended RENAME TO messages;
     CREATE INDEX messages_time ON messages(time);
-    )sql",
+    )sql"),
     // 5: no index on messages(time). Every query reaches messages through a
     // conversation, so the index only cost each appended row a B-tree insert.
-    R"sql(
+    sql(R"sql(
     DROP INDEX messages_time;
-    )sql",
+    )sql"),
     // 6: message counts kept on each conversation, so stats read one row per
     // conversation instead of every message (the writer adds each batch's
     // counts). answers: the person's messages and choices; typed: messages;
     // turns_to_outcome: answers before the first reply with a triage.
-    R"sql(
+    sql(R"sql(
     ALTER TABLE conversations ADD COLUMN messages_in INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversations ADD COLUMN messages_out INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversations ADD COLUMN answers INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversations ADD COLUMN typed INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversations ADD COLUMN not_understood INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversations ADD COLUMN turns_to_outcome INTEGER;
-    UPDATE conversations SET )sql" + std::string(message_counts_from_messages) + ";",
+    UPDATE conversations SET )sql" + std::string(message_counts_from_messages) + ";"),
     // 7: why each advice is what it is, on the reply that gives it: JSON
     // [{rule, level, facts: [{slot, value, turn}]}].
-    R"sql(
+    sql(R"sql(
     ALTER TABLE messages ADD COLUMN basis TEXT;
-    )sql",
+    )sql"),
+    // 8: one row per turn (store/sqlite/turn_rows.hpp): the person's object,
+    // the bot's replies and the basis of the advice in one row of `turns`
+    // instead of about five rows of `messages`, which becomes a view of them.
+    detail::convert_messages_to_turn_rows,
 };
 
 }  // namespace
@@ -172,7 +185,7 @@ void migrate(SQLite::Database& db, int target) {
     const int current = schema_version(db);
     for (int version = current + 1; version <= target; ++version) {
         SQLite::Transaction transaction(db);
-        db.exec(migrations[static_cast<std::size_t>(version - 1)]);
+        migrations[static_cast<std::size_t>(version - 1)](db);
         db.exec("PRAGMA user_version = " + std::to_string(version));
         transaction.commit();
     }

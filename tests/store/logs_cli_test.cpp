@@ -3,6 +3,9 @@
 #include "store_test_support.hpp"
 #include "umask_guard.hpp"
 
+#include "postgres_server.hpp"
+#include "store/postgresql/pg_connection.hpp"
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -532,12 +535,34 @@ TEST_CASE("--db and BACKTALK_DB take a path or a PostgreSQL URL; another URL is 
         CHECK(created_nothing());
     }
     SUBCASE("a PostgreSQL URL is taken for PostgreSQL, never for a folder named postgresql:") {
-        for (const std::string url : {"postgresql://localhost/backtalk", "postgres://localhost/backtalk"}) {
-            const Run chat = run_backtalk(dir, "chat --json --db " + url, R"({"type":"start"})" "\n", "", here);
-            CHECK(chat.exit_code != 0);
-            CHECK_MESSAGE(chat.err.find("PostgreSQL") != std::string::npos, chat.err);
-            CHECK(created_nothing());
-        }
+        const auto& server = backtalk::test::shared_postgres_server();
+        backtalk::store::pg::PgConnection(server.url()).exec("CREATE DATABASE cli_test");
+        const std::string url = server.url("cli_test");
+        // The key from the environment: no hash.key file anywhere.
+        const std::string env = "env BACKTALK_HASH_KEY=cli-test-key";
+        const std::string rules = " --rules " + quoted(std::string(BACKTALK_SOURCE_DIR) + "/rules");
+        const Run chat = run_backtalk(dir, "chat --json --db " + quoted(url) + rules,
+                                      R"({"type":"start"})" "\n" R"({"type":"message","text":"my back hurts"})" "\n",
+                                      env, here);
+        REQUIRE_MESSAGE(chat.exit_code == 0, chat.err);
+        CHECK(created_nothing());
+        // postgres:// names the same database.
+        const std::string same = "postgres" + url.substr(std::string("postgresql").size());
+        const Run list = run_backtalk(dir, "logs list --json --db " + quoted(same), "", env, here);
+        REQUIRE_MESSAGE(list.exit_code == 0, list.err);
+        const json conversations = json::parse(list.out);
+        REQUIRE(conversations.size() == 1);
+        CHECK(conversations[0]["channel"] == "terminal");
+        CHECK(list.err.find("backtalk: log database postgres://") != std::string::npos);
+        const Run show = run_backtalk(dir, "logs show --json " + conversations[0]["id"].get<std::string>() +
+                                               " --db " + quoted(url), "", env, here);
+        REQUIRE_MESSAGE(show.exit_code == 0, show.err);
+        CHECK(show.out.find("my back hurts") != std::string::npos);
+        const Run backup = run_backtalk(dir, "logs backup " + quoted((dir / "copy.db").string()) + " --db " +
+                                                 quoted(url), "", env, here);
+        CHECK(backup.exit_code != 0);
+        CHECK(backup.err.find("pg_dump") != std::string::npos);
+        CHECK(created_nothing());
     }
 }
 

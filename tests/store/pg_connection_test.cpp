@@ -11,10 +11,7 @@ using namespace backtalk::store::pg;
 
 namespace {
 
-const backtalk::test::PostgresServer& server() {
-    static const backtalk::test::PostgresServer instance;
-    return instance;
-}
+const backtalk::test::PostgresServer& server() { return backtalk::test::shared_postgres_server(); }
 
 }  // namespace
 

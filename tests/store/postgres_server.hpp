@@ -90,4 +90,11 @@ private:
     bool started_ = false;
 };
 
+// The one server of this test process (its socket is named after the pid),
+// started on first use and stopped at exit.
+inline const PostgresServer& shared_postgres_server() {
+    static const PostgresServer instance;
+    return instance;
+}
+
 }  // namespace backtalk::test

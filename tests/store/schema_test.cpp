@@ -19,9 +19,11 @@ TEST_CASE("a new database gets the latest schema in WAL mode") {
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
     CHECK(store::schema_version(db) == store::latest_schema_version());
     CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
-    for (const char* table : {"conversations", "messages", "sessions", "audit", "bindings"}) {
+    for (const char* table : {"conversations", "turns", "sessions", "audit", "bindings"}) {
         CHECK_MESSAGE(db.tableExists(table), table);
     }
+    // Schema 8: messages are a view of the turns.
+    CHECK(db.execAndGet("SELECT type FROM sqlite_master WHERE name = 'messages'").getString() == "view");
 }
 
 TEST_CASE("an older database is migrated and keeps its rows") {
@@ -142,6 +144,6 @@ TEST_CASE("schema 7: a version-5 log gains the basis of each advice; its message
     CHECK(messages[1]["basis"] == nlohmann::json::array());
 
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
-    CHECK(store::schema_version(db) == 7);
+    CHECK(store::schema_version(db) == store::latest_schema_version());
     CHECK(db.execAndGet("SELECT COUNT(*) FROM messages WHERE basis IS NULL").getInt() == 2);
 }

@@ -1,0 +1,52 @@
+// The PostgreSQL backend: several backtalk instances share one database.
+// The writer thread commits through a connection of its own
+// (pg_batch_writer); reads of sessions and bindings share one connection,
+// opened again after a failure; each review reader gets its own.
+#pragma once
+
+#include "store/backend.hpp"
+#include "store/store.hpp"
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace backtalk::store::pg {
+
+class PgBatchWriter;
+class PgConnection;
+
+class PgBackend final : public detail::StoreBackend {
+public:
+    // Keeps a reference to `options`, which must outlive the backend.
+    explicit PgBackend(const StoreOptions& options);
+    ~PgBackend() override;
+
+    void ensure_writer() override;
+    void reset_writer() override;
+    void write_batch(const detail::Batch& batch, const detail::WriteQueue& queue, std::uint64_t& rejected,
+                     detail::WrittenSessions& written_sessions) override;
+    void after_batch() override;
+    std::size_t purge_before(std::int64_t cutoff_ms) override;
+    bool delete_conversation(const std::string& id) override;
+    bool is_record_error(const std::exception& error) const override;
+
+    std::optional<std::string> session_snapshot(const std::string& id) override;
+    std::optional<std::string> binding(const std::string& scope, const std::string& key) override;
+    std::vector<std::string> binding_values(const std::string& scope) override;
+    std::unique_ptr<review::ReviewReader> review() override;
+    // Refuses: a PostgreSQL database is backed up with its own tools.
+    void backup_to(const std::filesystem::path& target) override;
+    void close_readers() override;
+
+private:
+    template <class Read>
+    auto with_reader(Read&& read);
+
+    const StoreOptions& options_;
+    std::unique_ptr<PgBatchWriter> writer_;  // writer thread only
+    std::mutex reader_mutex_;
+    std::unique_ptr<PgConnection> reader_;
+};
+
+}  // namespace backtalk::store::pg
