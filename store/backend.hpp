@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace backtalk::store::detail {
@@ -50,6 +51,15 @@ public:
     virtual bool is_record_error(const std::exception& error) const = 0;
 
     // ---- any thread ----
+    // True when other instances write the same database (see Store::shared).
+    virtual bool shared() const { return false; }
+    // A session's snapshot and version (shared backends). Throws when the
+    // database cannot be read.
+    virtual std::optional<std::pair<std::string, std::uint64_t>> versioned_snapshot(const std::string& id);
+    // Writes `snapshot` if the stored version is `expected_version` (0:
+    // none); the new version, or nothing on a conflict (shared backends).
+    virtual std::optional<std::uint64_t> commit_snapshot(const std::string& id, const std::string& snapshot,
+                                                         std::int64_t now_ms, std::uint64_t expected_version);
     // A session's stored snapshot (JSON text); nothing when unknown. Throws
     // when the database cannot be read.
     virtual std::optional<std::string> session_snapshot(const std::string& id) = 0;

@@ -254,6 +254,41 @@ std::optional<Session> Store::load_session(const std::string& id) {
     }
 }
 
+bool Store::shared() const { return impl_->backend->shared(); }
+
+std::optional<VersionedSession> Store::load_versioned_session(const std::string& id) {
+    std::optional<std::pair<std::string, std::uint64_t>> stored;
+    try {
+        stored = impl_->backend->versioned_snapshot(id);
+    } catch (const std::logic_error&) {
+        throw;
+    } catch (const std::exception& error) {
+        const std::string reason = "reading session " + id + ": " + error.what();
+        impl_->queue.note_error(reason);
+        throw StoreUnavailable(reason);
+    }
+    if (!stored) return std::nullopt;
+    try {
+        return VersionedSession{session_from_json(nlohmann::json::parse(stored->first)), stored->second};
+    } catch (const std::exception& error) {
+        impl_->queue.note_error("session " + id + " cannot be restored: " + error.what());
+        return std::nullopt;
+    }
+}
+
+std::optional<std::uint64_t> Store::commit_session(const std::string& id, const Session& session, std::int64_t now_ms,
+                                                   std::uint64_t expected_version) {
+    try {
+        return impl_->backend->commit_snapshot(id, session_snapshot(session), now_ms, expected_version);
+    } catch (const std::logic_error&) {
+        throw;
+    } catch (const std::exception& error) {
+        const std::string reason = "writing session " + id + ": " + error.what();
+        impl_->queue.note_error(reason);
+        throw StoreUnavailable(reason);
+    }
+}
+
 std::optional<std::string> Store::binding(const std::string& scope, const std::string& key) {
     if (auto pending = impl_->queue.pending_binding(scope, key)) return pending;
     try {

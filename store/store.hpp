@@ -120,6 +120,10 @@ struct MessageRecord {
     std::string rules_version;
     std::string channel;
     std::int64_t processing_us = 0;
+    // With a shared store (PostgreSQL): the version of the session after
+    // the turn. Instances write one conversation's log in batches of their
+    // own; this orders its rows as its turns happened.
+    std::uint64_t session_version = 0;
 };
 
 // Everything one turn logs: the conversation's row, the objects in and out,
@@ -136,6 +140,13 @@ struct AuditRecord {
     std::string actor;   // who: e.g. "admin-api 127.0.0.1", "cli"
     std::string action;  // what: "list", "show", "export", "delete", ...
     std::string detail;  // e.g. the conversation id or the filters
+};
+
+// A session as a store that several instances share keeps it: each write
+// raises its version.
+struct VersionedSession {
+    Session session;
+    std::uint64_t version = 0;
 };
 
 struct StoreCounters {
@@ -199,6 +210,22 @@ public:
     // A binding: nothing when unknown; StoreUnavailable when the database
     // cannot be read right now (the caller must not take a chat for new).
     std::optional<std::string> binding(const std::string& scope, const std::string& key);
+
+    // True when other backtalk instances may write the same sessions
+    // (PostgreSQL). A turn then computes on the session it holds and writes
+    // it with commit_session; on a conflict it reloads and computes again.
+    bool shared() const;
+    // A shared store's session with its version; nothing when unknown or
+    // not restorable. StoreUnavailable when the database cannot be read. Runs
+    // on the caller's thread: never call it on a network thread.
+    std::optional<VersionedSession> load_versioned_session(const std::string& id);
+    // Writes `session` if the stored one is still at `expected_version` (0:
+    // there is none yet), committed before it returns: the new version, or
+    // nothing when another instance wrote it first. StoreUnavailable when
+    // the database cannot be written. Shared stores only (std::logic_error
+    // otherwise); on the caller's thread, like load_versioned_session.
+    std::optional<std::uint64_t> commit_session(const std::string& id, const Session& session, std::int64_t now_ms,
+                                                std::uint64_t expected_version);
 
     // Review queries on a read-only view of what is committed, opened for
     // the caller (a long export never holds up session loads). Throws when

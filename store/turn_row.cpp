@@ -97,6 +97,7 @@ LoggedObject logged_object(const MessageRecord& record) {
     object.rules_version = record.rules_version;
     object.channel = record.channel;
     object.processing_us = record.processing_us;
+    object.session_version = record.session_version;
     return object;
 }
 
@@ -114,6 +115,7 @@ TurnRow turn_row(const std::vector<LoggedObject>& objects) {
     row.rules_version = first.rules_version;
     row.channel = first.channel;
     row.processing_us = first.processing_us;
+    row.session_version = first.session_version;
     JsonWriter replies(256 * objects.size());
     replies.open('[');
     for (const LoggedObject& object : objects) {

@@ -38,6 +38,7 @@ struct LoggedObject {
     std::string_view rules_version;
     std::string_view channel;
     std::optional<std::int64_t> processing_us;
+    std::uint64_t session_version = 0;
 };
 
 // The row's view of a record; the record must outlive it.
@@ -59,6 +60,7 @@ struct TurnRow {
     std::string_view rules_version;
     std::string_view channel;
     std::optional<std::int64_t> processing_us;
+    std::uint64_t session_version = 0;  // the first object's
 };
 
 // `objects`: not empty; only the first may be inbound.

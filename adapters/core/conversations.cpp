@@ -26,6 +26,12 @@ using SteadyClock = std::chrono::steady_clock;
 // per-turn path.
 constexpr std::int64_t max_sweep_interval_ms = 60'000;
 
+// A turn whose session write keeps losing to other instances' writes gives
+// up after this many computations, with "unavailable" and nothing changed:
+// the client sends it again. Each lost write is another turn that won, so
+// this only bounds how long one turn waits behind a busy conversation.
+constexpr int max_turn_attempts = 10;
+
 using SharedSession = std::shared_ptr<const Session>;
 
 // One live conversation. Its mutex makes two turns of the same conversation
@@ -36,6 +42,8 @@ using SharedSession = std::shared_ptr<const Session>;
 struct LiveConversation {
     std::mutex mutex;
     SharedSession session;
+    // With a shared store: the stored version `session` is at (0: not stored yet).
+    std::uint64_t version = 0;
     bool forgotten = false;  // removed from the table; a turn must not continue it
 };
 
@@ -145,10 +153,17 @@ struct ConversationService::Impl {
             if (auto found = live.find(id); found != live.end()) return found->second;
         }
         if (!store) return nullptr;
-        std::optional<Session> stored = store->load_session(id);
-        if (!stored || expired(*stored, now)) return nullptr;
         auto loaded = std::make_shared<LiveConversation>();
-        loaded->session = std::make_shared<const Session>(std::move(*stored));
+        if (store->shared()) {
+            std::optional<store::VersionedSession> stored = store->load_versioned_session(id);
+            if (!stored || expired(stored->session, now)) return nullptr;
+            loaded->session = std::make_shared<const Session>(std::move(stored->session));
+            loaded->version = stored->version;
+        } else {
+            std::optional<Session> stored = store->load_session(id);
+            if (!stored || expired(*stored, now)) return nullptr;
+            loaded->session = std::make_shared<const Session>(std::move(*stored));
+        }
         std::lock_guard lock(table_mutex);
         // Another thread may have loaded it meanwhile: keep theirs.
         return live.try_emplace(id, std::move(loaded)).first->second;
@@ -162,9 +177,33 @@ struct ConversationService::Impl {
         return conversation;
     }
 
+    // With a shared store, writes the turn's new session, committed before
+    // the reply goes out; false when another instance wrote the session
+    // since this one read it. Without one, the session goes with the log.
+    bool commit(LiveConversation& conversation, const std::string& id, const Session& next, std::int64_t now) {
+        if (!store || !store->shared()) return true;
+        const std::optional<std::uint64_t> version = store->commit_session(id, next, now, conversation.version);
+        if (!version) return false;
+        conversation.version = *version;
+        return true;
+    }
+
+    // After a lost write: the session as the instance that won left it, for
+    // the turn to compute again. StoreUnavailable after too many attempts or
+    // when the session is gone (deleted or purged meanwhile).
+    void reload_after_conflict(LiveConversation& conversation, const std::string& id, int attempt) {
+        if (attempt >= max_turn_attempts) {
+            throw store::StoreUnavailable("session " + id + " kept changing under this turn");
+        }
+        std::optional<store::VersionedSession> stored = store->load_versioned_session(id);
+        if (!stored) throw store::StoreUnavailable("session " + id + " is gone");
+        conversation.session = std::make_shared<const Session>(std::move(stored->session));
+        conversation.version = stored->version;
+    }
+
     void log_turn(const std::string& id, const ChannelInfo& channel, const TurnRecord& turn,
                   const std::vector<OutObject>& out, const SharedSession& after_shared, bool session_changed,
-                  std::int64_t now, SteadyClock::time_point started) {
+                  std::uint64_t session_version, std::int64_t now, SteadyClock::time_point started) {
         if (!store) return;
         const Session& after = *after_shared;
         const std::int64_t processing_us =
@@ -173,7 +212,8 @@ struct ConversationService::Impl {
 
         store::TurnLog logged;
         logged.now_ms = now;
-        if (session_changed) logged.session = after_shared;
+        // A shared store has the session already (commit).
+        if (session_changed && !store->shared()) logged.session = after_shared;
         store::ConversationRecord& conversation = logged.conversation;
         conversation.id = id;
         conversation.channel = channel.channel;
@@ -203,6 +243,7 @@ struct ConversationService::Impl {
         inbound.rules_version = rules_version;
         inbound.channel = channel.channel;
         inbound.processing_us = processing_us;
+        inbound.session_version = session_version;
 
         for (const OutObject& object : out) {
             store::MessageRecord& outbound = logged.messages.emplace_back();
@@ -212,6 +253,7 @@ struct ConversationService::Impl {
             outbound.rules_version = rules_version;
             outbound.channel = channel.channel;
             outbound.processing_us = processing_us;
+            outbound.session_version = session_version;
             std::visit(Overloaded{
                            [&](const SessionOpened& opened) {
                                outbound.kind = "session";
@@ -257,42 +299,53 @@ struct ConversationService::Impl {
         return out;
     }
 
-    // A message or choice in a conversation whose turn lock is held.
+    // A message or choice in a conversation whose turn lock is held. With a
+    // shared store, another instance may have moved the session on: the turn
+    // is computed again (the engine is pure) on the session as stored, until
+    // its write wins.
     void step(LiveConversation& conversation, const std::string& id, const protocol::ClientObject& object,
               const ChannelInfo& channel, const Engine& current, std::int64_t now, SteadyClock::time_point started,
               std::vector<OutObject>& out) {
-        TurnRecord turn{inbound_kind(object), inbound_text(object), conversation.session, {}, false};
-        TurnResult result;
-        try {
-            result = std::visit(Overloaded{[&](const protocol::Message& message) {
-                                               return current.step(*conversation.session, message, now);
-                                           },
-                                           [&](const protocol::Choice& choice) {
-                                               return current.step(*conversation.session, choice, now);
-                                           },
-                                           [&](const protocol::Start&) -> TurnResult {
-                                               throw std::logic_error("start is not a step");
-                                           }},
-                                object);
-        } catch (const std::exception&) {
-            // The conversation stays as it was; the person can go on.
-            out.emplace_back(worded_error(current.rules(), "internal"));
-            log_turn(id, channel, turn, out, conversation.session, false, now, started);
+        for (int attempt = 1;; ++attempt) {
+            TurnRecord turn{inbound_kind(object), inbound_text(object), conversation.session, {}, false};
+            TurnResult result;
+            try {
+                result = std::visit(Overloaded{[&](const protocol::Message& message) {
+                                                   return current.step(*conversation.session, message, now);
+                                               },
+                                               [&](const protocol::Choice& choice) {
+                                                   return current.step(*conversation.session, choice, now);
+                                               },
+                                               [&](const protocol::Start&) -> TurnResult {
+                                                   throw std::logic_error("start is not a step");
+                                               }},
+                                    object);
+            } catch (const std::exception&) {
+                // The conversation stays as it was; the person can go on.
+                out.emplace_back(worded_error(current.rules(), "internal"));
+                log_turn(id, channel, turn, out, conversation.session, false, conversation.version, now, started);
+                return;
+            }
+            turn.notes = std::move(result.notes);
+            if (result.error) {
+                // bad_choice and the like change nothing.
+                out.emplace_back(worded_error(current.rules(), result.error->code));
+                log_turn(id, channel, turn, out, conversation.session, false, conversation.version, now, started);
+                return;
+            }
+            auto next = std::make_shared<const Session>(std::move(result.session));
+            if (!commit(conversation, id, *next, now)) {
+                reload_after_conflict(conversation, id, attempt);
+                continue;
+            }
+            conversation.session = std::move(next);
+            for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
+            log_turn(id, channel, turn, out, conversation.session, true, conversation.version, now, started);
+            if (!turn.notes.basis.empty() && conversation.session->triage && advice_listener) {
+                advice_listener(AdviceGiven{id, channel.channel, conversation.session->triage->level,
+                                            turn.notes.basis, now, turn.text});
+            }
             return;
-        }
-        turn.notes = std::move(result.notes);
-        if (result.error) {
-            // bad_choice and the like change nothing.
-            out.emplace_back(worded_error(current.rules(), result.error->code));
-            log_turn(id, channel, turn, out, conversation.session, false, now, started);
-            return;
-        }
-        conversation.session = std::make_shared<const Session>(std::move(result.session));
-        for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
-        log_turn(id, channel, turn, out, conversation.session, true, now, started);
-        if (!turn.notes.basis.empty() && conversation.session->triage && advice_listener) {
-            advice_listener(AdviceGiven{id, channel.channel, conversation.session->triage->level, turn.notes.basis, now,
-                                        turn.text});
         }
     }
 
@@ -301,15 +354,21 @@ struct ConversationService::Impl {
         const TurnRecord turn{"start", "", nullptr, {}, true};
         if (auto conversation = find(request.session, now)) {
             std::lock_guard turn_lock(conversation->mutex);
-            if (!conversation->forgotten && !expired(*conversation->session, now)) {
+            for (int attempt = 1; !conversation->forgotten && !expired(*conversation->session, now); ++attempt) {
                 TurnResult result = current.resume(*conversation->session, now);
                 TurnRecord resumed = turn;
                 resumed.before = conversation->session;
-                conversation->session = std::make_shared<const Session>(std::move(result.session));
+                auto next = std::make_shared<const Session>(std::move(result.session));
+                if (!commit(*conversation, request.session, *next, now)) {
+                    reload_after_conflict(*conversation, request.session, attempt);
+                    continue;
+                }
+                conversation->session = std::move(next);
                 session_id = request.session;
                 std::vector<OutObject> out{SessionOpened{request.session, true}};
                 for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
-                log_turn(request.session, channel, resumed, out, conversation->session, true, now, started);
+                log_turn(request.session, channel, resumed, out, conversation->session, true, conversation->version, now,
+                         started);
                 return out;
             }
         }
@@ -317,10 +376,14 @@ struct ConversationService::Impl {
         TurnResult result = current.begin(now);
         auto conversation = open(id, std::move(result.session));
         std::lock_guard turn_lock(conversation->mutex);
+        // 80 random bits: a conflict here means the id was not new.
+        if (!commit(*conversation, id, *conversation->session, now)) {
+            throw store::StoreUnavailable("a new session id " + id + " was taken");
+        }
         session_id = id;
         std::vector<OutObject> out{SessionOpened{id, false}};
         for (Reply& reply : result.replies) out.emplace_back(std::move(reply));
-        log_turn(id, channel, turn, out, conversation->session, true, now, started);
+        log_turn(id, channel, turn, out, conversation->session, true, conversation->version, now, started);
         return out;
     }
 
@@ -367,9 +430,11 @@ struct ConversationService::Impl {
                    std::function<std::vector<OutObject>(std::string& session_id)> turn,
                    ConversationService::TurnDone done) {
         bool in_memory = true;
-        if (store && !conversation.empty()) {
+        // A shared store is read and written by every turn (commit): none
+        // runs on the caller's (network) thread.
+        if (store && (store->shared() || !conversation.empty())) {
             std::lock_guard lock(table_mutex);
-            in_memory = !reading.count(conversation) && live.count(conversation);
+            in_memory = !store->shared() && !reading.count(conversation) && live.count(conversation);
             if (!in_memory) ++reading[conversation];
         }
         if (in_memory) {
@@ -424,7 +489,8 @@ struct ConversationService::Impl {
             if (!conversation->forgotten && !expired(*conversation->session, now)) {
                 const TurnRecord turn{"invalid", utf8_prefix(raw, protocol::max_text_chars), conversation->session,
                                       {}, false};
-                log_turn(session_id, channel, turn, out, conversation->session, false, now, started);
+                log_turn(session_id, channel, turn, out, conversation->session, false, conversation->version, now,
+                         started);
             }
         }
         return out;

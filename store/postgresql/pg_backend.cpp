@@ -91,6 +91,33 @@ std::optional<std::string> PgBackend::session_snapshot(const std::string& id) {
     });
 }
 
+std::optional<std::pair<std::string, std::uint64_t>> PgBackend::versioned_snapshot(const std::string& id) {
+    return with_reader([&](PgConnection& connection) -> std::optional<std::pair<std::string, std::uint64_t>> {
+        const PgResult result = connection.exec("SELECT snapshot, version FROM sessions WHERE id = $1", {id});
+        if (result.rows() == 0) return std::nullopt;
+        return std::pair{result.text(0, 0), std::stoull(result.text(0, 1))};
+    });
+}
+
+// No lock: the write says which version it read, and loses to any write
+// since (about 23,000 updates/s here against 3,200 for SELECT ... FOR
+// UPDATE, issue 18). It commits before the reply is sent.
+std::optional<std::uint64_t> PgBackend::commit_snapshot(const std::string& id, const std::string& snapshot,
+                                                        std::int64_t now_ms, std::uint64_t expected_version) {
+    return with_reader([&](PgConnection& connection) -> std::optional<std::uint64_t> {
+        const PgResult result =
+            expected_version == 0
+                ? connection.exec("INSERT INTO sessions (id, snapshot, updated, version) VALUES ($1, $2, $3, 1) "
+                                  "ON CONFLICT (id) DO NOTHING RETURNING version",
+                                  {id, snapshot, std::to_string(now_ms)})
+                : connection.exec("UPDATE sessions SET snapshot = $2, updated = $3, version = version + 1 "
+                                  "WHERE id = $1 AND version = $4 RETURNING version",
+                                  {id, snapshot, std::to_string(now_ms), std::to_string(expected_version)});
+        if (result.rows() == 0) return std::nullopt;
+        return std::stoull(result.text(0, 0));
+    });
+}
+
 std::optional<std::string> PgBackend::binding(const std::string& scope, const std::string& key) {
     return with_reader([&](PgConnection& connection) -> std::optional<std::string> {
         const PgResult result = connection.exec("SELECT value FROM bindings WHERE scope = $1 AND key = $2", {scope, key});

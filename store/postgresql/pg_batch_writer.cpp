@@ -44,7 +44,8 @@ constexpr const char* upsert_conversations = R"sql(
         asking = excluded.asking)sql";
 
 constexpr const char* copy_turns =
-    "COPY turns (conversation, time, objects, person, replies, rules_version, channel, processing_us) FROM STDIN";
+    "COPY turns (conversation, version, time, objects, person, replies, rules_version, channel, processing_us) "
+    "FROM STDIN";
 
 constexpr const char* copy_sessions = "COPY staged_sessions (id, snapshot, updated) FROM STDIN";
 constexpr const char* upsert_sessions = R"sql(
@@ -96,6 +97,7 @@ std::vector<Param> conversation_row(const ConversationRecord& record) {
 
 std::vector<Param> turn_columns(std::string_view conversation, const detail::TurnRow& row) {
     return {std::string(conversation),
+            std::to_string(row.session_version),
             number(row.time_ms),
             number(row.objects),
             row.person.empty() ? Param() : Param(row.person),

@@ -58,8 +58,8 @@ std::string selected_ids(const Where& where, std::size_t limit) {
 // o: the object's JSON, and its row's time, rules_version, channel and
 // processing_us).
 std::string messages_cte(const std::string& ids) {
-    return "r AS (SELECT t.*, SUM(t.objects) OVER (PARTITION BY t.conversation ORDER BY t.time, t.id) - t.objects "
-           "AS before FROM turns t WHERE t.conversation IN (" + ids + ")), "
+    return "r AS (SELECT t.*, SUM(t.objects) OVER (PARTITION BY t.conversation ORDER BY t.version, t.time, t.id) "
+           "- t.objects AS before FROM turns t WHERE t.conversation IN (" + ids + ")), "
            "m AS (SELECT r.conversation, r.before + 1 AS seq, 'in' AS direction, r.person AS o, r.time, "
            "r.rules_version, r.channel, r.processing_us FROM r WHERE r.person IS NOT NULL "
            "UNION ALL SELECT r.conversation, r.before + (r.person IS NOT NULL)::int + e.n, 'out', e.o, r.time, "

@@ -1,7 +1,7 @@
 // The review queries over PostgreSQL, each in one read-only repeatable-read
 // transaction (one consistent view per call), on a connection of the
 // reader's own. Messages are numbered on reading: a conversation's turn rows
-// in (time, id) order, their objects in order within each.
+// in (session version, time, id) order, their objects in order within each.
 #pragma once
 
 #include "store/postgresql/pg_connection.hpp"

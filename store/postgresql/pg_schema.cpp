@@ -34,6 +34,7 @@ const std::array<const char*, 1> migrations = {
     CREATE TABLE turns (
         id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         conversation  text NOT NULL,
+        version       bigint NOT NULL,      -- the session's after the turn: orders the rows
         time          bigint NOT NULL,
         objects       integer NOT NULL,
         person        json,                 -- what the person sent, or null
@@ -42,7 +43,7 @@ const std::array<const char*, 1> migrations = {
         channel       text,
         processing_us bigint
     );
-    CREATE INDEX turns_conversation ON turns (conversation, time, id);
+    CREATE INDEX turns_conversation ON turns (conversation, version, time, id);
 
     CREATE TABLE sessions (
         id       text PRIMARY KEY,

@@ -5,8 +5,10 @@
 // The log keeps one row per turn (as SQLite's schema 8): `turns` holds the
 // person's object and the bot's replies as JSON (json, not jsonb: COPY
 // stores the text as written, without reparsing it into a tree). Rows are
-// ordered by (time, id): instances append a conversation's turns without
-// agreeing on sequence numbers, which the review queries number on reading.
+// ordered by (version, time, id), version being the session's after the
+// turn: instances append a conversation's turns in batches of their own,
+// without agreeing on sequence numbers, which the review queries number on
+// reading.
 // Sessions carry a version, raised by every write.
 #pragma once
 

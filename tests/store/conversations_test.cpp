@@ -3,6 +3,7 @@
 #include "adapters/core/conversations.hpp"
 #include "bot/rules.hpp"
 #include "store/review.hpp"
+#include "rules_engine.hpp"
 #include "store_test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -27,14 +28,7 @@ const std::vector<std::string> emergency_messages{
     "actually something else. since last night it feels kind of numb down there when I wipe, is that related?",
 };
 
-std::shared_ptr<const Engine> make_engine() {
-    static const std::shared_ptr<const RuleSet> rules = [] {
-        RuleLoad load = load_rules(std::filesystem::path(BACKTALK_SOURCE_DIR) / "rules" / "en");
-        if (!load.errors.empty()) throw std::runtime_error("rules/en does not load: " + load.errors[0].to_string());
-        return load.rules;
-    }();
-    return std::make_shared<const Engine>(rules, EngineOptions{"112"});
-}
+using test::make_engine;
 
 const ChannelInfo websocket{"websocket", ""};
 

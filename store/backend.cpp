@@ -1,0 +1,16 @@
+#include "store/backend.hpp"
+
+namespace backtalk::store::detail {
+
+// A store of one instance (SQLite) writes sessions through its queue; only
+// a shared one versions them.
+std::optional<std::pair<std::string, std::uint64_t>> StoreBackend::versioned_snapshot(const std::string&) {
+    throw std::logic_error("sessions carry versions only in a store several instances share");
+}
+
+std::optional<std::uint64_t> StoreBackend::commit_snapshot(const std::string&, const std::string&, std::int64_t,
+                                                           std::uint64_t) {
+    throw std::logic_error("sessions carry versions only in a store several instances share");
+}
+
+}  // namespace backtalk::store::detail
