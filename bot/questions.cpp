@@ -17,6 +17,7 @@ bool Turn::resolve_asked(const Understanding& u) {
         s_.asking.clear();
         return false;
     }
+    if (is_follow_up(*topic) && is_answered(s_, topic->id)) return resolve_follow_up(*topic, u);
     if (is_answered(s_, topic->id) && (u.answered_asked || u.slots.count(topic->id))) {
         close_question();
         return false;
@@ -85,6 +86,50 @@ bool Turn::resolve_asked(const Understanding& u) {
     }
     say(plain(r_.text(u.question ? "question_not_understood" : "answer_not_understood"), {}));
     return true;
+}
+
+bool Turn::resolve_follow_up(const Topic& topic, const Understanding& u) {
+    const std::string& fact = topic.follow_up_fact;
+    // Said in words ("both legs", "just the left one"), or a plain yes or
+    // no. A plain "no" to "one leg only?" is unclear (both? not any more?):
+    // it is asked again in words, never read as both legs.
+    if (!s_.slots.count(fact) && u.answer == "yes") s_.slots[fact] = std::string(topic.follow_up_yes_is_no ? "no" : "yes");
+    if (!s_.slots.count(fact) && u.answer == "no" && !topic.follow_up_yes_is_no) s_.slots[fact] = std::string("no");
+    // Settled, or the sign itself is now denied ("not any more").
+    const auto sign = s_.slots.find(topic.id);
+    if (s_.slots.count(fact) || sign == s_.slots.end() || sign->second != SlotValue{std::string("yes")}) {
+        close_question();
+        return false;
+    }
+    if (u.answer == "unsure") {
+        // As with a safety question: asked once more, then the cautious yes.
+        if (++s_.attempts < 2) return true;
+        s_.slots[fact] = std::string("yes");
+        say(plain(r_.text("unsure_cautious"), {}));
+        close_question();
+        return false;
+    }
+    if (u.answer.empty() && (adds_news() || !u.intents.empty() || !u.definitions.empty() || !u.to_ask.empty())) return true;
+    // Not an answer twice: the fact stays unknown and the questions go on.
+    // (A safety sign left unknown was already answered yes by its topic.)
+    if (++s_.non_answers >= 2) {
+        close_question();
+        return false;
+    }
+    say(plain(r_.text(u.question ? "question_not_understood" : "answer_not_understood"), {}));
+    return true;
+}
+
+bool Turn::ask_follow_up() {
+    for (const Topic& topic : r_.topics) {
+        if (topic.follow_up_fact.empty() || s_.slots.count(topic.follow_up_fact) || is_follow_up(topic)) continue;
+        const auto it = s_.slots.find(topic.id);
+        if (it == s_.slots.end() || it->second != SlotValue{std::string("yes")}) continue;
+        s_.followed_up.push_back(topic.id);
+        ask(topic, topic.follow_up_question);
+        return true;
+    }
+    return false;
 }
 
 void Turn::close_question() {
@@ -179,6 +224,10 @@ void Turn::ask_again() {
         return;
     }
     const Topic& topic = *r_.topic(s_.asking);
+    if (is_follow_up(topic) && is_answered(s_, topic.id)) {
+        ask(topic, s_.non_answers + s_.attempts == 0 ? topic.follow_up_question : topic.follow_up_reprompt);
+        return;
+    }
     if (s_.attempts == 0) {
         ask(topic, topic.question);
         return;
@@ -245,7 +294,7 @@ int Turn::questions_left() const {
 }
 
 void Turn::continue_questions(const Triage& now) {
-    if (ask_raised_flag()) return;
+    if (ask_raised_flag() || ask_follow_up()) return;
     for (const State* state = r_.state(s_.state); state && state->kind == State::Kind::questions; state = r_.state(state->next)) {
         for (const auto& id : state->questions) {
             const Group* group = r_.group(id);

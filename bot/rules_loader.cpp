@@ -105,6 +105,7 @@ public:
         collect_pattern_words(r, docs);
         load_topics(r, docs["topics.json"]);
         load_facts(r, docs["facts.json"]);
+        check_follow_ups(r);
         load_intents(r, docs["intents.json"]);
         load_definitions(r, docs["definitions.json"]);
         load_causes(r, docs["causes.json"]);
@@ -567,6 +568,20 @@ private:
             t.why = text_of(spec, path, "why");
             t.counts = text_of(spec, path, "counts", false);
             t.unanswered = text_of(spec, path, "unanswered", t.safety);
+            if (const json* follow_up = field(spec, path, "follow_up", json::value_t::object, false)) {
+                const std::string fpath = join(path, "follow_up");
+                if (t.kind != TopicKind::yes_no) error(fpath, "only a yes/no topic can have a follow-up");
+                t.follow_up_fact = text_of(*follow_up, fpath, "fact");
+                t.follow_up_question = text_of(*follow_up, fpath, "question");
+                t.follow_up_reprompt = text_of(*follow_up, fpath, "reprompt");
+                if (const json* f = field(*follow_up, fpath, "plain_yes_means", json::value_t::string, false)) {
+                    const auto means = f->get<std::string>();
+                    if (means != "yes" && means != "no") error(join(fpath, "plain_yes_means"), "must be \"yes\" or \"no\"");
+                    t.follow_up_yes_is_no = means == "no";
+                }
+                t.follow_up_yes = patterns_of(r, *follow_up, fpath, "yes");
+                t.follow_up_no = patterns_of(r, *follow_up, fpath, "no");
+            }
             slot_names_.insert(id);
             r.topic_index[id] = r.topics.size();
             r.topics.push_back(std::move(t));
@@ -586,6 +601,17 @@ private:
             out.push_back(std::move(q));
         }
         return out;
+    }
+
+    // A follow-up asks about a fact, which loads after the topics.
+    void check_follow_ups(const RuleSet& r) {
+        file_ = "topics.json";
+        for (const Topic& t : r.topics) {
+            const bool known = std::any_of(r.facts.begin(), r.facts.end(), [&](const Fact& f) { return f.id == t.follow_up_fact; });
+            if (!t.follow_up_fact.empty() && !known) {
+                error(join(join(join("topics", t.id), "follow_up"), "fact"), "unknown fact \"" + t.follow_up_fact + "\"");
+            }
+        }
     }
 
     void load_facts(RuleSet& r, const json& doc) {
@@ -1050,6 +1076,8 @@ private:
             for (const auto& p : r.topics[t].deny) add(p, PatternOwner::topic_no, t, 0);
             for (const auto& p : r.topics[t].detect_when_asked) add(p, PatternOwner::topic_yes_when_asked, t, 0);
             for (const auto& p : r.topics[t].detect_vague) add(p, PatternOwner::topic_vague, t, 0);
+            for (const auto& p : r.topics[t].follow_up_yes) add(p, PatternOwner::follow_up_yes, t, 0);
+            for (const auto& p : r.topics[t].follow_up_no) add(p, PatternOwner::follow_up_no, t, 0);
             for (std::size_t o = 0; o < r.topics[t].options.size(); ++o) {
                 for (const auto& p : r.topics[t].options[o].detect) add(p, PatternOwner::option, t, o);
                 for (const auto& p : r.topics[t].options[o].deny) add(p, PatternOwner::option_no, t, o);

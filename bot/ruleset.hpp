@@ -66,6 +66,14 @@ struct Topic {
     std::vector<Pattern> deny;    // yes_no: phrases that mean "no" without a negation word
     std::vector<Pattern> detect_when_asked;  // yes_no: "yes" only as the answer to this question
     std::vector<Pattern> detect_vague;       // yes_no: a vague description, confirmed with a direct question
+    // After a yes, one more question for a fact the yes leaves open ("Is it
+    // in both legs?"), asked as this topic; its yes or no is the fact's.
+    std::string follow_up_fact;
+    std::string follow_up_question;
+    std::string follow_up_reprompt;  // asked again in other words
+    bool follow_up_yes_is_no = false;   // "Is it just one leg?": a plain yes makes the fact no
+    std::vector<Pattern> follow_up_yes;  // as the answer to this topic: the fact is yes ("both", "the two")
+    std::vector<Pattern> follow_up_no;   // ... or no ("just the left one")
     std::vector<Option> options;  // choice and number topics
     std::optional<Condition> ask_if;
     MentionPolicy mentions;
@@ -174,7 +182,7 @@ struct Lexicon {
 };
 
 // Who a pattern belongs to, so a hit can be applied.
-enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, option, option_no, fact_yes, fact_no, intent, answer, definition };
+enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, intent, answer, definition };
 
 struct PatternRef {
     const Pattern* pattern = nullptr;

@@ -50,6 +50,8 @@ std::string session_snapshot(const Session& s) {
     json.string(s.asking);
     json.key("attempts");
     json.number(s.attempts);
+    json.key("followed_up");
+    json.strings(s.followed_up);
 
     json.key("last_active_ms");
     json.number(s.last_active_ms);
@@ -106,6 +108,7 @@ Session session_from_json(const nlohmann::json& j) {
         if (const auto it = j.find("pending_correction"); it != j.end()) s.pending_correction = read_slots(*it);
         s.asked = j.at("asked").get<std::vector<std::string>>();
         if (const auto it = j.find("one_at_a_time"); it != j.end()) s.one_at_a_time = it->get<std::vector<std::string>>();
+        if (const auto it = j.find("followed_up"); it != j.end()) s.followed_up = it->get<std::vector<std::string>>();
         if (const auto it = j.find("slot_turns"); it != j.end()) s.slot_turns = it->get<std::map<std::string, int>>();
         if (const auto& t = j.at("triage"); !t.is_null()) {
             const auto level = level_from_string(t.at("level").get<std::string>());

@@ -40,10 +40,11 @@ struct Session {
     int attempts = 0;                        // unclear answers ("not sure") to `asking` so far
     int non_answers = 0;                     // messages that did not answer `asking` (off topic, gibberish)
     Slots slots;                             // what is known so far
-    std::map<std::string, int> slot_turns;
-    Slots pending_correction;                // findings the person said were wrong, waiting for their yes   // the turn that last set each slot, for the log's explanation
+    std::map<std::string, int> slot_turns;   // the turn that last set each slot, for the log's explanation
+    Slots pending_correction;                // findings the person said were wrong, waiting for their yes
     std::vector<std::string> asked;          // topics and groups asked, in order
     std::vector<std::string> one_at_a_time;  // groups whose topics are asked singly (after "yes" or "not sure")
+    std::vector<std::string> followed_up;    // topics whose follow-up question was asked
     std::optional<Triage> triage;            // set once an outcome is given; only rises
     int step_index = 0;                      // position in the stretching plan
     std::vector<QuickReply> offered;         // quick replies of the latest reply

@@ -144,6 +144,17 @@ private:
 
     void ask_again();
 
+    // The follow-up of a topic answered yes whose fact is still open ("Is it
+    // in both legs?"), asked at most once per topic.
+    bool ask_follow_up();
+    bool is_follow_up(const Topic& topic) const {
+        return !topic.follow_up_fact.empty() &&
+               std::find(s_.followed_up.begin(), s_.followed_up.end(), topic.id) != s_.followed_up.end();
+    }
+    // An answer to a follow-up: its yes or no is the fact's. Returns true
+    // when it is asked again.
+    bool resolve_follow_up(const Topic& topic, const Understanding& u);
+
     // Could a still-open rule above `level` fire once this topic is answered?
     bool could_raise(const Topic& topic, Level level) const;
 

@@ -496,6 +496,20 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 }
                 break;
             }
+            case PatternOwner::follow_up_yes:
+            case PatternOwner::follow_up_no:
+                // Only as the answer to this topic: "both" means nothing elsewhere.
+                if (asking != &rules.topics[idx]) {
+                    counts = false;
+                    break;
+                }
+                // "Not both" is one leg; "not just the left" says nothing.
+                if (ref.owner == PatternOwner::follow_up_no && hit.negated) {
+                    counts = false;
+                    break;
+                }
+                set_yes_no(u.slots, rules.topics[idx].follow_up_fact, ref.owner == PatternOwner::follow_up_yes && !hit.negated);
+                break;
             case PatternOwner::topic_no:
                 if (hit.negated) {
                     counts = false;

@@ -125,6 +125,10 @@ TEST_CASE("context: red flags described in everyday words") {
     CHECK(slot(understood("since this morning i cant really feel the paper properly when i wipe"), "saddle_numbness") == "yes");
     CHECK(slot(understood("since yesterday it takes an age to get going when i pee"), "bladder_bowel") == "yes");
     CHECK(slot(understood("takes ages to get my wee going"), "bladder_bowel") == "yes");
+    // "My legs are asleep", as many languages say numb legs.
+    CHECK(slot(understood("yesterday i not feel my legs good, both legs like sleeping"), "both_legs") == "yes");
+    CHECK(slot(understood("both my legs feel like theyre asleep since yesterday"), "both_legs") == "yes");
+    CHECK(slot(understood("back hurts, I fell asleep on the sofa"), "trigger") != "fall");
 }
 
 TEST_CASE("context: typo tolerance never turns a real word into another") {

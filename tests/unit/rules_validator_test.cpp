@@ -221,6 +221,16 @@ TEST_CASE("validator: a duplicate option id") {
     check_error(files, "rules/en/topics.json: topics." + topic + ".options[1].id: duplicate id \"" + first_option + "\"");
 }
 
+TEST_CASE("validator: a follow-up about an unknown fact, or with a yes that means neither yes nor no") {
+    auto files = rule_files();
+    edit_json(files, "topics.json", [](json& edited) {
+        edited["topics"]["numbness"]["follow_up"]["fact"] = "both_legz";
+        edited["topics"]["leg_weakness"]["follow_up"]["plain_yes_means"] = "maybe";
+    });
+    check_error(files, "rules/en/topics.json: topics.numbness.follow_up.fact: unknown fact \"both_legz\"");
+    check_error(files, "rules/en/topics.json: topics.leg_weakness.follow_up.plain_yes_means: must be \"yes\" or \"no\"");
+}
+
 TEST_CASE("validator: a duplicate triage rule id") {
     const std::size_t first = rule_index("EM-1");
     const std::size_t other = rule_index("UR-1");

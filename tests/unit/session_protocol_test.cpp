@@ -29,6 +29,7 @@ std::string reference_snapshot(const Session& s) {
     out["non_answers"] = s.non_answers;
     out["slot_turns"] = s.slot_turns;
     out["one_at_a_time"] = s.one_at_a_time;
+    out["followed_up"] = s.followed_up;
     auto& pending = out["pending_correction"] = nlohmann::json::object();
     for (const auto& [name, value] : s.pending_correction) std::visit([&](const auto& v) { pending[name] = v; }, value);
     auto& slots = out["slots"] = nlohmann::json::object();

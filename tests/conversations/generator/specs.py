@@ -614,3 +614,14 @@ is new hesitancy (EM-1), within two turns.
 """, ["> 52 yo woman. lower back went on saturday moving a sofa. since this morning i cant really feel the paper properly when i wipe. prob nothing lol",
       "> start over", "> back sore for 4 days after gardening",
       "> not really... only thing is since yesterday it takes an age to get going when i pee, never had that before"], auto=False)
+
+t("ctx_leg_signs_one_or_both_legs", """
+A yes to leg numbness, leg weakness or pain below the knee leaves open the
+one thing that makes it an emergency: both legs (EM-1). The bot asks once,
+as the same topic, "in one leg only?": "both legs, both feet" is EM-1 at
+once. A plain "no" to that is unclear (both? not any more?), so it is asked
+again in words, never read as both legs; "just the left one" is one leg.
+""", ["> lower back pain for a week, im 40, no injury", "> no", "> no", "> yes, pins and needles",
+      "> both legs, both feet, since the weekend", "> start over", "> lower back pain for a week, im 40, no injury", "> no",
+      "> no", "> yes, pins and needles", "> no", "> just the left one"],
+  answers={"trigger": "> no idea", "after_exercise": "> no"})
