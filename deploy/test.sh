@@ -28,14 +28,14 @@ ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 300
 # strands and the real `backtalk serve` the integration tests drive). -O1
 # keeps the instrumented server fast enough for the tests' timeouts.
 tsan_dir=${BACKTALK_TSAN_BUILD_DIR:-build/tsan}
-tsan_targets=(backtalk backtalk_store_tests backtalk_pg_tests backtalk_conversation_tests
-  backtalk_server_tests backtalk_integration_tests)
+tsan_targets=(backtalk backtalk_store_tests backtalk_pg_tests backtalk_pg_conversation_tests
+  backtalk_conversation_tests backtalk_server_tests backtalk_integration_tests)
 cmake -S . -B "$tsan_dir" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-g1 -O1" \
   -DBACKTALK_TSAN=ON -DBACKTALK_TESTS=ON -DBACKTALK_BENCH=OFF >/dev/null
 cmake --build "$tsan_dir" -j "$(nproc)" --target "${tsan_targets[@]}"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir "$tsan_dir" --output-on-failure -j "$(nproc)" --timeout 300 \
-  -R '^(store|store postgresql|conversations|server|integration): ?'
+  -R '^(store|store postgresql|store postgresql conversations|conversations|server|integration): ?'
 
 # The Release build deploy/run.sh makes: GCC's -O3 warns where -O0 does not,
 # and warnings are errors.
