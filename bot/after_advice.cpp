@@ -73,7 +73,7 @@ void Turn::after_outcome(const Understanding& u, const Triage& now) {
             say(plain(r_.text("outside_scope"), menu_after_outcome()));
         }
     }
-    if (!answered) say(plain(r_.text("after_outcome"), menu_after_outcome()));
+    if (!answered) say(plain(level_text("after_outcome", std::string(to_string(s_.triage->level))), menu_after_outcome()));
 }
 
 }  // namespace backtalk::detail

@@ -117,7 +117,11 @@ private:
         }
         if (f.trigger->backward) {
             for (std::size_t j = static_cast<std::size_t>(f.start); j-- > 0;) {
-                const Boundary after = tokens_[j + 1].before;
+                // A trigger that opens with a terminator ("only my dad") still
+                // reaches back across the boundary its own first word makes.
+                const bool own_terminator =
+                    j + 1 == static_cast<std::size_t>(f.start) && rules_.terminators.count(tokens_[j + 1].id) > 0;
+                const Boundary after = own_terminator ? Boundary::none : tokens_[j + 1].before;
                 if (after == Boundary::hard || (after == Boundary::soft && !kr.sentence_scope)) break;
                 cover_if_free(j, kind, f.start);
             }

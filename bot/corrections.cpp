@@ -26,6 +26,9 @@ bool Turn::propose_correction(const Understanding& u) {
             }
         }
     }
+    // "No, I said no pain in my legs" to an open question restates an
+    // answer: it is handled as one, not as a correction of nothing.
+    if (changes.empty() && !s_.asking.empty() && (!u.answer.empty() || u.answered_asked)) return false;
     if (changes.empty()) {
         say(plain(r_.text("correction_unclear"), {}));
         return_to_where_we_were();
@@ -53,8 +56,18 @@ bool Turn::propose_correction(const Understanding& u) {
 // is about something else: the correction is dropped and the message
 // handled as any other.
 bool Turn::resolve_correction(const Understanding& u) {
-    if (u.answer != "yes" && u.answer != "no") return false;
-    if (u.answer == "no") {
+    // A finding restated instead of "yes" or "no" ("yes, coughing does make
+    // it worse") answers by what it says: the value held keeps it, the new
+    // value confirms the change.
+    std::optional<bool> restated;
+    for (const auto& [slot, value] : s_.pending_correction) {
+        const auto said = u.slots.find(slot);
+        if (said == u.slots.end()) continue;
+        if (said->second == value) restated = true;
+        else if (said->second == s_.slots.at(slot)) restated = false;
+    }
+    if (!restated && u.answer != "yes" && u.answer != "no") return false;
+    if (restated ? !*restated : u.answer == "no") {
         s_.pending_correction.clear();
         say(plain(r_.text("correction_kept"), {}));
         return_to_where_we_were();

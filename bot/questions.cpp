@@ -93,6 +93,7 @@ bool Turn::resolve_follow_up(const Topic& topic, const Understanding& u) {
     // Said in words ("both legs", "just the left one"), or a plain yes or
     // no. A plain "no" to "one leg only?" is unclear (both? not any more?):
     // it is asked again in words, never read as both legs.
+    if (!s_.slots.count(fact) && u.follow_up_answer) s_.slots[fact] = std::string(*u.follow_up_answer ? "yes" : "no");
     if (!s_.slots.count(fact) && u.answer == "yes") s_.slots[fact] = std::string(topic.follow_up_yes_is_no ? "no" : "yes");
     if (!s_.slots.count(fact) && u.answer == "no" && !topic.follow_up_yes_is_no) s_.slots[fact] = std::string("no");
     // Settled, or the sign itself is now denied ("not any more").
@@ -172,6 +173,12 @@ bool Turn::resolve_group(const Group& group, const Understanding& u) {
         return it != u.slots.end() && it->second == SlotValue{std::string("yes")} && !slots_before_.count(id);
     });
     if (u.answer == "no" && !named) {
+        for (const auto& id : group.covers) s_.slots.emplace(id, std::string("no"));
+        close_question();
+        return false;
+    }
+    // "Coughing makes it worse, otherwise no": the sign named, the rest denied.
+    if (named && u.answer == "no") {
         for (const auto& id : group.covers) s_.slots.emplace(id, std::string("no"));
         close_question();
         return false;

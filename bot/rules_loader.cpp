@@ -301,6 +301,10 @@ private:
             lex.duration_anchors.insert(w);
             add_word(lex, w);
         }
+        for (const auto& w : strings_of(doc, "", "age_sex_markers", false)) {
+            lex.age_sex_markers.insert(w);
+            add_word(lex, w);
+        }
         for (const auto& w : strings_of(doc, "", "age_subjects")) {
             lex.age_subjects.insert(w);
             add_word(lex, w);

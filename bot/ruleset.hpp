@@ -164,6 +164,7 @@ struct Lexicon {
     std::unordered_map<std::string, double> relative_days;  // "yesterday" -> 1
     std::unordered_set<std::string> age_words;     // "aged", "age": an age follows
     std::unordered_set<std::string> age_subjects;  // "i", "she", "mum": "she is 81" is an age
+    std::unordered_set<std::string> age_sex_markers;  // "46m", "f34": an age beside a sex
     std::unordered_set<std::string> age_possessives;  // "my 2 year old": someone else's age
     // Words that make a number and unit in their clause something other than
     // how long the pain has lasted ("had cancer 4 years ago").

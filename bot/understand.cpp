@@ -168,8 +168,9 @@ struct ValueReader {
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const auto unit = lexicon.unit_days.find(tokens[i].text);
             if (unit != lexicon.unit_days.end() && !blocked(i)) {
-                // "72 years old" is an age, not a duration.
+                // "72 years old" is an age, not a duration; "every day" is how often.
                 if (word_at(i + 1, "old")) continue;
+                if (i >= 1 && (word_at(i - 1, "every") || word_at(i - 1, "each") || word_at(i - 1, "per"))) continue;
                 double count = -1;
                 std::size_t from = i;
                 for (std::size_t back = 1; back <= 3 && back <= i; ++back) {
@@ -209,7 +210,9 @@ struct ValueReader {
     }
 
     // An age stated as "67 years old", "aged 67", "I am 67", "she is 81", "in my 40s".
-    std::optional<double> stated_age(bool about_someone_else) {
+    // A number on its own counts only while no other number is asked for
+    // ("20" to "how long?" is not an age).
+    std::optional<double> stated_age(bool about_someone_else, bool lone_number_allowed) {
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const Token& t = tokens[i];
             if (t.number < 1 || t.number > 120 || t.has_decimal) continue;
@@ -231,7 +234,21 @@ struct ValueReader {
             // the message is about that person.
             const bool someone_else = years_old && i >= 1 && lexicon.age_possessives.count(tokens[i - 1].text) > 0 && !about_someone_else;
             if (someone_else) continue;
-            if (years_old || short_form || aged || copula) {
+            // "46m", "F34", "32 female": an age beside a sex, as people sign off.
+            const auto sex_at = [&](std::size_t k) {
+                return k < tokens.size() && tokens[k].segment == t.segment && lexicon.age_sex_markers.count(tokens[k].text) > 0;
+            };
+            // Only where it opens or closes its clause: "for 30m after" is minutes.
+            const bool opens = i == 0 || tokens[i - 1].segment != t.segment;
+            const bool closes_with_sex = i + 2 >= tokens.size() || tokens[i + 2].segment != t.segment;
+            const bool with_sex = t.number >= 12 && ((sex_at(i + 1) && (opens || closes_with_sex)) || (i >= 1 && sex_at(i - 1) &&
+                                                                                                     (i < 2 || tokens[i - 2].segment != t.segment)));
+            // "Hi, 47, my back...", "..., no pain in legs, 29": a number that is
+            // a whole clause of a longer message, in the range of adult ages
+            // (a message of one number is an age only when the age was asked).
+            const bool alone = lone_number_allowed && tokens.size() > 1 && t.number >= 16 && t.number <= 99 && !t.has_decimal && (i == 0 || tokens[i - 1].segment != t.segment) &&
+                               (i + 1 == tokens.size() || tokens[i + 1].segment != t.segment);
+            if (years_old || short_form || aged || copula || with_sex || alone) {
                 mark(i, i + 1);
                 return t.number;
             }
@@ -239,7 +256,6 @@ struct ValueReader {
         return std::nullopt;
     }
 
-    // A score written "7/10", "7 out of 10", "7 of 10".
     // A score out of ten ("7/10", "8 out of 10"). Of several ("8/10 moving,
     // 2/10 lying still") the lowest is how bad it is most of the time: pain
     // that only movement makes severe is what a strain does (SC-1), not a
@@ -427,6 +443,7 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         u.slots.emplace("for_someone_else", std::string("yes"));
     }
     std::optional<AnswerAt> earliest_answer;
+    std::vector<const Hit*> beside_a_yes;  // follow-up answers said in passing
     for (std::size_t h = 0; h < hits.size(); ++h) {
         if (dropped[h]) continue;
         const Hit& hit = hits[h];
@@ -498,17 +515,22 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
             }
             case PatternOwner::follow_up_yes:
             case PatternOwner::follow_up_no:
-                // Only as the answer to this topic: "both" means nothing elsewhere.
-                if (asking != &rules.topics[idx]) {
-                    counts = false;
-                    break;
-                }
                 // "Not both" is one leg; "not just the left" says nothing.
                 if (ref.owner == PatternOwner::follow_up_no && hit.negated) {
                     counts = false;
                     break;
                 }
-                set_yes_no(u.slots, rules.topics[idx].follow_up_fact, ref.owner == PatternOwner::follow_up_yes && !hit.negated);
+                // As the answer to this topic, or beside a yes to it in this
+                // message ("pins and needles in my right foot"): read once
+                // every mention is in. Elsewhere "both" means nothing.
+                if (asking == &rules.topics[idx]) {
+                    // A yes wins within a message, as for every sign.
+                    const bool yes = ref.owner == PatternOwner::follow_up_yes && !hit.negated;
+                    u.follow_up_answer = u.follow_up_answer.value_or(false) || yes;
+                } else {
+                    beside_a_yes.push_back(&hit);
+                    counts = false;
+                }
                 break;
             case PatternOwner::topic_no:
                 if (hit.negated) {
@@ -593,6 +615,13 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
             for (int k = hit.start; k < hit.end; ++k) used[static_cast<std::size_t>(k)] = 1;
         }
     }
+    for (const Hit* hit : beside_a_yes) {
+        const Topic& topic = rules.topics[static_cast<std::size_t>(hit->ref->index)];
+        const auto sign = u.slots.find(topic.id);
+        if (sign != u.slots.end() && sign->second == SlotValue{std::string("yes")}) {
+            set_yes_no(u.slots, topic.follow_up_fact, hit->ref->owner == PatternOwner::follow_up_yes && !hit->negated);
+        }
+    }
     if (earliest_answer) u.answer = earliest_answer->kind;
     u.question = std::any_of(message.tokens.begin(), message.tokens.end(), [](const Token& t) { return t.in_scope(Context::question); });
 
@@ -609,7 +638,7 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
     if (const auto t = reader.temperature_celsius()) u.slots["temperature"] = *t;
     const auto writer = u.slots.find("for_someone_else");
     const bool writing_for = about_someone_else || (writer != u.slots.end() && writer->second == SlotValue{std::string("yes")});
-    if (const auto age = reader.stated_age(writing_for)) u.slots["age"] = *age;
+    if (const auto age = reader.stated_age(writing_for, !(asking && asking->kind == TopicKind::number))) u.slots["age"] = *age;
     if (const auto score = reader.stated_score()) u.slots["pain_score"] = *score;
     if (const auto days = reader.duration_days()) u.slots["duration"] = *days;
 

@@ -6,6 +6,7 @@
 #include "bot/text.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,13 +35,16 @@ struct Understanding {
     std::vector<std::string> to_confirm;     // hedged reports of the person's own red flag (topics to ask)
     std::vector<std::string> hedged;         // the red-flag slots those reports name ("like jelly": both_legs)
     std::vector<std::string> definitions;    // terms the person asked the meaning of
+    // As the answer to the asked topic's follow-up ("both", "just the left
+    // one"): the follow-up fact's value, applied only if that was asked.
+    std::optional<bool> follow_up_answer;
     bool question = false;                   // the message asks something back
     int tokens = 0;
     int covered = 0;                         // tokens inside a hit or a value
     double confidence() const;
     bool understood() const {
         return !slots.empty() || !intents.empty() || !answer.empty() || !to_ask.empty() || !to_confirm.empty() ||
-               !definitions.empty();
+               !definitions.empty() || follow_up_answer.has_value();
     }
 };
 

@@ -131,6 +131,14 @@ TEST_CASE("context: red flags described in everyday words") {
     CHECK(slot(understood("back hurts, I fell asleep on the sofa"), "trigger") != "fall");
 }
 
+TEST_CASE("context: someone else's history named after the word") {
+    CHECK(slot(understood("no. cancer only my dad not me"), "cancer_history") == "");
+    CHECK(slot(understood("cancer was my dad"), "cancer_history") == "");
+    CHECK(in("cancer, only my dad", "cancer", Context::other));
+    // "only" still ends other scopes: "I had cancer only last year" is the person's own.
+    CHECK(slot(understood("I had cancer only last year"), "cancer_history") == "yes");
+}
+
 TEST_CASE("context: typo tolerance never turns a real word into another") {
     CHECK(token(read("felt something snap"), "snap").id != test::rules()->lexicon.find("slap"));
     CHECK_FALSE(token(read("felt something snap"), "snap").corrected);

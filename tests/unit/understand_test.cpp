@@ -82,6 +82,17 @@ TEST_CASE("understand: ages") {
     CHECK(read("52").slots.count("age") == 0);
 }
 
+TEST_CASE("understand: ages as people sign off: beside a sex, or a clause of their own") {
+    CHECK(number_slot(read("46m, back hurts"), "age") == 46);
+    CHECK(number_slot(read("32F lower back pain"), "age") == 32);
+    CHECK(number_slot(read("(46, male) back pain"), "age") == 46);
+    CHECK(number_slot(read("Hi, 47, my lower back hurts"), "age") == 47);
+    CHECK(number_slot(read("lower back sore since yesterday, no pain in legs, 29"), "age") == 29);
+    // Not while another number is asked for, and never a score or a small count.
+    CHECK(read("back hurts, 20", "duration").slots.count("age") == 0);
+    CHECK(read("back pain, 7").slots.count("age") == 0);
+}
+
 TEST_CASE("understand: a number followed by a unit is not an age") {
     const Understanding u = read("I'm 3 weeks into this");
     CHECK(u.slots.count("age") == 0);

@@ -8,8 +8,11 @@ A vignette is a person: the messages they send first, and how they answer
 each follow-up question (keyed by protocol topic id). Answers are typed as a
 person would type them, never as quick-reply ids. A yes/no topic the vignette
 does not list is answered "no"; a free-text topic ("where", "how long") is
-answered "I'm not sure". "{db}" in the command becomes a fresh database file
-per vignette.
+answered "I'm not sure". A list answers successive asks of one topic (the
+last repeats). "{db}" in the command becomes a fresh database file per
+vignette. As in ../shared/eval/triage_eval.py, `during` replaces the first
+answer to a topic with a side question and checks the reply, and `after` is
+said once the advice is given and checked the same way ("listening").
 
 Prints one line per vignette and a JSON summary last. Exits 1 when an
 emergency or urgent case ends lower (or with no advice), when exact agreement
@@ -42,8 +45,11 @@ class VignetteError(Exception):
     pass
 
 
-def typed_answer(value, turn):
-    """The text a person types for an answer given in a vignette."""
+def typed_answer(value, turn, ask=0):
+    """The text a person types for an answer given in a vignette; a list
+    answers successive asks of the topic, its last item repeating."""
+    if isinstance(value, list):
+        value = value[min(ask, len(value) - 1)] if value else None
     if value is None:
         return TYPED_UNSURE
     if value is True or (isinstance(value, str) and value.strip().lower() in ("yes", "y", "true")):
@@ -61,18 +67,18 @@ def unlisted_answer(topic, turn):
 DENIAL = re.compile(r"^\W*(no|nope|nah|not|never|none|neither|nothing|i don'?t|i do not|i haven'?t|i have not|i'?m not)\b", re.I)
 
 
-def grouped_answer(answers, covers, turn):
+def grouped_answer(answers, covers, turn, asks):
     """How a person answers "do you have any of these?" (PROTOCOL.md covers): the
     first covered answer that is not a denial, else the first denial that says
-    more than "no", else "no, none of those" (as ../shared/eval/triage_eval.py)."""
-    said = [typed_answer(answers[t], turn) if t in answers else unlisted_answer(t, turn) for t in covers]
-    for text in said:
-        if not DENIAL.match(text):
-            return text
-    for text in said:
-        if text.lower().strip(" .!") not in [w.lower() for w in TYPED_NO]:
-            return text
-    return "no, none of those"
+    more than "no", else "no, none of those" (as ../shared/eval/triage_eval.py).
+    The topic whose answer is given counts as asked once more."""
+    said = [(t, typed_answer(answers[t], turn, asks.get(t, 0)) if t in answers else unlisted_answer(t, turn)) for t in covers]
+    chosen = next(((t, text) for t, text in said if not DENIAL.match(text)), None) or \
+        next(((t, text) for t, text in said if text.lower().strip(" .!") not in [w.lower() for w in TYPED_NO]), None)
+    if not chosen:
+        return "no, none of those"
+    asks[chosen[0]] = asks.get(chosen[0], 0) + 1
+    return chosen[1]
 
 
 class Bot:
@@ -119,10 +125,22 @@ class Bot:
         self.selector.close()
 
 
+def heard(check, replies):
+    """Whether the bot's replies to a side remark meet a during/after check."""
+    text = "\n".join(str(r.get("text", "")) for r in replies)
+    return (not check.get("expect_any") or any(re.search(p, text, re.I) for p in check["expect_any"])) and \
+        not any(re.search(p, text, re.I) for p in check.get("expect_none", []))
+
+
 def play(command, vignette, verbose):
-    """Runs one conversation; returns (level, reasons, topics asked, turns, error)."""
+    """Runs one conversation; returns (level, reasons, topics asked, turns,
+    error, listening checks passed, listening checks)."""
     level, reasons, asked, turns, error = None, [], [], 0, None
     log = []
+    during = {d["topic"]: d for d in vignette.get("during", [])}
+    after = list(vignette.get("after", []))
+    checks, passed = 0, 0
+    asks = {}  # topic -> times asked so far
     with tempfile.TemporaryDirectory() as scratch:
         bot = Bot([word.replace("{db}", os.path.join(scratch, "vignette.db")) for word in command])
         try:
@@ -130,28 +148,40 @@ def play(command, vignette, verbose):
             pending = list(vignette["messages"])
             answers = vignette.get("answers", {})
             while turns < MAX_TURNS:
+                check = None
                 if pending:
                     text = pending.pop(0)
+                elif not replies[-1].get("asking") and level and after:
+                    check = after.pop(0)
+                    text = check["say"]
                 else:
                     topic = replies[-1].get("asking")
                     if not topic:
                         break
                     covers = replies[-1].get("covers") or []
-                    if covers:
-                        text = grouped_answer(answers, covers, turns)
+                    side = next((t for t in ([topic] + covers) if t in during), None)
+                    if side:
+                        check = during.pop(side)
+                        text = check["say"]
+                    elif covers:
+                        text = grouped_answer(answers, covers, turns, asks)
                         asked.extend(covers)
                     else:
                         asked.append(topic)
-                        text = typed_answer(answers[topic], turns) if topic in answers else unlisted_answer(topic, turns)
+                        text = typed_answer(answers[topic], turns, asks.get(topic, 0)) if topic in answers else unlisted_answer(topic, turns)
+                        asks[topic] = asks.get(topic, 0) + 1
                 turns += 1
                 log.append("you: " + text)
                 replies = bot.send({"type": "message", "text": text})
+                if check:
+                    checks += 1
+                    passed += 1 if heard(check, replies) else 0
                 for reply in replies:
                     log.append("bot: " + str(reply.get("text", reply.get("message", ""))).split("\n")[0][:160])
                     triage = reply.get("triage")
                     if triage and triage.get("level"):
                         level, reasons = triage["level"], list(triage.get("reasons", []))
-                if level and not pending and not replies[-1].get("asking"):
+                if level and not pending and not replies[-1].get("asking") and not after:
                     break
         except (RuntimeError, ValueError, OSError) as e:  # a crash or a bad line fails the case, not the run
             error = str(e)
@@ -160,7 +190,7 @@ def play(command, vignette, verbose):
     if verbose:
         for line in log:
             print("      " + line)
-    return level, reasons, asked, turns, error
+    return level, reasons, asked, turns, error, passed, checks
 
 
 def load(paths):
@@ -185,7 +215,7 @@ def score(cases, command, verbose):
     rows = []
     for v in cases:
         want = v["expected_level"]
-        got, reasons, asked, turns, error = play(command, v, verbose)
+        got, reasons, asked, turns, error, heard_ok, checks = play(command, v, verbose)
         shift = LEVELS.index(got) - LEVELS.index(want) if got in LEVELS else None
         causes = set(v.get("acceptable_causes") or []) | ({v["expected_cause"]} if v.get("expected_cause") else set())
         row = {
@@ -197,11 +227,13 @@ def score(cases, command, verbose):
             "serious_under": want in SERIOUS and (shift is None or shift < 0),
             "over": shift is not None and shift > 0,
             "cause_ok": bool(causes & set(reasons[:2])) if causes else None,
+            "heard": heard_ok, "checks": checks,
         }
         rows.append(row)
         verdict = "ok" if row["exact"] else ("NONE" if shift is None else ("over" if shift > 0 else "UNDER"))
-        print("%-5s want=%-9s got=%-9s %-5s cause=%s turns=%-2d asked=%s%s" % (
-            v["id"], want, got, verdict, "ok" if row["cause_ok"] else "--", turns, ",".join(asked),
+        print("%-5s want=%-9s got=%-9s %-5s cause=%s turns=%-2d%s asked=%s%s" % (
+            v["id"], want, got, verdict, "ok" if row["cause_ok"] else "--", turns,
+            " listening=%d/%d" % (heard_ok, checks) if checks else "", ",".join(asked),
             "  error: " + error if error else ""))
     return rows
 
@@ -229,6 +261,9 @@ def summarise(rows):
         "cause_named": share("cause_ok", [r for r in rows if r["cause_ok"] is not None]),
         "mean_turns": round(sum(r["turns"] for r in rows) / n, 1),
         "emergency_max_turns": max((r["turns"] for r in emergencies), default=0),
+        # Side questions during the interview and remarks after the advice answered as the vignette expects.
+        "listening_ok": round(sum(r["heard"] for r in rows) / sum(r["checks"] for r in rows), 3)
+        if any(r["checks"] for r in rows) else None,
     }
 
 

@@ -263,7 +263,7 @@ Trap: typos. "lowr bak", "numbess", "rite" and "sciatia" typed as people type
 them: the pain down the leg and the numbness are still read (not asked
 again). Pain below the knee with pins and needles for 10 days is GP-3.
 """, ["> my lowr bak hurts and theres numbess in my rite foot, sciatia down my leg to the calf, been 10 days"],
-  answers={"age": "> 39", "onset": "> suddenly", "trigger": "> nothing", "pain_score": "> 5"})
+  answers={"age": "> 39", "onset": "> suddenly", "trigger": "> nothing", "pain_score": "> 5", "numbness": "> just the right foot"})
 
 t("trap_relative_wife", """
 Trap: a relative writing for someone else. "my wife ... she is 45": the bot
@@ -625,3 +625,31 @@ again in words, never read as both legs; "just the left one" is one leg.
       "> both legs, both feet, since the weekend", "> start over", "> lower back pain for a week, im 40, no injury", "> no",
       "> no", "> yes, pins and needles", "> no", "> just the left one"],
   answers={"trigger": "> no idea", "after_exercise": "> no"})
+
+t("listen_restated_answer_is_not_a_correction", """
+Grouped questions: "coughing makes it shoot down my leg, otherwise no" names
+one sign and denies the rest of the group.
+Corrections: asked to confirm a change, a person who restates the finding
+("yes coughing makes it shoot down my leg") keeps it: the level does not fall
+on a misread "yes".
+""", ["> sciatica down my right leg for 5 weeks, pins and needles in my foot for 2 weeks. 38", "> no",
+      "> coughing makes it shoot down my leg a bit, otherwise no", "> that's wrong, coughing doesn't matter",
+      "> yes coughing makes it shoot down my leg"],
+  answers={"age": "> 38"})
+
+t("listen_i_said_no_is_an_answer", """
+Corrections: "no i said no pain in legs" to an open question restates an
+answer and is taken as that answer, never a correction of nothing (which
+used to loop: "Sorry, I'm not sure what to change").
+""", ["> lower back sore since deadlifting yesterday, no pain in legs, 29", "> no", "> no"],
+  answers={"radiates_below_knee": "> no i said no pain in legs"})
+
+t("listen_after_emergency_doubts", """
+After the advice (CLINICAL.md "After the advice"): a delay in slang ("see
+how it is tomoz"), not wanting to waste an ambulance, or another plan ("he
+won't let me call, he'll lie down first") gets the emergency advice again,
+kindly and firmly; a remark the bot does not follow after emergency advice
+gets the advice again too, never the menu alone.
+""", ["> since yesterday my back is agony and both my legs are numb, and I can't feel the paper when I wipe"],
+  after=["> seriously?? i'll see how it is tomoz, dont want to waste an ambulance",
+         "> he wont let me call, says he'll lie down for an hour first", "> my cat is called Bella"])
