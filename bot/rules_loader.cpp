@@ -297,6 +297,10 @@ private:
             lex.duration_blockers.insert(w);
             add_word(lex, w);
         }
+        for (const auto& w : strings_of(doc, "", "frequency_words", false)) {
+            lex.frequency_words.insert(w);
+            add_word(lex, w);
+        }
         for (const auto& w : strings_of(doc, "", "duration_anchors", false)) {
             lex.duration_anchors.insert(w);
             add_word(lex, w);
@@ -348,7 +352,7 @@ private:
                 for (const auto& [k, v] : node.items()) walk(v, k);
             } else if (node.is_array()) {
                 for (const auto& v : node) walk(v, key);
-            } else if (node.is_string() && (key == "detect" || key == "deny" || key == "detect_when_asked" || key == "detect_vague" || key == "patterns" || key == "yes" ||
+            } else if (node.is_string() && (key == "detect" || key == "deny" || key == "detect_when_asked" || key == "detect_vague" || key == "deny_when_asked" || key == "patterns" || key == "yes" ||
                                             key == "no" || key == "unsure")) {
                 for (const auto& w : phrase_words(r.lexicon, node.get<std::string>())) {
                     if (w.empty() || w[0] == '~' || w.back() == '*' || w == "#") continue;
@@ -547,6 +551,7 @@ private:
             t.deny = patterns_of(r, spec, path, "deny");
             t.detect_when_asked = patterns_of(r, spec, path, "detect_when_asked");
             t.detect_vague = patterns_of(r, spec, path, "detect_vague");
+            t.deny_when_asked = patterns_of(r, spec, path, "deny_when_asked");
             if (const json* options = field(spec, path, "options", json::value_t::array, t.kind != TopicKind::yes_no)) {
                 std::set<std::string> seen;
                 for (std::size_t i = 0; i < options->size(); ++i) {
@@ -1080,6 +1085,7 @@ private:
             for (const auto& p : r.topics[t].deny) add(p, PatternOwner::topic_no, t, 0);
             for (const auto& p : r.topics[t].detect_when_asked) add(p, PatternOwner::topic_yes_when_asked, t, 0);
             for (const auto& p : r.topics[t].detect_vague) add(p, PatternOwner::topic_vague, t, 0);
+            for (const auto& p : r.topics[t].deny_when_asked) add(p, PatternOwner::topic_no_when_asked, t, 0);
             for (const auto& p : r.topics[t].follow_up_yes) add(p, PatternOwner::follow_up_yes, t, 0);
             for (const auto& p : r.topics[t].follow_up_no) add(p, PatternOwner::follow_up_no, t, 0);
             for (std::size_t o = 0; o < r.topics[t].options.size(); ++o) {

@@ -66,6 +66,7 @@ struct Topic {
     std::vector<Pattern> deny;    // yes_no: phrases that mean "no" without a negation word
     std::vector<Pattern> detect_when_asked;  // yes_no: "yes" only as the answer to this question
     std::vector<Pattern> detect_vague;       // yes_no: a vague description, confirmed with a direct question
+    std::vector<Pattern> deny_when_asked;    // yes_no: "no" only as the answer to this question ("it's the pain")
     // After a yes, one more question for a fact the yes leaves open ("Is it
     // in both legs?"), asked as this topic; its yes or no is the fact's.
     std::string follow_up_fact;
@@ -172,6 +173,7 @@ struct Lexicon {
     // Words that tie a number and unit to the pain ("done my back in 4 weeks
     // ago at work"): the nearer of an anchor and a blocker decides.
     std::unordered_set<std::string> duration_anchors;
+    std::unordered_set<std::string> frequency_words;  // "every day", "some days": how often, not how long
     // Stems of prefix patterns ("shoot*"): a word that starts with one is
     // left as it is, not mended into another word.
     std::vector<std::string> prefixes;
@@ -183,7 +185,7 @@ struct Lexicon {
 };
 
 // Who a pattern belongs to, so a hit can be applied.
-enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, intent, answer, definition };
+enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, topic_no_when_asked, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, intent, answer, definition };
 
 struct PatternRef {
     const Pattern* pattern = nullptr;

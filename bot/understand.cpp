@@ -168,9 +168,9 @@ struct ValueReader {
         for (std::size_t i = 0; i < tokens.size(); ++i) {
             const auto unit = lexicon.unit_days.find(tokens[i].text);
             if (unit != lexicon.unit_days.end() && !blocked(i)) {
-                // "72 years old" is an age, not a duration; "every day" is how often.
+                // "72 years old" is an age, not a duration; "every day", "some days" is how often.
                 if (word_at(i + 1, "old")) continue;
-                if (i >= 1 && (word_at(i - 1, "every") || word_at(i - 1, "each") || word_at(i - 1, "per"))) continue;
+                if (i >= 1 && lexicon.frequency_words.count(tokens[i - 1].text)) continue;
                 double count = -1;
                 std::size_t from = i;
                 for (std::size_t back = 1; back <= 3 && back <= i; ++back) {
@@ -369,6 +369,7 @@ const MentionPolicy* policy_of(const RuleSet& rules, const PatternRef& ref) {
         case PatternOwner::topic_yes:
         case PatternOwner::topic_yes_when_asked:
         case PatternOwner::topic_vague:
+        case PatternOwner::topic_no_when_asked:
         case PatternOwner::topic_no:
         case PatternOwner::option:
         case PatternOwner::option_no:
@@ -531,6 +532,15 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                     beside_a_yes.push_back(&hit);
                     counts = false;
                 }
+                break;
+            case PatternOwner::topic_no_when_asked:
+                // "Because it hurts" answers the weakness question; in passing
+                // it leaves the question to be asked.
+                if (hit.negated || asking != &rules.topics[idx]) {
+                    counts = false;
+                    break;
+                }
+                set_yes_no(u.slots, rules.topics[idx].id, false);
                 break;
             case PatternOwner::topic_no:
                 if (hit.negated) {

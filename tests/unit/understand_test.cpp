@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <string>
 
 namespace backtalk {
@@ -105,6 +107,9 @@ TEST_CASE("understand: durations in days") {
     CHECK(number_slot(read("I've had it for 6 years"), "duration") == 6 * 365);
     CHECK(number_slot(read("for about two months"), "duration") == 60);
     CHECK(number_slot(read("a couple of days"), "duration") == 2);
+    // A season ago is months whatever the date; "yday" is yesterday.
+    CHECK(number_slot(read("bad for a while now, since the summer really"), "duration") == 90);
+    CHECK(number_slot(read("hurt it yday"), "duration") == 1);
 }
 
 TEST_CASE("understand: '72 years old' is an age and not a duration") {
@@ -183,6 +188,18 @@ TEST_CASE("understand: a time about something else is not the pain's duration") 
     CHECK(read("had prostate cancer 4 years ago, now my back aches and my right leg has gone weak").slots.count("duration") == 0);
     CHECK(read("I've been a nurse for 20 years").slots.count("duration") == 0);
     CHECK(read("my back has been sore since I started this job 2 years ago").slots.count("duration") == 0);
+}
+
+TEST_CASE("understand: 'every day', 'some days' are how often, not how long") {
+    CHECK(number_slot(read("my lower back aches by the end of every day, started about a week ago"), "duration") == 7);
+    CHECK(number_slot(read("5 weeks now. some days i can barely walk because it hurts"), "duration") == 35);
+}
+
+TEST_CASE("understand: pain that limits walking leaves the weakness question to be asked") {
+    const Understanding u = read("some days i can barely walk because it hurts so much");
+    CHECK(u.slots.count("leg_weakness") == 0);
+    CHECK(std::find(u.to_ask.begin(), u.to_ask.end(), "leg_weakness") != u.to_ask.end());
+    CHECK(word_slot(read("no, it's just because it hurts", "leg_weakness"), "leg_weakness") == "no");
 }
 
 TEST_CASE("understand: a time in a clause about the pain beats a longer one about something else") {

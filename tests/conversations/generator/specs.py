@@ -653,3 +653,11 @@ gets the advice again too, never the menu alone.
 """, ["> since yesterday my back is agony and both my legs are numb, and I can't feel the paper when I wipe"],
   after=["> seriously?? i'll see how it is tomoz, dont want to waste an ambulance",
          "> he wont let me call, says he'll lie down for an hour first", "> my cat is called Bella"])
+
+t("ctx_pain_limits_walking_weakness_asked", """
+Reading what people say: "some days I can barely walk because it hurts" is
+pain limiting movement, not weakness, and not a "no" either: the weakness
+question is asked (a foot drop would make it UR-7). "Some days" is how often,
+not how long: the pain has lasted 5 weeks.
+""", ["> pain from my lower back down the back of my right leg into my calf, 5 weeks now. pins and needles in my foot for about 2 wks. some days i can barely walk because it hurts so much. im 38"],
+  answers={"leg_weakness": "> no, it's just the pain"})
