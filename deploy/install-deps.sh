@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what backtalk needs from Debian 12's archive, only what is missing.
-# usage: deploy/install-deps.sh [build|test]   (test adds the browser, nginx and
-# PostgreSQL 15, whose throwaway servers the store tests start)
+# usage: deploy/install-deps.sh [build|test]   (test adds the browser, nginx,
+# PostgreSQL 15, whose throwaway servers the store tests start, and podman
+# and debootstrap, with which a test builds deploy/Dockerfile)
 set -euo pipefail
 
 build_packages=(
@@ -12,7 +13,7 @@ build_packages=(
 )
 test_packages=(
   chromium nodejs npm nginx openssl python3 clang-14 libclang-rt-14-dev systemd
-  postgresql-15
+  postgresql-15 podman debootstrap
 )
 
 wanted=("${build_packages[@]}")

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer, and runs every test: unit, conversation,
-# integration and browser; then checks that the Release build of
-# deploy/run.sh compiles, and runs the fuzz targets. Exits non-zero on any
-# failure.
+# integration and browser; then runs the store and server tests again under
+# ThreadSanitizer, checks that the Release build of deploy/run.sh compiles,
+# and runs the fuzz targets. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,20 @@ cmake --build "$build_dir" -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 300
+
+# ThreadSanitizer cannot share a tree with ASan: a tree of its own with only
+# the threaded parts' tests (the store's writer and readers, the server's
+# strands and the real `backtalk serve` the integration tests drive). -O1
+# keeps the instrumented server fast enough for the tests' timeouts.
+tsan_dir=${BACKTALK_TSAN_BUILD_DIR:-build/tsan}
+tsan_targets=(backtalk backtalk_store_tests backtalk_pg_tests backtalk_pg_conversation_tests
+  backtalk_conversation_tests backtalk_server_tests backtalk_integration_tests)
+cmake -S . -B "$tsan_dir" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-g1 -O1" \
+  -DBACKTALK_TSAN=ON -DBACKTALK_TESTS=ON -DBACKTALK_BENCH=OFF >/dev/null
+cmake --build "$tsan_dir" -j "$(nproc)" --target "${tsan_targets[@]}"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --test-dir "$tsan_dir" --output-on-failure -j "$(nproc)" --timeout 300 \
+  -R '^(store|store postgresql|store postgresql conversations|conversations|server|integration): ?'
 
 # The Release build deploy/run.sh makes: GCC's -O3 warns where -O0 does not,
 # and warnings are errors.

@@ -1,11 +1,31 @@
 #include "adapters/cli/commands.hpp"
 
+#include "bot/utf8.hpp"
 #include "store/location.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string_view>
 
 namespace backtalk::cli {
+
+namespace {
+std::string read_database_file(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read the database file " + file);
+    const std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::string location{utf8::trim(content)};
+    if (location.empty()) throw std::runtime_error("the database file " + file + " is empty");
+    try {
+        store::parse_database_location(location);  // refuses what --db refuses
+    } catch (const std::invalid_argument& error) {
+        // The message names the location's kind, never the URL (its password).
+        throw std::runtime_error("the database file " + file + ": " + error.what());
+    }
+    return location;
+}
+}  // namespace
 
 void add_common_options(CLI::App& command, CommonOptions& options) {
     command.add_option("--rules", options.rules_dir, "Rules directory (holds <locale>/)")
@@ -21,6 +41,13 @@ void add_common_options(CLI::App& command, CommonOptions& options) {
                 return std::string(error.what());
             }
         });
+    // The location read from a file (systemd's LoadCredential=, a container
+    // secret), so a URL's password is in neither the unit, the image nor the
+    // environment. Declared after --db, so CLI11 applies it last: it wins.
+    command.add_option("--db-file", "A file holding the database location, e.g. a postgresql:// URL "
+                                    "with its password (wins over --db)")
+        ->envname("BACKTALK_DB_FILE")
+        ->each([&options](const std::string& file) { options.db_path = read_database_file(file); });
     command.add_option("--locale", options.locale, "Language of the rules")
         ->envname("BACKTALK_LOCALE")
         ->capture_default_str();

@@ -57,13 +57,15 @@ def run_backtalk(args, timeout=30, env=None, cwd=None):
 class Server:
     """`backtalk serve ARGS...` in the background. ARGS must make it listen on
     a loopback port 0 (or a port the caller picked); the bound port is read
-    from its "backtalk listening on" line. stop() sends SIGTERM and waits."""
+    from its "backtalk listening on" line. stop() sends SIGTERM and waits.
+    `program` replaces this checkout's binary with a command that ends in
+    another backtalk (one that execs it, so the signals reach the server)."""
 
     LISTENING = re.compile(r"backtalk listening on http://[^\s]+:(\d+)")
 
-    def __init__(self, args, env=None, cwd=None, start_timeout=30):
+    def __init__(self, args, env=None, cwd=None, start_timeout=30, program=None):
         self.log_file = tempfile.TemporaryFile(mode="w+")
-        self.process = subprocess.Popen([BINARY] + list(args), stdout=subprocess.PIPE,
+        self.process = subprocess.Popen((program or [BINARY]) + list(args), stdout=subprocess.PIPE,
                                         stderr=self.log_file, stdin=subprocess.DEVNULL, text=True,
                                         env=env, cwd=cwd or SOURCE_DIR)
         self.port = self._read_port(start_timeout)
@@ -347,17 +349,18 @@ def tls_client_context(ca_file):
 
 
 def http_request(port, method, path, host_header, body=b"", tls_context=None, server_name=None, timeout=15,
-                 source_address=None):
+                 source_address=None, extra_headers=None):
     """One request on a fresh connection, from `source_address` (another
     loopback address, so a proxy counts it as another client) when given;
     returns (status, headers dict with lower-case names, body bytes as sent,
-    possibly chunked)."""
+    possibly chunked). `extra_headers`: further request headers."""
     raw = socket.create_connection(("127.0.0.1", port), timeout=timeout,
                                    source_address=(source_address, 0) if source_address else None)
     sock = tls_context.wrap_socket(raw, server_hostname=server_name) if tls_context else raw
     with sock:
         sock.settimeout(timeout)
         head = "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % (method, path, host_header)
+        head += "".join("%s: %s\r\n" % item for item in (extra_headers or {}).items())
         if body:
             head += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
         try:

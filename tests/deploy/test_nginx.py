@@ -2,128 +2,42 @@
 nginx runs the site on loopback with its own prefix and a self-signed
 certificate, and a whole conversation goes through it over TLS and the
 WebSocket upgrade. Only the listen lines, the certificate paths and the
-upstream address of the site file are changed for the test."""
+instances file are changed for the test (nginx_site.py)."""
 
 import os
-import shutil
-import signal
-import subprocess
 import unittest
 
 import deploy_support as support
-
-SITE = support.source_path("deploy", "nginx", "backtalk.conf")
-SITE_NAME = "chat.example.org"
-ORIGIN = "https://" + SITE_NAME
-
-
-def substitute(text, old, new):
-    """Replaces a line of the site file; the test fails if the site no longer
-    has it, so the test variant never silently drifts from the real file."""
-    if old not in text:
-        raise AssertionError("deploy/nginx/backtalk.conf no longer contains %r" % old)
-    return text.replace(old, new)
-
-
-def render_site(text, http_port, https_port, upstream_port, cert, key):
-    text = substitute(text, "    listen 80;\n", "    listen 127.0.0.1:%d;\n" % http_port)
-    text = substitute(text, "    listen 443 ssl http2;\n", "    listen 127.0.0.1:%d ssl http2;\n" % https_port)
-    # The test binds IPv4 loopback only: IPv6 may be off on the machine.
-    text = substitute(text, "    listen [::]:80;\n", "")
-    text = substitute(text, "    listen [::]:443 ssl http2;\n", "")
-    text = substitute(text, "ssl_certificate     /etc/ssl/certs/chat.example.org.pem;",
-                      "ssl_certificate     %s;" % cert)
-    text = substitute(text, "ssl_certificate_key /etc/ssl/private/chat.example.org.key;",
-                      "ssl_certificate_key %s;" % key)
-    return substitute(text, "server 127.0.0.1:8080;", "server 127.0.0.1:%d;" % upstream_port)
-
-
-def main_config(prefix, site):
-    """The http{} frame that Debian's /etc/nginx/nginx.conf gives a site, with
-    every path inside the test's own prefix. One process, no privilege
-    switch: the test may run as root or not."""
-    return """daemon off;
-master_process off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log info;
-events {{ worker_connections 256; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {site};
-}}
-""".format(prefix=prefix, site=site)
+from nginx_site import Nginx, ORIGIN, SITE_NAME
 
 
 class NginxSiteTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         cls.temp = support.TempDir()
+        cls.server = None
+        cls.nginx = None
         try:
-            cls._start()
+            if not support.BINARY or not os.access(support.BINARY, os.X_OK):
+                raise AssertionError("BACKTALK_BINARY does not name the built backtalk binary")
+            # The origin the pages have in production: what a browser on the
+            # site sends, and what the unit's environment file allows.
+            cls.server = support.Server(["serve", "--listen", "127.0.0.1:0",
+                                         "--db", os.path.join(cls.temp.path, "backtalk.db"),
+                                         "--allowed-origin", ORIGIN, "--max-connections-per-address", "10000"])
+            cls.nginx = Nginx(cls.temp.path, [cls.server.port])
+            cls.http_port = cls.nginx.http_port
+            cls.https_port = cls.nginx.https_port
+            cls.tls = cls.nginx.tls
         except BaseException:
             cls._stop()
             raise
 
     @classmethod
-    def _start(cls):
-        cls.server = None
-        cls.nginx_process = None
-        if not support.BINARY or not os.access(support.BINARY, os.X_OK):
-            raise AssertionError("BACKTALK_BINARY does not name the built backtalk binary")
-        prefix = cls.temp.path
-        cls.cert = os.path.join(prefix, "cert.pem")
-        key = os.path.join(prefix, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-keyout", key, "-out", cls.cert, "-days", "2", "-subj", "/CN=" + SITE_NAME,
-                        "-addext", "subjectAltName=DNS:" + SITE_NAME],
-                       check=True, capture_output=True, timeout=60)
-
-        # The origin the pages have in production: what a browser on the
-        # site sends, and what the unit's environment file allows.
-        cls.server = support.Server(["serve", "--listen", "127.0.0.1:0", "--db", os.path.join(prefix, "backtalk.db"),
-                                     "--allowed-origin", ORIGIN, "--max-connections-per-address", "10000"])
-        cls.http_port = support.free_port()
-        cls.https_port = support.free_port()
-        with open(SITE) as site_file:
-            site = render_site(site_file.read(), cls.http_port, cls.https_port, cls.server.port, cls.cert, key)
-        site_path = os.path.join(prefix, "backtalk.conf")
-        with open(site_path, "w") as out:
-            out.write(site)
-        conf = os.path.join(prefix, "nginx.conf")
-        with open(conf, "w") as out:
-            out.write(main_config(prefix, site_path))
-
-        check = subprocess.run([cls.nginx, "-t", "-p", prefix, "-c", conf, "-e", os.path.join(prefix, "error.log")],
-                               capture_output=True, text=True, timeout=60)
-        if check.returncode != 0:
-            raise AssertionError("nginx -t refused the site:\n" + check.stderr)
-        cls.nginx_process = subprocess.Popen([cls.nginx, "-p", prefix, "-c", conf, "-e",
-                                              os.path.join(prefix, "error.log")],
-                                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL)
-        support.wait_for_port(cls.https_port)
-        support.wait_for_port(cls.http_port)
-        cls.tls = support.tls_client_context(cls.cert)
-
-    @classmethod
     def _stop(cls):
-        nginx = getattr(cls, "nginx_process", None)
-        if nginx is not None and nginx.poll() is None:
-            nginx.send_signal(signal.SIGQUIT)  # graceful: finishes open requests
-            try:
-                nginx.wait(20)
-            except subprocess.TimeoutExpired:
-                nginx.kill()
-                nginx.wait()
-        server = getattr(cls, "server", None)
-        cls.server_exit = server.stop() if server is not None else None
+        if cls.nginx is not None:
+            cls.nginx.stop()
+        cls.server_exit = cls.server.stop() if cls.server is not None else None
         cls.temp.cleanup()
 
     @classmethod
@@ -133,16 +47,13 @@ class NginxSiteTest(unittest.TestCase):
             raise AssertionError("backtalk serve exited with %r after SIGTERM" % cls.server_exit)
 
     def nginx_log(self):
-        with open(os.path.join(self.temp.path, "error.log"), errors="replace") as log:
-            return log.read()
+        return self.nginx.error_log()
 
     def websocket(self):
-        return support.WebSocket(self.https_port, SITE_NAME, origin=ORIGIN, tls_context=self.tls,
-                                 server_name=SITE_NAME)
+        return self.nginx.websocket()
 
     def https_request(self, method, path, body=b""):
-        return support.http_request(self.https_port, method, path, SITE_NAME, body=body, tls_context=self.tls,
-                                    server_name=SITE_NAME)
+        return self.nginx.request(method, path, body=body)
 
     def test_plain_http_redirects_to_https(self):
         status, headers, _ = support.http_get(self.http_port, "/widget.js?v=1", SITE_NAME)

@@ -156,6 +156,35 @@ class SystemdUnitTest(unittest.TestCase):
             self.assertEqual(server.stop(), 0, server.log())
         self.assertTrue(os.path.exists(self.temp.join("state", "backtalk.db")))
 
+    def test_the_database_credential_wins_over_the_units_db(self):
+        """The credentials drop-in's BACKTALK_DB_FILE beside ExecStart's --db:
+        the server opens the location the file names. A SQLite path stands in
+        for the postgresql:// URL a real credential holds."""
+        with open(CREDENTIALS_DROP_IN) as drop_in:
+            self.assertIn("Environment=BACKTALK_DB_FILE=%d/database", drop_in.read().splitlines())
+        credential = self.temp.join("credentials", "database")
+        os.makedirs(os.path.dirname(credential))
+        with open(credential, "w") as out:
+            out.write(self.temp.join("from-credential.db") + "\n")
+        env = dict(os.environ, BACKTALK_DB_FILE=credential)
+        server = support.Server(self.exec_start_here(), env=env)
+        try:
+            status, _, body = support.http_get(server.port, "/healthz", "127.0.0.1")
+            self.assertEqual(status, 200, body)
+        finally:
+            self.assertEqual(server.stop(), 0, server.log())
+        self.assertTrue(os.path.exists(self.temp.join("from-credential.db")))
+        self.assertFalse(os.path.exists(self.temp.join("state", "backtalk.db")))
+
+    def test_a_database_credential_of_no_known_kind_is_refused_without_its_password(self):
+        credential = self.temp.join("database")
+        with open(credential, "w") as out:
+            out.write("mysql://backtalk:s3cret-password@db.example.org/backtalk\n")
+        result = support.run_backtalk(["serve"] + self.exec_start_here(),
+                                      env=dict(os.environ, BACKTALK_DB_FILE=credential))
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("the database file " + credential, result.stderr)
+        self.assertNotIn("s3cret-password", result.stdout + result.stderr)
 
     def test_exec_reload_reloads_the_rules_and_keeps_serving(self):
         """What `systemctl reload` does: ExecReload's SIGHUP to the main
