@@ -136,7 +136,7 @@ TEST_CASE("each error code is answered and the conversation goes on") {
     check_turn_markers(chat.receive_turn());
 }
 
-TEST_CASE("2,000 characters escaped as surrogate pairs are a message; 2,001 are too_long; over 32 KiB closes with 1009") {
+TEST_CASE("2,000 characters escaped as surrogate pairs are a message, 2,001 are too_long, over 32 KiB closes with 1009") {
     TempDir dir;
     ServerProcess server(dir.path() / "chat.db");
     ChatClient chat(server.port());

@@ -393,7 +393,7 @@ TEST_CASE("a client object that cannot be parsed gets an error and the conversat
     CHECK(none.empty());
 }
 
-TEST_CASE("a client object a channel built goes straight to the turn; the error met building one is answered and logged") {
+TEST_CASE("a client object a channel built goes straight to the turn, the error met building one is answered and logged") {
     test::TempDir dir;
     store::Store log(test::quiet_options(dir));
     Bench bench;

@@ -469,7 +469,7 @@ TEST_CASE("logs stats --limit counts the newest conversations only") {
     CHECK(json::parse(run.out).at("conversations") == 2);
 }
 
-TEST_CASE("--db and BACKTALK_DB take a path or a PostgreSQL URL; another URL is refused and creates nothing") {
+TEST_CASE("--db and BACKTALK_DB take a path or a PostgreSQL URL, another URL is refused and creates nothing") {
     backtalk::test::TempDir dir;
     const std::string here = dir.path().string();
     const auto created_nothing = [&] {

@@ -149,7 +149,7 @@ TEST_CASE("postgresql: the same records read back exactly as from SQLite, throug
     CHECK(db.exec("SELECT objects FROM turns WHERE conversation = 't1'").text(0, 0) == "4");
 }
 
-TEST_CASE("postgresql: sessions and bindings survive a restart; each session write raises its version") {
+TEST_CASE("postgresql: sessions and bindings survive a restart, each session write raises its version") {
     test::TempDir dir;
     const std::string url = fresh_database();
     Session session;
@@ -208,7 +208,7 @@ TEST_CASE("postgresql: purge and delete remove a conversation's rows, session an
     CHECK_THROWS_WITH_AS(log.backup_to(dir / "copy.db"), doctest::Contains("pg_dump"), std::runtime_error);
 }
 
-TEST_CASE("postgresql: a value the database refuses is dropped alone; the rest of its batch is written") {
+TEST_CASE("postgresql: a value the database refuses is dropped alone, the rest of its batch is written") {
     test::TempDir dir;
     const std::string url = fresh_database();
     store::Store log(postgresql_options(dir, url));

@@ -500,7 +500,7 @@ TEST_CASE("a missing or wrong secret gets 401 and nothing is processed") {
     CHECK(server.stopped_log().find("missing or wrong secret token") != std::string::npos);
 }
 
-TEST_CASE("the same update_id is handled once, also after a restart; a retry gets the answer again") {
+TEST_CASE("the same update_id is handled once, also after a restart, a retry gets the answer again") {
     TempDir dir;
     BotApiStub stub;
     WebhookServer server(dir, stub);

@@ -89,7 +89,7 @@ TEST_CASE("context: only the person's own, affirmed red flags are set") {
     CHECK(slot(understood("Not dizzy at all, although I do get a bit lightheaded if I skip breakfast", "tearing_pain"), "faint") != "yes");
 }
 
-TEST_CASE("context: a red flag in a question or a hypothetical is asked about; a hedged one is confirmed") {
+TEST_CASE("context: a red flag in a question or a hypothetical is asked about, a hedged one is confirmed") {
     const Understanding asked = understood("sorry what is tearing?", "tearing_pain");
     CHECK(slot(asked, "tearing_pain") == "");
     CHECK(asked.question);
@@ -137,6 +137,13 @@ TEST_CASE("context: someone else's history named after the word") {
     CHECK(in("cancer, only my dad", "cancer", Context::other));
     // "only" still ends other scopes: "I had cancer only last year" is the person's own.
     CHECK(slot(understood("I had cancer only last year"), "cancer_history") == "yes");
+}
+
+TEST_CASE("context: 'if it was his heart he'd have chest pain, wouldn't he?' reports no chest pain") {
+    const Understanding u = understood("He says it's his disc again. If it was his heart he'd have chest pain, wouldn't he?");
+    CHECK(slot(u, "chest_pain") == "");
+    CHECK(contains(u.to_ask, "chest_pain"));
+    CHECK(slot(understood("he has chest pain, doesn't he? no wait, he does have chest pain"), "chest_pain") == "yes");
 }
 
 TEST_CASE("context: typo tolerance never turns a real word into another") {

@@ -352,7 +352,7 @@ TEST_CASE("dialogue: at self-care the stretches are offered and walked through")
     CHECK(chat.session().state == "outcome");
 }
 
-TEST_CASE("dialogue: a stretch is held and repeated; the cool-down walk is kept up for minutes") {
+TEST_CASE("dialogue: a stretch is held and repeated, the cool-down walk is kept up for minutes") {
     Chat chat;
     chat.say("my lower back is sore after a hard run yesterday");
     chat.answer_until_done({{"after_exercise", "yes"}, {"trigger", "running"}});
@@ -668,7 +668,7 @@ TEST_CASE("dialogue: screening signs are asked as groups, and 'none of these' an
     CHECK(chat.reply().asking != group.id);
 }
 
-TEST_CASE("dialogue: a sign named in answer to a group counts at once; a bare yes goes through the group one at a time") {
+TEST_CASE("dialogue: a sign named in answer to a group counts at once, a bare yes goes through the group one at a time") {
     Chat named(test::engine());
     named.say("my back hurts");
     named.say("yes, I can't feel the toilet paper when I wipe");

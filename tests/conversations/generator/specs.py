@@ -661,3 +661,13 @@ question is asked (a foot drop would make it UR-7). "Some days" is how often,
 not how long: the pain has lasted 5 weeks.
 """, ["> pain from my lower back down the back of my right leg into my calf, 5 weeks now. pins and needles in my foot for about 2 wks. some days i can barely walk because it hurts so much. im 38"],
   answers={"leg_weakness": "> no, it's just the pain"})
+
+t("ctx_tag_question_hypothetical_then_tearing_explained", """
+Reading what people say: "If it was his heart he'd have chest pain, wouldn't
+he?" is a hypothetical and a question, not chest pain: chest pain is asked
+next, plainly. "What do you mean by tearing?" is explained, then the
+question comes again; a ripping pain in a 66-year-old is EM-3.
+""", ["> I'm typing for my husband, he's 66. About half an hour ago his back started hurting up between his shoulder blades while he was just sitting watching the telly. He says it's his disc again. If it was his heart he'd have chest pain, wouldn't he?",
+      "> No chest pain, he says it's all in his back.", "> What do you mean by tearing? Like a pulled muscle?",
+      "> Oh. Then yes - it came on all at once, he says it feels like something ripping inside, and he's gone grey and clammy."],
+  auto=False)
