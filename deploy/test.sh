@@ -33,9 +33,13 @@ tsan_targets=(backtalk backtalk_store_tests backtalk_pg_tests backtalk_pg_conver
 cmake -S . -B "$tsan_dir" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-g1 -O1" \
   -DBACKTALK_TSAN=ON -DBACKTALK_TESTS=ON -DBACKTALK_BENCH=OFF >/dev/null
 cmake --build "$tsan_dir" -j "$(nproc)" --target "${tsan_targets[@]}"
+# The kill -9 tests bound what a crash loses by the turns of the last 250 ms:
+# a timing bound, which the ASan run above checks; TSan slows the writer
+# several times over, so it falls further behind than that bound allows.
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir "$tsan_dir" --output-on-failure -j "$(nproc)" --timeout 300 \
-  -R '^(store|store postgresql|store postgresql conversations|conversations|server|integration): ?'
+  -R '^(store|store postgresql|store postgresql conversations|conversations|server|integration): ?' \
+  -E 'kill -9 under load'
 
 # The Release build deploy/run.sh makes: GCC's -O3 warns where -O0 does not,
 # and warnings are errors.
