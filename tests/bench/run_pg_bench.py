@@ -32,6 +32,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -152,7 +153,7 @@ def instance(backtalk, database, temp, extra_args):
                           env=env, cwd=temp, program=[backtalk])
 
 
-def run_setup(name, databases, backtalk, bench_load, args, temp):
+def run_setup(databases, backtalk, bench_load, args, temp):
     """Starts one instance per database (behind nginx when there are
     several), drives the closed loop, stops everything; returns the result
     with the records dropped by every instance."""
@@ -165,9 +166,7 @@ def run_setup(name, databases, backtalk, bench_load, args, temp):
             servers.append(instance(backtalk, database, temp, extra_args))
         ports = [server.port for server in servers]
         if proxy_port:
-            prefix = os.path.join(temp, "nginx-" + name)
-            os.makedirs(prefix)
-            proxy = Nginx(prefix, proxy_port, ports)
+            proxy = Nginx(tempfile.mkdtemp(prefix="nginx-", dir=temp), proxy_port, ports)
         result = run_load(bench_load, proxy.port if proxy else ports[0], args.duration, args.warmup, ports)
         result["dropped"] = sum(store_counter(port, "dropped_total") for port in ports)
         return result
@@ -219,7 +218,7 @@ def main():
             shared = create_database(postgres, "two_%d" % round_number)
             setups["postgresql x2 + nginx"] = [shared, shared]
             for name, databases in setups.items():
-                result = run_setup(name.replace(" ", "_"), databases, backtalk, bench_load, args, temp.path)
+                result = run_setup(databases, backtalk, bench_load, args, temp.path)
                 results[name].append(result)
                 print("round %d of %d, %s: %s" % (round_number, args.rounds, name, describe(result)), flush=True)
     finally:
