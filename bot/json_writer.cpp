@@ -8,16 +8,40 @@ namespace backtalk {
 
 namespace {
 
-// Valid UTF-8 with no byte that JSON escapes (control characters, the
-// quote, the backslash) goes in as it is.
-bool plain(std::string_view text) {
-    bool ascii = true;
+bool valid_utf8(std::string_view text) {
     for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || c == '"' || c == '\\') return false;
-        ascii = ascii && byte < 0x80;
+        if (static_cast<unsigned char>(c) >= 0x80) return utf8::count_code_points(text).has_value();
     }
-    return ascii || utf8::count_code_points(text).has_value();
+    return true;
+}
+
+// As nlohmann escapes (ensure_ascii off): the quote, the backslash and the
+// control characters, those with a short form in it; runs between escapes
+// are appended whole.
+void append_escaped(std::string& out, std::string_view text) {
+    std::size_t unwritten = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+        out.append(text.data() + unwritten, i - unwritten);
+        unwritten = i + 1;
+        switch (byte) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default: {
+                static constexpr char hex[] = "0123456789abcdef";
+                out += "\\u00";
+                out += hex[byte >> 4];
+                out += hex[byte & 0xf];
+            }
+        }
+    }
+    out.append(text.data() + unwritten, text.size() - unwritten);
 }
 
 }  // namespace
@@ -38,12 +62,12 @@ void JsonWriter::plain_key(std::string_view name) {
 
 void JsonWriter::string(std::string_view text) {
     separate();
-    if (plain(text)) {
+    if (valid_utf8(text)) {
         out_ += '"';
-        out_ += text;
+        append_escaped(out_, text);
         out_ += '"';
     } else {
-        // Escapes and invalid UTF-8: let nlohmann write it, exactly as before.
+        // Invalid UTF-8: nlohmann replaces it (U+FFFD), as it always did.
         out_ += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
 }

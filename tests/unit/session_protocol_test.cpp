@@ -267,6 +267,7 @@ TEST_CASE("protocol: reply JSON is byte for byte the reference, escapes and bad 
         "Plain text, 7/10 pain.",
         "Quotes \"here\" and a back\\slash",
         "Lines\nand\ttabs\r and \x01 \x1f control, \x7f delete",
+        "\b backspace, \f form feed, \x1b escape",
         "caf\xc3\xa9, \xe2\x80\x94 dash, \xf0\x9f\x98\x80 emoji",
         "bad \xff" " byte and a cut \xe2\x80 sequence",
     };
