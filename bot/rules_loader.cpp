@@ -51,7 +51,7 @@ const char* const required_texts[] = {
     "questions_left_none", "group_one_at_a_time", "group_which", "group_others", "correction_confirm", "correction_change", "advice_stands", "correction_unclear", "correction_applied", "correction_kept", "is_serious_during", "stretch_safe_during", "scans", "maternity", "count_general",
     "is_serious_emergency", "is_serious_urgent", "is_serious_gp_soon", "is_serious_self_care",
     "stretch_safe_emergency", "stretch_safe_urgent", "stretch_safe_gp_soon", "stretch_safe_self_care",
-    "delay_emergency", "delay_urgent", "delay_gp_soon", "delay_self_care",
+    "delay_emergency", "delay_urgent", "delay_gp_soon", "delay_self_care", "why_now_emergency", "why_now_urgent",
     "what_happens_emergency", "what_happens_urgent", "what_happens_gp_soon", "what_happens_self_care",
     "medicines_emergency", "medicines_urgent",   "unanswered_moving_on", "answer_not_understood", "question_not_understood"};
 
@@ -900,6 +900,22 @@ private:
         }
     }
 
+    // Wording for one cause at one level, <text>_<level>_<cause>
+    // ("what_happens_emergency_aortic"), names a known cause.
+    void check_cause_texts(const RuleSet& r) {
+        std::set<std::string> keys;
+        for (const auto& [key, value] : r.texts) keys.insert(key);
+        for (const auto& key : keys) {
+            for (const Level level : {Level::emergency, Level::urgent, Level::gp_soon, Level::self_care}) {
+                const std::string middle = "_" + std::string(to_string(level)) + "_";
+                const auto at_level = key.find(middle);
+                if (at_level == std::string::npos || !keys.count(key.substr(0, at_level + middle.size() - 1))) continue;
+                const std::string cause = key.substr(at_level + middle.size());
+                if (!r.causes.count(cause)) error(join("texts", key), "unknown cause \"" + cause + "\" (wording for one cause is <text>_<level>_<cause>)");
+            }
+        }
+    }
+
     void load_texts(RuleSet& r, const json& doc) {
         file_ = "texts.json";
         if (const json* texts = field(doc, "", "texts", json::value_t::object)) {
@@ -914,6 +930,7 @@ private:
         for (const char* key : required_texts) {
             if (!r.texts.count(key)) error(join("texts", key), "is missing");
         }
+        check_cause_texts(r);
         for (const char* key : required_channel_texts) {
             if (!r.texts.count(key)) error(join("texts", key), "is missing");
         }

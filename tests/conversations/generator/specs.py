@@ -566,6 +566,21 @@ pharmacist; pregnancy names the maternity unit too; thanks fit the level.
 """, ["> sudden back pain and I can't feel anything down there when I wipe"],
   after=["> I'll wait till Monday", "> should I take an aspirin first?", "> I'm 20 weeks pregnant", "> thanks"])
 
+t("listen_after_advice_per_cause", """
+After the advice, what happens next and why not to wait are told for the cause
+behind it: for a possible problem with the aorta, the scan of the main blood
+vessel and how fast it can turn dangerous, not the nerve examination of cauda
+equina; medicines go to the call handler.
+""", ["> sudden tearing pain in my back going through to my chest, I feel faint"],
+  after=["> what will they do at the hospital?", "> I'd rather wait till my wife gets home", "> should I take an aspirin?"])
+
+t("listen_after_urgent_advice_per_cause", """
+After "see a doctor today" for a possible kidney infection: what the doctor
+will do (a urine test, antibiotics) and why it should not wait.
+""", ["> pain in my right side under the ribs and my back, burning when I pee and I've got a temperature"],
+  answers={"age": "> 29"},
+  after=["> what will the doctor do?", "> can it wait till Monday?"])
+
 t("listen_after_self_care_advice", """
 After self-care advice: whether a scan is needed, what the cause means, the
 bot's nature, thanks; a new red flag still raises the level.
