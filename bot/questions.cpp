@@ -167,8 +167,9 @@ void Turn::ask_group(const Group& group, std::vector<std::string> covers) {
         buttons.insert(buttons.end(), r_.which_replies.begin(), r_.which_replies.end());
         reply = plain(r_.text("group_which"), std::move(buttons));
     } else {
-        // Asked again after a sign was named: the others, said so.
-        std::string text = asked_before && !again ? r_.text("group_others") : group.intro;
+        // Asked again after a sign was named or denied: the others, said so.
+        const bool others = asked_before && !again && covers.size() < group.covers.size();
+        std::string text = others ? r_.text("group_others") : group.intro;
         for (const auto& id : covers) text += "\n- " + r_.topic(id)->title;
         reply = plain(std::move(text), r_.group_replies);
     }

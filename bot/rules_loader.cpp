@@ -168,6 +168,13 @@ std::string Loader::text_of(const json& object, const std::string& path, const c
     return v ? v->get<std::string>() : std::string();
 }
 
+void Loader::only_fields(const json& object, const std::string& path, const std::vector<std::string>& known) {
+    if (!object.is_object()) return;
+    for (const auto& [key, value] : object.items()) {
+        if (std::find(known.begin(), known.end(), key) == known.end()) error(join(path, key), "unknown field");
+    }
+}
+
 std::vector<std::string> Loader::strings_of(const json& object, const std::string& path, const char* key, bool required) {
     std::vector<std::string> out;
     const json* v = field(object, path, key, json::value_t::array, required);

@@ -54,6 +54,9 @@ private:
     static const char* type_name(json::value_t type);
     std::string text_of(const json& object, const std::string& path, const char* key, bool required = true);
     std::vector<std::string> strings_of(const json& object, const std::string& path, const char* key, bool required = true);
+    // A field outside `known` is a mistake (a misspelt "detect_vague" would
+    // silently drop its patterns): each is reported.
+    void only_fields(const json& object, const std::string& path, const std::vector<std::string>& known);
 
     void load_meta(RuleSet& r, const json& doc);
 

@@ -24,6 +24,9 @@ void Loader::load_topics(RuleSet& r, const json& doc) {
             error(path, "must be an object");
             continue;
         }
+        only_fields(spec, path, {"kind", "safety", "title", "label", "question", "why", "counts", "unanswered", "reprompts", "unit",
+                                 "options", "ask_if", "follow_up", "detect", "detect_vague", "detect_when_asked", "deny",
+                                 "deny_when_asked", "lookalikes", "time", "conditional_counts", "others_count", "complaint"});
         Topic t;
         t.id = id;
         const std::string kind = text_of(spec, path, "kind");
@@ -47,6 +50,7 @@ void Loader::load_topics(RuleSet& r, const json& doc) {
         if (t.reprompts.empty()) error(join(path, "reprompts"), "needs at least one reprompt");
         t.detect = patterns_of(r, spec, path, "detect");
         t.deny = patterns_of(r, spec, path, "deny");
+        t.lookalikes = patterns_of(r, spec, path, "lookalikes");
         t.detect_when_asked = patterns_of(r, spec, path, "detect_when_asked");
         t.detect_vague = patterns_of(r, spec, path, "detect_vague");
         t.deny_when_asked = patterns_of(r, spec, path, "deny_when_asked");
@@ -116,11 +120,14 @@ void Loader::load_facts(RuleSet& r, const json& doc) {
     for (const auto& [id, spec] : facts->items()) {
         const std::string path = join("facts", id);
         if (r.topic(id)) error(path, "\"" + id + "\" is already a topic");
+        only_fields(spec, path, {"title", "asked_by", "detect", "deny", "lookalikes", "implies", "time", "conditional_counts",
+                                 "others_count", "complaint"});
         Fact f;
         f.id = id;
         f.title = text_of(spec, path, "title");
         f.detect = patterns_of(r, spec, path, "detect");
         f.deny = patterns_of(r, spec, path, "deny");
+        f.lookalikes = patterns_of(r, spec, path, "lookalikes");
         if (f.detect.empty()) error(join(path, "detect"), "needs at least one pattern");
         f.implies = implies_of(spec, path);
         f.mentions = mention_policy(spec, path);

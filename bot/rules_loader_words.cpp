@@ -137,7 +137,7 @@ void Loader::collect_pattern_words(RuleSet& r, const std::map<std::string, json>
             for (const auto& [k, v] : node.items()) walk(v, k);
         } else if (node.is_array()) {
             for (const auto& v : node) walk(v, key);
-        } else if (node.is_string() && (key == "detect" || key == "deny" || key == "detect_when_asked" || key == "detect_vague" || key == "deny_when_asked" || key == "patterns" || key == "yes" ||
+        } else if (node.is_string() && (key == "detect" || key == "deny" || key == "lookalikes" || key == "detect_when_asked" || key == "detect_vague" || key == "deny_when_asked" || key == "patterns" || key == "yes" ||
                                         key == "no" || key == "unsure")) {
             for (const auto& w : phrase_words(r.lexicon, node.get<std::string>())) {
                 if (w.empty() || w[0] == '~' || w.back() == '*' || w == "#") continue;
@@ -330,6 +330,7 @@ void Loader::build_pattern_index(RuleSet& r) {
     for (std::size_t t = 0; t < r.topics.size(); ++t) {
         for (const auto& p : r.topics[t].detect) add(p, PatternOwner::topic_yes, t, 0);
         for (const auto& p : r.topics[t].deny) add(p, PatternOwner::topic_no, t, 0);
+        for (const auto& p : r.topics[t].lookalikes) add(p, PatternOwner::topic_lookalike, t, 0);
         for (const auto& p : r.topics[t].detect_when_asked) add(p, PatternOwner::topic_yes_when_asked, t, 0);
         for (const auto& p : r.topics[t].detect_vague) add(p, PatternOwner::topic_vague, t, 0);
         for (const auto& p : r.topics[t].deny_when_asked) add(p, PatternOwner::topic_no_when_asked, t, 0);
@@ -343,6 +344,7 @@ void Loader::build_pattern_index(RuleSet& r) {
     for (std::size_t f = 0; f < r.facts.size(); ++f) {
         for (const auto& p : r.facts[f].detect) add(p, PatternOwner::fact_yes, f, 0);
         for (const auto& p : r.facts[f].deny) add(p, PatternOwner::fact_no, f, 0);
+        for (const auto& p : r.facts[f].lookalikes) add(p, PatternOwner::fact_lookalike, f, 0);
     }
     for (std::size_t i = 0; i < r.intents.size(); ++i) {
         for (const auto& p : r.intents[i].patterns) add(p, PatternOwner::intent, i, 0);

@@ -197,6 +197,20 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                (denial == PatternOwner::option_no && mention == PatternOwner::option);
     };
     std::vector<char> dropped(hits.size(), 0);
+    // A lookalike ("tearing up the carpet") cancels the mention it overlaps and says nothing itself.
+    const auto is_lookalike = [](const Hit& hit) {
+        return hit.ref->owner == PatternOwner::topic_lookalike || hit.ref->owner == PatternOwner::fact_lookalike;
+    };
+    for (std::size_t a = 0; a < hits.size(); ++a) {
+        if (!is_lookalike(hits[a])) continue;
+        const bool fact = hits[a].ref->owner == PatternOwner::fact_lookalike;
+        for (std::size_t b = 0; b < hits.size(); ++b) {
+            const PatternOwner o = hits[b].ref->owner;
+            const bool mention = fact ? o == PatternOwner::fact_yes
+                                      : o == PatternOwner::topic_yes || o == PatternOwner::topic_yes_when_asked || o == PatternOwner::topic_vague;
+            if (mention && hits[b].ref->index == hits[a].ref->index && overlaps(hits[a], hits[b])) dropped[b] = 1;
+        }
+    }
     for (std::size_t a = 0; a < hits.size(); ++a) {
         if (!is_denial(hits[a])) continue;
         for (std::size_t b = 0; b < hits.size(); ++b) {
@@ -393,6 +407,8 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 }
                 break;
             case PatternOwner::definition:
+            case PatternOwner::topic_lookalike:
+            case PatternOwner::fact_lookalike:
                 break;
             case PatternOwner::answer:
                 if (has(hit.context, Context::question)) {

@@ -463,3 +463,23 @@ TEST_CASE("validator: wording for one cause at one level names a known cause") {
 
 }  // namespace
 }  // namespace backtalk
+
+namespace backtalk {
+namespace {
+
+TEST_CASE("validator: a misspelt field of a topic or fact is reported, never silently ignored") {
+    auto files = test::rule_files();
+    test::edit_json(files, "topics.json", [](nlohmann::json& topics) {
+        topics["topics"]["tearing_pain"]["detect_vagu"] = topics["topics"]["tearing_pain"]["detect_vague"];
+    });
+    test::edit_json(files, "facts.json", [](nlohmann::json& facts) { facts["facts"]["faint"]["lookalike"] = nlohmann::json::array(); });
+    const RuleLoad load = compile_rules(files, "rules/en");
+    REQUIRE_FALSE(load.rules);
+    std::vector<std::string> errors;
+    for (const auto& e : load.errors) errors.push_back(e.to_string());
+    CHECK(errors == std::vector<std::string>{"rules/en/topics.json: topics.tearing_pain.detect_vagu: unknown field",
+                                             "rules/en/facts.json: facts.faint.lookalike: unknown field"});
+}
+
+}  // namespace
+}  // namespace backtalk
