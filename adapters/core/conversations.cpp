@@ -201,6 +201,34 @@ struct ConversationService::Impl {
         conversation.version = stored->version;
     }
 
+    // With a shared store, another instance may have moved the session on
+    // since this one read it: true, with the stored session in its place (or
+    // the conversation forgotten, if it was erased), if so. A write would
+    // notice (commit), but an answer that writes nothing (bad_choice, a
+    // conversation that looks expired, the buttons on offer) must be checked
+    // here, or it is given on a stale session.
+    bool moved_on(LiveConversation& conversation, const std::string& id) {
+        // Version 0: not stored yet, so no other instance knows it.
+        if (!store || !store->shared() || conversation.version == 0) return false;
+        std::optional<store::VersionedSession> stored = store->load_versioned_session(id);
+        if (!stored) {
+            conversation.forgotten = true;
+            return true;
+        }
+        if (stored->version == conversation.version) return false;
+        conversation.session = std::make_shared<const Session>(std::move(stored->session));
+        conversation.version = stored->version;
+        return true;
+    }
+
+    // Whether a conversation whose turn lock is held can go on: not forgotten
+    // and not expired, as stored.
+    bool can_go_on(LiveConversation& conversation, const std::string& id, std::int64_t now) {
+        if (conversation.forgotten) return false;
+        return !expired(*conversation.session, now) ||
+               (moved_on(conversation, id) && !conversation.forgotten && !expired(*conversation.session, now));
+    }
+
     void log_turn(const std::string& id, const ChannelInfo& channel, const TurnRecord& turn,
                   const std::vector<OutObject>& out, const SharedSession& after_shared, bool session_changed,
                   std::uint64_t session_version, std::int64_t now, SteadyClock::time_point started) {
@@ -328,7 +356,12 @@ struct ConversationService::Impl {
             }
             turn.notes = std::move(result.notes);
             if (result.error) {
-                // bad_choice and the like change nothing.
+                // bad_choice and the like change nothing, unless it was the
+                // session that was out of date.
+                if (attempt < max_turn_attempts && moved_on(conversation, id)) {
+                    if (conversation.forgotten) throw store::StoreUnavailable("session " + id + " is gone");
+                    continue;
+                }
                 out.emplace_back(worded_error(current.rules(), result.error->code));
                 log_turn(id, channel, turn, out, conversation.session, false, conversation.version, now, started);
                 return;
@@ -354,7 +387,7 @@ struct ConversationService::Impl {
         const TurnRecord turn{"start", "", nullptr, {}, true};
         if (auto conversation = find(request.session, now)) {
             std::lock_guard turn_lock(conversation->mutex);
-            for (int attempt = 1; !conversation->forgotten && !expired(*conversation->session, now); ++attempt) {
+            for (int attempt = 1; can_go_on(*conversation, request.session, now); ++attempt) {
                 TurnResult result = current.resume(*conversation->session, now);
                 TurnRecord resumed = turn;
                 resumed.before = conversation->session;
@@ -413,7 +446,7 @@ struct ConversationService::Impl {
         }
         if (auto conversation = find(session_id, now)) {
             std::unique_lock turn_lock(conversation->mutex);
-            if (!conversation->forgotten && !expired(*conversation->session, now)) {
+            if (can_go_on(*conversation, session_id, now)) {
                 std::vector<OutObject> out;
                 step(*conversation, session_id, object, channel, *current, now, started, out);
                 return out;
@@ -609,7 +642,9 @@ OfferedChoices ConversationService::offered(const std::string& session_id) {
     const auto conversation = impl_->find(session_id, now);
     if (!conversation) return {};
     std::lock_guard turn_lock(conversation->mutex);
-    if (conversation->forgotten || impl_->expired(*conversation->session, now)) return {};
+    // The buttons as stored: another instance may have moved the conversation on.
+    impl_->moved_on(*conversation, session_id);
+    if (!impl_->can_go_on(*conversation, session_id, now)) return {};
     return {conversation->session->offered, conversation->session->asking};
 }
 
