@@ -265,6 +265,10 @@ public:
     // the caller's thread with a connection of its own.
     void backup_to(const std::filesystem::path& target);
 
+    // Not ok while writes fail, the queue is nearly full, or the latest read
+    // or session commit failed (the database cannot be reached); in that
+    // case it has the reader thread try the database again, so it recovers
+    // without waiting for a turn. Never waits on the database.
     StoreHealth health() const;
     // True while two batches (at most half the capacity) are waiting and the
     // database takes writes: the writer is merely behind, and callers that
