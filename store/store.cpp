@@ -348,6 +348,20 @@ std::optional<std::string> Store::binding(const std::string& scope, const std::s
     return value;
 }
 
+std::optional<std::string> Store::claim_binding(const std::string& scope, const std::string& key,
+                                               const std::string& value, std::int64_t now_ms) {
+    std::optional<std::string> taken;
+    try {
+        taken = impl_->backend->claim_binding(scope, key, value, now_ms);
+    } catch (const std::logic_error&) {
+        throw;
+    } catch (const std::exception& error) {
+        throw impl_->note_unreachable("claiming a binding: " + std::string(error.what()));
+    }
+    impl_->note_reachable();
+    return taken;
+}
+
 std::unique_ptr<review::ReviewReader> Store::review() { return impl_->backend->review(); }
 
 std::vector<std::string> Store::binding_values(const std::string& scope) {

@@ -227,6 +227,16 @@ public:
     std::optional<std::uint64_t> commit_session(const std::string& id, const Session& session, std::int64_t now_ms,
                                                 std::uint64_t expected_version);
 
+    // Takes `key` in `scope` for this instance, writing `value` there, unless
+    // it is taken already (by any instance): nothing when this call took it,
+    // else the value there. Atomic in the database and committed before it
+    // returns, so two instances never both take one key (a Telegram update,
+    // a REST message_id). StoreUnavailable when the database cannot be
+    // written. Shared stores only (std::logic_error otherwise); on the
+    // caller's thread, like commit_session. set_binding replaces the value.
+    std::optional<std::string> claim_binding(const std::string& scope, const std::string& key,
+                                             const std::string& value, std::int64_t now_ms);
+
     // Review queries on a read-only view of what is committed, opened for
     // the caller (a long export never holds up session loads). Throws when
     // the database cannot be opened.

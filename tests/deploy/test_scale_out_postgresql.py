@@ -119,6 +119,44 @@ class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
         logged = self.incoming_texts(session, second, 3)
         self.assertEqual(sorted(logged), sorted([""] + texts), "turns lost or doubled")
 
+    def test_one_message_id_posted_to_both_instances_at_once_is_one_turn(self):
+        """A client's retry that reaches the other instance while the first
+        is still at it: the message_id is claimed in the database, so the
+        turn runs once; the other instance replays its answer or asks for
+        the message again, and the retry then gets the same answer."""
+        ports = self.site.ports()
+        session = self.chat({}, port=ports[0])["session"]
+        body = json.dumps({"session": session, "text": support.COMPLAINT, "message_id": uuid.uuid4().hex}).encode()
+        answers = [None, None]
+        barrier = threading.Barrier(2)
+
+        def send(index):
+            barrier.wait()
+            answers[index] = support.http_request(ports[index], "POST", "/api/v1/chat", "127.0.0.1", body=body)
+
+        threads = [threading.Thread(target=send, args=(index,)) for index in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        turn_bodies = []
+        for index, answer in enumerate(answers):
+            self.assertIsNotNone(answer)
+            status, _, text = answer
+            deadline = time.monotonic() + 15
+            while status == 503:
+                self.assertIn(b'"unavailable"', text)
+                self.assertLess(time.monotonic(), deadline, "still being answered after 15 s")
+                time.sleep(0.1)
+                status, _, text = support.http_request(ports[index], "POST", "/api/v1/chat", "127.0.0.1", body=body)
+            self.assertEqual(status, 200, text)
+            turn_bodies.append(text)
+        self.assertEqual(turn_bodies[0], turn_bodies[1], "the two instances gave different answers")
+        # The start (no text) and the message, once.
+        time.sleep(0.5)  # log rows follow in batches: a second turn's would be in by now
+        logged = self.incoming_texts(session, ports[1], 2)
+        self.assertEqual(sorted(logged), sorted(["", support.COMPLAINT]), "the turn ran twice")
+
     def test_a_conversation_carries_on_through_the_other_instance_after_kill_9(self):
         first = self.site.instances[0]
         ws = support.WebSocket(first.port, "127.0.0.1", origin="http://127.0.0.1:%d" % first.port)
