@@ -20,4 +20,8 @@ std::optional<std::string> StoreBackend::claim_binding(const std::string&, const
     throw std::logic_error("keys are claimed in the database only in a store several instances share");
 }
 
+std::size_t StoreBackend::forget_claims_before(const std::string&, std::int64_t) {
+    throw std::logic_error("keys are claimed in the database only in a store several instances share");
+}
+
 }  // namespace backtalk::store::detail

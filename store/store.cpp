@@ -362,6 +362,16 @@ std::optional<std::string> Store::claim_binding(const std::string& scope, const 
     return taken;
 }
 
+std::size_t Store::forget_claims_before(const std::string& scope, std::int64_t cutoff_ms) {
+    try {
+        return impl_->backend->forget_claims_before(scope, cutoff_ms);
+    } catch (const std::logic_error&) {
+        throw;
+    } catch (const std::exception& error) {
+        throw impl_->note_unreachable("forgetting old claims: " + std::string(error.what()));
+    }
+}
+
 std::unique_ptr<review::ReviewReader> Store::review() { return impl_->backend->review(); }
 
 std::vector<std::string> Store::binding_values(const std::string& scope) {

@@ -236,6 +236,10 @@ public:
     // caller's thread, like commit_session. set_binding replaces the value.
     std::optional<std::string> claim_binding(const std::string& scope, const std::string& key,
                                              const std::string& value, std::int64_t now_ms);
+    // Removes the keys of `scope` last written before `cutoff_ms`, so that
+    // claims (one row each) do not pile up; how many. Shared stores only, on
+    // the caller's thread, like claim_binding.
+    std::size_t forget_claims_before(const std::string& scope, std::int64_t cutoff_ms);
 
     // Review queries on a read-only view of what is committed, opened for
     // the caller (a long export never holds up session loads). Throws when

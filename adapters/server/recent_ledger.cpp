@@ -92,6 +92,16 @@ std::optional<std::string> RecentLedger::claim(const std::string& key, const std
         write_through(key, entry);
         return std::nullopt;
     }
+    bool clean_up = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (++claims_since_cleanup_ >= std::clamp<std::size_t>(options_.capacity / 10, 1, 1000)) {
+            claims_since_cleanup_ = 0;
+            clean_up = true;
+        }
+    }
+    // Before the claim: if the database fails, nothing is claimed.
+    if (clean_up) store_->forget_claims_before(options_.scope, now_ms - options_.retention.count());
     // Outside the lock: the database may take a while, and only it decides.
     std::optional<std::string> taken = store_->claim_binding(options_.scope, key, value, now_ms);
     // Only our own keys are remembered: another instance's value may still

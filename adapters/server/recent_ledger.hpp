@@ -8,7 +8,8 @@
 //
 // On a store several instances share (PostgreSQL) a key is claimed in the
 // database instead, one row per key, so that two instances never both take
-// it: memory then only saves asking again.
+// it: memory then only saves asking again. Rows older than `retention` are
+// removed every `capacity / 10` claims (at least every 1000).
 #pragma once
 
 #include <chrono>
@@ -72,6 +73,7 @@ private:
 
     store::Store* store_;
     bool shared_ = false;
+    std::size_t claims_since_cleanup_ = 0;  // shared only
     const RecentLedgerOptions options_;
     mutable std::mutex mutex_;
     std::unordered_map<std::string, Entry> entries_;

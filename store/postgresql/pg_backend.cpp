@@ -155,6 +155,14 @@ std::optional<std::string> PgBackend::claim_binding(const std::string& scope, co
     });
 }
 
+std::size_t PgBackend::forget_claims_before(const std::string& scope, std::int64_t cutoff_ms) {
+    return with_reader([&](PgConnection& connection) {
+        return static_cast<std::size_t>(
+            connection.exec("DELETE FROM bindings WHERE scope = $1 AND updated < $2", {scope, std::to_string(cutoff_ms)})
+                .affected());
+    });
+}
+
 std::vector<std::string> PgBackend::binding_values(const std::string& scope) {
     return with_reader([&](PgConnection& connection) {
         const PgResult result = connection.exec("SELECT value FROM bindings WHERE scope = $1", {scope});

@@ -247,3 +247,14 @@ TEST_CASE("thousands of jobs queued behind one that finishes late run without de
     CHECK(ran == 100000);
     CHECK(runner.busy_keys() == 0);
 }
+
+TEST_CASE("a ledger on PostgreSQL removes its claims older than the retention as it goes") {
+    TempDir dir;
+    Store store(postgresql_store(dir, "ledger_cleanup"));
+    RecentLedger ledger(&store, {"telegram_update", 10, std::chrono::hours(1)}, 0);
+    CHECK_FALSE(ledger.claim("old", "", 0));
+    // Every tenth of the capacity (one claim here), the rows past the hour go.
+    CHECK_FALSE(ledger.claim("new", "", 2 * hour_ms));
+    CHECK(rows_in_scope(store, "telegram_update") == 1);
+    CHECK_FALSE(ledger.claim("old", "", 2 * hour_ms));
+}
