@@ -20,6 +20,7 @@ from scale_out_site import TwoInstancesTestCase
 
 
 ADMIN_TOKEN = "scale-out-admin-token-" + uuid.uuid4().hex
+TELEGRAM_SECRET = "scale-out-telegram-secret-" + uuid.uuid4().hex
 
 
 class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
@@ -35,11 +36,25 @@ class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
         return self.postgres.url()
 
     def instance_args(self):
-        token_file = self.temp.join("admin-token")
-        if not os.path.exists(token_file):
-            with open(token_file, "w") as out:
-                out.write(ADMIN_TOKEN)
-        return ["--admin-token-file", token_file]
+        files = {"admin-token": ADMIN_TOKEN, "telegram-secret": TELEGRAM_SECRET, "telegram-token": "123:scale-out"}
+        for name, text in files.items():
+            with open(self.temp.join(name), "w") as out:
+                out.write(text)
+        # Nothing listens at the Bot API base: a turn answered in the
+        # webhook's own answer needs none, and that is all these tests use.
+        return ["--admin-token-file", self.temp.join("admin-token"),
+                "--telegram-secret-file", self.temp.join("telegram-secret"),
+                "--telegram-token-file", self.temp.join("telegram-token"),
+                "--telegram-api-base", "http://127.0.0.1:%d" % support.free_port()]
+
+    def metric(self, port, line_start):
+        """The value of the /metrics line that starts with `line_start`, 0
+        when there is none."""
+        _, _, body = support.http_get(port, "/metrics", "127.0.0.1")
+        for line in body.decode().splitlines():
+            if line.startswith(line_start):
+                return float(line.split()[-1])
+        return 0.0
 
     def chat(self, body, port=None):
         """One REST turn through nginx, or straight to the instance on
@@ -156,6 +171,34 @@ class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
         time.sleep(0.5)  # log rows follow in batches: a second turn's would be in by now
         logged = self.incoming_texts(session, ports[1], 2)
         self.assertEqual(sorted(logged), sorted(["", support.COMPLAINT]), "the turn ran twice")
+
+    def test_one_telegram_update_delivered_to_both_instances_at_once_is_handled_once(self):
+        """Telegram retries an update whose answer it did not get, and the
+        retry may reach the other instance while the first is still at it:
+        the update id is claimed in the database, so one turn in all."""
+        ports = self.site.ports()
+        update = {"update_id": 700001, "message": {"message_id": 1, "date": int(time.time()),
+                                                   "chat": {"id": 4242, "type": "private"},
+                                                   "from": {"id": 4242, "is_bot": False, "first_name": "P"},
+                                                   "text": support.COMPLAINT}}
+        body = json.dumps(update).encode()
+        statuses = [None, None]
+        barrier = threading.Barrier(2)
+
+        def deliver(index):
+            barrier.wait()
+            statuses[index] = support.http_request(ports[index], "POST", "/telegram/webhook", "127.0.0.1", body=body,
+                                                   extra_headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})[0]
+
+        threads = [threading.Thread(target=deliver, args=(index,)) for index in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual(statuses, [200, 200])
+        turns = sum(self.metric(port, 'backtalk_turns_total{channel="telegram"}') for port in ports)
+        duplicates = sum(self.metric(port, "backtalk_telegram_duplicates_total") for port in ports)
+        self.assertEqual((turns, duplicates), (1, 1), "turns and duplicates over both instances")
 
     def test_a_conversation_carries_on_through_the_other_instance_after_kill_9(self):
         first = self.site.instances[0]
