@@ -85,11 +85,10 @@ std::optional<std::string> RecentLedger::claim(const std::string& key, const std
                                                std::int64_t now_ms) {
     if (auto known = find(key, now_ms)) return known;
     if (!shared_) {
+        // Memory only: what a restart must know, replace() writes.
         std::lock_guard lock(mutex_);
-        const Entry entry{value, now_ms, next_sequence_};
-        if (!remember(key, entry, now_ms)) return entries_.at(key).value;
+        if (!remember(key, Entry{value, now_ms, next_sequence_}, now_ms)) return entries_.at(key).value;
         ++next_sequence_;
-        write_through(key, entry);
         return std::nullopt;
     }
     bool clean_up = false;

@@ -49,8 +49,10 @@ public:
     bool insert(const std::string& key, const std::string& value, std::int64_t now_ms);
     // Takes `key` for this instance with `value`: nothing when it is ours
     // now; the value it has when it was taken before, here or (asks_store)
-    // by another instance. Throws store::StoreUnavailable when the database
-    // cannot be asked.
+    // by another instance. Without a shared store the claim stays in memory
+    // (one process takes all its keys; a crash before replace() leaves the
+    // key free for a retry). Throws store::StoreUnavailable when the
+    // database cannot be asked.
     std::optional<std::string> claim(const std::string& key, const std::string& value, std::int64_t now_ms);
     // Gives a key this instance holds its final value (a REST answer once
     // the turn is done), here and in the store.
