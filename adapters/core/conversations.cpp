@@ -1,5 +1,6 @@
 #include "adapters/core/conversations.hpp"
 
+#include "adapters/core/turn_log.hpp"
 #include "adapters/core/wording.hpp"
 #include "bot/overloaded.hpp"
 #include "bot/ruleset.hpp"
@@ -32,8 +33,6 @@ constexpr std::int64_t max_sweep_interval_ms = 60'000;
 // this only bounds how long one turn waits behind a busy conversation.
 constexpr int max_turn_attempts = 10;
 
-using SharedSession = std::shared_ptr<const Session>;
-
 // One live conversation. Its mutex makes two turns of the same conversation
 // run one after the other, logging included, so the log keeps their order.
 // The session is immutable and shared: a turn replaces it, and the store's
@@ -46,29 +45,6 @@ struct LiveConversation {
     std::uint64_t version = 0;
     bool forgotten = false;  // removed from the table; a turn must not continue it
 };
-
-// What a turn did, for the log.
-struct TurnRecord {
-    std::string kind;  // of the inbound object
-    std::string text;
-    SharedSession before;  // null for a new conversation
-    TurnNotes notes;
-    bool understood_default = false;
-};
-
-std::string inbound_kind(const protocol::ClientObject& object) {
-    return std::visit(Overloaded{[](const protocol::Start&) { return std::string("start"); },
-                                 [](const protocol::Message&) { return std::string("message"); },
-                                 [](const protocol::Choice&) { return std::string("choice"); }},
-                      object);
-}
-
-std::string inbound_text(const protocol::ClientObject& object) {
-    return std::visit(Overloaded{[](const protocol::Start&) { return std::string(); },
-                                 [](const protocol::Message& message) { return message.text; },
-                                 [](const protocol::Choice& choice) { return choice.id; }},
-                      object);
-}
 
 // At most `limit` bytes, cut on a UTF-8 character boundary.
 std::string utf8_prefix(std::string_view text, std::size_t limit) {
@@ -230,87 +206,14 @@ struct ConversationService::Impl {
     }
 
     void log_turn(const std::string& id, const ChannelInfo& channel, const TurnRecord& turn,
-                  const std::vector<OutObject>& out, const SharedSession& after_shared, bool session_changed,
+                  const std::vector<OutObject>& out, const SharedSession& after, bool session_changed,
                   std::uint64_t session_version, std::int64_t now, SteadyClock::time_point started) {
         if (!store) return;
-        const Session& after = *after_shared;
         const std::int64_t processing_us =
             std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count();
-        const std::string& rules_version = after.rules_version;
-
-        store::TurnLog logged;
-        logged.now_ms = now;
         // A shared store has the session already (commit).
-        if (session_changed && !store->shared()) logged.session = after_shared;
-        store::ConversationRecord& conversation = logged.conversation;
-        conversation.id = id;
-        conversation.channel = channel.channel;
-        conversation.user_hash = channel.user_hash;
-        conversation.started_ms = after.started_ms;
-        conversation.last_activity_ms = now;
-        conversation.locale = after.locale;
-        conversation.outcome = after.triage;
-        conversation.turns = after.turns;
-        conversation.state = after.state;
-        conversation.asking = after.asking;
-        logged.messages.reserve(1 + out.size());
-
-        store::MessageRecord& inbound = logged.messages.emplace_back();
-        inbound.conversation = id;
-        inbound.time_ms = now;
-        inbound.direction = store::Direction::in;
-        inbound.kind = turn.kind;
-        inbound.text = turn.text;
-        inbound.intents = turn.notes.intents;
-        inbound.confidence = turn.notes.confidence;
-        inbound.understood = turn.notes.understood || turn.understood_default;
-        if (turn.before) {
-            inbound.state = turn.before->state;
-            inbound.asking = turn.before->asking;
-        }
-        inbound.rules_version = rules_version;
-        inbound.channel = channel.channel;
-        inbound.processing_us = processing_us;
-        inbound.session_version = session_version;
-
-        for (const OutObject& object : out) {
-            store::MessageRecord& outbound = logged.messages.emplace_back();
-            outbound.conversation = id;
-            outbound.time_ms = now;
-            outbound.direction = store::Direction::out;
-            outbound.rules_version = rules_version;
-            outbound.channel = channel.channel;
-            outbound.processing_us = processing_us;
-            outbound.session_version = session_version;
-            std::visit(Overloaded{
-                           [&](const SessionOpened& opened) {
-                               outbound.kind = "session";
-                               outbound.text = opened.resumed ? "resumed" : "new";
-                               outbound.state = after.state;
-                           },
-                           [&](const Reply& reply) {
-                               outbound.kind = "reply";
-                               outbound.text = reply.text;
-                               outbound.state = reply.state;
-                               outbound.asking = reply.asking;
-                               outbound.triage = reply.triage;
-                           },
-                           [&](const protocol::Error& error) {
-                               outbound.kind = "error";
-                               outbound.text = error.message;
-                               outbound.code = error.code;
-                               outbound.state = after.state;
-                               outbound.asking = after.asking;
-                           },
-                       },
-                       object);
-        }
-        if (!turn.notes.basis.empty()) {
-            const auto advice = std::find_if(logged.messages.begin() + 1, logged.messages.end(),
-                                             [](const store::MessageRecord& record) { return record.triage.has_value(); });
-            (advice != logged.messages.end() ? *advice : logged.messages.front()).basis = turn.notes.basis;
-        }
-        store->log_turn(std::move(logged));
+        const bool with_session = session_changed && !store->shared();
+        store->log_turn(turn_log(id, channel, turn, out, after, with_session, session_version, now, processing_us));
     }
 
     // A conversation opened for a client that sent no (usable) start: the
