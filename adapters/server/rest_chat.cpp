@@ -26,6 +26,9 @@ using json = nlohmann::json;
 constexpr const char* answer_scope = "rest_answer";
 constexpr std::size_t max_session_bytes = 128;
 constexpr std::size_t max_message_id_bytes = 128;
+// A message_id taken this long ago without an answer was taken by an
+// instance that stopped: turns take milliseconds, and at most ten tries.
+constexpr std::int64_t abandoned_claim_ms = 120'000;
 
 std::int64_t wall_clock_ms() {
     using namespace std::chrono;
@@ -187,7 +190,8 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
                                    "REST requests answered again from their message_id, without a turn")) {
         // Listed at 0 from the start: the first refusal or server error is an
         // increase an alert can see.
-        for (const char* reason : {"bad_json", "signature", "content_type", "too_large", "message_id_reused"}) {
+        for (const char* reason :
+             {"bad_json", "signature", "content_type", "too_large", "message_id_reused", "message_id_abandoned"}) {
             rejected(reason);
         }
         for (const http::status status : {http::status::ok, http::status::service_unavailable,
@@ -296,7 +300,8 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
         if (!chat.message_id.empty()) {
             std::optional<std::string> stored;
             try {
-                stored = answers.claim(answer_key, dump(json{{"request", fingerprint}, {"pending", true}}),
+                stored = answers.claim(answer_key,
+                                       dump(json{{"request", fingerprint}, {"pending_since", wall_clock_ms()}}),
                                        wall_clock_ms());
             } catch (const store::StoreUnavailable&) {
                 return respond(unavailable(request, chat.session, "the database cannot be reached; send it again"));
@@ -348,9 +353,19 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
                            "this message_id was already used for a different message in this session"},
                           session);
         }
-        if (stored.value("pending", false)) {
-            // Taken by another instance, whose turn has not answered yet.
-            return unavailable(request, session, "this message_id is being answered right now; send it again");
+        if (stored.contains("pending_since")) {
+            // Taken by another instance, whose turn has not answered yet, or
+            // never will: it stopped between taking the message_id and
+            // answering, and a turn is never that slow.
+            if (wall_clock_ms() - stored.value("pending_since", std::int64_t{0}) < abandoned_claim_ms) {
+                return unavailable(request, session, "this message_id is being answered right now; send it again");
+            }
+            rejected("message_id_abandoned").add();
+            return refuse(request,
+                          {http::status::conflict, "conflict",
+                           "the server that took this message_id stopped before answering; send the message "
+                           "again with a new message_id"},
+                          session);
         }
         replays.add();
         const auto status = static_cast<http::status>(stored.value("status", 200u));

@@ -7,6 +7,7 @@ kill -9 of the first, and PostgreSQL restarted while both take turns.
 Run by hand:
 BACKTALK_BINARY=build/.../backtalk python3 tests/deploy/test_scale_out_postgresql.py"""
 
+import hashlib
 import json
 import os
 import threading
@@ -171,6 +172,27 @@ class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
         time.sleep(0.5)  # log rows follow in batches: a second turn's would be in by now
         logged = self.incoming_texts(session, ports[1], 2)
         self.assertEqual(sorted(logged), sorted(["", support.COMPLAINT]), "the turn ran twice")
+
+    def test_a_message_id_claimed_by_an_instance_that_never_answered(self):
+        """A message_id taken by an instance that was killed before it
+        answered (its claim, written here as that instance left it): a
+        retry is asked to wait while a turn could still be running, then to
+        send the message with a new message_id."""
+        port = self.site.ports()[0]
+        session = self.chat({}, port=port)["session"]
+        message_id = uuid.uuid4().hex
+        body = json.dumps({"session": session, "text": "about 3 days", "message_id": message_id}).encode()
+        fingerprint = hashlib.sha256(json.dumps({"text": "about 3 days", "type": "message"},
+                                                separators=(",", ":")).encode()).hexdigest()
+        key = hashlib.sha256((session + "\n" + message_id).encode()).hexdigest()
+        now_ms = int(time.time() * 1000)
+        for pending_since, status, words in [(now_ms, 503, b"being answered"), (now_ms - 180000, 409, b"new message_id")]:
+            claim = json.dumps({"pending_since": pending_since, "request": fingerprint})
+            self.postgres.sql("INSERT INTO bindings (scope, key, value, updated) VALUES ('rest_answer', '%s', '%s', %d) "
+                              "ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value" % (key, claim, now_ms))
+            answer = support.http_request(port, "POST", "/api/v1/chat", "127.0.0.1", body=body)
+            self.assertEqual(answer[0], status, answer)
+            self.assertIn(words, answer[2])
 
     def test_one_telegram_update_delivered_to_both_instances_at_once_is_handled_once(self):
         """Telegram retries an update whose answer it did not get, and the
