@@ -148,6 +148,9 @@ Use use_of(const MentionPolicy& policy, ContextSet context, bool about_someone_e
     if (has(context, Context::hypothetical) || has(context, Context::question)) return policy.red_flag ? Use::ask : Use::drop;
     if (has(context, Context::negated)) return Use::set;
     if (has(context, Context::conditional) && !policy.conditional_counts) return Use::drop;
+    // "A numb bum if I sit on hard bleachers": a red flag felt only in one
+    // situation may be harmless or the start of it; one direct question settles it.
+    if (has(context, Context::conditional) && policy.red_flag) return Use::confirm;
     if (has(context, Context::uncertain) && policy.red_flag) return Use::confirm;
     return Use::set;
 }
