@@ -13,4 +13,15 @@ std::optional<std::uint64_t> StoreBackend::commit_snapshot(const std::string&, c
     throw std::logic_error("sessions carry versions only in a store several instances share");
 }
 
+// One instance (SQLite) is the only one to claim keys: it remembers them
+// itself (adapters/server/recent_ledger.hpp).
+std::optional<std::string> StoreBackend::claim_binding(const std::string&, const std::string&, const std::string&,
+                                                       std::int64_t) {
+    throw std::logic_error("keys are claimed in the database only in a store several instances share");
+}
+
+std::size_t StoreBackend::forget_claims_before(const std::string&, std::int64_t) {
+    throw std::logic_error("keys are claimed in the database only in a store several instances share");
+}
+
 }  // namespace backtalk::store::detail
