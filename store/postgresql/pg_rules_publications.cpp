@@ -89,11 +89,11 @@ private:
                 // LISTEN before reading: a publication from here on is either
                 // in what we read or notified after it.
                 connection.exec(std::string("LISTEN ") + channel);
-                deliver_newest(connection);
                 listening_ = true;
                 if (reported_loss) options_.report("listening for rules publications again");
                 reported_loss = false;
                 delay = options_.retry;
+                deliver_newest(connection);
                 listen(connection);
             } catch (const std::exception& error) {
                 listening_ = false;

@@ -55,6 +55,16 @@ class PostgresServer:
             self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
             self.running = False
 
+    def session(self, database="postgres"):
+        """psql as the postgres user on `database`, running each statement
+        written to its stdin as it arrives: a connection that stays while it
+        changes what other connections may do. Close its stdin to end it."""
+        command = [os.path.join(BIN_DIR, "psql"), "-X", "-q", "-h", self.temp.path, "-p", str(self.port),
+                   "-U", "postgres", database]
+        if os.geteuid() == 0:
+            command = ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(command)]
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+
     def url(self, database="postgres"):
         return "postgresql://postgres@/%s?host=%s&port=%d" % (database, self.temp.path, self.port)
 

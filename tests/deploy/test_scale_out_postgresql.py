@@ -9,38 +9,18 @@ others as disabled, with what fails. Run any by hand:
 BACKTALK_BINARY=build/.../backtalk python3 tests/deploy/test_scale_out_postgresql.py"""
 
 import json
-import os
 import threading
 import time
 import unittest
 import uuid
 
 import deploy_support as support
-from postgres_server import PostgresServer
-from scale_out_site import TwoInstancesTestCase
+from scale_out_site import OnePostgresTestCase
 
 
-ADMIN_TOKEN = "scale-out-admin-token-" + uuid.uuid4().hex
-
-
-class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
+class ConversationsAcrossInstancesTest(OnePostgresTestCase):
     """Both instances on one throwaway PostgreSQL: a conversation is the
     database's, not an instance's."""
-
-    def setUp(self):
-        self.postgres = PostgresServer()
-        self.addCleanup(self.postgres.cleanup)
-        super().setUp()
-
-    def database(self, number):
-        return self.postgres.url()
-
-    def instance_args(self):
-        token_file = self.temp.join("admin-token")
-        if not os.path.exists(token_file):
-            with open(token_file, "w") as out:
-                out.write(ADMIN_TOKEN)
-        return ["--admin-token-file", token_file]
 
     def chat(self, body, port=None):
         """One REST turn through nginx, or straight to the instance on
@@ -55,10 +35,9 @@ class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
 
     def transcript(self, session, port):
         """The conversation's messages as the admin API gives them."""
-        status, _, body = support.http_request(port, "GET", "/api/v1/conversations/" + session, "127.0.0.1",
-                                               extra_headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+        status, body = self.admin_request(port, "GET", "/api/v1/conversations/" + session)
         self.assertEqual(status, 200, body)
-        return json.loads(body)["messages"]
+        return body["messages"]
 
     def incoming_texts(self, session, port, count):
         """What the person sent, as logged; log rows are written in
@@ -145,10 +124,6 @@ class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
             self.assertTrue(any(obj.get("type") == "reply" for obj in ws.receive_turn()))
         finally:
             ws.close()
-
-    def health(self, port):
-        status, _, body = support.http_get(port, "/healthz", "127.0.0.1")
-        return status, json.loads(body)
 
     def turns_until(self, session, condition, timeout):
         """Sends turns of `session` to both instances in turn until
