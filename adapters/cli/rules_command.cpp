@@ -49,7 +49,8 @@ void publish_reload(const CommonOptions& options) {
 }  // namespace
 
 void add_rules_command(CLI::App& app) {
-    CLI::App* rules = app.add_subcommand("rules", "Check the rules (the bot's knowledge), or have every instance reload them");
+    CLI::App* rules =
+        app.add_subcommand("rules", "Check the rules (the bot's knowledge), or have every instance reload them");
     rules->require_subcommand(1);
 
     auto options = std::make_shared<CommonOptions>();

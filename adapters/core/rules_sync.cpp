@@ -27,7 +27,8 @@ SyncedReload RulesSync::reload(const std::string& origin) {
     result.shared = store_ != nullptr;
     if (!result.local.ok || !result.shared) return result;
     try {
-        note_published(store_->publish_rules(result.local.version, origin + " on " + host_name() + " pid " + std::to_string(getpid()), options_.now_ms()));
+        const std::string asked_by = origin + " on " + host_name() + " pid " + std::to_string(getpid());
+        note_published(store_->publish_rules(result.local.version, asked_by, options_.now_ms()));
         result.published = true;
     } catch (const std::exception& error) {
         result.publish_error = error.what();

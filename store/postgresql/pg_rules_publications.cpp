@@ -53,9 +53,10 @@ enum class Wait { woken, readable, timed_out };
 Wait wait_for(int socket, const Wakeup& wakeup, std::chrono::milliseconds timeout) {
     pollfd fds[2] = {{wakeup.fd(), POLLIN, 0}, {socket, POLLIN, 0}};
     const nfds_t count = socket >= 0 ? 2 : 1;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + timeout;
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         const int ready = ::poll(fds, count, static_cast<int>(std::max<std::int64_t>(0, left.count())));
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) throw std::system_error(errno, std::generic_category(), "poll");

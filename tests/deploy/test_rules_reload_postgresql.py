@@ -215,5 +215,22 @@ class RulesReloadAcrossInstancesTest(OnePostgresTestCase):
             self.assertTrue(self.rules(port)["in_step"])
 
 
+class RulesReloadCommandTest(unittest.TestCase):
+    """`backtalk rules reload` without a PostgreSQL database: refused, saying
+    what to do instead, and nothing created."""
+
+    def test_a_sqlite_file_is_refused(self):
+        support.require_binary(self)
+        temp = support.TempDir()
+        self.addCleanup(temp.cleanup)
+        database = temp.join("one.db")
+        result = support.run_backtalk(["rules", "reload", "--db", database], cwd=temp.path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("is a SQLite file, which one server uses", result.stderr)
+        self.assertIn("SIGHUP", result.stderr)
+        self.assertIn("POST /api/v1/rules/reload", result.stderr)
+        self.assertFalse(os.path.exists(database))
+
+
 if __name__ == "__main__":
     unittest.main()
