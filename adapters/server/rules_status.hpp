@@ -15,9 +15,8 @@ class MetricsRegistry;
 // (null until a reload is published), "in_step" and "listening".
 nlohmann::json rules_health(const RulesStatus& status);
 
-// backtalk_rules_info{version}, the reloads and refusals; with a shared
-// database backtalk_rules_published_info{version}, backtalk_rules_in_step
-// and backtalk_rules_listening.
+// backtalk_rules_info{version, published}, backtalk_rules_in_step,
+// backtalk_rules_listening, and the reloads and refusals.
 void add_rules_metrics(MetricsRegistry& metrics, const RulesSync& rules);
 
 }  // namespace backtalk::server

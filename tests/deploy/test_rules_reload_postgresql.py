@@ -97,8 +97,7 @@ class RulesReloadAcrossInstancesTest(OnePostgresTestCase):
         for port in self.site.ports():
             self.assertEqual(self.rules(port), {"version": new, "published": new, "in_step": True, "listening": True})
             metrics = self.metrics(port)
-            self.assertIn('backtalk_rules_info{version="%s"} 1' % new, metrics)
-            self.assertIn('backtalk_rules_published_info{version="%s"} 1' % new, metrics)
+            self.assertIn('backtalk_rules_info{version="%s",published="%s"} 1' % (new, new), metrics)
             self.assertIn("backtalk_rules_in_step 1", metrics)
             self.assertIn("backtalk_rules_reloads_total 1", metrics)
         followed = self.log_events(second, "rules reloaded")
@@ -155,6 +154,7 @@ class RulesReloadAcrossInstancesTest(OnePostgresTestCase):
         self.assertEqual(self.rules(second.port), {"version": old, "published": new, "in_step": False,
                                                    "listening": True})
         self.assertIn("backtalk_rules_in_step 0", self.metrics(second.port))
+        self.assertIn('backtalk_rules_info{version="%s",published="%s"} 1' % (old, new), self.metrics(second.port))
         differs = self.log_events(second, "rules differ from the version published to every instance")
         self.assertEqual([(line["version"], line["published"]) for line in differs], [(old, new)])
         self.assertEqual(self.rules(first.port)["version"], new)

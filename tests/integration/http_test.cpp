@@ -161,9 +161,11 @@ TEST_CASE("/metrics counts connections, turns, latency, errors, outcomes and the
     CHECK(reply.header("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
     CHECK(metric(reply.body, "backtalk_store_rows_written_total") >= 0);
     CHECK(reply.body.find("\nbacktalk_rules_info{version=\"en-") != std::string::npos);
+    CHECK(reply.body.find("published=\"\"} 1\n") != std::string::npos);  // SQLite: nothing is published
+    CHECK(metric(reply.body, "backtalk_rules_in_step") == 1);
+    CHECK(metric(reply.body, "backtalk_rules_listening") == 1);
     CHECK(metric(reply.body, "backtalk_rules_reloads_total") == 0);
     CHECK(metric(reply.body, "backtalk_rules_reload_refusals_total") == 0);
-    CHECK(reply.body.find("backtalk_rules_in_step") == std::string::npos);  // SQLite: one instance
 }
 
 TEST_CASE("clear errors: 404, 405, 426, 413, 431") {
