@@ -63,6 +63,8 @@ public:
     // writes the database: never call it on a network thread.
     SyncedReload reload(const std::string& origin);
 
+    // Any thread, without waiting for a reload or the database (/healthz
+    // asks on a network thread).
     RulesStatus status() const;
     const RulesReloader& reloader() const { return reloader_; }
 
