@@ -111,9 +111,16 @@ TurnResult Turn::chosen(const std::string& id) {
     Understanding u;
     const Topic* asking = s_.asking.empty() ? nullptr : r_.topic(s_.asking);
     bool answer = false;
-    if (r_.group(s_.asking) && (id == "none" || id == "yes" || id == "unsure")) {
-        u.answer = id == "none" ? "no" : id;
-        answer = true;
+    if (const Group* group = r_.group(s_.asking)) {
+        if (id == "none" || id == "yes" || id == "unsure" || id == "several") {
+            u.answer = id == "none" ? "no" : id == "several" ? "unsure" : id;
+            answer = true;
+        }
+        // A sign's own button in "which one?".
+        if (std::find(group->covers.begin(), group->covers.end(), id) != group->covers.end()) {
+            u.slots[id] = std::string("yes");
+            answer = true;
+        }
     }
     if (asking) {
         if (asking->kind == TopicKind::yes_no && (id == "yes" || id == "no" || id == "unsure")) {

@@ -135,6 +135,7 @@ bool Turn::ask_follow_up() {
 
 void Turn::close_question() {
     s_.asking.clear();
+    s_.picking.clear();
     s_.attempts = 0;
     s_.non_answers = 0;
 }
@@ -149,53 +150,75 @@ std::vector<std::string> Turn::open_topics(const Group& group, const State& stat
 }
 
 void Turn::ask_group(const Group& group, std::vector<std::string> covers) {
-    if (s_.asking != group.id) {
+    const bool again = s_.asking == group.id;
+    if (!again) {
         s_.attempts = 0;
         s_.non_answers = 0;
+        s_.picking.clear();
     }
+    const bool asked_before = std::find(s_.asked.begin(), s_.asked.end(), group.id) != s_.asked.end();
+    if (!asked_before) s_.asked.push_back(group.id);
     s_.asking = group.id;
-    if (std::find(s_.asked.begin(), s_.asked.end(), group.id) == s_.asked.end()) s_.asked.push_back(group.id);
-    std::string text = group.intro;
-    for (const auto& id : covers) text += "\n- " + r_.topic(id)->title;
-    Reply reply = plain(text, r_.group_replies);
+    Reply reply;
+    if (s_.picking == group.id) {
+        // "Which one?": a button per sign still open, then "More than one" and "Not sure".
+        std::vector<QuickReply> buttons;
+        for (const auto& id : covers) buttons.push_back({id, r_.topic(id)->label});
+        buttons.insert(buttons.end(), r_.which_replies.begin(), r_.which_replies.end());
+        reply = plain(r_.text("group_which"), std::move(buttons));
+    } else {
+        // Asked again after a sign was named: the others, said so.
+        std::string text = asked_before && !again ? r_.text("group_others") : group.intro;
+        for (const auto& id : covers) text += "\n- " + r_.topic(id)->title;
+        reply = plain(std::move(text), r_.group_replies);
+    }
     reply.asking = group.id;
     reply.covers = std::move(covers);
     say(std::move(reply));
 }
 
 // An answer to "Do you have any of these?". Signs named in the message
-// are already set; "none" denies the rest; "yes" alone or "not sure" goes
-// through them one at a time. Returns true when the group is asked again.
+// are already set; "none" denies the rest; "yes" alone asks which one;
+// "not sure", or "more than one" to "which one?", goes through them one at
+// a time. Returns true when the group is asked again.
 bool Turn::resolve_group(const Group& group, const Understanding& u) {
     // A sign of the group this message newly named as present.
     const bool named = std::any_of(group.covers.begin(), group.covers.end(), [&](const std::string& id) {
         const auto it = u.slots.find(id);
         return it != u.slots.end() && it->second == SlotValue{std::string("yes")} && !slots_before_.count(id);
     });
-    if (u.answer == "no" && !named) {
-        for (const auto& id : group.covers) s_.slots.emplace(id, std::string("no"));
-        close_question();
-        return false;
-    }
-    // "Coughing makes it worse, otherwise no": the sign named, the rest denied.
-    if (named && u.answer == "no") {
-        for (const auto& id : group.covers) s_.slots.emplace(id, std::string("no"));
-        close_question();
-        return false;
-    }
-    if (named || news_) {
-        close_question();  // the rest are asked again as a group, if still worth it
-        return false;
-    }
-    if (u.answer == "yes" || u.answer == "unsure") {
+    const bool picking = s_.picking == group.id;
+    const auto one_by_one = [&] {
         s_.one_at_a_time.push_back(group.id);
         say(plain(r_.text("group_one_at_a_time"), {}));
         close_question();
         return false;
+    };
+    // "None of these", or "coughing makes it worse, otherwise no": the
+    // signs named are set, the rest denied. Once the person has said yes,
+    // a bare "no" to "which one?" is unclear, never a denial.
+    if (u.answer == "no" && (named || !picking)) {
+        for (const auto& id : group.covers) s_.slots.emplace(id, std::string("no"));
+        close_question();
+        return false;
     }
-    if (!u.intents.empty() || !u.definitions.empty() || !u.to_ask.empty()) return true;
-    ++s_.non_answers;
-    if (s_.non_answers >= 2) {
+    if (named) {
+        close_question();  // the rest are asked again as a group, if still worth it
+        return false;
+    }
+    if (news_ && !picking) {
+        close_question();
+        return false;
+    }
+    if (u.answer == "yes" && !picking) {
+        s_.picking = group.id;
+        s_.non_answers = 0;
+        return true;
+    }
+    if (!u.answer.empty()) return one_by_one();
+    if (!u.intents.empty() || !u.definitions.empty() || !u.to_ask.empty() || news_) return true;
+    if (++s_.non_answers >= 2) {
+        if (picking) return one_by_one();
         s_.one_at_a_time.push_back(group.id);
         close_question();
         return false;
@@ -216,6 +239,7 @@ void Turn::ask(const Topic& topic, const std::string& text) {
         s_.attempts = 0;
         s_.non_answers = 0;
     }
+    s_.picking.clear();
     s_.asking = topic.id;
     if (std::find(s_.asked.begin(), s_.asked.end(), topic.id) == s_.asked.end()) s_.asked.push_back(topic.id);
     Reply reply = plain(text, replies_for(topic));

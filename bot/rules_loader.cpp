@@ -48,7 +48,7 @@ const char* const required_texts[] = {
     "stretch_hold",    "stretch_activity", "stretches_stopped", "outside_scope", "stale_choice",
     "stretches_done",  "after_outcome",    "level_raised",      "resume",               "ended",
     "thanks",          "resume_outcome",   "about_bot",         "why_asking_general",   "questions_left",
-    "questions_left_none", "correction_confirm", "correction_change", "advice_stands", "correction_unclear", "correction_applied", "correction_kept", "is_serious_during", "stretch_safe_during", "scans", "maternity", "count_general",
+    "questions_left_none", "group_one_at_a_time", "group_which", "group_others", "correction_confirm", "correction_change", "advice_stands", "correction_unclear", "correction_applied", "correction_kept", "is_serious_during", "stretch_safe_during", "scans", "maternity", "count_general",
     "is_serious_emergency", "is_serious_urgent", "is_serious_gp_soon", "is_serious_self_care",
     "stretch_safe_emergency", "stretch_safe_urgent", "stretch_safe_gp_soon", "stretch_safe_self_care",
     "delay_emergency", "delay_urgent", "delay_gp_soon", "delay_self_care",
@@ -574,6 +574,7 @@ private:
             if (const auto it = spec.find("ask_if"); it != spec.end()) t.ask_if = condition_of(*it, join(path, "ask_if"));
             t.mentions = mention_policy(spec, path);
             t.title = text_of(spec, path, "title", false);
+            t.label = text_of(spec, path, "label", false);
             t.why = text_of(spec, path, "why");
             t.counts = text_of(spec, path, "counts", false);
             t.unanswered = text_of(spec, path, "unanswered", t.safety);
@@ -1003,6 +1004,14 @@ private:
                 }
             }
         }
+        if (const json* replies = field(doc, "", "which_replies", json::value_t::array)) {
+            r.which_replies = quick_replies(*replies, "which_replies");
+            for (const char* id : {"several", "unsure"}) {
+                if (std::none_of(r.which_replies.begin(), r.which_replies.end(), [&](const QuickReply& q) { return q.id == id; })) {
+                    error("which_replies", std::string("needs the reply \"") + id + "\"");
+                }
+            }
+        }
         const json* groups = field(doc, "", "groups", json::value_t::object);
         if (!groups) return;
         for (const auto& [id, spec] : groups->items()) {
@@ -1019,6 +1028,7 @@ private:
                 if (!t) error(at(join(path, "covers"), i), "unknown topic \"" + g.covers[i] + "\"");
                 else if (t->kind != TopicKind::yes_no) error(at(join(path, "covers"), i), "a group covers yes/no topics only");
                 else if (t->title.empty()) error(at(join(path, "covers"), i), "topic \"" + t->id + "\" needs a title to be listed in a group");
+                else if (t->label.empty()) error(at(join(path, "covers"), i), "topic \"" + t->id + "\" needs a label to be a button of its group");
             }
             r.groups.push_back(std::move(g));
         }

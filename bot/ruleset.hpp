@@ -79,6 +79,7 @@ struct Topic {
     std::optional<Condition> ask_if;
     MentionPolicy mentions;
     std::string title;      // as one item of a grouped question
+    std::string label;      // as a button of "which one?" after a yes to its group
     std::string why;        // one line: why the bot asks this
     std::string counts;     // what counts as a yes (does an old one count?); may be empty
     std::string unanswered; // a safety question left unanswered: what to do if the sign is there
@@ -222,6 +223,7 @@ public:
     std::vector<State> states;
     std::vector<Group> groups;
     std::vector<QuickReply> group_replies;
+    std::vector<QuickReply> which_replies;  // beside the signs' own buttons in "which one?"
     std::unordered_map<std::string, std::size_t> state_index;
     std::string start_state;
     std::unordered_map<std::string, std::string> texts;

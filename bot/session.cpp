@@ -67,6 +67,8 @@ std::string session_snapshot(const Session& s) {
     json.close(']');
     json.key("pending_correction");
     write_slots(json, s.pending_correction);
+    json.key("picking");
+    json.string(s.picking);
     json.key("rules_version");
     json.string(s.rules_version);
     json.key("slot_turns");
@@ -109,6 +111,7 @@ Session session_from_json(const nlohmann::json& j) {
         s.asked = j.at("asked").get<std::vector<std::string>>();
         if (const auto it = j.find("one_at_a_time"); it != j.end()) s.one_at_a_time = it->get<std::vector<std::string>>();
         if (const auto it = j.find("followed_up"); it != j.end()) s.followed_up = it->get<std::vector<std::string>>();
+        s.picking = j.value("picking", std::string());
         if (const auto it = j.find("slot_turns"); it != j.end()) s.slot_turns = it->get<std::map<std::string, int>>();
         if (const auto& t = j.at("triage"); !t.is_null()) {
             const auto level = level_from_string(t.at("level").get<std::string>());

@@ -45,6 +45,7 @@ struct Session {
     std::vector<std::string> asked;          // topics and groups asked, in order
     std::vector<std::string> one_at_a_time;  // groups whose topics are asked singly (after "yes" or "not sure")
     std::vector<std::string> followed_up;    // topics whose follow-up question was asked
+    std::string picking;                     // group whose "which one?" is open, after a bare yes to it
     std::optional<Triage> triage;            // set once an outcome is given; only rises
     int step_index = 0;                      // position in the stretching plan
     std::vector<QuickReply> offered;         // quick replies of the latest reply

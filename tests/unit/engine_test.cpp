@@ -668,19 +668,65 @@ TEST_CASE("dialogue: screening signs are asked as groups, and 'none of these' an
     CHECK(chat.reply().asking != group.id);
 }
 
-TEST_CASE("dialogue: a sign named in answer to a group counts at once, a bare yes goes through the group one at a time") {
+TEST_CASE("dialogue: a sign named in answer to a group counts at once, a bare yes asks which one") {
     Chat named(test::engine());
     named.say("my back hurts");
     named.say("yes, I can't feel the toilet paper when I wipe");
     REQUIRE(named.reply().triage);
     CHECK(named.reply().triage->level == Level::emergency);
 
+    // "Yes" alone: which one, with a button per sign still open (its label),
+    // then "More than one" and "Not sure"; the question stays the group's.
     Chat bare(test::engine());
     bare.say("my back hurts");
     const Group& group = *test::rules()->group(bare.reply().asking);
     bare.say("yes");
-    CHECK(bare.reply().asking == group.covers.front());
-    CHECK(bare.reply().covers.empty());
+    CHECK(bare.reply().text == test::text("group_which"));
+    CHECK(bare.reply().asking == group.id);
+    CHECK(bare.reply().covers == group.covers);
+    REQUIRE(bare.reply().quick_replies.size() == group.covers.size() + test::rules()->which_replies.size());
+    for (std::size_t i = 0; i < group.covers.size(); ++i) {
+        CHECK(bare.reply().quick_replies[i].id == group.covers[i]);
+        CHECK(bare.reply().quick_replies[i].title == test::rules()->topic(group.covers[i])->label);
+    }
+
+    SUBCASE("a sign's button sets that sign and asks about the others that could still matter") {
+        const std::string& trauma = group.covers.back();
+        bare.choose(trauma);
+        CHECK(std::get<std::string>(bare.session().slots.at(trauma)) == "yes");
+        CHECK(bare.session().picking.empty());
+        if (!bare.reply().triage) {
+            CHECK(bare.reply().asking == group.id);
+            CHECK(bare.reply().text.rfind(test::text("group_others"), 0) == 0);
+            CHECK(std::find(bare.reply().covers.begin(), bare.reply().covers.end(), trauma) == bare.reply().covers.end());
+        }
+    }
+    SUBCASE("a typed number picks the button") {
+        bare.say("1");
+        CHECK(std::get<std::string>(bare.session().slots.at(group.covers.front())) == "yes");
+        REQUIRE(bare.reply().triage);
+        CHECK(bare.reply().triage->level == Level::emergency);
+    }
+    SUBCASE("more than one, not sure, or a bare no go through the group one at a time; nothing is denied") {
+        for (const std::string answer : {"several", "unsure"}) {
+            Chat again(test::engine());
+            again.say("my back hurts");
+            again.say("yes");
+            again.choose(answer);
+            CHECK(again.said(test::text("group_one_at_a_time")));
+            CHECK(again.reply().asking == group.covers.front());
+            CHECK(again.reply().covers.empty());
+        }
+        bare.say("no");
+        CHECK(bare.said(test::text("group_one_at_a_time")));
+        CHECK(bare.reply().asking == group.covers.front());
+        for (const auto& id : group.covers) CHECK_FALSE(bare.session().slots.count(id));
+    }
+    SUBCASE("a question back is answered and which one asked again") {
+        bare.say("why do you need to know?");
+        CHECK(bare.reply().text == test::text("group_which"));
+        CHECK(bare.session().picking == group.id);
+    }
 }
 
 }  // namespace

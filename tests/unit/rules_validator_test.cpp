@@ -417,14 +417,18 @@ TEST_CASE("validator: load_rules on a directory that does not exist") {
 namespace backtalk {
 namespace {
 
-TEST_CASE("validator: a grouped question covers known yes/no topics with titles, each asked in one place") {
+TEST_CASE("validator: a grouped question covers known yes/no topics with titles and labels, each asked in one place") {
     auto files = test::rule_files();
     test::edit_json(files, "flow.json", [](nlohmann::json& flow) {
         flow["groups"]["emergency_signs"]["covers"][0] = "chest_pian";
         flow["groups"]["serious_signs"]["covers"].push_back("age");
         flow["groups"]["nerve_and_stiffness_signs"]["covers"].push_back("trauma");
     });
-    test::edit_json(files, "topics.json", [](nlohmann::json& topics) { topics["topics"]["fever"].erase("title"); });
+    test::edit_json(files, "topics.json", [](nlohmann::json& topics) {
+        topics["topics"]["fever"].erase("title");
+        topics["topics"]["night_pain"].erase("label");
+    });
+    test::edit_json(files, "flow.json", [](nlohmann::json& flow) { flow["which_replies"].erase(0); });
     const RuleLoad load = compile_rules(files, "rules/en");
     REQUIRE_FALSE(load.rules);
     std::vector<std::string> errors;
@@ -433,6 +437,8 @@ TEST_CASE("validator: a grouped question covers known yes/no topics with titles,
     CHECK(has("rules/en/flow.json: groups.emergency_signs.covers[0]: unknown topic \"chest_pian\""));
     CHECK(has("rules/en/flow.json: groups.serious_signs.covers[8]: a group covers yes/no topics only"));
     CHECK(has("rules/en/flow.json: groups.serious_signs.covers[0]: topic \"fever\" needs a title to be listed in a group"));
+    CHECK(has("rules/en/flow.json: groups.serious_signs.covers[3]: topic \"night_pain\" needs a label to be a button of its group"));
+    CHECK(has("rules/en/flow.json: which_replies: needs the reply \"several\""));
     CHECK(has("rules/en/flow.json: states.screening.questions: topic \"trauma\" is asked in two places"));
 }
 

@@ -30,6 +30,7 @@ std::string reference_snapshot(const Session& s) {
     out["slot_turns"] = s.slot_turns;
     out["one_at_a_time"] = s.one_at_a_time;
     out["followed_up"] = s.followed_up;
+    out["picking"] = s.picking;
     auto& pending = out["pending_correction"] = nlohmann::json::object();
     for (const auto& [name, value] : s.pending_correction) std::visit([&](const auto& v) { pending[name] = v; }, value);
     auto& slots = out["slots"] = nlohmann::json::object();

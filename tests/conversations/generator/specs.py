@@ -531,12 +531,26 @@ whether it is serious, whether stretching is safe.
       "> how many more questions?", "> is it serious?", "> is it safe to stretch?"],
   answers={"age": "> 38"})
 
-t("listen_grouped_question_yes_goes_one_at_a_time", """
+t("listen_grouped_question_yes_asks_which_one", """
 Fewer questions: the screening signs are asked as groups ("Do you have any of
-these?"). A bare "yes" goes through the group's signs one at a time; naming
-the sign reaches the emergency at once.
-""", ["> my back has hurt since yesterday", "> yes"],
+these?"). A bare "yes" asks which one, with a button per sign; the sign picked
+is set and the others that could still change the advice are asked again as a
+group ("And any of these others?").
+""", ["> my back has hurt since yesterday", "> none of these", "> yes", ">> cough_strain"],
+  answers={"age": "> 38", "trigger": "> nothing really"})
+
+t("listen_grouped_question_more_than_one", """
+Fewer questions: "more than one" to "which one?" goes through the group's signs
+one at a time; naming the sign reaches the emergency at once.
+""", ["> my back has hurt since yesterday", "> yes", ">> several"],
   answers={"chest_pain": "> no", "tearing_pain": "> no", "saddle_numbness": "> yes, I can't feel the paper when I wipe"})
+
+t("listen_grouped_question_which_one_in_words", """
+Fewer questions: to "which one?" a person may answer in their own words
+instead of a button. A bare "no" after a yes is unclear, never a denial: the
+signs are asked one at a time.
+""", ["> lower back pain for a week", "> yes", "> no"],
+  answers={"cancer_history": ["> yes", "> I had breast cancer ten years ago"], "age": "> 52"})
 
 t("listen_grouped_question_not_sure", """
 Fewer questions: "not sure" to a group goes through its signs one at a time,
