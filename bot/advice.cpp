@@ -16,6 +16,16 @@ bool Turn::could_raise(const Topic& topic, Level level) const {
     return false;
 }
 
+// Would a yes to this topic, whatever it holds now, fire a rule above `level`?
+bool Turn::yes_would_raise(const Topic& topic, Level level) const {
+    Slots with_yes = s_.slots;
+    with_yes[topic.id] = std::string("yes");
+    for (const TriageRule& rule : r_.triage_rules) {
+        if (rule.level > level && rule.slots.count(topic.id) && evaluate(rule.when, with_yes) == Truth::yes) return true;
+    }
+    return false;
+}
+
 // Could a rule at the current level, with a cause not yet among the
 // reasons, fire once this topic is answered?
 bool Turn::could_change_reasons(const Topic& topic, const Triage& now) const {

@@ -73,6 +73,14 @@ void Turn::after_outcome(const Understanding& u, const Triage& now) {
             say(plain(r_.text("outside_scope"), menu_after_outcome()));
         }
     }
+    // A red flag raised in a question or with doubt ("is it ok that my pee
+    // is weird?") is asked about: the answer may raise the level.
+    if (!in_guide && ask_raised_flag(true)) return;
+    // The answer to a sign asked about after the advice, which did not raise it.
+    if (!answered && r_.topic(asking_before_) && s_.asking.empty() && is_answered(s_, asking_before_)) {
+        say(plain(r_.text("advice_stands"), menu_after_outcome()));
+        return;
+    }
     if (!answered) say(plain(level_text("after_outcome", std::string(to_string(s_.triage->level))), menu_after_outcome()));
 }
 

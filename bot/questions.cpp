@@ -167,8 +167,9 @@ void Turn::ask_group(const Group& group, std::vector<std::string> covers) {
         buttons.insert(buttons.end(), r_.which_replies.begin(), r_.which_replies.end());
         reply = plain(r_.text("group_which"), std::move(buttons));
     } else {
-        // Asked again after a sign was named: the others, said so.
-        std::string text = asked_before && !again ? r_.text("group_others") : group.intro;
+        // Asked again after a sign was named or denied: the others, said so.
+        const bool others = asked_before && !again && covers.size() < group.covers.size();
+        std::string text = others ? r_.text("group_others") : group.intro;
         for (const auto& id : covers) text += "\n- " + r_.topic(id)->title;
         reply = plain(std::move(text), r_.group_replies);
     }
@@ -198,7 +199,12 @@ bool Turn::resolve_group(const Group& group, const Understanding& u) {
     // signs named are set, the rest denied. Once the person has said yes,
     // a bare "no" to "which one?" is unclear, never a denial.
     if (u.answer == "no" && (named || !picking)) {
-        for (const auto& id : group.covers) s_.slots.emplace(id, std::string("no"));
+        // "None of that. Oh wait, my pee has been a bit weird": the sign
+        // raised is asked about, not denied.
+        for (const auto& id : group.covers) {
+            const auto raised = [&](const std::vector<std::string>& list) { return std::find(list.begin(), list.end(), id) != list.end(); };
+            if (!raised(to_confirm_) && !raised(to_ask_)) s_.slots.emplace(id, std::string("no"));
+        }
         close_question();
         return false;
     }
@@ -271,7 +277,7 @@ void Turn::ask_again() {
 // doubt, not yet answered: asked before anything else.
 // In the order of the flow, so the most specific safety question comes
 // first ("numb down there" raises saddle numbness before leg numbness).
-bool Turn::ask_raised_flag() {
+bool Turn::ask_raised_flag(bool after_advice) {
     const auto raised = [](const std::vector<std::string>& list, const std::string& id) {
         return std::find(list.begin(), list.end(), id) != list.end();
     };
@@ -286,8 +292,13 @@ bool Turn::ask_raised_flag() {
         }
         for (const auto& id : topics) {
             const bool confirm = raised(to_confirm_, id);
-            if ((!confirm && !raised(to_ask_, id)) || is_answered(s_, id)) continue;
+            if (!confirm && !raised(to_ask_, id)) continue;
             const Topic& topic = *r_.topic(id);
+            const auto known = s_.slots.find(id);
+            if (known != s_.slots.end()) {
+                const bool denied = known->second == SlotValue{std::string("no")};
+                if (!after_advice || !denied || !yes_would_raise(topic, s_.triage->level)) continue;
+            }
             ask(topic, topic.question);
             if (confirm) s_.attempts = 1;
             return true;

@@ -50,10 +50,26 @@ std::string Turn::value_text(const SlotValue& value) const {
     return std::get<std::string>(value);
 }
 
-// The text `key`_<level> when the rules have one, else `key`.
+// The most specific wording the rules have: `key`_<level>_<cause> for the
+// first cause behind the advice given at that level ("what happens at the
+// hospital" differs for the heart and the nerves), else `key`_<level>, else
+// `key`. A {why} in it is the same choice for "why_now".
 std::string Turn::level_text(const std::string& key, const std::string& level) const {
-    const auto it = r_.texts.find(key + "_" + level);
-    return it != r_.texts.end() ? it->second : r_.text(key);
+    std::string text;
+    if (s_.triage && to_string(s_.triage->level) == level) {
+        for (const auto& cause : s_.triage->reasons) {
+            if (const auto it = r_.texts.find(key + "_" + level + "_" + cause); it != r_.texts.end()) {
+                text = it->second;
+                break;
+            }
+        }
+    }
+    if (text.empty()) {
+        const auto it = r_.texts.find(key + "_" + level);
+        text = it != r_.texts.end() ? it->second : r_.text(key);
+    }
+    if (key != "why_now" && text.find("{why}") != std::string::npos) text = fill(std::move(text), {{"why", level_text("why_now", level)}});
+    return text;
 }
 
 // A question back ("why do you ask?", "are you a bot?", "should I take

@@ -64,6 +64,10 @@ struct Topic {
     std::vector<std::string> reprompts;
     std::vector<Pattern> detect;  // yes_no: the symptom mentioned (negation gives "no")
     std::vector<Pattern> deny;    // yes_no: phrases that mean "no" without a negation word
+    // Phrases that look like the sign but are about something else ("tearing
+    // up the carpet", "fell asleep"): they cancel a mention they overlap and
+    // answer nothing, so the question is still asked.
+    std::vector<Pattern> lookalikes;
     std::vector<Pattern> detect_when_asked;  // yes_no: "yes" only as the answer to this question
     std::vector<Pattern> detect_vague;       // yes_no: a vague description, confirmed with a direct question
     std::vector<Pattern> deny_when_asked;    // yes_no: "no" only as the answer to this question ("it's the pain")
@@ -98,6 +102,7 @@ struct Fact {
     std::string title;  // how the bot names it when checking a correction
     std::vector<Pattern> detect;
     std::vector<Pattern> deny;
+    std::vector<Pattern> lookalikes;  // as a topic's
     std::vector<SlotAssignment> implies;
     MentionPolicy mentions;
 };
@@ -186,7 +191,7 @@ struct Lexicon {
 };
 
 // Who a pattern belongs to, so a hit can be applied.
-enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, topic_no_when_asked, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, intent, answer, definition };
+enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, topic_lookalike, topic_no_when_asked, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, fact_lookalike, intent, answer, definition };
 
 struct PatternRef {
     const Pattern* pattern = nullptr;

@@ -36,7 +36,7 @@ inline constexpr int short_message_tokens = 3;
 class Turn {
 public:
     Turn(const RuleSet& rules, const EngineOptions& options, Session session, std::int64_t now)
-        : r_(rules), options_(options), s_(std::move(session)), slots_before_(s_.slots) {
+        : r_(rules), options_(options), s_(std::move(session)), slots_before_(s_.slots), asking_before_(s_.asking) {
         s_.last_active_ms = now;
     }
 
@@ -62,6 +62,7 @@ private:
     TurnNotes notes_;
     bool news_ = false;  // this turn filled a slot that was open
     const Slots slots_before_;
+    const std::string asking_before_;  // the question this message may answer
     bool advised_ = false;  // this turn gave or raised the advice
     // Red flags this message raised without saying they are there: asked
     // next, before the usual order (a hedged one is confirmed once).
@@ -157,12 +158,17 @@ private:
 
     // Could a still-open rule above `level` fire once this topic is answered?
     bool could_raise(const Topic& topic, Level level) const;
+    // Would a yes to it, whatever it holds now, fire a rule above `level`?
+    bool yes_would_raise(const Topic& topic, Level level) const;
 
     // A red flag the message raised in a question, a hypothetical or with
     // doubt, not yet answered: asked before anything else.
     // In the order of the flow, so the most specific safety question comes
     // first ("numb down there" raises saddle numbness before leg numbness).
-    bool ask_raised_flag();
+    // After the advice (`after_advice`), a sign denied earlier and raised
+    // again ("is it ok that my pee is weird?") is asked again, if a yes
+    // could still raise the level.
+    bool ask_raised_flag(bool after_advice = false);
 
     // Ask only what could still change the advice: its level, or (below
     // `narrow_from`) the causes it gives or the stretching plan.

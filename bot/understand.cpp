@@ -1,5 +1,7 @@
 #include "bot/understand.hpp"
 
+#include "bot/value_reader.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <string_view>
@@ -105,218 +107,6 @@ double Understanding::confidence() const {
 
 namespace {
 
-struct ValueReader {
-    const Lexicon& lexicon;
-    const std::vector<Token>& tokens;
-    std::vector<char>& used;
-
-    const Token* at(std::size_t i) const { return i < tokens.size() ? &tokens[i] : nullptr; }
-    bool word_at(std::size_t i, const char* word) const { return i < tokens.size() && tokens[i].text == word; }
-    void mark(std::size_t from, std::size_t to) {
-        for (std::size_t k = from; k < to && k < used.size(); ++k) used[k] = 1;
-    }
-
-    // Number of tokens of a phrase ("last night") starting at token i, or 0.
-    std::size_t phrase_at(std::size_t i, const std::string& phrase) const {
-        std::size_t k = i;
-        std::size_t from = 0;
-        while (from <= phrase.size()) {
-            const std::size_t space = std::min(phrase.find(' ', from), phrase.size());
-            if (k >= tokens.size() || tokens[k].text.compare(0, std::string::npos, phrase, from, space - from) != 0) return 0;
-            ++k;
-            from = space + 1;
-        }
-        return k - i;
-    }
-
-    // A clause about something else ("had cancer 4 years ago") holds no
-    // duration of the pain, unless a word about the pain stands nearer the
-    // number than the word about something else ("done my back in 4 weeks
-    // ago lifting at work"); a tie stays blocked.
-    bool blocked(std::size_t i) const {
-        std::optional<std::size_t> nearest_blocker;
-        std::optional<std::size_t> nearest_anchor;
-        const auto closer = [](std::optional<std::size_t>& nearest, std::size_t distance) {
-            nearest = std::min(nearest.value_or(distance), distance);
-        };
-        for (std::size_t k = 0; k < tokens.size(); ++k) {
-            if (tokens[k].segment != tokens[i].segment) continue;
-            const std::size_t distance = k > i ? k - i : i - k;
-            if (lexicon.duration_blockers.count(tokens[k].text)) closer(nearest_blocker, distance);
-            else if (lexicon.duration_anchors.count(tokens[k].text)) closer(nearest_anchor, distance);
-        }
-        return nearest_blocker && (!nearest_anchor || *nearest_blocker <= *nearest_anchor);
-    }
-
-    // A clause with a word about the pain in it ("my back has ached for 10 days").
-    bool about_the_pain(std::size_t i) const {
-        return std::any_of(tokens.begin(), tokens.end(), [&](const Token& t) {
-            return t.segment == tokens[i].segment && lexicon.duration_anchors.count(t.text) > 0;
-        });
-    }
-
-    // The longest time named, preferring clauses about the pain: in "my back
-    // has ached for 10 days ... my hands tingle, but that's been the case for
-    // years" the pain has lasted 10 days.
-    std::optional<double> duration_days() {
-        std::optional<double> longest_about_pain;
-        std::optional<double> longest_other;
-        const auto found = [&](std::size_t i, double days) {
-            auto& longest = about_the_pain(i) ? longest_about_pain : longest_other;
-            longest = std::max(longest.value_or(0.0), days);
-        };
-        for (std::size_t i = 0; i < tokens.size(); ++i) {
-            const auto unit = lexicon.unit_days.find(tokens[i].text);
-            if (unit != lexicon.unit_days.end() && !blocked(i)) {
-                // "72 years old" is an age, not a duration; "every day", "some days" is how often.
-                if (word_at(i + 1, "old")) continue;
-                if (i >= 1 && lexicon.frequency_words.count(tokens[i - 1].text)) continue;
-                double count = -1;
-                std::size_t from = i;
-                for (std::size_t back = 1; back <= 3 && back <= i; ++back) {
-                    const Token& t = tokens[i - back];
-                    if (t.segment != tokens[i].segment) break;
-                    if (t.number >= 0) {
-                        count = t.number;
-                        from = i - back;
-                        break;
-                    }
-                }
-                // "for weeks" without a number: a few of them.
-                if (count < 0) count = tokens[i].text.back() == 's' ? 3 : 1;
-                const double days = count * unit->second;
-                mark(from, i + 1);
-                found(i, days);
-                continue;
-            }
-            for (const auto& [phrase, days] : lexicon.relative_days) {
-                const std::size_t length = phrase_at(i, phrase);
-                if (length == 0) continue;
-                mark(i, i + length);
-                found(i, days);
-            }
-        }
-        return longest_about_pain ? longest_about_pain : longest_other;
-    }
-
-    // A number measuring something else: "I am 6 ft tall" or "I'm 90 kg" is
-    // not an age.
-    bool unit_follows(std::size_t i) const {
-        static const std::unordered_set<std::string_view> measures = {
-            "/",    "out", "of", "percent", "kg",     "kilos",  "lbs",   "pounds", "stone", "st", "ft",
-            "feet", "foot", "cm", "inches", "metres", "meters", "metre", "meter",  "miles", "km"};
-        const Token* next = at(i + 1);
-        return next && (lexicon.unit_days.count(next->text) || measures.count(next->text));
-    }
-
-    // An age stated as "67 years old", "aged 67", "I am 67", "she is 81", "in my 40s".
-    // A number on its own counts only while no other number is asked for
-    // ("20" to "how long?" is not an age).
-    std::optional<double> stated_age(bool about_someone_else, bool lone_number_allowed) {
-        for (std::size_t i = 0; i < tokens.size(); ++i) {
-            const Token& t = tokens[i];
-            if (t.number < 1 || t.number > 120 || t.has_decimal) continue;
-            const bool years_old = (word_at(i + 1, "years") || word_at(i + 1, "year") || word_at(i + 1, "yrs") ||
-                                    word_at(i + 1, "yr")) && word_at(i + 2, "old");
-            const bool short_form = word_at(i + 1, "yo") || (word_at(i + 1, "y") && word_at(i + 2, "/") && word_at(i + 3, "o"));
-            const bool aged = i >= 1 && lexicon.age_words.count(tokens[i - 1].text) && tokens[i - 1].segment == t.segment;
-            // "I am 67", "she is 81": a person, a verb of being, a number with no unit after it.
-            const bool copula = i >= 2 && (tokens[i - 1].text == "am" || tokens[i - 1].text == "is") && !unit_follows(i) &&
-                                lexicon.age_subjects.count(tokens[i - 2].text) > 0;
-            const bool decade = word_at(i + 1, "s") && static_cast<int>(t.number) % 10 == 0 && t.number >= 10;
-            if (decade && i >= 1 && (tokens[i - 1].text == "my" || tokens[i - 1].text == "her" || tokens[i - 1].text == "his" ||
-                                     tokens[i - 1].text == "early" || tokens[i - 1].text == "mid" || tokens[i - 1].text == "late")) {
-                mark(i - 1, i + 2);
-                const std::string& q = tokens[i - 1].text;
-                return t.number + (q == "early" ? 2 : q == "late" ? 8 : 5);
-            }
-            // "my 2 year old", "a 40 year old man": someone else's age, unless
-            // the message is about that person.
-            const bool someone_else = years_old && i >= 1 && lexicon.age_possessives.count(tokens[i - 1].text) > 0 && !about_someone_else;
-            if (someone_else) continue;
-            // "46m", "F34", "32 female": an age beside a sex, as people sign off.
-            const auto sex_at = [&](std::size_t k) {
-                return k < tokens.size() && tokens[k].segment == t.segment && lexicon.age_sex_markers.count(tokens[k].text) > 0;
-            };
-            // Only where it opens or closes its clause: "for 30m after" is minutes.
-            const bool opens = i == 0 || tokens[i - 1].segment != t.segment;
-            const bool closes_with_sex = i + 2 >= tokens.size() || tokens[i + 2].segment != t.segment;
-            const bool with_sex = t.number >= 12 && ((sex_at(i + 1) && (opens || closes_with_sex)) || (i >= 1 && sex_at(i - 1) &&
-                                                                                                     (i < 2 || tokens[i - 2].segment != t.segment)));
-            // "Hi, 47, my back...", "..., no pain in legs, 29": a number that is
-            // a whole clause of a longer message, in the range of adult ages
-            // (a message of one number is an age only when the age was asked).
-            const bool alone = lone_number_allowed && tokens.size() > 1 && t.number >= 16 && t.number <= 99 && !t.has_decimal && (i == 0 || tokens[i - 1].segment != t.segment) &&
-                               (i + 1 == tokens.size() || tokens[i + 1].segment != t.segment);
-            if (years_old || short_form || aged || copula || with_sex || alone) {
-                mark(i, i + 1);
-                return t.number;
-            }
-        }
-        return std::nullopt;
-    }
-
-    // A score out of ten ("7/10", "8 out of 10"). Of several ("8/10 moving,
-    // 2/10 lying still") the lowest is how bad it is most of the time: pain
-    // that only movement makes severe is what a strain does (SC-1), not a
-    // reason on its own to see a doctor (GP-2).
-    std::optional<double> stated_score() {
-        std::optional<double> lowest;
-        for (std::size_t i = 0; i < tokens.size(); ++i) {
-            const Token& t = tokens[i];
-            if (t.number < 0 || t.number > 10) continue;
-            std::size_t k = i + 1;
-            if (word_at(k, "/")) {
-                ++k;
-            } else if (word_at(k, "out") && word_at(k + 1, "of")) {
-                k += 2;
-            } else if (word_at(k, "of")) {
-                ++k;
-            } else {
-                continue;
-            }
-            if (const Token* ten = at(k); ten && ten->number == 10) {
-                mark(i, k + 1);
-                lowest = std::min(lowest.value_or(t.number), t.number);
-            }
-        }
-        return lowest;
-    }
-
-    // A body temperature: 34-43 with a decimal or a degree word, 95-110 with "f".
-    std::optional<double> temperature_celsius() {
-        for (std::size_t i = 0; i < tokens.size(); ++i) {
-            const Token& t = tokens[i];
-            if (t.number < 0) continue;
-            const bool degree_word = word_at(i + 1, "degrees") || word_at(i + 1, "c") || word_at(i + 1, "celsius");
-            if (t.number >= 34 && t.number <= 43 && (t.has_decimal || degree_word)) {
-                mark(i, i + 1);
-                return t.number;
-            }
-            if (t.number >= 95 && t.number <= 110 && (word_at(i + 1, "f") || word_at(i + 1, "fahrenheit") || word_at(i + 1, "degrees"))) {
-                mark(i, i + 1);
-                return (t.number - 32) * 5 / 9;
-            }
-        }
-        return std::nullopt;
-    }
-
-    // A number in range, for an answer to a number question: the first, or
-    // with `lowest` the lowest of several ("8 when I move, 2 sitting still").
-    std::optional<double> bare_number(double low, double high, bool lowest = false) {
-        std::optional<double> found;
-        for (std::size_t i = 0; i < tokens.size(); ++i) {
-            const Token& t = tokens[i];
-            if (t.number >= low && t.number <= high && !(t.number == 0 && t.text != "0")) {
-                mark(i, i + 1);
-                found = std::min(found.value_or(t.number), t.number);
-                if (!lowest) break;
-            }
-        }
-        return found;
-    }
-};
-
 // Tokens of a hit that none of its terms matched (up to max_gap between terms).
 int skipped_tokens(const Hit& hit) {
     return std::max(0, hit.end - hit.start - static_cast<int>(hit.ref->pattern->terms.size()));
@@ -358,6 +148,9 @@ Use use_of(const MentionPolicy& policy, ContextSet context, bool about_someone_e
     if (has(context, Context::hypothetical) || has(context, Context::question)) return policy.red_flag ? Use::ask : Use::drop;
     if (has(context, Context::negated)) return Use::set;
     if (has(context, Context::conditional) && !policy.conditional_counts) return Use::drop;
+    // "A numb bum if I sit on hard bleachers": a red flag felt only in one
+    // situation may be harmless or the start of it; one direct question settles it.
+    if (has(context, Context::conditional) && policy.red_flag) return Use::confirm;
     if (has(context, Context::uncertain) && policy.red_flag) return Use::confirm;
     return Use::set;
 }
@@ -404,6 +197,20 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                (denial == PatternOwner::option_no && mention == PatternOwner::option);
     };
     std::vector<char> dropped(hits.size(), 0);
+    // A lookalike ("tearing up the carpet") cancels the mention it overlaps and says nothing itself.
+    const auto is_lookalike = [](const Hit& hit) {
+        return hit.ref->owner == PatternOwner::topic_lookalike || hit.ref->owner == PatternOwner::fact_lookalike;
+    };
+    for (std::size_t a = 0; a < hits.size(); ++a) {
+        if (!is_lookalike(hits[a])) continue;
+        const bool fact = hits[a].ref->owner == PatternOwner::fact_lookalike;
+        for (std::size_t b = 0; b < hits.size(); ++b) {
+            const PatternOwner o = hits[b].ref->owner;
+            const bool mention = fact ? o == PatternOwner::fact_yes
+                                      : o == PatternOwner::topic_yes || o == PatternOwner::topic_yes_when_asked || o == PatternOwner::topic_vague;
+            if (mention && hits[b].ref->index == hits[a].ref->index && overlaps(hits[a], hits[b])) dropped[b] = 1;
+        }
+    }
     for (std::size_t a = 0; a < hits.size(); ++a) {
         if (!is_denial(hits[a])) continue;
         for (std::size_t b = 0; b < hits.size(); ++b) {
@@ -600,6 +407,8 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 }
                 break;
             case PatternOwner::definition:
+            case PatternOwner::topic_lookalike:
+            case PatternOwner::fact_lookalike:
                 break;
             case PatternOwner::answer:
                 if (has(hit.context, Context::question)) {

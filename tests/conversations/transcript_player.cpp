@@ -8,7 +8,8 @@
 // brief ("< [state] asking=... covers=... triage=... buttons=..." and the
 // text indented below), or "< error CODE". The clock starts at a fixed time
 // and moves one minute per client object, so a replay is deterministic. The
-// inputs of most files come from generator/specs.py (gen.py writes them).
+// file is the one source of its inputs; a "#% {...}" comment tells
+// generator/gen.py how to answer the questions when the rules change them.
 #include "adapters/core/wording.hpp"
 #include "bot/engine.hpp"
 #include "bot/protocol.hpp"

@@ -444,3 +444,42 @@ TEST_CASE("validator: a grouped question covers known yes/no topics with titles 
 
 }  // namespace
 }  // namespace backtalk
+
+namespace backtalk {
+namespace {
+
+TEST_CASE("validator: wording for one cause at one level names a known cause") {
+    auto files = test::rule_files();
+    test::edit_json(files, "texts.json", [](nlohmann::json& texts) {
+        texts["texts"]["what_happens_emergency_aortc"] = "A scan of the main blood vessel.";
+        texts["texts"]["what_happens_emergency_aortic"] = "A scan of the main blood vessel.";
+    });
+    const RuleLoad load = compile_rules(files, "rules/en");
+    REQUIRE_FALSE(load.rules);
+    REQUIRE(load.errors.size() == 1);
+    CHECK(load.errors.front().to_string() ==
+          "rules/en/texts.json: texts.what_happens_emergency_aortc: unknown cause \"aortc\" (wording for one cause is <text>_<level>_<cause>)");
+}
+
+}  // namespace
+}  // namespace backtalk
+
+namespace backtalk {
+namespace {
+
+TEST_CASE("validator: a misspelt field of a topic or fact is reported, never silently ignored") {
+    auto files = test::rule_files();
+    test::edit_json(files, "topics.json", [](nlohmann::json& topics) {
+        topics["topics"]["tearing_pain"]["detect_vagu"] = topics["topics"]["tearing_pain"]["detect_vague"];
+    });
+    test::edit_json(files, "facts.json", [](nlohmann::json& facts) { facts["facts"]["faint"]["lookalike"] = nlohmann::json::array(); });
+    const RuleLoad load = compile_rules(files, "rules/en");
+    REQUIRE_FALSE(load.rules);
+    std::vector<std::string> errors;
+    for (const auto& e : load.errors) errors.push_back(e.to_string());
+    CHECK(errors == std::vector<std::string>{"rules/en/topics.json: topics.tearing_pain.detect_vagu: unknown field",
+                                             "rules/en/facts.json: facts.faint.lookalike: unknown field"});
+}
+
+}  // namespace
+}  // namespace backtalk
