@@ -116,6 +116,8 @@ TurnResult Turn::chosen(const std::string& id) {
             u.answer = id == "none" ? "no" : id == "several" ? "unsure" : id;
             answer = true;
         }
+        // "None, I meant no" in "which one?" takes the yes back, as "sorry, I meant no" does.
+        if (id == "none" && s_.picking == group->id) u.intents.push_back("correction");
         // A sign's own button in "which one?".
         if (std::find(group->covers.begin(), group->covers.end(), id) != group->covers.end()) {
             u.slots[id] = std::string("yes");

@@ -198,7 +198,9 @@ bool Turn::resolve_group(const Group& group, const Understanding& u) {
     // "None of these", or "coughing makes it worse, otherwise no": the
     // signs named are set, the rest denied. Once the person has said yes,
     // a bare "no" to "which one?" is unclear, never a denial.
-    if (u.answer == "no" && (named || !picking)) {
+    // "Sorry, I meant no": the yes taken back, as "none of these".
+    const bool taken_back = picking && u.answer == "no" && has_intent(u, "correction");
+    if (u.answer == "no" && (named || !picking || taken_back)) {
         // "None of that. Oh wait, my pee has been a bit weird": the sign
         // raised is asked about, not denied.
         for (const auto& id : group.covers) {

@@ -92,12 +92,8 @@ bool Turn::answer_question_back(const std::string& intent, const std::vector<Qui
     } else if (intent == "questions_left") {
         const int n = questions_left();
         text = n > 0 ? fill(r_.text("questions_left"), {{"count", std::to_string(n)}}) : r_.text("questions_left_none");
-    } else if (intent == "is_serious") {
-        text = level_text("is_serious", level);
-    } else if (intent == "stretch_safe") {
-        text = level_text("stretch_safe", level);
-    } else if (intent == "scans") {
-        text = level_text("scans", level);
+    } else if (const Intent* asked = r_.intent(intent); asked && asked->answered_by_level) {
+        text = level_text(intent, level);
     } else if (intent == "what_happens" && advised) {
         text = level_text("what_happens", level);
     } else if (intent == "delay" && advised) {

@@ -120,6 +120,7 @@ private:
     // ("what_happens_emergency_aortic"), names a known cause.
     void check_cause_texts(const RuleSet& r);
 
+    void check_level_answers(const RuleSet& r);
     void load_texts(RuleSet& r, const json& doc);
 
     void load_flow(RuleSet& r, const json& doc);

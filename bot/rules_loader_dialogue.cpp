@@ -23,9 +23,7 @@ const char* const required_texts[] = {
     "stretch_hold",    "stretch_activity", "stretches_stopped", "outside_scope", "stale_choice",
     "stretches_done",  "after_outcome",    "level_raised",      "resume",               "ended",
     "thanks",          "resume_outcome",   "about_bot",         "why_asking_general",   "questions_left",
-    "questions_left_none", "group_one_at_a_time", "group_which", "group_others", "correction_confirm", "correction_change", "advice_stands", "correction_unclear", "correction_applied", "correction_kept", "is_serious_during", "stretch_safe_during", "scans", "maternity", "count_general",
-    "is_serious_emergency", "is_serious_urgent", "is_serious_gp_soon", "is_serious_self_care",
-    "stretch_safe_emergency", "stretch_safe_urgent", "stretch_safe_gp_soon", "stretch_safe_self_care",
+    "questions_left_none", "group_one_at_a_time", "group_which", "group_others", "correction_confirm", "correction_change", "advice_stands", "correction_unclear", "correction_applied", "correction_kept", "maternity", "count_general",
     "delay_emergency", "delay_urgent", "delay_gp_soon", "delay_self_care", "why_now_emergency", "why_now_urgent",
     "what_happens_emergency", "what_happens_urgent", "what_happens_gp_soon", "what_happens_self_care",
     "medicines_emergency", "medicines_urgent",   "unanswered_moving_on", "answer_not_understood", "question_not_understood"};
@@ -85,6 +83,18 @@ void Loader::check_cause_texts(const RuleSet& r) {
     }
 }
 
+// A question back answered by level has its words before the advice and
+// at every level, or one text for all.
+void Loader::check_level_answers(const RuleSet& r) {
+    for (const Intent& intent : r.intents) {
+        if (!intent.answered_by_level || r.texts.count(intent.id)) continue;
+        for (const char* level : {"during", "emergency", "urgent", "gp_soon", "self_care"}) {
+            const std::string key = intent.id + "_" + level;
+            if (!r.texts.count(key)) error(join("texts", key), "is missing (intent \"" + intent.id + "\" is answered by level; or give \"" + intent.id + "\")");
+        }
+    }
+}
+
 void Loader::load_texts(RuleSet& r, const json& doc) {
     file_ = "texts.json";
     if (const json* texts = field(doc, "", "texts", json::value_t::object)) {
@@ -100,6 +110,7 @@ void Loader::load_texts(RuleSet& r, const json& doc) {
         if (!r.texts.count(key)) error(join("texts", key), "is missing");
     }
     check_cause_texts(r);
+    check_level_answers(r);
     for (const char* key : required_channel_texts) {
         if (!r.texts.count(key)) error(join("texts", key), "is missing");
     }

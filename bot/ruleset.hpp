@@ -119,6 +119,9 @@ struct Intent {
     std::string id;
     std::vector<Pattern> patterns;
     int max_tokens = 0;  // 0: any length; otherwise only in short messages
+    // A question back answered in the words of the advice's level:
+    // texts.json "<id>_<level>" (or "<id>_during" before the advice), else "<id>".
+    bool answered_by_level = false;
 };
 
 struct TriageRule {
@@ -240,6 +243,12 @@ public:
     const Topic* topic(const std::string& id) const {
         const auto it = topic_index.find(id);
         return it == topic_index.end() ? nullptr : &topics[it->second];
+    }
+    const Intent* intent(const std::string& id) const {
+        for (const Intent& i : intents) {
+            if (i.id == id) return &i;
+        }
+        return nullptr;
     }
     const Group* group(const std::string& id) const {
         for (const Group& g : groups) {

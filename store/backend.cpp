@@ -22,4 +22,15 @@ std::unique_ptr<RulesWatch> StoreBackend::watch_rules(RulesWatchOptions) {
     throw std::logic_error("rules are published only in a store several instances share");
 }
 
+// One instance (SQLite) is the only one to claim keys: it remembers them
+// itself (adapters/server/recent_ledger.hpp).
+std::optional<std::string> StoreBackend::claim_binding(const std::string&, const std::string&, const std::string&,
+                                                       std::int64_t) {
+    throw std::logic_error("keys are claimed in the database only in a store several instances share");
+}
+
+std::size_t StoreBackend::forget_claims_before(const std::string&, std::int64_t) {
+    throw std::logic_error("keys are claimed in the database only in a store several instances share");
+}
+
 }  // namespace backtalk::store::detail

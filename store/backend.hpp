@@ -69,6 +69,14 @@ public:
                                                          std::int64_t now_ms, std::uint64_t expected_version);
     // Shared backends: Store::watch_rules.
     virtual std::unique_ptr<RulesWatch> watch_rules(RulesWatchOptions options);
+    // Writes `value` under (scope, key) unless the key is taken, committed
+    // before it returns: nothing when this call took it, else the value
+    // there (shared backends). Throws when the database cannot be written.
+    virtual std::optional<std::string> claim_binding(const std::string& scope, const std::string& key,
+                                                     const std::string& value, std::int64_t now_ms);
+    // Removes the bindings of `scope` written before `cutoff_ms` (shared
+    // backends); how many.
+    virtual std::size_t forget_claims_before(const std::string& scope, std::int64_t cutoff_ms);
     // A session's stored snapshot (JSON text); nothing when unknown. Throws
     // when the database cannot be read.
     virtual std::optional<std::string> session_snapshot(const std::string& id) = 0;

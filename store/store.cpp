@@ -12,7 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <iostream>
+#include <mutex>
 #include <pthread.h>
 #include <thread>
 
@@ -51,6 +53,14 @@ struct Store::Impl {
     std::unique_ptr<detail::StoreBackend> backend;
     detail::SessionReader reader;
 
+    // A read, or a session commit, on a caller's thread that failed, until
+    // one succeeds: the database cannot be reached, though the writer, with
+    // nothing to write (every turn refused), does not know it.
+    std::atomic<bool> unreachable{false};
+    mutable std::mutex unreachable_mutex;
+    std::string unreachable_reason;
+    std::atomic<bool> probe_posted{false};
+
     // Writer thread only.
     std::uint64_t reported_dropped = 0;
     std::uint64_t dropped_at_close = 0;
@@ -78,6 +88,44 @@ struct Store::Impl {
     void note_failure(const std::string& error) {
         backend->reset_writer();  // reopen on the next attempt: permissions or the file may have changed
         if (queue.note_failure(error)) options.report("cannot write the conversation log, retrying: " + error);
+    }
+
+    // Both also record the reason as the last error (counters()).
+    StoreUnavailable note_unreachable(const std::string& reason) {
+        queue.note_error(reason);
+        std::lock_guard lock(unreachable_mutex);
+        unreachable_reason = reason;
+        unreachable.store(true);
+        return StoreUnavailable(reason);
+    }
+
+    void note_reachable() {
+        if (!unreachable.load(std::memory_order_relaxed)) return;
+        std::lock_guard lock(unreachable_mutex);
+        unreachable.store(false);
+        unreachable_reason.clear();
+    }
+
+    // Why the database cannot be reached, if so. Asks the reader thread to
+    // try it again (one attempt at a time), so that health recovers once
+    // the database is back even if no turn comes to find out.
+    std::optional<std::string> unreachable_now() {
+        if (!unreachable.load()) return std::nullopt;
+        if (!probe_posted.exchange(true)) {
+            const bool posted = reader.post([this] {
+                try {
+                    backend->session_snapshot("");  // no session has this id: as cheap as a read gets
+                    note_reachable();
+                } catch (const std::exception& error) {
+                    note_unreachable(std::string("reading: ") + error.what());
+                }
+                probe_posted.store(false);
+            });
+            if (!posted) probe_posted.store(false);
+        }
+        std::lock_guard lock(unreachable_mutex);
+        if (!unreachable.load()) return std::nullopt;
+        return unreachable_reason;
     }
 
     void note_recovered() {
@@ -241,10 +289,9 @@ std::optional<Session> Store::load_session(const std::string& id) {
     try {
         snapshot = impl_->backend->session_snapshot(id);
     } catch (const std::exception& error) {
-        const std::string reason = "reading session " + id + ": " + error.what();
-        impl_->queue.note_error(reason);
-        throw StoreUnavailable(reason);
+        throw impl_->note_unreachable("reading session " + id + ": " + error.what());
     }
+    impl_->note_reachable();
     if (!snapshot) return std::nullopt;
     try {
         return session_from_json(nlohmann::json::parse(*snapshot));
@@ -263,10 +310,9 @@ std::optional<VersionedSession> Store::load_versioned_session(const std::string&
     } catch (const std::logic_error&) {
         throw;
     } catch (const std::exception& error) {
-        const std::string reason = "reading session " + id + ": " + error.what();
-        impl_->queue.note_error(reason);
-        throw StoreUnavailable(reason);
+        throw impl_->note_unreachable("reading session " + id + ": " + error.what());
     }
+    impl_->note_reachable();
     if (!stored) return std::nullopt;
     try {
         return VersionedSession{session_from_json(nlohmann::json::parse(stored->first)), stored->second};
@@ -278,25 +324,51 @@ std::optional<VersionedSession> Store::load_versioned_session(const std::string&
 
 std::optional<std::uint64_t> Store::commit_session(const std::string& id, const Session& session, std::int64_t now_ms,
                                                    std::uint64_t expected_version) {
+    std::optional<std::uint64_t> version;
     try {
-        return impl_->backend->commit_snapshot(id, session_snapshot(session), now_ms, expected_version);
+        version = impl_->backend->commit_snapshot(id, session_snapshot(session), now_ms, expected_version);
     } catch (const std::logic_error&) {
         throw;
     } catch (const std::exception& error) {
-        const std::string reason = "writing session " + id + ": " + error.what();
-        impl_->queue.note_error(reason);
-        throw StoreUnavailable(reason);
+        throw impl_->note_unreachable("writing session " + id + ": " + error.what());
     }
+    impl_->note_reachable();
+    return version;
 }
 
 std::optional<std::string> Store::binding(const std::string& scope, const std::string& key) {
     if (auto pending = impl_->queue.pending_binding(scope, key)) return pending;
+    std::optional<std::string> value;
     try {
-        return impl_->backend->binding(scope, key);
+        value = impl_->backend->binding(scope, key);
     } catch (const std::exception& error) {
-        const std::string reason = std::string("reading a binding: ") + error.what();
-        impl_->queue.note_error(reason);
-        throw StoreUnavailable(reason);
+        throw impl_->note_unreachable(std::string("reading a binding: ") + error.what());
+    }
+    impl_->note_reachable();
+    return value;
+}
+
+std::optional<std::string> Store::claim_binding(const std::string& scope, const std::string& key,
+                                               const std::string& value, std::int64_t now_ms) {
+    std::optional<std::string> taken;
+    try {
+        taken = impl_->backend->claim_binding(scope, key, value, now_ms);
+    } catch (const std::logic_error&) {
+        throw;
+    } catch (const std::exception& error) {
+        throw impl_->note_unreachable("claiming a binding: " + std::string(error.what()));
+    }
+    impl_->note_reachable();
+    return taken;
+}
+
+std::size_t Store::forget_claims_before(const std::string& scope, std::int64_t cutoff_ms) {
+    try {
+        return impl_->backend->forget_claims_before(scope, cutoff_ms);
+    } catch (const std::logic_error&) {
+        throw;
+    } catch (const std::exception& error) {
+        throw impl_->note_unreachable("forgetting old claims: " + std::string(error.what()));
     }
 }
 
@@ -358,7 +430,9 @@ void Store::backup_to(const std::filesystem::path& target) {
 
 StoreHealth Store::health() const {
     StoreHealth health = impl_->queue.health();
-    if (health.ok && !impl_->hasher.warning().empty()) return {false, impl_->hasher.warning()};
+    if (!health.ok) return health;
+    if (auto reason = impl_->unreachable_now()) return {false, "cannot reach the database: " + *reason};
+    if (!impl_->hasher.warning().empty()) return {false, impl_->hasher.warning()};
     return health;
 }
 

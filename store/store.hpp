@@ -238,6 +238,20 @@ public:
     // Starts watching the publications (see RulesWatch for its thread).
     std::unique_ptr<RulesWatch> watch_rules(RulesWatchOptions options);
 
+    // Takes `key` in `scope` for this instance, writing `value` there, unless
+    // it is taken already (by any instance): nothing when this call took it,
+    // else the value there. Atomic in the database and committed before it
+    // returns, so two instances never both take one key (a Telegram update,
+    // a REST message_id). StoreUnavailable when the database cannot be
+    // written. Shared stores only (std::logic_error otherwise); on the
+    // caller's thread, like commit_session. set_binding replaces the value.
+    std::optional<std::string> claim_binding(const std::string& scope, const std::string& key,
+                                             const std::string& value, std::int64_t now_ms);
+    // Removes the keys of `scope` last written before `cutoff_ms`, so that
+    // claims (one row each) do not pile up; how many. Shared stores only, on
+    // the caller's thread, like claim_binding.
+    std::size_t forget_claims_before(const std::string& scope, std::int64_t cutoff_ms);
+
     // Review queries on a read-only view of what is committed, opened for
     // the caller (a long export never holds up session loads). Throws when
     // the database cannot be opened.
@@ -276,6 +290,10 @@ public:
     // the caller's thread with a connection of its own.
     void backup_to(const std::filesystem::path& target);
 
+    // Not ok while writes fail, the queue is nearly full, or the latest read
+    // or session commit failed (the database cannot be reached); in that
+    // case it has the reader thread try the database again, so it recovers
+    // without waiting for a turn. Never waits on the database.
     StoreHealth health() const;
     // True while two batches (at most half the capacity) are waiting and the
     // database takes writes: the writer is merely behind, and callers that

@@ -1,5 +1,6 @@
 #include "adapters/core/conversations.hpp"
 
+#include "adapters/core/turn_log.hpp"
 #include "adapters/core/wording.hpp"
 #include "bot/overloaded.hpp"
 #include "bot/ruleset.hpp"
@@ -32,8 +33,6 @@ constexpr std::int64_t max_sweep_interval_ms = 60'000;
 // this only bounds how long one turn waits behind a busy conversation.
 constexpr int max_turn_attempts = 10;
 
-using SharedSession = std::shared_ptr<const Session>;
-
 // One live conversation. Its mutex makes two turns of the same conversation
 // run one after the other, logging included, so the log keeps their order.
 // The session is immutable and shared: a turn replaces it, and the store's
@@ -46,29 +45,6 @@ struct LiveConversation {
     std::uint64_t version = 0;
     bool forgotten = false;  // removed from the table; a turn must not continue it
 };
-
-// What a turn did, for the log.
-struct TurnRecord {
-    std::string kind;  // of the inbound object
-    std::string text;
-    SharedSession before;  // null for a new conversation
-    TurnNotes notes;
-    bool understood_default = false;
-};
-
-std::string inbound_kind(const protocol::ClientObject& object) {
-    return std::visit(Overloaded{[](const protocol::Start&) { return std::string("start"); },
-                                 [](const protocol::Message&) { return std::string("message"); },
-                                 [](const protocol::Choice&) { return std::string("choice"); }},
-                      object);
-}
-
-std::string inbound_text(const protocol::ClientObject& object) {
-    return std::visit(Overloaded{[](const protocol::Start&) { return std::string(); },
-                                 [](const protocol::Message& message) { return message.text; },
-                                 [](const protocol::Choice& choice) { return choice.id; }},
-                      object);
-}
 
 // At most `limit` bytes, cut on a UTF-8 character boundary.
 std::string utf8_prefix(std::string_view text, std::size_t limit) {
@@ -201,88 +177,43 @@ struct ConversationService::Impl {
         conversation.version = stored->version;
     }
 
+    // With a shared store, another instance may have moved the session on
+    // since this one read it: true, with the stored session in its place (or
+    // the conversation forgotten, if it was erased), if so. A write would
+    // notice (commit), but an answer that writes nothing (bad_choice, a
+    // conversation that looks expired, the buttons on offer) must be checked
+    // here, or it is given on a stale session.
+    bool moved_on(LiveConversation& conversation, const std::string& id) {
+        // Version 0: not stored yet, so no other instance knows it.
+        if (!store || !store->shared() || conversation.version == 0) return false;
+        std::optional<store::VersionedSession> stored = store->load_versioned_session(id);
+        if (!stored) {
+            conversation.forgotten = true;
+            return true;
+        }
+        if (stored->version == conversation.version) return false;
+        conversation.session = std::make_shared<const Session>(std::move(stored->session));
+        conversation.version = stored->version;
+        return true;
+    }
+
+    // Whether a conversation whose turn lock is held can go on: not forgotten
+    // and not expired, as stored.
+    bool can_go_on(LiveConversation& conversation, const std::string& id, std::int64_t now) {
+        if (conversation.forgotten) return false;
+        return !expired(*conversation.session, now) ||
+               (moved_on(conversation, id) && !conversation.forgotten && !expired(*conversation.session, now));
+    }
+
     void log_turn(const std::string& id, const ChannelInfo& channel, const TurnRecord& turn,
-                  const std::vector<OutObject>& out, const SharedSession& after_shared, bool session_changed,
+                  const std::vector<OutObject>& out, const SharedSession& after, bool session_changed,
                   std::uint64_t session_version, std::int64_t now, SteadyClock::time_point started) {
         if (!store) return;
-        const Session& after = *after_shared;
         const std::int64_t processing_us =
             std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count();
-        const std::string& rules_version = after.rules_version;
-
-        store::TurnLog logged;
-        logged.now_ms = now;
         // A shared store has the session already (commit).
-        if (session_changed && !store->shared()) logged.session = after_shared;
-        store::ConversationRecord& conversation = logged.conversation;
-        conversation.id = id;
-        conversation.channel = channel.channel;
-        conversation.user_hash = channel.user_hash;
-        conversation.started_ms = after.started_ms;
-        conversation.last_activity_ms = now;
-        conversation.locale = after.locale;
-        conversation.outcome = after.triage;
-        conversation.turns = after.turns;
-        conversation.state = after.state;
-        conversation.asking = after.asking;
-        logged.messages.reserve(1 + out.size());
-
-        store::MessageRecord& inbound = logged.messages.emplace_back();
-        inbound.conversation = id;
-        inbound.time_ms = now;
-        inbound.direction = store::Direction::in;
-        inbound.kind = turn.kind;
-        inbound.text = turn.text;
-        inbound.intents = turn.notes.intents;
-        inbound.confidence = turn.notes.confidence;
-        inbound.understood = turn.notes.understood || turn.understood_default;
-        if (turn.before) {
-            inbound.state = turn.before->state;
-            inbound.asking = turn.before->asking;
-        }
-        inbound.rules_version = rules_version;
-        inbound.channel = channel.channel;
-        inbound.processing_us = processing_us;
-        inbound.session_version = session_version;
-
-        for (const OutObject& object : out) {
-            store::MessageRecord& outbound = logged.messages.emplace_back();
-            outbound.conversation = id;
-            outbound.time_ms = now;
-            outbound.direction = store::Direction::out;
-            outbound.rules_version = rules_version;
-            outbound.channel = channel.channel;
-            outbound.processing_us = processing_us;
-            outbound.session_version = session_version;
-            std::visit(Overloaded{
-                           [&](const SessionOpened& opened) {
-                               outbound.kind = "session";
-                               outbound.text = opened.resumed ? "resumed" : "new";
-                               outbound.state = after.state;
-                           },
-                           [&](const Reply& reply) {
-                               outbound.kind = "reply";
-                               outbound.text = reply.text;
-                               outbound.state = reply.state;
-                               outbound.asking = reply.asking;
-                               outbound.triage = reply.triage;
-                           },
-                           [&](const protocol::Error& error) {
-                               outbound.kind = "error";
-                               outbound.text = error.message;
-                               outbound.code = error.code;
-                               outbound.state = after.state;
-                               outbound.asking = after.asking;
-                           },
-                       },
-                       object);
-        }
-        if (!turn.notes.basis.empty()) {
-            const auto advice = std::find_if(logged.messages.begin() + 1, logged.messages.end(),
-                                             [](const store::MessageRecord& record) { return record.triage.has_value(); });
-            (advice != logged.messages.end() ? *advice : logged.messages.front()).basis = turn.notes.basis;
-        }
-        store->log_turn(std::move(logged));
+        const bool with_session = session_changed && !store->shared();
+        store->log_turn(turn_log(id, channel, turn, out, after, with_session, session_version, now, processing_us));
     }
 
     // A conversation opened for a client that sent no (usable) start: the
@@ -328,7 +259,12 @@ struct ConversationService::Impl {
             }
             turn.notes = std::move(result.notes);
             if (result.error) {
-                // bad_choice and the like change nothing.
+                // bad_choice and the like change nothing, unless it was the
+                // session that was out of date.
+                if (attempt < max_turn_attempts && moved_on(conversation, id)) {
+                    if (conversation.forgotten) throw store::StoreUnavailable("session " + id + " is gone");
+                    continue;
+                }
                 out.emplace_back(worded_error(current.rules(), result.error->code));
                 log_turn(id, channel, turn, out, conversation.session, false, conversation.version, now, started);
                 return;
@@ -354,7 +290,7 @@ struct ConversationService::Impl {
         const TurnRecord turn{"start", "", nullptr, {}, true};
         if (auto conversation = find(request.session, now)) {
             std::lock_guard turn_lock(conversation->mutex);
-            for (int attempt = 1; !conversation->forgotten && !expired(*conversation->session, now); ++attempt) {
+            for (int attempt = 1; can_go_on(*conversation, request.session, now); ++attempt) {
                 TurnResult result = current.resume(*conversation->session, now);
                 TurnRecord resumed = turn;
                 resumed.before = conversation->session;
@@ -413,7 +349,7 @@ struct ConversationService::Impl {
         }
         if (auto conversation = find(session_id, now)) {
             std::unique_lock turn_lock(conversation->mutex);
-            if (!conversation->forgotten && !expired(*conversation->session, now)) {
+            if (can_go_on(*conversation, session_id, now)) {
                 std::vector<OutObject> out;
                 step(*conversation, session_id, object, channel, *current, now, started, out);
                 return out;
@@ -609,7 +545,9 @@ OfferedChoices ConversationService::offered(const std::string& session_id) {
     const auto conversation = impl_->find(session_id, now);
     if (!conversation) return {};
     std::lock_guard turn_lock(conversation->mutex);
-    if (conversation->forgotten || impl_->expired(*conversation->session, now)) return {};
+    // The buttons as stored: another instance may have moved the conversation on.
+    impl_->moved_on(*conversation, session_id);
+    if (!impl_->can_go_on(*conversation, session_id, now)) return {};
     return {conversation->session->offered, conversation->session->asking};
 }
 

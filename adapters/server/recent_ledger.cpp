@@ -41,14 +41,16 @@ std::vector<StoredEntry> read_scope(store::Store& store, const std::string& scop
 }  // namespace
 
 RecentLedger::RecentLedger(store::Store* store, RecentLedgerOptions options, std::int64_t now_ms)
-    : store_(store), options_(std::move(options)) {
+    : store_(store), shared_(store && store->shared()), options_(std::move(options)) {
     if (options_.capacity == 0) throw std::invalid_argument("a recent ledger needs a capacity");
-    if (!store_) return;
+    // A shared store is asked for each key it does not have in memory.
+    if (!store_ || shared_) return;
     try {
         for (auto& entry : read_scope(*store_, options_.scope)) {
             next_sequence_ = std::max(next_sequence_, entry.sequence + 1);
             if (now_ms - entry.time_ms > options_.retention.count()) continue;
-            if (entries_.insert_or_assign(entry.key, Entry{std::move(entry.value), entry.time_ms}).second) {
+            if (entries_.insert_or_assign(entry.key, Entry{std::move(entry.value), entry.time_ms, entry.sequence})
+                    .second) {
                 order_.push_back(entry.key);
             }
         }
@@ -72,16 +74,78 @@ std::optional<std::string> RecentLedger::find(const std::string& key, std::int64
 
 bool RecentLedger::insert(const std::string& key, const std::string& value, std::int64_t now_ms) {
     std::lock_guard lock(mutex_);
+    const Entry entry{value, now_ms, next_sequence_};
+    if (!remember(key, entry, now_ms)) return false;
+    ++next_sequence_;
+    write_through(key, entry);
+    return true;
+}
+
+std::optional<std::string> RecentLedger::claim(const std::string& key, const std::string& value,
+                                               std::int64_t now_ms) {
+    if (auto known = find(key, now_ms)) return known;
+    if (!shared_) {
+        // Memory only: what a restart must know, replace() writes.
+        std::lock_guard lock(mutex_);
+        if (!remember(key, Entry{value, now_ms, next_sequence_}, now_ms)) return entries_.at(key).value;
+        ++next_sequence_;
+        return std::nullopt;
+    }
+    bool clean_up = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (++claims_since_cleanup_ >= std::clamp<std::size_t>(options_.capacity / 10, 1, 1000)) {
+            claims_since_cleanup_ = 0;
+            clean_up = true;
+        }
+    }
+    // Before the claim: if the database fails, nothing is claimed.
+    if (clean_up) store_->forget_claims_before(options_.scope, now_ms - options_.retention.count());
+    // Outside the lock: the database may take a while, and only it decides.
+    std::optional<std::string> taken = store_->claim_binding(options_.scope, key, value, now_ms);
+    // Only our own keys are remembered: another instance's value may still
+    // change (replace), so it is asked for again.
+    if (!taken) {
+        std::lock_guard lock(mutex_);
+        remember(key, Entry{value, now_ms, 0}, now_ms);
+    }
+    return taken;
+}
+
+void RecentLedger::replace(const std::string& key, const std::string& value, std::int64_t now_ms) {
+    std::lock_guard lock(mutex_);
     forget_old(now_ms);
-    if (!entries_.try_emplace(key, Entry{value, now_ms}).second) return false;
+    const auto found = entries_.find(key);
+    Entry entry{value, now_ms, next_sequence_};
+    if (found == entries_.end()) {
+        remember(key, entry, now_ms);
+        ++next_sequence_;
+    } else {
+        entry.sequence = found->second.sequence;  // the same ring slot, rewritten
+        found->second = entry;
+    }
+    write_through(key, entry);
+}
+
+bool RecentLedger::remember(const std::string& key, Entry entry, std::int64_t now_ms) {
+    forget_old(now_ms);
+    if (!entries_.try_emplace(key, std::move(entry)).second) return false;
     order_.push_back(key);
     forget_old(now_ms);
-    if (store_) {
-        const std::uint64_t sequence = next_sequence_++;
-        const nlohmann::json row{{"seq", sequence}, {"key", key}, {"time", now_ms}, {"value", value}};
-        store_->set_binding(options_.scope, std::to_string(sequence % options_.capacity), row.dump(), now_ms);
-    }
     return true;
+}
+
+// A shared store keeps one row per key (claim_binding wrote it); otherwise
+// the entry goes to its slot of the ring.
+void RecentLedger::write_through(const std::string& key, const Entry& entry) {
+    if (!store_) return;
+    if (shared_) {
+        store_->set_binding(options_.scope, key, entry.value, entry.time_ms);
+        return;
+    }
+    const nlohmann::json row{{"seq", entry.sequence}, {"key", key}, {"time", entry.time_ms}, {"value", entry.value}};
+    store_->set_binding(options_.scope, std::to_string(entry.sequence % options_.capacity), row.dump(),
+                        entry.time_ms);
 }
 
 std::size_t RecentLedger::size() const {

@@ -8,6 +8,7 @@
 #include "adapters/server/router.hpp"
 #include "adapters/server/server.hpp"
 #include "adapters/server/turn_metrics.hpp"
+#include "store/store.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,9 @@ using json = nlohmann::json;
 constexpr const char* answer_scope = "rest_answer";
 constexpr std::size_t max_session_bytes = 128;
 constexpr std::size_t max_message_id_bytes = 128;
+// A message_id taken this long ago without an answer was taken by an
+// instance that stopped: turns take milliseconds, and at most ten tries.
+constexpr std::int64_t abandoned_claim_ms = 120'000;
 
 std::int64_t wall_clock_ms() {
     using namespace std::chrono;
@@ -177,6 +181,7 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
     Impl(const RestSettings& rest_settings, ChannelDependencies dependencies, MetricsRegistry& registry)
         : settings(rest_settings),
           conversations(dependencies.conversations),
+          store(dependencies.store),
           metrics(registry),
           answers(&dependencies.store, {answer_scope, rest_settings.remembered_answers, std::chrono::hours(25)},
                   wall_clock_ms()),
@@ -185,7 +190,8 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
                                    "REST requests answered again from their message_id, without a turn")) {
         // Listed at 0 from the start: the first refusal or server error is an
         // increase an alert can see.
-        for (const char* reason : {"bad_json", "signature", "content_type", "too_large", "message_id_reused"}) {
+        for (const char* reason :
+             {"bad_json", "signature", "content_type", "too_large", "message_id_reused", "message_id_abandoned"}) {
             rejected(reason);
         }
         for (const http::status status : {http::status::ok, http::status::service_unavailable,
@@ -263,21 +269,44 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
         return json_response(request, refusal.status, body);
     }
 
+    Response unavailable(const Request& request, const std::string& session, const std::string& why) {
+        return refuse(request, {http::status::service_unavailable, "unavailable", why}, session);
+    }
+
     static Response json_response(const Request& request, http::status status, std::string body) {
         auto response = make_response(request, status, std::move(body), "application/json");
         response.set(http::field::cache_control, "no-store");
         return response;
     }
 
-    // Answers through `respond`, at once or, when the conversation must be
-    // read back from the store, from the store's reader thread.
+    // Answers through `respond`, at once or, when the conversation or the
+    // message_id must be read from the store, from the store's reader thread.
     void answer(const Request& request, const ChatRequest& chat, Respond respond) {
+        if (chat.message_id.empty() || !answers.asks_store()) return claim_and_answer(request, chat, std::move(respond));
+        // The message_id is claimed in the shared database, which a network
+        // thread must not wait on.
+        const bool posted = store.post_read([self = shared_from_this(), request, chat, respond] {
+            self->claim_and_answer(request, chat, respond);
+        });
+        if (!posted) respond(unavailable(request, chat.session, "the server is shutting down; send it again"));
+    }
+
+    // A message_id is taken before its turn runs, so that a retry (to this
+    // instance or, on a shared store, another) gets this turn's answer
+    // rather than a turn of its own.
+    void claim_and_answer(const Request& request, const ChatRequest& chat, Respond respond) {
         const std::string& fingerprint = chat.fingerprint;
         const std::string answer_key = sha256_hex(chat.session + "\n" + chat.message_id);
         if (!chat.message_id.empty()) {
-            if (const auto stored = answers.find(answer_key, wall_clock_ms())) {
-                return respond(replay(request, chat.session, *stored, fingerprint));
+            std::optional<std::string> stored;
+            try {
+                stored = answers.claim(answer_key,
+                                       dump(json{{"request", fingerprint}, {"pending_since", wall_clock_ms()}}),
+                                       wall_clock_ms());
+            } catch (const store::StoreUnavailable&) {
+                return respond(unavailable(request, chat.session, "the database cannot be reached; send it again"));
             }
+            if (stored) return respond(replay(request, chat.session, *stored, fingerprint));
         }
         const auto started = std::chrono::steady_clock::now();
         conversations.handle_checked_async(
@@ -308,7 +337,7 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
         const std::string body = answer_body(session, new_session, to_json_objects(shown));
         if (!message_id.empty()) {
             const json stored{{"status", static_cast<unsigned>(status)}, {"body", body}, {"request", fingerprint}};
-            answers.insert(answer_key, dump(stored), wall_clock_ms());
+            answers.replace(answer_key, dump(stored), wall_clock_ms());
         }
         count_status(status);
         return json_response(request, status, body);
@@ -324,6 +353,20 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
                            "this message_id was already used for a different message in this session"},
                           session);
         }
+        if (stored.contains("pending_since")) {
+            // Taken by another instance, whose turn has not answered yet, or
+            // never will: it stopped between taking the message_id and
+            // answering, and a turn is never that slow.
+            if (wall_clock_ms() - stored.value("pending_since", std::int64_t{0}) < abandoned_claim_ms) {
+                return unavailable(request, session, "this message_id is being answered right now; send it again");
+            }
+            rejected("message_id_abandoned").add();
+            return refuse(request,
+                          {http::status::conflict, "conflict",
+                           "the server that took this message_id stopped before answering; send the message "
+                           "again with a new message_id"},
+                          session);
+        }
         replays.add();
         const auto status = static_cast<http::status>(stored.value("status", 200u));
         count_status(status);
@@ -334,6 +377,7 @@ struct RestChannel::Impl : std::enable_shared_from_this<RestChannel::Impl> {
 
     const RestSettings settings;
     ConversationService& conversations;
+    store::Store& store;
     MetricsRegistry& metrics;
     RecentLedger answers;
     KeyedSerialRunner serial;

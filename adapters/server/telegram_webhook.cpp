@@ -196,6 +196,13 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
     void handle_in_order(const Request& request, const Update& update, const std::string& chat_hash,
                          const Respond& respond) {
         try {
+            if (!claimed_everywhere(update.update_id)) {
+                // Another instance has it (Telegram retried it there): that
+                // one answers.
+                duplicates.add();
+                finish(update.update_id);
+                return respond(empty_answer(request));
+            }
             const Shown shown = messages_for(update, chat_hash);
             // The update has had its effect: from here on a retry must be
             // refused even if answering fails.
@@ -203,6 +210,11 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
             auto response = deliver(request, update, chat_hash, shown);
             if (!response.body().empty()) remember_answer(update.update_id, response.body());
             respond(std::move(response));
+        } catch (const store::StoreUnavailable& error) {
+            // Not taken: Telegram sends it again later.
+            release(update.update_id);
+            log(LogLevel::warn, "telegram update not taken: the database cannot be reached", {{"error", error.what()}});
+            respond(error_response(request, http::status::service_unavailable, "database unavailable"));
         } catch (const std::exception& error) {
             release(update.update_id);
             log(LogLevel::error, "telegram update failed", {{"error", error.what()}});
@@ -367,6 +379,14 @@ struct TelegramChannel::Impl : std::enable_shared_from_this<TelegramChannel::Imp
     void release(std::int64_t update_id) {
         std::lock_guard lock(claims_mutex);
         in_progress.erase(update_id);
+    }
+
+    // On a shared store, takes the update in the database too, so that no
+    // two instances both handle it; once taken, a retry is refused even if
+    // handling it fails here (at most once, rather than twice). Reader
+    // thread only. Throws store::StoreUnavailable when it cannot be asked.
+    bool claimed_everywhere(std::int64_t update_id) {
+        return !seen.asks_store() || !seen.claim(std::to_string(update_id), "", wall_clock_ms());
     }
 
     // The webhook answers of the latest updates (a method call carrying the

@@ -149,6 +149,30 @@ std::optional<std::string> PgBackend::binding(const std::string& scope, const st
     });
 }
 
+// The primary key decides: of two instances inserting one key at once, one
+// waits for the other's commit and inserts nothing. The value is read in a
+// statement of its own, whose snapshot sees that commit.
+std::optional<std::string> PgBackend::claim_binding(const std::string& scope, const std::string& key,
+                                                    const std::string& value, std::int64_t now_ms) {
+    return with_reader([&](PgConnection& connection) -> std::optional<std::string> {
+        const PgResult inserted = connection.exec(
+            "INSERT INTO bindings (scope, key, value, updated) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            {scope, key, value, std::to_string(now_ms)});
+        if (inserted.affected() == 1) return std::nullopt;
+        const PgResult taken = connection.exec("SELECT value FROM bindings WHERE scope = $1 AND key = $2", {scope, key});
+        // Purged in between: it was taken all the same.
+        return taken.rows() == 0 ? std::string() : taken.text(0, 0);
+    });
+}
+
+std::size_t PgBackend::forget_claims_before(const std::string& scope, std::int64_t cutoff_ms) {
+    return with_reader([&](PgConnection& connection) {
+        return static_cast<std::size_t>(
+            connection.exec("DELETE FROM bindings WHERE scope = $1 AND updated < $2", {scope, std::to_string(cutoff_ms)})
+                .affected());
+    });
+}
+
 std::vector<std::string> PgBackend::binding_values(const std::string& scope) {
     return with_reader([&](PgConnection& connection) {
         const PgResult result = connection.exec("SELECT value FROM bindings WHERE scope = $1", {scope});

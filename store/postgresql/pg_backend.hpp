@@ -39,6 +39,9 @@ public:
     std::optional<std::pair<std::string, std::uint64_t>> versioned_snapshot(const std::string& id) override;
     std::optional<std::uint64_t> commit_snapshot(const std::string& id, const std::string& snapshot,
                                                  std::int64_t now_ms, std::uint64_t expected_version) override;
+    std::optional<std::string> claim_binding(const std::string& scope, const std::string& key,
+                                             const std::string& value, std::int64_t now_ms) override;
+    std::size_t forget_claims_before(const std::string& scope, std::int64_t cutoff_ms) override;
     std::optional<std::string> session_snapshot(const std::string& id) override;
     std::optional<std::string> binding(const std::string& scope, const std::string& key) override;
     std::vector<std::string> binding_values(const std::string& scope) override;

@@ -65,6 +65,11 @@ class PostgresServer:
             command = ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(command)]
         return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
 
+    def sql(self, statement, database="postgres"):
+        """Runs one SQL statement through psql on the server's socket."""
+        self._run("psql", "-h", self.temp.path, "-p", str(self.port), "-d", database, "-v", "ON_ERROR_STOP=1",
+                  "-c", statement)
+
     def url(self, database="postgres"):
         return "postgresql://postgres@/%s?host=%s&port=%d" % (database, self.temp.path, self.port)
 

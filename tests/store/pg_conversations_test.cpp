@@ -172,3 +172,31 @@ TEST_CASE("two instances: one conversation hit by both at once loses and doubles
         CHECK(count == 1);
     }
 }
+
+TEST_CASE("two instances: choices alternating between them are checked against the session as stored") {
+    test::TempDir dir;
+    std::atomic<std::int64_t> clock{start_ms};
+    const std::string url = fresh_database("alternating_choices");
+    Instance a(dir, url, "a", clock);
+    Instance b(dir, url, "b", clock);
+    std::string session;
+    a.service.handle(session, protocol::Start{}, websocket);
+    auto out = a.service.handle(session, protocol::Message{conversation[0]}, websocket);
+    // Each instance keeps the session in memory after its turn; the other
+    // moves it on, so every turn here runs on an instance whose copy is old.
+    int choices = 0;
+    for (int turn = 0; turn < 8; ++turn) {
+        REQUIRE_FALSE(out.empty());
+        const auto* reply = std::get_if<Reply>(&out.back());
+        REQUIRE_MESSAGE(reply, texts(out).back());
+        if (reply->quick_replies.empty()) break;
+        Instance& instance = turn % 2 == 0 ? b : a;
+        CHECK(instance.service.offered(session).asking == reply->asking);  // the buttons of the newest reply
+        std::string same = session;
+        out = instance.service.handle(same, protocol::Choice{reply->quick_replies.front().id, reply->asking}, websocket);
+        CHECK(same == session);
+        for (const auto& text : texts(out)) CHECK(text.rfind("error: ", 0) != 0);
+        ++choices;
+    }
+    CHECK(choices >= 2);
+}

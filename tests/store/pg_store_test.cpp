@@ -248,3 +248,28 @@ TEST_CASE("postgresql: two stores on one database (two instances) both migrate i
     CHECK((*transcript)["messages"][0]["text"] == "one");
     CHECK((*transcript)["messages"][1]["seq"] == 2);
 }
+
+TEST_CASE("postgresql: a store whose database cannot be reached reports degraded, and recovers by itself") {
+    test::TempDir dir;
+    const std::string name = "store_test_unreachable";
+    store::pg::PgConnection admin(test::shared_postgres_server().url());
+    admin.exec("DROP DATABASE IF EXISTS " + name);
+    admin.exec("CREATE DATABASE " + name);
+    store::Store log(postgresql_options(dir, test::shared_postgres_server().url(name)));
+    log.commit_session("s1", Session{}, test::may_1, 0);
+    REQUIRE(log.health().ok);
+
+    // The database gone from under the store, with nothing for its writer
+    // to write: only the failed read can tell.
+    admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", {name});
+    admin.exec("ALTER DATABASE " + name + " RENAME TO " + name + "_away");
+    CHECK_THROWS_AS(log.load_versioned_session("s1"), store::StoreUnavailable);
+    const store::StoreHealth degraded = log.health();
+    CHECK_FALSE(degraded.ok);
+    CHECK(degraded.reason.find("cannot reach the database") != std::string::npos);
+
+    // Back: health() has the reader try again, without any turn.
+    admin.exec("ALTER DATABASE " + name + "_away RENAME TO " + name);
+    CHECK(test::eventually([&] { return log.health().ok; }));
+    CHECK(log.load_versioned_session("s1"));
+}

@@ -3,11 +3,15 @@
 // updates in order).
 #include "adapters/server/keyed_serial.hpp"
 #include "adapters/server/recent_ledger.hpp"
+#include "store/postgresql/pg_connection.hpp"
 #include "store/store.hpp"
+#include "tests/store/postgres_server.hpp"
 #include "tests/store/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +35,16 @@ StoreOptions store_at(const TempDir& dir) {
 
 int rows_in_scope(Store& store, const std::string& scope) {
     return static_cast<int>(store.binding_values(scope).size());
+}
+
+// A new, empty database on the test run's PostgreSQL server.
+StoreOptions postgresql_store(const TempDir& dir, const std::string& database) {
+    backtalk::store::pg::PgConnection admin(backtalk::test::shared_postgres_server().url());
+    admin.exec("DROP DATABASE IF EXISTS " + database);
+    admin.exec("CREATE DATABASE " + database);
+    StoreOptions options = store_at(dir);
+    options.postgresql_url = backtalk::test::shared_postgres_server().url(database);
+    return options;
 }
 
 }  // namespace
@@ -94,6 +108,54 @@ TEST_CASE("entries older than the retention are not loaded") {
     CHECK(reloaded.loaded() == 1);
     CHECK(reloaded.find("new", 26 * hour_ms) == "y");
     CHECK_FALSE(reloaded.find("old", 26 * hour_ms));
+}
+
+TEST_CASE("claims read the same on either backend: a key is taken once, then holds its value") {
+    TempDir dir;
+    for (const bool shared : {false, true}) {
+        CAPTURE(shared);
+        Store store(shared ? postgresql_store(dir, "ledger_claims") : store_at(dir));
+        RecentLedger ledger(&store, {"rest_answer", 10, std::chrono::hours(25)}, 0);
+        CHECK(ledger.asks_store() == shared);
+        CHECK_FALSE(ledger.claim("m1", "pending", 1));
+        CHECK(ledger.claim("m1", "other", 2) == "pending");
+        ledger.replace("m1", "answer", 3);
+        CHECK(ledger.claim("m1", "other", 4) == "answer");
+        CHECK(ledger.find("m1", 5) == "answer");
+        REQUIRE(store.flush());
+        // Remembered by the next run: this one's ring, or the shared table.
+        RecentLedger next_run(&store, {"rest_answer", 10, std::chrono::hours(25)}, 7);
+        CHECK(next_run.claim("m1", "other", 8) == "answer");
+    }
+}
+
+TEST_CASE("two instances on one PostgreSQL database never both take a key") {
+    TempDir dir;
+    const StoreOptions options = postgresql_store(dir, "ledger_two_instances");
+    Store first_store(options);
+    Store second_store(options);
+    RecentLedger first(&first_store, {"telegram_update", 1000, std::chrono::hours(25)}, 0);
+    RecentLedger second(&second_store, {"telegram_update", 1000, std::chrono::hours(25)}, 0);
+    constexpr int keys = 200;
+    std::atomic<int> taken{0};
+    const auto take_all = [&](RecentLedger& ledger, const std::string& name) {
+        for (int i = 0; i < keys; ++i) {
+            if (!ledger.claim(std::to_string(i), name, 1)) ++taken;
+        }
+    };
+    std::thread one([&] { take_all(first, "first"); });
+    std::thread two([&] { take_all(second, "second"); });
+    one.join();
+    two.join();
+    CHECK(taken == keys);
+    // What one instance finally writes, the other reads. The value taken
+    // names who took it.
+    const std::optional<std::string> owner = first.claim("0", "late", 2);
+    REQUIRE(owner);
+    const bool first_owns = *owner == "first";
+    (first_owns ? first : second).replace("0", "the answer", 3);
+    REQUIRE((first_owns ? first_store : second_store).flush());
+    CHECK((first_owns ? second : first).claim("0", "late", 4) == "the answer");
 }
 
 TEST_CASE("a job for a busy key runs after the current one, on the same thread") {
@@ -182,4 +244,15 @@ TEST_CASE("thousands of jobs queued behind one that finishes late run without de
     finish_first();
     CHECK(ran == 100000);
     CHECK(runner.busy_keys() == 0);
+}
+
+TEST_CASE("a ledger on PostgreSQL removes its claims older than the retention as it goes") {
+    TempDir dir;
+    Store store(postgresql_store(dir, "ledger_cleanup"));
+    RecentLedger ledger(&store, {"telegram_update", 10, std::chrono::hours(1)}, 0);
+    CHECK_FALSE(ledger.claim("old", "", 0));
+    // Every tenth of the capacity (one claim here), the rows past the hour go.
+    CHECK_FALSE(ledger.claim("new", "", 2 * hour_ms));
+    CHECK(rows_in_scope(store, "telegram_update") == 1);
+    CHECK_FALSE(ledger.claim("old", "", 2 * hour_ms));
 }

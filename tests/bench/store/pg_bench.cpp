@@ -1,7 +1,9 @@
 // PostgreSQL figures for docs/performance.md: turns per second through the
 // conversation service (each turn's session write committed before its
 // answer, UPDATE ... WHERE version = $v) and log rows per second through
-// the store's COPY batches. Against a throwaway PostgreSQL 15 it starts
+// the store's COPY batches, and claims per second (a REST message_id or a
+// Telegram update id taken in the database, INSERT ... ON CONFLICT DO
+// NOTHING). Against a throwaway PostgreSQL 15 it starts
 // (tests/store/postgres_server.hpp: fsync off, unix socket), or the URL given.
 //
 // usage: pg_bench [TURNS] [THREADS] [LOG_ROWS] [URL]
@@ -115,6 +117,34 @@ void bench_log_rows(const std::string& url, const std::filesystem::path& dir, st
                 static_cast<long long>(counts.median_batch_us), static_cast<unsigned long long>(counts.dropped));
 }
 
+// Each thread claims `claims / threads` keys, every key by every thread:
+// one claim of each key inserts, the others conflict and read the value.
+void bench_claims(const std::string& url, const std::filesystem::path& dir, std::size_t claims, std::size_t threads) {
+    store::Store log(options_for(url, dir));
+    std::vector<std::vector<double>> latencies(threads);
+    std::atomic<std::size_t> taken{0};
+    const auto start = Clock::now();
+    std::vector<std::thread> workers;
+    for (std::size_t t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            for (std::size_t i = 0; i < claims / threads; ++i) {
+                const auto began = Clock::now();
+                if (!log.claim_binding("bench_claim", std::to_string(i), "x", 1)) ++taken;
+                latencies[t].push_back(seconds_since(began) * 1e6);
+            }
+        });
+    }
+    for (auto& worker : workers) worker.join();
+    const double elapsed = seconds_since(start);
+    std::vector<double> all;
+    for (const auto& some : latencies) all.insert(all.end(), some.begin(), some.end());
+    std::sort(all.begin(), all.end());
+    std::printf("claims: %zu on %zu threads (each key by each thread) in %.2f s: %.0f claims/s, p50 %.0f us, "
+                "p99 %.0f us; keys taken %zu of %zu\n",
+                all.size(), threads, elapsed, all.size() / elapsed, all[all.size() / 2], all[all.size() * 99 / 100],
+                taken.load(), claims / threads);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -129,5 +159,6 @@ int main(int argc, char** argv) {
     const std::filesystem::path dir = pattern;
     bench_turns(url, dir, turns, threads);
     bench_log_rows(url, dir, rows);
+    bench_claims(url, dir, turns, threads);
     std::filesystem::remove_all(dir);
 }
