@@ -197,6 +197,7 @@ void Loader::load_intents(RuleSet& r, const json& doc) {
             Intent i;
             i.id = id;
             i.patterns = patterns_of(r, spec, path, "patterns");
+            i.lookalikes = patterns_of(r, spec, path, "lookalikes");
             if (i.patterns.empty()) error(join(path, "patterns"), "needs at least one pattern");
             if (const json* m = field(spec, path, "max_tokens", json::value_t::number_integer, false)) i.max_tokens = m->get<int>();
             if (const json* b = field(spec, path, "answered_by_level", json::value_t::boolean, false)) i.answered_by_level = b->get<bool>();

@@ -348,6 +348,7 @@ void Loader::build_pattern_index(RuleSet& r) {
     }
     for (std::size_t i = 0; i < r.intents.size(); ++i) {
         for (const auto& p : r.intents[i].patterns) add(p, PatternOwner::intent, i, 0);
+        for (const auto& p : r.intents[i].lookalikes) add(p, PatternOwner::intent_lookalike, i, 0);
     }
     for (std::size_t k = 0; k < r.answer_kinds.size(); ++k) {
         for (const auto& p : r.answers[r.answer_kinds[k]]) add(p, PatternOwner::answer, k, 0);

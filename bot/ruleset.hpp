@@ -118,6 +118,7 @@ struct Definition {
 struct Intent {
     std::string id;
     std::vector<Pattern> patterns;
+    std::vector<Pattern> lookalikes;  // "how am I meant to" is not "I meant"
     int max_tokens = 0;  // 0: any length; otherwise only in short messages
     // A question back answered in the words of the advice's level:
     // texts.json "<id>_<level>" (or "<id>_during" before the advice), else "<id>".
@@ -194,7 +195,7 @@ struct Lexicon {
 };
 
 // Who a pattern belongs to, so a hit can be applied.
-enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, topic_lookalike, topic_no_when_asked, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, fact_lookalike, intent, answer, definition };
+enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, topic_lookalike, topic_no_when_asked, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, fact_lookalike, intent, intent_lookalike, answer, definition };
 
 struct PatternRef {
     const Pattern* pattern = nullptr;

@@ -199,15 +199,18 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
     std::vector<char> dropped(hits.size(), 0);
     // A lookalike ("tearing up the carpet") cancels the mention it overlaps and says nothing itself.
     const auto is_lookalike = [](const Hit& hit) {
-        return hit.ref->owner == PatternOwner::topic_lookalike || hit.ref->owner == PatternOwner::fact_lookalike;
+        const PatternOwner o = hit.ref->owner;
+        return o == PatternOwner::topic_lookalike || o == PatternOwner::fact_lookalike || o == PatternOwner::intent_lookalike;
     };
     for (std::size_t a = 0; a < hits.size(); ++a) {
         if (!is_lookalike(hits[a])) continue;
-        const bool fact = hits[a].ref->owner == PatternOwner::fact_lookalike;
+        const PatternOwner of = hits[a].ref->owner;
         for (std::size_t b = 0; b < hits.size(); ++b) {
             const PatternOwner o = hits[b].ref->owner;
-            const bool mention = fact ? o == PatternOwner::fact_yes
-                                      : o == PatternOwner::topic_yes || o == PatternOwner::topic_yes_when_asked || o == PatternOwner::topic_vague;
+            const bool mention = of == PatternOwner::fact_lookalike     ? o == PatternOwner::fact_yes
+                                 : of == PatternOwner::intent_lookalike ? o == PatternOwner::intent
+                                                                        : o == PatternOwner::topic_yes || o == PatternOwner::topic_yes_when_asked ||
+                                                                              o == PatternOwner::topic_vague;
             if (mention && hits[b].ref->index == hits[a].ref->index && overlaps(hits[a], hits[b])) dropped[b] = 1;
         }
     }
@@ -409,6 +412,7 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
             case PatternOwner::definition:
             case PatternOwner::topic_lookalike:
             case PatternOwner::fact_lookalike:
+            case PatternOwner::intent_lookalike:
                 break;
             case PatternOwner::answer:
                 if (has(hit.context, Context::question)) {

@@ -80,7 +80,9 @@ std::optional<double> ValueReader::duration_days() {
         }
         for (const auto& [phrase, days] : lexicon.relative_days) {
             const std::size_t length = phrase_at(i, phrase);
-            if (length == 0) continue;
+            // "can't see a doctor today", in a clause not about the pain, says
+            // when, not how long it has hurt.
+            if (length == 0 || (blocked(i) && !about_the_pain(i))) continue;
             mark(i, i + length);
             found(i, days);
         }
