@@ -4,6 +4,7 @@
 #pragma once
 
 #include "store/review.hpp"
+#include "store/rules_notices.hpp"
 #include "store/write_queue.hpp"
 
 #include <cstdint>
@@ -53,6 +54,9 @@ public:
     // a value too big) rather than to the database.
     virtual bool is_record_error(const std::exception& error) const = 0;
 
+    // Shared backends: Store::publish_rules.
+    virtual PublishedRules publish_rules(const std::string& version, const std::string& origin, std::int64_t now_ms);
+
     // ---- any thread ----
     // True when other instances write the same database (see Store::shared).
     virtual bool shared() const { return false; }
@@ -63,6 +67,8 @@ public:
     // none); the new version, or nothing on a conflict (shared backends).
     virtual std::optional<std::uint64_t> commit_snapshot(const std::string& id, const std::string& snapshot,
                                                          std::int64_t now_ms, std::uint64_t expected_version);
+    // Shared backends: Store::watch_rules.
+    virtual std::unique_ptr<RulesWatch> watch_rules(RulesWatchOptions options);
     // Writes `value` under (scope, key) unless the key is taken, committed
     // before it returns: nothing when this call took it, else the value
     // there (shared backends). Throws when the database cannot be written.

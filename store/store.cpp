@@ -402,6 +402,19 @@ bool Store::mark_reviewed(const review::ReviewMark& mark) {
     return impl_->run_maintenance<bool>([&] { return impl_->backend->mark_reviewed(mark); });
 }
 
+PublishedRules Store::publish_rules(const std::string& version, const std::string& origin, std::int64_t now_ms) {
+    if (!shared()) return impl_->backend->publish_rules(version, origin, now_ms);  // refuses
+    return impl_->run_maintenance<PublishedRules>(
+        [&] { return impl_->backend->publish_rules(version, origin, now_ms); });
+}
+
+std::unique_ptr<RulesWatch> Store::watch_rules(RulesWatchOptions options) {
+    if (!options.report) {
+        options.report = [report = impl_->options.report](std::string_view line) { report(line); };
+    }
+    return impl_->backend->watch_rules(std::move(options));
+}
+
 void Store::backup_to(const std::filesystem::path& target) {
     // SQLite takes an empty name for a temporary database, gone on close.
     if (target.empty()) throw std::runtime_error("name the file to back up to");

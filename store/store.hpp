@@ -19,6 +19,7 @@
 #include "bot/session.hpp"
 #include "store/redact.hpp"
 #include "store/review.hpp"
+#include "store/rules_notices.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -226,6 +227,16 @@ public:
     // otherwise); on the caller's thread, like load_versioned_session.
     std::optional<std::uint64_t> commit_session(const std::string& id, const Session& session, std::int64_t now_ms,
                                                 std::uint64_t expected_version);
+
+    // The rules published to every instance (store/rules_notices.hpp);
+    // shared stores only, std::logic_error otherwise.
+    // Records `version` as the rules every instance should run and notifies
+    // the instances listening, in one commit; returns the publication. Runs
+    // on the writer thread in queue order, like maintenance, and throws when
+    // the database cannot be written within close_timeout.
+    PublishedRules publish_rules(const std::string& version, const std::string& origin, std::int64_t now_ms);
+    // Starts watching the publications (see RulesWatch for its thread).
+    std::unique_ptr<RulesWatch> watch_rules(RulesWatchOptions options);
 
     // Takes `key` in `scope` for this instance, writing `value` there, unless
     // it is taken already (by any instance): nothing when this call took it,

@@ -5,12 +5,15 @@
 #include "adapters/core/conversations.hpp"
 #include "adapters/core/retention.hpp"
 #include "adapters/core/rules_reloader.hpp"
+#include "adapters/core/rules_sync.hpp"
 #include "adapters/server/admin_routes.hpp"
 #include "adapters/server/channel_routes.hpp"
 #include "adapters/server/channel_secrets.hpp"
 #include "adapters/server/emergency_alerts.hpp"
 #include "adapters/server/gateway.hpp"
 #include "adapters/server/log.hpp"
+#include "adapters/server/rules_log.hpp"
+#include "adapters/server/rules_status.hpp"
 #include "adapters/server/server.hpp"
 #include "adapters/server/server_context.hpp"
 #include "adapters/server/store_metrics.hpp"
@@ -205,6 +208,11 @@ void serve(const ServeSettings& settings) {
 
     const std::filesystem::path rules_dir = resolve_rules_dir(settings.common);
     RulesReloader reloader(conversations, rules_dir, engine_options);
+    // On a shared database: reloads published to every instance, and theirs
+    // followed here (on the store's watch thread).
+    RulesSync rules_sync(reloader, &log_store,
+                         {server::log_followed_reload,
+                          [](std::string_view line) { server::log(server::LogLevel::warn, line); }, wall_clock_ms});
 
     std::optional<RetentionSweeper> retention;
     if (settings.retention_days > 0) {
@@ -223,27 +231,25 @@ void serve(const ServeSettings& settings) {
 
     server::Server http_server(options);
     const server::ListenAddress bound = http_server.listen();
-    http_server.on_reload_signal([&reloader] {
-        const ReloadResult result = reloader.reload();
-        if (result.ok) {
-            server::log(server::LogLevel::info, "rules reloaded", {{"version", result.version}});
-            return;
-        }
-        for (const auto& error : result.errors) {
-            server::log(server::LogLevel::error, "rules reload refused, keeping the old rules",
-                        {{"version", result.version}, {"problem", error}});
-        }
+    // A reload reads files and may write the database: on a thread of its
+    // own, never the network thread that caught the signal.
+    boost::asio::thread_pool reload_worker(1);
+    boost::asio::post(reload_worker, [] { pthread_setname_np(pthread_self(), "backtalk-reload"); });
+    http_server.on_reload_signal([&reload_worker, &rules_sync] {
+        boost::asio::post(reload_worker, [&rules_sync] { server::log_reload(rules_sync.reload("SIGHUP"), "SIGHUP"); });
     });
     server::add_store_metrics(http_server.metrics(), log_store);
+    server::add_rules_metrics(http_server.metrics(), rules_sync);
     server::add_gateway_routes(http_server,
                                {conversations, options.web_dir,
-                                [&log_store] { return server::store_health(log_store); }});
+                                [&log_store] { return server::store_health(log_store); },
+                                [&rules_sync] { return rules_sync.status(); }});
     // One thread for the admin API's database work: reviews wait for each
     // other, never a network thread.
     boost::asio::thread_pool admin_worker(1);
     boost::asio::post(admin_worker, [] { pthread_setname_np(pthread_self(), "backtalk-admin"); });
     server::add_admin_routes(http_server.router(), admin_token,
-                             {http_server.metrics(), log_store, reloader, conversations, options.web_dir,
+                             {http_server.metrics(), log_store, rules_sync, conversations, options.web_dir,
                               wall_clock_ms, admin_worker.get_executor()});
     auto channels = server::add_channel_routes(http_server, channel_config, {conversations, log_store});
     std::optional<server::EmergencyAlerts> alerts;
@@ -259,6 +265,8 @@ void serve(const ServeSettings& settings) {
     // running finishes before the store closes.
     admin_worker.stop();
     admin_worker.join();
+    reload_worker.stop();
+    reload_worker.join();
     // A stop must end within 5 s even when everything goes wrong: up to
     // shutdown_grace (3 s) for the connections, then 1 s for Bot API calls
     // still queued (they have been going out all along) and 1 s for a

@@ -14,15 +14,17 @@ ReloadResult RulesReloader::reload() {
     if (!load.errors.empty()) {
         ++failures_;
         for (const auto& error : load.errors) result.errors.push_back(error.to_string());
-        result.version = version(service_.engine()->rules());
+        result.version = version();
         return result;
     }
     service_.replace_engine(std::make_shared<const Engine>(load.rules, options_));
     ++reloads_;
     result.ok = true;
-    result.version = version(*load.rules);
+    result.version = backtalk::version(*load.rules);
     return result;
 }
+
+std::string RulesReloader::version() const { return backtalk::version(service_.engine()->rules()); }
 
 std::uint64_t RulesReloader::reloads() const {
     std::lock_guard lock(mutex_);

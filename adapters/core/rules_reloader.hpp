@@ -28,6 +28,9 @@ public:
     // Safe from any thread; reloads run one at a time.
     ReloadResult reload();
 
+    // The version of the rules answering now.
+    std::string version() const;
+
     std::uint64_t reloads() const;   // successful
     std::uint64_t failures() const;  // refused
 

@@ -1,6 +1,6 @@
 #include "adapters/server/admin_routes.hpp"
 
-#include "adapters/core/rules_reloader.hpp"
+#include "adapters/core/rules_sync.hpp"
 #include "adapters/server/channel_secrets.hpp"
 #include "adapters/server/metrics.hpp"
 #include "adapters/server/static_files.hpp"
@@ -186,7 +186,10 @@ public:
         return deps_.store.mark_reviewed(mark);
     }
 
-    RulesReloader& reloader() { return deps_.reloader; }
+    // A reload from here is published to every instance on a shared database.
+    SyncedReload reload_rules(const RequestContext& context) {
+        return deps_.rules.reload("admin-api " + context.client_address);
+    }
 
     // Erasure on request: the conversation leaves memory first, so no turn in
     // progress writes it back, then the store deletes it after whatever was
@@ -333,12 +336,18 @@ void add_admin_routes(Router& router, const std::string& token, AdminDependencie
                    return export_response(request, *api, api->query(context, true));
                }));
     router.add_async(http::verb::post, "/api/v1/rules/reload",
-               api->guarded("reload", [api = api.get()](const Request& request, const RequestContext&,
+               api->guarded("reload", [api = api.get()](const Request& request, const RequestContext& context,
                                                              std::string& detail) {
-                   const ReloadResult result = api->reloader().reload();
-                   detail = (result.ok ? "ok " : "refused ") + result.version;
-                   return json_response(request, result.ok ? http::status::ok : http::status::unprocessable_entity,
-                                        json{{"ok", result.ok}, {"version", result.version}, {"errors", result.errors}});
+                   const SyncedReload result = api->reload_rules(context);
+                   const ReloadResult& local = result.local;
+                   detail = (local.ok ? "ok " : "refused ") + local.version + (result.published ? " published" : "");
+                   json body{{"ok", local.ok}, {"version", local.version}, {"errors", local.errors}};
+                   if (result.shared) {
+                       body["published"] = result.published;
+                       if (!result.publish_error.empty()) body["publish_error"] = result.publish_error;
+                   }
+                   return json_response(request, local.ok ? http::status::ok : http::status::unprocessable_entity,
+                                        body);
                }));
 }
 

@@ -18,7 +18,7 @@
 
 namespace backtalk {
 class ConversationService;
-class RulesReloader;
+class RulesSync;
 namespace store {
 class Store;
 }
@@ -39,7 +39,7 @@ class MetricsRegistry;
 struct AdminDependencies {
     MetricsRegistry& metrics;  // counts refused requests
     store::Store& store;
-    RulesReloader& reloader;
+    RulesSync& rules;  // reloads, published to every instance on a shared database
     ConversationService& conversations;  // to drop a deleted conversation from memory
     std::filesystem::path web_dir;          // holds admin.html, admin.js, admin.css
     std::function<std::int64_t()> now_ms;   // wall clock, for filters and audit rows

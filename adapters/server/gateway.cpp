@@ -2,6 +2,7 @@
 
 #include "adapters/core/conversations.hpp"
 #include "adapters/server/log.hpp"
+#include "adapters/server/rules_status.hpp"
 #include "adapters/server/server.hpp"
 #include "adapters/server/server_context.hpp"
 #include "adapters/server/static_files.hpp"
@@ -14,14 +15,15 @@ namespace backtalk::server {
 
 namespace {
 
-void add_health_route(Router& router, std::function<HealthReport()> health) {
+void add_health_route(Router& router, std::function<HealthReport()> health, std::function<RulesStatus()> rules) {
     router.add(http::verb::get, "/healthz",
-               [health = std::move(health)](const Request& request, const RequestContext&) {
+               [health = std::move(health), rules = std::move(rules)](const Request& request, const RequestContext&) {
                    const HealthReport report = health ? health() : HealthReport{};
                    nlohmann::json body{{"status", report.database_ok ? "ok" : "degraded"},
                                        {"server", "ok"},
                                        {"database", report.database_ok ? "ok" : "degraded"}};
                    if (!report.database_detail.empty()) body["database_detail"] = report.database_detail;
+                   if (rules) body["rules"] = rules_health(rules());
                    // The server answers, so it is alive: 200 either way; a
                    // degraded database still lets people chat.
                    auto response = make_response(request, http::status::ok, body.dump() + '\n',
@@ -86,7 +88,7 @@ void add_chat_route(Router& router, const std::shared_ptr<ChatShared>& shared) {
 void add_gateway_routes(Server& server, const GatewayDependencies& dependencies) {
     auto& router = server.router();
     add_static_routes(router, dependencies.web_dir);
-    add_health_route(router, dependencies.health);
+    add_health_route(router, dependencies.health, dependencies.rules);
     add_metrics_route(router, server.metrics());
     add_conversation_metrics(server.metrics(), dependencies.conversations);
     auto shared = std::make_shared<ChatShared>(dependencies.conversations, server.context(),

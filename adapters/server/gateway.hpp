@@ -8,6 +8,7 @@
 
 namespace backtalk {
 class ConversationService;
+struct RulesStatus;
 }
 
 namespace backtalk::server {
@@ -24,6 +25,8 @@ struct GatewayDependencies {
     std::filesystem::path web_dir;  // holds index.html, widget.js, widget.css
     // Polled by /healthz; may be empty when there is no database.
     std::function<HealthReport()> health;
+    // The rules for /healthz (adapters/server/rules_status.hpp); may be empty.
+    std::function<RulesStatus()> rules;
 };
 
 // Registers /, /widget.js, /widget.css, /ws, /api/v1/texts, /healthz and

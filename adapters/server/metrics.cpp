@@ -43,6 +43,13 @@ std::string render_labels(const Labels& labels) {
     return out;
 }
 
+void append_metric(std::string& out, const std::string& name, const char* type, const char* help,
+                   const std::string& value, const Labels& labels) {
+    out += "# HELP " + name + ' ' + help + '\n';
+    out += "# TYPE " + name + ' ' + type + '\n';
+    out += name + render_labels(labels) + ' ' + value + '\n';
+}
+
 namespace {
 
 // Labels plus one more (the histogram's "le"), rendered.

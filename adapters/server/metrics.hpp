@@ -93,4 +93,8 @@ private:
 // `{name="value",...}` with Prometheus escaping; empty for no labels.
 std::string render_labels(const Labels& labels);
 
+// One family of one sample, for collectors: HELP, TYPE and `name{labels} value`.
+void append_metric(std::string& out, const std::string& name, const char* type, const char* help,
+                   const std::string& value, const Labels& labels = {});
+
 }  // namespace backtalk::server

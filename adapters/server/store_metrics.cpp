@@ -7,33 +7,23 @@
 
 namespace backtalk::server {
 
-namespace {
-
-void append(std::string& out, const char* name, const char* type, const char* help, const std::string& value) {
-    out += std::string("# HELP ") + name + ' ' + help + '\n';
-    out += std::string("# TYPE ") + name + ' ' + type + '\n';
-    out += std::string(name) + ' ' + value + '\n';
-}
-
-}  // namespace
-
 void add_store_metrics(MetricsRegistry& metrics, const store::Store& store) {
     metrics.add_collector([&store](std::string& out) {
         const auto counters = store.counters();
-        append(out, "backtalk_store_rows_written_total", "counter", "Rows committed to the conversation log",
-               std::to_string(counters.rows_written));
-        append(out, "backtalk_store_batches_total", "counter", "Transactions committed by the log writer",
-               std::to_string(counters.batches));
-        append(out, "backtalk_store_dropped_total", "counter", "Records that will never be written",
-               std::to_string(counters.dropped));
-        append(out, "backtalk_store_write_failures_total", "counter",
-               "Failed batch commits, each retried or dropped", std::to_string(counters.write_failures));
-        append(out, "backtalk_store_queue_depth", "gauge", "Records waiting for the log writer",
-               std::to_string(counters.queue_depth));
-        append(out, "backtalk_store_batch_median_seconds", "gauge", "Median commit time of recent batches",
-               std::to_string(static_cast<double>(counters.median_batch_us) / 1e6));
-        append(out, "backtalk_store_healthy", "gauge", "1 when the database can be written",
-               store.health().ok ? "1" : "0");
+        append_metric(out, "backtalk_store_rows_written_total", "counter",
+                      "Rows committed to the conversation log", std::to_string(counters.rows_written));
+        append_metric(out, "backtalk_store_batches_total", "counter", "Transactions committed by the log writer",
+                      std::to_string(counters.batches));
+        append_metric(out, "backtalk_store_dropped_total", "counter", "Records that will never be written",
+                      std::to_string(counters.dropped));
+        append_metric(out, "backtalk_store_write_failures_total", "counter",
+                      "Failed batch commits, each retried or dropped", std::to_string(counters.write_failures));
+        append_metric(out, "backtalk_store_queue_depth", "gauge", "Records waiting for the log writer",
+                      std::to_string(counters.queue_depth));
+        append_metric(out, "backtalk_store_batch_median_seconds", "gauge", "Median commit time of recent batches",
+                      std::to_string(static_cast<double>(counters.median_batch_us) / 1e6));
+        append_metric(out, "backtalk_store_healthy", "gauge", "1 when the database can be written",
+                      store.health().ok ? "1" : "0");
     });
 }
 

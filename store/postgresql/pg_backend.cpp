@@ -3,6 +3,7 @@
 #include "store/postgresql/pg_batch_writer.hpp"
 #include "store/postgresql/pg_connection.hpp"
 #include "store/postgresql/pg_review_reader.hpp"
+#include "store/postgresql/pg_rules_publications.hpp"
 #include "store/postgresql/pg_schema.hpp"
 
 namespace backtalk::store::pg {
@@ -77,6 +78,15 @@ bool PgBackend::mark_reviewed(const review::ReviewMark& mark) {
         "note = excluded.note, tags = excluded.tags",
         {mark.conversation, std::to_string(mark.time_ms), mark.reviewer, mark.note, nlohmann::json(mark.tags).dump()});
     return marked.affected() > 0;
+}
+
+PublishedRules PgBackend::publish_rules(const std::string& version, const std::string& origin, std::int64_t now_ms) {
+    ensure_writer();
+    return pg::publish_rules(writer_->connection(), version, origin, now_ms);
+}
+
+std::unique_ptr<RulesWatch> PgBackend::watch_rules(RulesWatchOptions options) {
+    return pg::watch_rules(options_.postgresql_url, std::move(options));
 }
 
 bool PgBackend::is_record_error(const std::exception& error) const {

@@ -32,6 +32,9 @@ public:
     bool mark_reviewed(const review::ReviewMark& mark) override;
     bool is_record_error(const std::exception& error) const override;
 
+    PublishedRules publish_rules(const std::string& version, const std::string& origin, std::int64_t now_ms) override;
+    std::unique_ptr<RulesWatch> watch_rules(RulesWatchOptions options) override;
+
     bool shared() const override { return true; }
     std::optional<std::pair<std::string, std::uint64_t>> versioned_snapshot(const std::string& id) override;
     std::optional<std::uint64_t> commit_snapshot(const std::string& id, const std::string& snapshot,

@@ -50,7 +50,21 @@ long PgResult::affected() const {
 
 void PgConnection::Finish::operator()(pg_conn* connection) const { PQfinish(connection); }
 
-PgConnection::PgConnection(const std::string& url) : connection_(PQconnectdb(url.c_str())) {
+namespace {
+
+pg_conn* connect(const std::string& url, std::chrono::seconds connect_timeout) {
+    if (connect_timeout.count() <= 0) return PQconnectdb(url.c_str());
+    const std::string timeout = std::to_string(connect_timeout.count());
+    // dbname expands the URL; what it sets overrides the keywords before it.
+    const char* keywords[] = {"connect_timeout", "dbname", nullptr};
+    const char* values[] = {timeout.c_str(), url.c_str(), nullptr};
+    return PQconnectdbParams(keywords, values, 1);
+}
+
+}  // namespace
+
+PgConnection::PgConnection(const std::string& url, std::chrono::seconds connect_timeout)
+    : connection_(connect(url, connect_timeout)) {
     if (!connection_) throw PgError("cannot connect to PostgreSQL: out of memory", "");
     if (PQstatus(connection_.get()) != CONNECTION_OK) {
         // libpq's message never repeats the password.
@@ -93,6 +107,20 @@ std::size_t PgConnection::copy_in(std::string_view copy_sql, const std::vector<s
     checked(PQgetResult(connection_.get()), connection_.get());
     while (pg_result* rest = PQgetResult(connection_.get())) PQclear(rest);
     return rows.size();
+}
+
+int PgConnection::socket() const { return PQsocket(connection_.get()); }
+
+bool PgConnection::consume_notifications() {
+    if (PQconsumeInput(connection_.get()) != 1 || PQstatus(connection_.get()) != CONNECTION_OK) {
+        throw PgError("lost the connection to PostgreSQL: " + trimmed(PQerrorMessage(connection_.get())), "");
+    }
+    bool notified = false;
+    while (PGnotify* notice = PQnotifies(connection_.get())) {
+        PQfreemem(notice);
+        notified = true;
+    }
+    return notified;
 }
 
 PgTransaction::PgTransaction(PgConnection& connection, std::string_view begin) : connection_(connection) {

@@ -4,6 +4,7 @@
 // PostgreSQL's own message and, where there is one, its SQLSTATE.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -50,7 +51,8 @@ class PgConnection {
 public:
     // `url`: postgresql://user@host/dbname?host=/socket/dir&port=5432, or
     // any libpq connection string. Throws PgError when it cannot connect.
-    explicit PgConnection(const std::string& url);
+    // A connect_timeout in the URL wins over `connect_timeout` (0: none).
+    explicit PgConnection(const std::string& url, std::chrono::seconds connect_timeout = std::chrono::seconds(0));
 
     // Runs one statement with $1, $2, ... bound to `params`; throws PgError.
     PgResult exec(std::string_view sql, const std::vector<Param>& params = {});
@@ -59,6 +61,14 @@ public:
     // Runs `copy_sql` (COPY table (columns) FROM STDIN) and sends `rows`,
     // each a list of columns, in COPY's text format. Returns the rows sent.
     std::size_t copy_in(std::string_view copy_sql, const std::vector<std::vector<Param>>& rows);
+
+    // For LISTEN: the socket the server's messages arrive on (wait for it to
+    // be readable, then consume_notifications).
+    int socket() const;
+    // Reads what the server has sent, without blocking; true when
+    // notifications (NOTIFY) arrived since the last call. Throws PgError
+    // when the connection is broken.
+    bool consume_notifications();
 
 private:
     struct Finish {

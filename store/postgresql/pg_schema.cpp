@@ -11,7 +11,7 @@ namespace {
 constexpr const char* migration_lock = "SELECT pg_advisory_xact_lock(7410518)";
 
 // Never edit a released migration; add a new one.
-const std::array<const char*, 2> migrations = {
+const std::array<const char*, 3> migrations = {
     // 1: conversations, the log as one row per turn, sessions with versions,
     // audit, bindings.
     R"sql(
@@ -79,6 +79,17 @@ const std::array<const char*, 2> migrations = {
         reviewer     text NOT NULL,
         note         text NOT NULL,
         tags         jsonb NOT NULL         -- array of strings
+    );
+    )sql",
+    // 3: the rules versions published to every instance (a reload on any of
+    // them); the newest is the one to run. Instances LISTEN on
+    // backtalk_rules and catch up from here when they connect again.
+    R"sql(
+    CREATE TABLE rules_publications (
+        generation bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        version    text NOT NULL,
+        time       bigint NOT NULL,         -- ms since the epoch
+        origin     text NOT NULL            -- who asked, e.g. "SIGHUP on host"
     );
     )sql",
 };

@@ -267,6 +267,7 @@ TEST_CASE("POST /api/v1/rules/reload swaps in good rules and refuses a broken se
     const json accepted = json::parse(good.body);
     CHECK(accepted["ok"] == true);
     CHECK(accepted["errors"].empty());
+    CHECK_FALSE(accepted.contains("published"));  // SQLite: no other instance to tell
 
     std::ofstream(rules / "en" / "flow.json", std::ios::trunc) << "{ broken";
     const auto broken = server.request("POST", "/api/v1/rules/reload", admin_token);

@@ -55,6 +55,16 @@ class PostgresServer:
             self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
             self.running = False
 
+    def session(self, database="postgres"):
+        """psql as the postgres user on `database`, running each statement
+        written to its stdin as it arrives: a connection that stays while it
+        changes what other connections may do. Close its stdin to end it."""
+        command = [os.path.join(BIN_DIR, "psql"), "-X", "-q", "-h", self.temp.path, "-p", str(self.port),
+                   "-U", "postgres", database]
+        if os.geteuid() == 0:
+            command = ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(command)]
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+
     def sql(self, statement, database="postgres"):
         """Runs one SQL statement through psql on the server's socket."""
         self._run("psql", "-h", self.temp.path, "-p", str(self.port), "-d", database, "-v", "ON_ERROR_STOP=1",

@@ -3,27 +3,35 @@ picked on 127.0.0.1, for the scale-out tests (test_scale_out.py on SQLite,
 test_scale_out_postgresql.py on one PostgreSQL); every server is stopped at
 the end of each test."""
 
+import json
+import os
 import signal
 import time
 import unittest
+import uuid
 
 import deploy_support as support
 from nginx_site import Nginx, ORIGIN
+from postgres_server import PostgresServer
+
+ADMIN_TOKEN = "scale-out-admin-token-" + uuid.uuid4().hex
 
 
 class TwoInstancesBehindNginx:
     """Instances on ports they pick themselves (port 0, read from their
     "listening" line), then nginx on two free ports in front of them.
-    `database(number)` is each instance's --db."""
+    `database(number)` is each instance's --db, `own_args(number)` its
+    further flags."""
 
-    def __init__(self, temp, database, extra_args=(), count=2):
+    def __init__(self, temp, database, extra_args=(), count=2, own_args=lambda number: []):
         self.instances = []
         self.nginx = None
         try:
             for number in range(count):
                 self.instances.append(support.Server(
                     ["serve", "--listen", "127.0.0.1:0", "--db", database(number),
-                     "--allowed-origin", ORIGIN, "--max-connections-per-address", "10000"] + list(extra_args)))
+                     "--allowed-origin", ORIGIN, "--max-connections-per-address", "10000"] + list(extra_args) +
+                    list(own_args(number))))
             self.nginx = Nginx(temp.path, self.ports())
         except BaseException:
             self.stop()
@@ -51,11 +59,15 @@ class TwoInstancesTestCase(unittest.TestCase):
         """Further flags of both instances."""
         return []
 
+    def own_args(self, number):
+        """Further flags of instance `number` alone."""
+        return []
+
     def setUp(self):
         support.require_binary(self)
         self.temp = support.TempDir()
         self.addCleanup(self.temp.cleanup)
-        self.site = TwoInstancesBehindNginx(self.temp, self.database, self.instance_args())
+        self.site = TwoInstancesBehindNginx(self.temp, self.database, self.instance_args(), own_args=self.own_args)
         self.nginx = self.site.nginx
         self.killed = set()
 
@@ -86,3 +98,33 @@ class TwoInstancesTestCase(unittest.TestCase):
         instance.process.send_signal(signal.SIGKILL)
         instance.process.wait(10)
         self.killed.add(instance.port)
+
+
+class OnePostgresTestCase(TwoInstancesTestCase):
+    """Both instances on one throwaway PostgreSQL, with the admin API on
+    (ADMIN_TOKEN): a conversation is the database's, not an instance's."""
+
+    def setUp(self):
+        self.postgres = PostgresServer()
+        self.addCleanup(self.postgres.cleanup)
+        super().setUp()
+
+    def database(self, number):
+        return self.postgres.url()
+
+    def instance_args(self):
+        token_file = self.temp.join("admin-token")
+        if not os.path.exists(token_file):
+            with open(token_file, "w") as out:
+                out.write(ADMIN_TOKEN)
+        return ["--admin-token-file", token_file]
+
+    def admin_request(self, port, method, path):
+        """An admin API call straight to the instance on `port`: (status, JSON body)."""
+        status, _, body = support.http_request(port, method, path, "127.0.0.1",
+                                               extra_headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+        return status, json.loads(body)
+
+    def health(self, port):
+        status, _, body = support.http_get(port, "/healthz", "127.0.0.1")
+        return status, json.loads(body)

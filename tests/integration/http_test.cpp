@@ -120,6 +120,11 @@ TEST_CASE("/healthz says the server and the database are ok") {
     CHECK(health["status"] == "ok");
     CHECK(health["server"] == "ok");
     CHECK(health["database"] == "ok");
+    // The rules answering; a SQLite file has no other instances to be in
+    // step with.
+    const std::string version = health["rules"]["version"];
+    CHECK(version.rfind("en-", 0) == 0);
+    CHECK(health["rules"].size() == 1);
 }
 
 TEST_CASE("/metrics counts connections, turns, latency, errors, outcomes and the store") {
@@ -155,6 +160,12 @@ TEST_CASE("/metrics counts connections, turns, latency, errors, outcomes and the
     const auto reply = backtalk::test::http_request(server.port(), "GET", "/metrics");
     CHECK(reply.header("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
     CHECK(metric(reply.body, "backtalk_store_rows_written_total") >= 0);
+    CHECK(reply.body.find("\nbacktalk_rules_info{version=\"en-") != std::string::npos);
+    CHECK(reply.body.find("published=\"\"} 1\n") != std::string::npos);  // SQLite: nothing is published
+    CHECK(metric(reply.body, "backtalk_rules_in_step") == 1);
+    CHECK(metric(reply.body, "backtalk_rules_listening") == 1);
+    CHECK(metric(reply.body, "backtalk_rules_reloads_total") == 0);
+    CHECK(metric(reply.body, "backtalk_rules_reload_refusals_total") == 0);
 }
 
 TEST_CASE("clear errors: 404, 405, 426, 413, 431") {

@@ -24,11 +24,7 @@ namespace {
 // A new, empty database on the shared server; its URL.
 std::string fresh_database() {
     static std::atomic<int> next{0};
-    const std::string name = "store_test_" + std::to_string(++next);
-    store::pg::PgConnection admin(test::shared_postgres_server().url());
-    admin.exec("DROP DATABASE IF EXISTS " + name);
-    admin.exec("CREATE DATABASE " + name);
-    return test::shared_postgres_server().url(name);
+    return test::fresh_postgres_database("store_test_" + std::to_string(++next));
 }
 
 store::StoreOptions postgresql_options(const test::TempDir& dir, const std::string& url) {

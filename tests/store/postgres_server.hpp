@@ -4,6 +4,8 @@
 // fails the test that needs it, naming the package; nothing is skipped.
 #pragma once
 
+#include "store/postgresql/pg_connection.hpp"
+
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,6 +97,15 @@ private:
 inline const PostgresServer& shared_postgres_server() {
     static const PostgresServer instance;
     return instance;
+}
+
+// A new, empty database `name` on the shared server (an old one of that name
+// is dropped first); its URL.
+inline std::string fresh_postgres_database(const std::string& name) {
+    store::pg::PgConnection admin(shared_postgres_server().url());
+    admin.exec("DROP DATABASE IF EXISTS " + name);
+    admin.exec("CREATE DATABASE " + name);
+    return shared_postgres_server().url(name);
 }
 
 }  // namespace backtalk::test
