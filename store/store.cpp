@@ -250,8 +250,13 @@ StoreCounters Store::close(std::chrono::milliseconds limit) {
     impl_->reader.stop();
     impl_->queue.close(limit);
     if (impl_->writer.joinable()) impl_->writer.join();
-    impl_->backend->reset_writer();
+    // The writer closes last: SQLite checkpoints the write-ahead log into the
+    // file only when the last connection closes, and a read-only one cannot.
+    // Closed the other way round, the -wal file stayed behind, and a reader
+    // opened read-only afterwards (logs commands, a backup) missed the turns
+    // in it.
     impl_->backend->close_readers();
+    impl_->backend->reset_writer();
     return counters();
 }
 
