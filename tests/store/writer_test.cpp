@@ -415,3 +415,20 @@ TEST_CASE("records queued after close are refused and counted") {
     CHECK(log.counters().dropped == 1);
     CHECK_FALSE(log.health().ok);
 }
+
+TEST_CASE("close() leaves no write-ahead log behind, even after sessions were read: a read-only reader sees every turn") {
+    test::TempDir dir;
+    auto options = test::quiet_options(dir);
+    options.batch_interval = std::chrono::hours(1);  // everything waits for close()
+    store::Store log(options);
+    CHECK(log.log_turn(sample_turn("c1", "my back hurts", {"Do you have any of these?"})));
+    log.flush();
+    // A session read opens the store's read-only connection, which stays open
+    // until close(): SQLite checkpoints only when the last connection closes,
+    // and a read-only one cannot, so the writer must close after it.
+    CHECK(log.load_session("c1").has_value());
+    CHECK(log.log_turn(sample_turn("c1", "no", {"How old are you?"})));
+    log.close();
+    CHECK_FALSE(std::filesystem::exists(dir / "log.db-wal"));
+    CHECK(message_rows(dir / "log.db", "c1").size() == 4);
+}
