@@ -16,34 +16,24 @@ import unittest
 import uuid
 
 import deploy_support as support
-from postgres_server import PostgresServer
-from scale_out_site import TwoInstancesTestCase
+from scale_out_site import OnePostgresTestCase
 
 
-ADMIN_TOKEN = "scale-out-admin-token-" + uuid.uuid4().hex
 TELEGRAM_SECRET = "scale-out-telegram-secret-" + uuid.uuid4().hex
 
 
-class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
+class ConversationsAcrossInstancesTest(OnePostgresTestCase):
     """Both instances on one throwaway PostgreSQL: a conversation is the
     database's, not an instance's."""
 
-    def setUp(self):
-        self.postgres = PostgresServer()
-        self.addCleanup(self.postgres.cleanup)
-        super().setUp()
-
-    def database(self, number):
-        return self.postgres.url()
-
     def instance_args(self):
-        files = {"admin-token": ADMIN_TOKEN, "telegram-secret": TELEGRAM_SECRET, "telegram-token": "123:scale-out"}
+        files = {"telegram-secret": TELEGRAM_SECRET, "telegram-token": "123:scale-out"}
         for name, text in files.items():
             with open(self.temp.join(name), "w") as out:
                 out.write(text)
         # Nothing listens at the Bot API base: a turn answered in the
         # webhook's own answer needs none, and that is all these tests use.
-        return ["--admin-token-file", self.temp.join("admin-token"),
+        return super().instance_args() + [
                 "--telegram-secret-file", self.temp.join("telegram-secret"),
                 "--telegram-token-file", self.temp.join("telegram-token"),
                 "--telegram-api-base", "http://127.0.0.1:%d" % support.free_port()]
@@ -70,10 +60,9 @@ class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
 
     def transcript(self, session, port):
         """The conversation's messages as the admin API gives them."""
-        status, _, body = support.http_request(port, "GET", "/api/v1/conversations/" + session, "127.0.0.1",
-                                               extra_headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+        status, body = self.admin_request(port, "GET", "/api/v1/conversations/" + session)
         self.assertEqual(status, 200, body)
-        return json.loads(body)["messages"]
+        return body["messages"]
 
     def incoming_texts(self, session, port, count):
         """What the person sent, as logged; log rows are written in
@@ -247,10 +236,6 @@ class ConversationsAcrossInstancesTest(TwoInstancesTestCase):
             self.assertTrue(any(obj.get("type") == "reply" for obj in ws.receive_turn()))
         finally:
             ws.close()
-
-    def health(self, port):
-        status, _, body = support.http_get(port, "/healthz", "127.0.0.1")
-        return status, json.loads(body)
 
     def turn_status(self, session, port):
         """The HTTP status of one turn of `session` sent to `port`."""
