@@ -19,6 +19,7 @@ namespace backtalk::store::detail {
 struct WriterStatements {
     SQLite::Statement upsert_conversation;
     SQLite::Statement insert_turn_row;
+    SQLite::Statement insert_turn_text;
     SQLite::Statement last_seq;
     SQLite::Statement add_message_counts;
     SQLite::Statement recount_messages;
@@ -41,6 +42,7 @@ struct WriterStatements {
                   state = excluded.state,
                   asking = excluded.asking)sql"),
           insert_turn_row(db, insert_turn_row_sql),
+          insert_turn_text(db, insert_turn_text_sql),
           last_seq(db, last_seq_sql),
           // Right-hand sides read the row as it was: turns_to_outcome is the
           // answers before this batch plus those in it before its first
@@ -279,6 +281,7 @@ void SqliteBatchWriter::write_batch(const Batch& batch, const WriteQueue& queue,
         batch_seqs[conversation] += objects - 1;
         try {
             write_turn_row(statements_->insert_turn_row, conversation, first, row.objects);
+            index_turn_text(statements_->insert_turn_text, db_.getLastInsertRowid(), row.objects);
             for (const MessageRecord* record : row.records) message_counts[record->conversation].add(*record);
         } catch (const SQLite::Exception& error) {
             batch_seqs[conversation] -= objects;  // the numbers were not used

@@ -205,6 +205,12 @@ const std::vector<Migration> migrations = {
                 (SELECT group_concat(json_extract(r.value, '$.text'), char(10)) FROM json_each(old.replies) r) END);
     END;
     )sql"),
+    // 11: the log writer indexes each turn's text itself (index_turn_text in
+    // store/sqlite/turn_rows.hpp): it holds the texts, where the insert
+    // trigger parsed them back out of the row's JSON, which took four fifths
+    // of the writer's time (docs/performance.md). Deletions still give the
+    // index their words through turns_text_delete.
+    sql("DROP TRIGGER turns_text_insert;"),
 };
 
 }  // namespace

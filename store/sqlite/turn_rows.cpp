@@ -1,5 +1,10 @@
 #include "store/sqlite/turn_rows.hpp"
 
+#include "bot/json_writer.hpp"
+#include "bot/utf8.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <deque>
 #include <stdexcept>
 
@@ -68,11 +73,55 @@ struct MigratedObject {
 
 std::string text_or_empty(const SQLite::Column& column) { return column.isNull() ? std::string() : column.getString(); }
 
+// `text` as the row's JSON holds it, after `out`. The JSON has invalid UTF-8
+// replaced (U+FFFD), and a deletion gives the index the words it reads from
+// there: the index must get the same ones.
+void append_as_in_row(std::string& out, std::string_view text) {
+    if (utf8::count_code_points(text)) {
+        out += text;
+        return;
+    }
+    JsonWriter json(text.size() + 2);
+    json.string(text);
+    out += nlohmann::json::parse(json.take()).get<std::string>();
+}
+
 }  // namespace
 
 const char* const insert_turn_row_sql =
     "INSERT INTO turns (conversation, seq, objects, time, person, replies, rules_version, channel, processing_us) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+const char* const insert_turn_text_sql = "INSERT INTO turns_text (rowid, person, bot) VALUES (?, ?, ?)";
+
+void index_turn_text(SQLite::Statement& insert, std::int64_t rowid, const std::vector<LoggedObject>& objects) {
+    std::string person;
+    std::string bot;
+    bool has_person = false;
+    bool has_bot = false;
+    for (const LoggedObject& object : objects) {
+        if (object.inbound) {
+            has_person = true;
+            append_as_in_row(person, object.text);
+            continue;
+        }
+        if (has_bot) bot += '\n';
+        has_bot = true;
+        append_as_in_row(bot, object.text);
+    }
+    insert.bind(1, rowid);
+    if (has_person) insert.bindNoCopy(2, person);
+    else insert.bind(2);
+    if (has_bot) insert.bindNoCopy(3, bot);
+    else insert.bind(3);
+    try {
+        insert.exec();
+    } catch (...) {
+        insert.reset();
+        throw;
+    }
+    insert.reset();
+}
 
 const char* const last_seq_sql =
     "SELECT COALESCE((SELECT seq + objects - 1 FROM turns WHERE conversation = ? ORDER BY seq DESC LIMIT 1), 0)";

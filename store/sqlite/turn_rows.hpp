@@ -24,6 +24,15 @@ extern const char* const insert_turn_row_sql;
 void write_turn_row(SQLite::Statement& insert, const std::string& conversation, std::int64_t first_seq,
                     const std::vector<LoggedObject>& objects);
 
+// The statement that indexes a row's text for full-text search (schema 11;
+// bound by index_turn_text).
+extern const char* const insert_turn_text_sql;
+
+// Indexes the row `rowid`, just inserted with `objects`, as schema 10's
+// trigger did from its JSON: the person's text, and the bot's texts joined
+// by newlines (NULL when it has none).
+void index_turn_text(SQLite::Statement& insert, std::int64_t rowid, const std::vector<LoggedObject>& objects);
+
 // The sequence number of a conversation's last object, 0 when it has none.
 extern const char* const last_seq_sql;
 

@@ -197,14 +197,14 @@ TEST_CASE("logs reads an older log without changing it, stats ask for logs upgra
     }
     const Run upgrade = run_backtalk(dir, "logs upgrade --db " + db);
     REQUIRE_MESSAGE(upgrade.exit_code == 0, upgrade.err);
-    CHECK(upgrade.out.find("schema 5 upgraded to 10") != std::string::npos);
-    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 10);
+    CHECK(upgrade.out.find("schema 5 upgraded to 11") != std::string::npos);
+    CHECK(backtalk::test::query_int(dir / "log.db", "PRAGMA user_version") == 11);
     const Run upgraded = run_backtalk(dir, "logs stats --json --db " + db);
     REQUIRE_MESSAGE(upgraded.exit_code == 0, upgraded.err);
     CHECK(json::parse(upgraded.out) == json::parse(current.out));
     CHECK(json::parse(upgraded.out).at("messages_in").get<int>() == static_cast<int>(typed.size()));
     const Run again = run_backtalk(dir, "logs upgrade --db " + db);
-    CHECK(again.out.find("schema 10, up to date") != std::string::npos);
+    CHECK(again.out.find("schema 11, up to date") != std::string::npos);
 }
 
 TEST_CASE("logs commands fail clearly and create nothing on bad input") {

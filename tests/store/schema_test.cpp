@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -193,4 +194,53 @@ TEST_CASE("schema 10: the turns a version-9 log holds are indexed for full-text 
     CHECK(since.size() == 1);
     SQLite::Database db(dir / "log.db", SQLite::OPEN_READONLY);
     CHECK(db.execAndGet("SELECT COUNT(*) FROM turns_text WHERE turns_text MATCH 'knee'").getInt() == 1);
+}
+
+namespace {
+
+// Every "word rowid" pair of full-text table `schema.table`, through fts5vocab.
+std::vector<std::string> indexed_words(SQLite::Database& db, const std::string& schema, const std::string& table) {
+    db.exec("CREATE VIRTUAL TABLE temp." + table + "_words USING fts5vocab(" + schema + ", " + table + ", 'instance')");
+    SQLite::Statement words(db, "SELECT term || ' ' || doc FROM temp." + table + "_words ORDER BY term, doc");
+    std::vector<std::string> found;
+    while (words.executeStep()) found.push_back(words.getColumn(0).getString());
+    return found;
+}
+
+}  // namespace
+
+TEST_CASE("schema 11: the writer indexes the words schema 10's trigger read from the row's JSON") {
+    test::TempDir dir;
+    store::Store log(test::quiet_options(dir));
+    store::TurnLog turn;
+    turn.conversation = test::conversation("t1", "websocket", 1000);
+    // Escapes, accents, an emoji and a byte that is not UTF-8 (the JSON holds U+FFFD).
+    turn.messages.push_back(test::inbound("t1", 1000, "it says \"ouch\"\n\tcafé 😬 na\xffve knee"));
+    turn.messages.push_back(test::outbound("t1", 1000, "Since when?"));
+    turn.messages.push_back(test::outbound("t1", 1000, "Tell me, señor."));
+    CHECK(log.log_turn(turn));
+    CHECK(log.log_message(test::outbound("t2", 2000, "Welcome back")));  // a row without the person
+    CHECK(log.log_message(test::inbound("t3", 3000, "only words in")));  // and one without the bot
+    REQUIRE(log.flush());
+
+    std::vector<std::string> written;
+    {
+        SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE);
+        written = indexed_words(db, "main", "turns_text");
+        db.exec("CREATE VIRTUAL TABLE temp.reference USING fts5(person, bot, content = '', detail = none, "
+                "columnsize = 0, tokenize = 'unicode61 remove_diacritics 2')");
+        db.exec("INSERT INTO temp.reference (rowid, person, bot) SELECT t.rowid, json_extract(t.person, '$.text'), "
+                "(SELECT group_concat(json_extract(r.value, '$.text'), char(10)) FROM json_each(t.replies) r) "
+                "FROM turns t");
+        CHECK(written == indexed_words(db, "temp", "reference"));
+    }
+    CHECK(std::find(written.begin(), written.end(), "knee 1") != written.end());
+    CHECK(std::find(written.begin(), written.end(), "senor 1") != written.end());
+
+    // A deletion takes out the words it reads from the JSON: the same ones.
+    REQUIRE(log.delete_conversation("t1"));
+    log.close();
+    SQLite::Database db(dir / "log.db", SQLite::OPEN_READWRITE);
+    CHECK(db.execAndGet("SELECT COUNT(*) FROM turns_text WHERE turns_text MATCH 'knee OR senor'").getInt() == 0);
+    CHECK(indexed_words(db, "main", "turns_text").size() == 5);  // welcome back, only words in
 }
