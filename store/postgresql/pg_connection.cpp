@@ -53,7 +53,6 @@ void PgConnection::Finish::operator()(pg_conn* connection) const { PQfinish(conn
 namespace {
 
 pg_conn* connect(const std::string& url, std::chrono::seconds connect_timeout) {
-    if (connect_timeout.count() <= 0) return PQconnectdb(url.c_str());
     const std::string timeout = std::to_string(connect_timeout.count());
     // dbname expands the URL; what it sets overrides the keywords before it.
     const char* keywords[] = {"connect_timeout", "dbname", nullptr};

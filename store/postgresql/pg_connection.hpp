@@ -47,12 +47,18 @@ private:
     std::unique_ptr<pg_result, Free> result_;
 };
 
+// How long a connection attempt may take when the URL does not say (libpq's
+// connect_timeout; it has no limit of its own). A host that does not answer
+// would otherwise hold the store's thread for as long as TCP retries
+// (minutes), and with it a server's start, its health probe and its stop.
+inline constexpr std::chrono::seconds default_connect_timeout{5};
+
 class PgConnection {
 public:
     // `url`: postgresql://user@host/dbname?host=/socket/dir&port=5432, or
     // any libpq connection string. Throws PgError when it cannot connect.
-    // A connect_timeout in the URL wins over `connect_timeout` (0: none).
-    explicit PgConnection(const std::string& url, std::chrono::seconds connect_timeout = std::chrono::seconds(0));
+    // A connect_timeout in the URL wins over `connect_timeout`.
+    explicit PgConnection(const std::string& url, std::chrono::seconds connect_timeout = default_connect_timeout);
 
     // Runs one statement with $1, $2, ... bound to `params`; throws PgError.
     PgResult exec(std::string_view sql, const std::vector<Param>& params = {});

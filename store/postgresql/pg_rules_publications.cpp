@@ -17,8 +17,6 @@ namespace backtalk::store::pg {
 namespace {
 
 constexpr const char* channel = "backtalk_rules";
-// A watch's connection attempt may not hold up a server's stop for longer.
-constexpr std::chrono::seconds watch_connect_timeout{5};
 
 PublishedRules publication_at(const PgResult& result, int row) {
     return {std::stoull(result.text(row, 0)), result.text(row, 1), std::stoll(result.text(row, 2)),
@@ -86,7 +84,7 @@ private:
         bool reported_loss = false;
         while (!stopping_) {
             try {
-                PgConnection connection(url_, watch_connect_timeout);
+                PgConnection connection(url_);
                 // LISTEN before reading: a publication from here on is either
                 // in what we read or notified after it.
                 connection.exec(std::string("LISTEN ") + channel);

@@ -3,7 +3,11 @@
 #include "store/postgresql/pg_connection.hpp"
 
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -65,4 +69,31 @@ TEST_CASE("errors carry PostgreSQL's message and SQLSTATE, and the connection go
 TEST_CASE("a server that is not there is a clear error") {
     CHECK_THROWS_WITH_AS(PgConnection("postgresql://postgres@/postgres?host=/nonexistent&port=1"),
                          doctest::Contains("cannot connect to PostgreSQL"), PgError);
+}
+
+TEST_CASE("a host that takes the connection and never answers is given up after the connect timeout") {
+    // A listening socket nobody accepts from: the TCP handshake completes
+    // (the kernel's backlog), PostgreSQL's startup reply never comes.
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener, 4) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    const std::string url = "postgresql://postgres@127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/postgres";
+
+    const auto started = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH_AS(PgConnection{url}, doctest::Contains("timeout expired"), PgError);
+    const auto waited = std::chrono::steady_clock::now() - started;
+    CHECK(waited >= default_connect_timeout - std::chrono::seconds(1));
+    CHECK(waited < default_connect_timeout + std::chrono::seconds(3));
+
+    // The URL's own connect_timeout wins (libpq's least is 2 s).
+    const auto again = std::chrono::steady_clock::now();
+    CHECK_THROWS_AS(PgConnection{url + "?connect_timeout=2"}, PgError);
+    CHECK(std::chrono::steady_clock::now() - again < default_connect_timeout - std::chrono::seconds(1));
+    ::close(listener);
 }
