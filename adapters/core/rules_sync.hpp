@@ -12,6 +12,7 @@
 #include "adapters/core/rules_reloader.hpp"
 #include "store/store.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,8 @@ public:
 
 private:
     void on_published(const store::PublishedRules& rules);
+    // Publishes `version` as asked by `origin`; why not, or empty.
+    std::string publish(const std::string& version, const std::string& origin);
     // Keeps the newest of what was published here and what was heard.
     void note_published(const store::PublishedRules& rules);
 
@@ -78,6 +81,8 @@ private:
     RulesSyncOptions options_;
     mutable std::mutex mutex_;
     std::optional<store::PublishedRules> published_;
+    std::int64_t started_ms_ = 0;
+    bool start_settled_ = false;  // by the first publication heard; the watch's thread only
     std::unique_ptr<store::RulesWatch> watch_;  // last: its thread stops before the rest goes
 };
 

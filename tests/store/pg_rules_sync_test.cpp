@@ -33,14 +33,14 @@ std::string read_file(const fs::path& path) {
 // What RulesSync reported about reloads other instances caused.
 class Followed {
 public:
-    RulesSyncOptions options() {
+    RulesSyncOptions options(std::int64_t clock_ms) {
         RulesSyncOptions options;
         options.followed = [this](const ReloadResult& result, const std::string& published) {
             std::lock_guard lock(mutex_);
             results_.emplace_back(result, published);
         };
         options.report = [](std::string_view) {};
-        options.now_ms = [] { return now_ms; };
+        options.now_ms = [clock_ms] { return clock_ms; };
         return options;
     }
     std::vector<std::pair<ReloadResult, std::string>> results() const {
@@ -53,8 +53,29 @@ private:
     std::vector<std::pair<ReloadResult, std::string>> results_;
 };
 
-// One instance: a copy of rules/ in `dir`, its store on `url` (SQLite in
-// `dir` when empty), its service, reloader and sync.
+// Valid rules of another version in the rules directory `rules`.
+void set_version(const fs::path& rules, const std::string& version) {
+    fs::copy_file(fs::path(BACKTALK_SOURCE_DIR) / "rules" / "en" / "flow.json", rules / "en" / "flow.json",
+                  fs::copy_options::overwrite_existing);
+    const fs::path meta = rules / "en" / "meta.json";
+    const std::string text =
+        std::regex_replace(read_file(meta), std::regex(R"("version": "[^"]*")"), "\"version\": \"" + version + "\"",
+                           std::regex_constants::format_first_only);
+    std::ofstream(meta, std::ios::trunc) << text;
+}
+
+// What an instance starts with: the repository's rules, or its own files
+// set to `version`.
+std::shared_ptr<const Engine> starting_engine(const fs::path& rules, const std::string& version) {
+    if (version.empty()) return test::make_engine();
+    RuleLoad load = load_rules(rules / "en");
+    if (!load.errors.empty()) throw std::runtime_error(load.errors[0].to_string());
+    return std::make_shared<const Engine>(load.rules, EngineOptions{"112"});
+}
+
+// One instance: a copy of rules/ in `dir` (of `version` when given), its
+// store on `url` (SQLite in `dir` when empty), its service, reloader and
+// sync, its clock standing at `clock_ms`.
 struct Instance {
     fs::path rules;
     store::Store log;
@@ -63,33 +84,26 @@ struct Instance {
     Followed followed;
     RulesSync sync;
 
-    Instance(const test::TempDir& dir, const std::string& url)
-        : rules(copy_rules(dir)),
+    Instance(const test::TempDir& dir, const std::string& url, const std::string& version = "",
+             std::int64_t clock_ms = now_ms)
+        : rules(copy_rules(dir, version)),
           log([&] {
               store::StoreOptions options = test::quiet_options(dir);
               options.postgresql_url = url;
               return options;
           }()),
-          service(test::make_engine(), &log, ConversationOptions{}, [] { return now_ms; },
+          service(starting_engine(rules, version), &log, ConversationOptions{}, [] { return now_ms; },
                   [] { return std::string("s"); }),
           reloader(service, rules / "en", EngineOptions{"112"}),
-          sync(reloader, &log, followed.options()) {}
+          sync(reloader, &log, followed.options(clock_ms)) {}
 
-    static fs::path copy_rules(const test::TempDir& dir) {
+    static fs::path copy_rules(const test::TempDir& dir, const std::string& version) {
         fs::copy(fs::path(BACKTALK_SOURCE_DIR) / "rules", dir / "rules", fs::copy_options::recursive);
+        if (!version.empty()) ::set_version(dir / "rules", version);
         return dir / "rules";
     }
 
-    // Valid rules of another version.
-    void set_version(const std::string& version) {
-        fs::copy_file(fs::path(BACKTALK_SOURCE_DIR) / "rules" / "en" / "flow.json", rules / "en" / "flow.json",
-                      fs::copy_options::overwrite_existing);
-        const fs::path meta = rules / "en" / "meta.json";
-        const std::string text =
-            std::regex_replace(read_file(meta), std::regex(R"("version": "[^"]*")"), "\"version\": \"" + version + "\"",
-                               std::regex_constants::format_first_only);
-        std::ofstream(meta, std::ios::trunc) << text;
-    }
+    void set_version(const std::string& version) { ::set_version(rules, version); }
 
     void break_rules() { std::ofstream(rules / "en" / "flow.json", std::ios::trunc) << "{ broken"; }
 };
@@ -185,4 +199,53 @@ TEST_CASE("rules sync: with SQLite a reload stays on its instance") {
     CHECK_FALSE(status.listening);
     CHECK(status.version == reload.local.version);
     CHECK(status.in_step());
+}
+
+TEST_CASE("rules sync: an instance restarted on other rules publishes them; the others follow or say they are behind") {
+    const std::string url = test::fresh_postgres_database("rules_sync_restart");
+    test::TempDir dir_a, dir_b, dir_c;
+    Instance a(dir_a, url), b(dir_b, url);
+    REQUIRE(test::eventually([&] { return a.sync.status().listening && b.sync.status().listening; }));
+    const SyncedReload first = a.sync.reload("test");
+    REQUIRE(first.published);
+    const std::string old_version = first.local.version;
+    REQUIRE(test::eventually([&] { return b.sync.status().published == old_version; }));
+
+    // The upgrade by restart: new files on b's machine and a new instance
+    // started on them after the publication; a's machine still has the old.
+    b.set_version("en-sync.3");
+    Instance c(dir_c, url, "en-sync.3", now_ms + 60000);
+    const std::string new_version = c.reloader.version();
+    REQUIRE(new_version.rfind("en-sync.3+", 0) == 0);
+    REQUIRE(test::eventually([&] { return c.sync.status().published == new_version; }));
+    CHECK(c.sync.status().in_step());
+    CHECK(c.followed.results().empty());  // it published; it did not reload
+    CHECK(c.reloader.reloads() == 0);
+
+    // b reloads its new files and is in step; a keeps the old rules (its
+    // files) and says it is behind.
+    REQUIRE(test::eventually([&] { return b.reloader.version() == new_version; }));
+    CHECK(b.sync.status().in_step());
+    REQUIRE(test::eventually([&] { return a.followed.results().size() == 1; }));
+    CHECK(a.followed.results()[0].second == new_version);
+    CHECK(a.reloader.version() == old_version);
+    CHECK(a.sync.status().published == new_version);
+    CHECK_FALSE(a.sync.status().in_step());
+}
+
+TEST_CASE("rules sync: an instance that started before the newest publication follows it, not its start") {
+    const std::string url = test::fresh_postgres_database("rules_sync_late");
+    test::TempDir dir_a, dir_b;
+    // b starts first (its clock earlier than a's publication) on rules of
+    // its own; it has not heard of any publication yet.
+    Instance b(dir_b, url, "en-sync.4", now_ms - 60000);
+    Instance a(dir_a, url);
+    REQUIRE(test::eventually([&] { return a.sync.status().listening && b.sync.status().listening; }));
+    a.set_version("en-sync.5");
+    b.set_version("en-sync.5");
+    const SyncedReload reload = a.sync.reload("test");
+    REQUIRE(reload.published);
+    REQUIRE(test::eventually([&] { return b.reloader.version() == reload.local.version; }));
+    CHECK(b.sync.status().in_step());
+    CHECK(a.sync.status().published == reload.local.version);  // b published nothing of its own
 }
