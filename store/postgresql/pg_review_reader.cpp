@@ -45,13 +45,12 @@ Where conversation_where(const review::Filter& filter) {
     }
     if (filter.text) {
         // PostgreSQL's own full text ('simple': words as written, no
-        // stemming, as FTS5 here), computed on reading: no index yet.
-        // Every word somewhere in the conversation, as in SQLite.
+        // stemming, as FTS5 here) through the index on
+        // backtalk_turn_words (schema 4): the expression must be the
+        // index's. Every word somewhere in the conversation, as in SQLite.
         for (const std::string& word : review::search_words(*filter.text)) {
-            terms.push_back("EXISTS (SELECT 1 FROM turns t WHERE t.conversation = c.id AND to_tsvector('simple', "
-                            "coalesce(t.person->>'text', '') || ' ' || coalesce((SELECT string_agg(e->>'text', ' ') "
-                            "FROM json_array_elements(t.replies) e), '')) @@ plainto_tsquery('simple', " +
-                            where.placeholder(word) + "))");
+            terms.push_back("c.id IN (SELECT t.conversation FROM turns t WHERE backtalk_turn_words(t.person, "
+                            "t.replies) @@ plainto_tsquery('simple', " + where.placeholder(word) + "))");
         }
     }
     if (filter.tag) {

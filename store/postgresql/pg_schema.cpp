@@ -11,7 +11,7 @@ namespace {
 constexpr const char* migration_lock = "SELECT pg_advisory_xact_lock(7410518)";
 
 // Never edit a released migration; add a new one.
-const std::array<const char*, 3> migrations = {
+const std::array<const char*, 4> migrations = {
     // 1: conversations, the log as one row per turn, sessions with versions,
     // audit, bindings.
     R"sql(
@@ -91,6 +91,19 @@ const std::array<const char*, 3> migrations = {
         time       bigint NOT NULL,         -- ms since the epoch
         origin     text NOT NULL            -- who asked, e.g. "SIGHUP on host"
     );
+    )sql",
+    // 4: an index for the review's full-text search (as SQLite's turns_text):
+    // a turn's words, the person's text and the bot's, in the 'simple'
+    // configuration (words as written, lower-cased, no stemming). Searching
+    // computed them for every turn on each search before.
+    R"sql(
+    CREATE FUNCTION backtalk_turn_words(person json, replies json) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT to_tsvector('simple'::regconfig, coalesce(person->>'text', '') || ' ' ||
+            coalesce(CASE WHEN json_typeof(replies) = 'array' THEN
+                (SELECT string_agg(e->>'text', ' ') FROM json_array_elements(replies) e) END, ''))
+    $$;
+    CREATE INDEX turns_words ON turns USING gin (backtalk_turn_words(person, replies));
     )sql",
 };
 

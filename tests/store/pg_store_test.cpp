@@ -233,6 +233,47 @@ TEST_CASE("postgresql: a database from a newer backtalk is refused, untouched") 
                          doctest::Contains("newer than this backtalk supports"), std::runtime_error);
 }
 
+TEST_CASE("postgresql: the search goes through the words index, which the upgrade from schema 3 builds for the turns there") {
+    test::TempDir dir;
+    const std::string url = fresh_database();
+    {
+        store::Store log(postgresql_options(dir, url));
+        log.log_conversation(test::conversation("w1", "websocket", 1000));
+        log.log_conversation(test::conversation("w2", "websocket", 2000));
+        log.log_message(test::inbound("w1", 1000, "my back hurts since the gardening"));
+        log.log_message(test::outbound("w1", 1000, "Do you have any numbness?"));
+        log.log_message(test::inbound("w2", 2000, "knee pain only"));
+        REQUIRE(log.flush());
+    }
+    // As schema 3 left it: the turns, no function and no index.
+    store::pg::PgConnection db(url);
+    db.exec_script("DROP INDEX turns_words; DROP FUNCTION backtalk_turn_words; UPDATE backtalk_schema SET version = 3");
+
+    store::Store log(postgresql_options(dir, url));
+    CHECK(db.exec("SELECT version FROM backtalk_schema").text(0, 0) == "4");
+    const auto found = [&](const std::string& words) {
+        review::Filter filter;
+        filter.text = words;
+        std::vector<std::string> ids;
+        for (const json& conversation : log.review()->list_conversations(filter)) ids.push_back(conversation["id"]);
+        return ids;
+    };
+    CHECK(found("Gardening") == std::vector<std::string>{"w1"});
+    CHECK(found("numbness hurts") == std::vector<std::string>{"w1"});  // the person's and the bot's words
+    CHECK(found("knee").size() == 1);
+    CHECK(found("knee gardening").empty());
+
+    // The plan reads the index (the planner would scan a table this small,
+    // so scanning is made to look dear).
+    db.exec("SET enable_seqscan = off");
+    const store::pg::PgResult plan =
+        db.exec("EXPLAIN SELECT conversation FROM turns t WHERE backtalk_turn_words(t.person, t.replies) @@ "
+                "plainto_tsquery('simple', 'gardening')");
+    std::string plan_text;
+    for (int row = 0; row < plan.rows(); ++row) plan_text += plan.text(row, 0) + "\n";
+    CHECK_MESSAGE(plan_text.find("turns_words") != std::string::npos, plan_text);
+}
+
 TEST_CASE("postgresql: two stores on one database (two instances) both migrate it and both write") {
     test::TempDir dir;
     const std::string url = fresh_database();
