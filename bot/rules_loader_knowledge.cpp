@@ -26,7 +26,7 @@ void Loader::load_topics(RuleSet& r, const json& doc) {
         }
         only_fields(spec, path, {"kind", "safety", "title", "label", "question", "why", "counts", "unanswered", "reprompts", "unit",
                                  "options", "ask_if", "follow_up", "detect", "detect_vague", "detect_when_asked", "deny",
-                                 "deny_when_asked", "lookalikes", "time", "conditional_counts", "others_count", "complaint"});
+                                 "deny_when_asked", "lookalikes", "explained_by", "time", "conditional_counts", "others_count", "complaint"});
         Topic t;
         t.id = id;
         const std::string kind = text_of(spec, path, "kind");
@@ -51,6 +51,7 @@ void Loader::load_topics(RuleSet& r, const json& doc) {
         t.detect = patterns_of(r, spec, path, "detect");
         t.deny = patterns_of(r, spec, path, "deny");
         t.lookalikes = patterns_of(r, spec, path, "lookalikes");
+        t.explained_by = patterns_of(r, spec, path, "explained_by");
         t.detect_when_asked = patterns_of(r, spec, path, "detect_when_asked");
         t.detect_vague = patterns_of(r, spec, path, "detect_vague");
         t.deny_when_asked = patterns_of(r, spec, path, "deny_when_asked");

@@ -331,6 +331,7 @@ void Loader::build_pattern_index(RuleSet& r) {
         for (const auto& p : r.topics[t].detect) add(p, PatternOwner::topic_yes, t, 0);
         for (const auto& p : r.topics[t].deny) add(p, PatternOwner::topic_no, t, 0);
         for (const auto& p : r.topics[t].lookalikes) add(p, PatternOwner::topic_lookalike, t, 0);
+        for (const auto& p : r.topics[t].explained_by) add(p, PatternOwner::topic_explained, t, 0);
         for (const auto& p : r.topics[t].detect_when_asked) add(p, PatternOwner::topic_yes_when_asked, t, 0);
         for (const auto& p : r.topics[t].detect_vague) add(p, PatternOwner::topic_vague, t, 0);
         for (const auto& p : r.topics[t].deny_when_asked) add(p, PatternOwner::topic_no_when_asked, t, 0);

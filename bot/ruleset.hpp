@@ -68,6 +68,10 @@ struct Topic {
     // up the carpet", "fell asleep"): they cancel a mention they overlap and
     // answer nothing, so the question is still asked.
     std::vector<Pattern> lookalikes;
+    // Reasons that make a mention in their sentence not the sign ("lost a
+    // stone, but I've been dieting"): they cancel it and answer "no"; alone
+    // they answer only this topic's question.
+    std::vector<Pattern> explained_by;
     std::vector<Pattern> detect_when_asked;  // yes_no: "yes" only as the answer to this question
     std::vector<Pattern> detect_vague;       // yes_no: a vague description, confirmed with a direct question
     std::vector<Pattern> deny_when_asked;    // yes_no: "no" only as the answer to this question ("it's the pain")
@@ -195,7 +199,7 @@ struct Lexicon {
 };
 
 // Who a pattern belongs to, so a hit can be applied.
-enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, topic_lookalike, topic_no_when_asked, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, fact_lookalike, intent, intent_lookalike, answer, definition };
+enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, topic_explained, topic_lookalike, topic_no_when_asked, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, fact_lookalike, intent, intent_lookalike, answer, definition };
 
 struct PatternRef {
     const Pattern* pattern = nullptr;

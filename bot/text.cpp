@@ -252,8 +252,11 @@ Normalised normalise(const Lexicon& lexicon, std::string_view text) {
     // ; and terminator words such as "but").
     int segment = 0;
     int sentence = 0;
+    int statement = 0;
     for (std::size_t i = 0; i < out.tokens.size(); ++i) {
         Token& t = out.tokens[i];
+        if (i > 0 && t.before == Boundary::hard) ++statement;
+        t.statement = statement;
         if (lexicon.context.terminators.count(t.id)) t.before = Boundary::hard;
         if (i > 0 && t.before != Boundary::none) ++segment;
         if (i > 0 && t.before == Boundary::hard) {

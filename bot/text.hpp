@@ -21,6 +21,7 @@ struct Token {
     bool has_decimal = false;
     int segment = 0;         // index of the clause segment
     int sentence = 0;        // index of the sentence
+    int statement = 0;       // index of the sentence as punctuated (. ! ? ;): "but" does not end it
     bool corrected = false;  // typo-corrected from another spelling
     enum class Boundary : std::uint8_t { none, soft, hard };
     Boundary before = Boundary::none;  // punctuation or a terminator word before this token

@@ -164,6 +164,7 @@ const MentionPolicy* policy_of(const RuleSet& rules, const PatternRef& ref) {
         case PatternOwner::topic_vague:
         case PatternOwner::topic_no_when_asked:
         case PatternOwner::topic_no:
+        case PatternOwner::topic_explained:
         case PatternOwner::option:
         case PatternOwner::option_no:
             return &rules.topics[idx].mentions;
@@ -186,12 +187,18 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
     std::vector<Hit> hits = find_hits(rules, message);
     // A denial ("nearly fell", "strength is fine") cancels a mention of the same slot or option that it overlaps
     // or shares a clause with.
+    // An explanation that is someone else's or imagined ("my wife is on a
+    // diet", "if I were dieting") explains nothing of the person's.
     const auto is_denial = [](const Hit& hit) {
         const PatternOwner o = hit.ref->owner;
+        if (o == PatternOwner::topic_explained) {
+            return !hit.negated && !has(hit.context, Context::other) && !has(hit.context, Context::hypothetical) &&
+                   !has(hit.context, Context::question);
+        }
         return (o == PatternOwner::topic_no || o == PatternOwner::fact_no || o == PatternOwner::option_no) && !hit.negated;
     };
     const auto denies = [](PatternOwner denial, PatternOwner mention) {
-        return (denial == PatternOwner::topic_no && (mention == PatternOwner::topic_yes || mention == PatternOwner::topic_yes_when_asked ||
+        return ((denial == PatternOwner::topic_no || denial == PatternOwner::topic_explained) && (mention == PatternOwner::topic_yes || mention == PatternOwner::topic_yes_when_asked ||
                                                           mention == PatternOwner::topic_vague)) ||
                (denial == PatternOwner::fact_no && mention == PatternOwner::fact_yes) ||
                (denial == PatternOwner::option_no && mention == PatternOwner::option);
@@ -214,14 +221,24 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
             if (mention && hits[b].ref->index == hits[a].ref->index && overlaps(hits[a], hits[b])) dropped[b] = 1;
         }
     }
+    // An explanation reaches across its sentence, "but" included ("lost a
+    // stone, but that's the diet"); it answers "no" only where it explained
+    // a mention away, or to its own question.
+    std::vector<char> explained(hits.size(), 0);
     for (std::size_t a = 0; a < hits.size(); ++a) {
         if (!is_denial(hits[a])) continue;
+        const bool explanation = hits[a].ref->owner == PatternOwner::topic_explained;
+        const Token& denial_at = message.tokens[static_cast<std::size_t>(hits[a].start)];
         for (std::size_t b = 0; b < hits.size(); ++b) {
             const bool same_target = hits[b].ref->index == hits[a].ref->index && hits[b].ref->sub == hits[a].ref->sub &&
                                      denies(hits[a].ref->owner, hits[b].ref->owner);
-            const bool same_clause = message.tokens[static_cast<std::size_t>(hits[a].start)].segment ==
-                                     message.tokens[static_cast<std::size_t>(hits[b].start)].segment;
-            if (same_target && (overlaps(hits[a], hits[b]) || same_clause)) dropped[b] = 1;
+            const Token& mention_at = message.tokens[static_cast<std::size_t>(hits[b].start)];
+            const bool in_scope = explanation ? denial_at.statement == mention_at.statement
+                                              : denial_at.segment == mention_at.segment;
+            if (same_target && (overlaps(hits[a], hits[b]) || in_scope)) {
+                dropped[b] = 1;
+                explained[a] = explanation;
+            }
         }
     }
 
@@ -347,6 +364,13 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 // "Because it hurts" answers the weakness question; in passing
                 // it leaves the question to be asked.
                 if (hit.negated || asking != &rules.topics[idx]) {
+                    counts = false;
+                    break;
+                }
+                set_yes_no(u.slots, rules.topics[idx].id, false);
+                break;
+            case PatternOwner::topic_explained:
+                if (hit.negated || (!explained[h] && asking != &rules.topics[idx])) {
                     counts = false;
                     break;
                 }

@@ -152,5 +152,18 @@ TEST_CASE("context: typo tolerance never turns a real word into another") {
     CHECK(token(read("numbess"), "numbness").corrected);
 }
 
+TEST_CASE("context: an explanation cancels a mention across its sentence, 'but' included, and only the person's own") {
+    CHECK(slot(understood("i lost a stone on purpose"), "weight_loss") == "no");
+    CHECK(slot(understood("ive lost a stone but thats cos ive been dieting on purpose"), "weight_loss") == "no");
+    // Another sentence, someone else's diet, an imagined or asked one: the loss counts.
+    CHECK(slot(understood("i lost a stone. my wife is on a diet"), "weight_loss") == "yes");
+    CHECK(slot(understood("i lost a stone, my wife is on a diet"), "weight_loss") == "yes");
+    CHECK(slot(understood("i lost a stone, is it because i am on a diet?"), "weight_loss") == "yes");
+    CHECK(slot(understood("i have lost weight and i am not dieting"), "weight_loss") == "yes");
+    // Alone, it answers its own question and nothing in passing.
+    CHECK(slot(understood("i am on a diet", "weight_loss"), "weight_loss") == "no");
+    CHECK(slot(understood("i am on a diet", "age"), "weight_loss").empty());
+}
+
 }  // namespace
 }  // namespace backtalk
