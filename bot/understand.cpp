@@ -487,7 +487,7 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
     const bool writing_for = about_someone_else || (writer != u.slots.end() && writer->second == SlotValue{std::string("yes")});
     if (const auto age = reader.stated_age(writing_for, !(asking && asking->kind == TopicKind::number))) u.slots["age"] = *age;
     if (const auto score = reader.stated_score()) u.slots["pain_score"] = *score;
-    if (const auto days = reader.duration_days()) u.slots["duration"] = *days;
+    if (const auto days = reader.duration_days(writing_for)) u.slots["duration"] = *days;
 
     if (asking && asking->kind == TopicKind::number && !u.slots.count(asking->id)) {
         switch (asking->number_kind) {

@@ -47,16 +47,17 @@ bool ValueReader::about_the_pain(std::size_t i) const {
     });
 }
 
-std::optional<double> ValueReader::duration_days() {
+std::optional<double> ValueReader::duration_days(bool about_someone_else) {
     std::optional<double> longest_about_pain;
     std::optional<double> longest_other;
+    const auto someone_elses = [&](std::size_t i) { return !about_someone_else && tokens[i].in_scope(Context::other); };
     const auto found = [&](std::size_t i, double days) {
         auto& longest = about_the_pain(i) ? longest_about_pain : longest_other;
         longest = std::max(longest.value_or(0.0), days);
     };
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         const auto unit = lexicon.unit_days.find(tokens[i].text);
-        if (unit != lexicon.unit_days.end() && !blocked(i)) {
+        if (unit != lexicon.unit_days.end() && !blocked(i) && !someone_elses(i)) {
             // "72 years old" is an age, not a duration; "every day", "some days" is how often.
             if (word_at(i + 1, "old")) continue;
             if (i >= 1 && lexicon.frequency_words.count(tokens[i - 1].text)) continue;
@@ -82,7 +83,7 @@ std::optional<double> ValueReader::duration_days() {
             const std::size_t length = phrase_at(i, phrase);
             // "can't see a doctor today", in a clause not about the pain, says
             // when, not how long it has hurt.
-            if (length == 0 || (blocked(i) && !about_the_pain(i))) continue;
+            if (length == 0 || (blocked(i) && !about_the_pain(i)) || someone_elses(i)) continue;
             mark(i, i + length);
             found(i, days);
         }

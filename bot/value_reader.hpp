@@ -36,8 +36,10 @@ struct ValueReader {
 
     // The longest time named, preferring clauses about the pain: in "my back
     // has ached for 10 days ... my hands tingle, but that's been the case for
-    // years" the pain has lasted 10 days.
-    std::optional<double> duration_days();
+    // years" the pain has lasted 10 days. A time in someone else's words
+    // ("my mum had a bleed a few years back") is theirs, unless the person
+    // writes for someone else (then that is whose pain it is).
+    std::optional<double> duration_days(bool about_someone_else);
 
     // A number measuring something else: "I am 6 ft tall" or "I'm 90 kg" is
     // not an age.

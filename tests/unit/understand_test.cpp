@@ -248,5 +248,11 @@ TEST_CASE("understand: confidence") {
     CHECK(most <= 1.0);
 }
 
+TEST_CASE("understand: a time in someone else's words is theirs, unless the person writes for them") {
+    CHECK(number_slot(read("hurt my back on sunday. my mum had a bleed from her aorta a few years back"), "duration") == 3);
+    CHECK(number_slot(read("my back has hurt for 2 weeks, my dad had the same for years"), "duration") == 14);
+    CHECK(number_slot(read("my mum has had lower back pain for 3 weeks, she is 81"), "duration") == 21);
+}
+
 }  // namespace
 }  // namespace backtalk
