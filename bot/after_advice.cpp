@@ -81,7 +81,23 @@ void Turn::after_outcome(const Understanding& u, const Triage& now) {
         say(plain(r_.text("advice_stands"), menu_after_outcome()));
         return;
     }
+    // A sign told after the advice that does not change it ("my leg is a bit
+    // numb now"): taken, said so, with the signs that would change it.
+    if (!answered && told_new_sign()) {
+        const std::string level(to_string(s_.triage->level));
+        say(plain(level_text("new_sign_same_advice", level) + "\n\n" + r_.text("safety_net_" + level), menu_after_outcome()));
+        return;
+    }
     if (!answered) say(plain(level_text("after_outcome", std::string(to_string(s_.triage->level))), menu_after_outcome()));
+}
+
+// A sign of the person's own newly said yes in this turn.
+bool Turn::told_new_sign() const {
+    return std::any_of(r_.topics.begin(), r_.topics.end(), [&](const Topic& topic) {
+        if (topic.kind != TopicKind::yes_no || !is_yes(topic.id)) return false;
+        const auto before = slots_before_.find(topic.id);
+        return before == slots_before_.end() || before->second != SlotValue{std::string("yes")};
+    });
 }
 
 }  // namespace backtalk::detail

@@ -210,7 +210,10 @@ bool Turn::resolve_group(const Group& group, const Understanding& u) {
         close_question();
         return false;
     }
-    if (named) {
+    // A sign named with doubt ("legs a bit wobbly, but that's prob just me
+    // not eating") is confirmed by one direct question next, like a sign
+    // named outright; the rest come back as a group.
+    if (named || !u.to_confirm.empty()) {
         close_question();  // the rest are asked again as a group, if still worth it
         return false;
     }

@@ -72,6 +72,15 @@ std::string Turn::level_text(const std::string& key, const std::string& level) c
     return text;
 }
 
+// The first of the intent's text families with words for this level (the
+// validator makes sure one has).
+const std::string& Turn::answer_family(const Intent& intent, const std::string& level) const {
+    for (const std::string& family : intent.level_answers) {
+        if (r_.texts.count(family + "_" + level) || r_.texts.count(family)) return family;
+    }
+    return intent.level_answers.back();
+}
+
 // A question back ("why do you ask?", "are you a bot?", "should I take
 // an aspirin?") or a reply to the advice ("I'll wait till Monday"),
 // answered wherever it comes. Returns false for other intents. Each
@@ -80,8 +89,11 @@ bool Turn::answer_question_back(const std::string& intent, const std::vector<Qui
     const bool advised = s_.triage.has_value() && s_.asking.empty();
     const std::string level = advised ? std::string(to_string(s_.triage->level)) : "during";
     const bool serious = advised && s_.triage->level >= Level::urgent;
-    const Topic* open = s_.asking.empty() ? nullptr : r_.topic(s_.asking);
-    const Group* open_group = s_.asking.empty() ? nullptr : r_.group(s_.asking);
+    // "Why do you ask?" is about the question the person was shown, even
+    // when the message answered it too ("16, why does that matter?").
+    const std::string& shown = asking_before_.empty() ? s_.asking : asking_before_;
+    const Topic* open = shown.empty() ? nullptr : r_.topic(shown);
+    const Group* open_group = shown.empty() ? nullptr : r_.group(shown);
     std::string text;
     if (intent == "about_bot") {
         text = r_.text("about_bot");
@@ -92,8 +104,8 @@ bool Turn::answer_question_back(const std::string& intent, const std::vector<Qui
     } else if (intent == "questions_left") {
         const int n = questions_left();
         text = n > 0 ? fill(r_.text("questions_left"), {{"count", std::to_string(n)}}) : r_.text("questions_left_none");
-    } else if (const Intent* asked = r_.intent(intent); asked && asked->answered_by_level) {
-        text = level_text(intent, level);
+    } else if (const Intent* asked = r_.intent(intent); asked && !asked->level_answers.empty()) {
+        text = level_text(answer_family(*asked, level), level);
     } else if (intent == "what_happens" && advised) {
         text = level_text("what_happens", level);
     } else if (intent == "delay" && advised) {

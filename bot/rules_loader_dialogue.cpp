@@ -87,10 +87,14 @@ void Loader::check_cause_texts(const RuleSet& r) {
 // at every level, or one text for all.
 void Loader::check_level_answers(const RuleSet& r) {
     for (const Intent& intent : r.intents) {
-        if (!intent.answered_by_level || r.texts.count(intent.id)) continue;
+        const auto& families = intent.level_answers;
+        if (families.empty()) continue;
         for (const char* level : {"during", "emergency", "urgent", "gp_soon", "self_care"}) {
-            const std::string key = intent.id + "_" + level;
-            if (!r.texts.count(key)) error(join("texts", key), "is missing (intent \"" + intent.id + "\" is answered by level; or give \"" + intent.id + "\")");
+            const bool worded = std::any_of(families.begin(), families.end(), [&](const std::string& family) {
+                return r.texts.count(family + "_" + level) || r.texts.count(family);
+            });
+            const std::string key = families.front() + "_" + level;
+            if (!worded) error(join("texts", key), "is missing (intent \"" + intent.id + "\" is answered by level; or give \"" + families.front() + "\")");
         }
     }
 }

@@ -201,7 +201,11 @@ void Loader::load_intents(RuleSet& r, const json& doc) {
             i.lookalikes = patterns_of(r, spec, path, "lookalikes");
             if (i.patterns.empty()) error(join(path, "patterns"), "needs at least one pattern");
             if (const json* m = field(spec, path, "max_tokens", json::value_t::number_integer, false)) i.max_tokens = m->get<int>();
-            if (const json* b = field(spec, path, "answered_by_level", json::value_t::boolean, false)) i.answered_by_level = b->get<bool>();
+            if (const auto it = spec.find("answered_by_level"); it != spec.end()) {
+                if (it->is_boolean() && it->get<bool>()) i.level_answers = {id};
+                else if (it->is_array() && !it->empty()) i.level_answers = strings_of(spec, path, "answered_by_level");
+                else if (!it->is_boolean()) error(join(path, "answered_by_level"), "must be true, false or a list of text families");
+            }
             r.intents.push_back(std::move(i));
         }
     }

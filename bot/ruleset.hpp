@@ -124,9 +124,13 @@ struct Intent {
     std::vector<Pattern> patterns;
     std::vector<Pattern> lookalikes;  // "how am I meant to" is not "I meant"
     int max_tokens = 0;  // 0: any length; otherwise only in short messages
-    // A question back answered in the words of the advice's level:
-    // texts.json "<id>_<level>" (or "<id>_during" before the advice), else "<id>".
-    bool answered_by_level = false;
+    // A question back answered in the words of the advice's level, from the
+    // texts.json families named here, the first that has words for the
+    // level: "<family>_<level>" (or "<family>_during" before the advice),
+    // else "<family>". Empty: not answered by level. ("answered_by_level":
+    // true names the intent's own family; a list names others, as "what if
+    // it gets worse?" falls back on the safety net.)
+    std::vector<std::string> level_answers;
 };
 
 struct TriageRule {

@@ -481,5 +481,24 @@ TEST_CASE("validator: a misspelt field of a topic or fact is reported, never sil
                                              "rules/en/facts.json: facts.faint.lookalike: unknown field"});
 }
 
+TEST_CASE("validator: a question back answered by level has words at every level, from one of its text families") {
+    auto files = test::rule_files();
+    test::edit_json(files, "texts.json", [](nlohmann::json& texts) {
+        texts["texts"].erase("recovery_time_urgent");  // recovery_time has no fallback family
+        texts["texts"].erase("if_worse_during");       // the safety net has no words before the advice
+    });
+    test::edit_json(files, "intents.json", [](nlohmann::json& intents) {
+        intents["intents"]["work"]["answered_by_level"] = 3;
+    });
+    const RuleLoad load = compile_rules(files, "rules/en");
+    REQUIRE_FALSE(load.rules);
+    std::vector<std::string> errors;
+    for (const auto& e : load.errors) errors.push_back(e.to_string());
+    CHECK(errors == std::vector<std::string>{
+                            "rules/en/intents.json: intents.work.answered_by_level: must be true, false or a list of text families",
+                            "rules/en/texts.json: texts.if_worse_during: is missing (intent \"if_worse\" is answered by level; or give \"if_worse\")",
+                            "rules/en/texts.json: texts.recovery_time_urgent: is missing (intent \"recovery_time\" is answered by level; or give \"recovery_time\")"});
+}
+
 }  // namespace
 }  // namespace backtalk
