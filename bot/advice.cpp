@@ -101,6 +101,27 @@ std::vector<RuleBasis> Turn::basis() const {
     return out;
 }
 
+// What led to the advice, in the person's terms: the titles of the findings
+// its rules used that hold, numbers with their value ("your age (16) and
+// pain shooting down a leg below the knee").
+std::string Turn::findings_text() const {
+    std::vector<std::string> named;
+    for (const RuleBasis& rule : basis()) {
+        for (const RuleBasis::Fact& fact : rule.facts) {
+            if (fact.value == "no" || fact.value == "unsure") continue;
+            std::string title = finding_title(fact.slot);
+            if (fact.value != "yes") title += " (" + fact.value + ")";
+            if (std::find(named.begin(), named.end(), title) == named.end()) named.push_back(std::move(title));
+        }
+    }
+    std::string text;
+    for (std::size_t i = 0; i < named.size(); ++i) {
+        if (i > 0) text += i + 1 == named.size() ? " and " : ", ";
+        text += named[i];
+    }
+    return text;
+}
+
 void Turn::deliver_outcome(bool raised, const Triage& now) {
     advised_ = true;
     if (!s_.triage || now.level >= s_.triage->level) {

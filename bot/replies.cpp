@@ -69,6 +69,7 @@ std::string Turn::level_text(const std::string& key, const std::string& level) c
         text = it != r_.texts.end() ? it->second : r_.text(key);
     }
     if (key != "why_now" && text.find("{why}") != std::string::npos) text = fill(std::move(text), {{"why", level_text("why_now", level)}});
+    if (text.find("{findings}") != std::string::npos) text = fill(std::move(text), {{"findings", findings_text()}});
     return text;
 }
 

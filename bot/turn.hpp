@@ -223,6 +223,7 @@ private:
     std::string level_text(const std::string& key, const std::string& level) const;
     const std::string& answer_family(const Intent& intent, const std::string& level) const;
     bool told_new_sign() const;
+    std::string findings_text() const;
 
     // A question back ("why do you ask?", "are you a bot?", "should I take
     // an aspirin?") or a reply to the advice ("I'll wait till Monday"),
