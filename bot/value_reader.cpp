@@ -110,10 +110,12 @@ std::optional<double> ValueReader::stated_age(bool about_someone_else, bool lone
         // "I am 67", "she is 81": a person, a verb of being, a number with no unit after it.
         const bool copula = i >= 2 && (tokens[i - 1].text == "am" || tokens[i - 1].text == "is") && !unit_follows(i) &&
                             lexicon.age_subjects.count(tokens[i - 2].text) > 0;
-        const bool decade = word_at(i + 1, "s") && static_cast<int>(t.number) % 10 == 0 && t.number >= 10;
+        // "40s", or a decade in words ("forties", a number word read as 40).
+        const bool decade_in_words = t.text.ends_with("ies");
+        const bool decade = (word_at(i + 1, "s") || decade_in_words) && static_cast<int>(t.number) % 10 == 0 && t.number >= 10;
         if (decade && i >= 1 && (tokens[i - 1].text == "my" || tokens[i - 1].text == "her" || tokens[i - 1].text == "his" ||
                                  tokens[i - 1].text == "early" || tokens[i - 1].text == "mid" || tokens[i - 1].text == "late")) {
-            mark(i - 1, i + 2);
+            mark(i - 1, decade_in_words ? i + 1 : i + 2);
             const std::string& q = tokens[i - 1].text;
             return t.number + (q == "early" ? 2 : q == "late" ? 8 : 5);
         }

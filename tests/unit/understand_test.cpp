@@ -254,5 +254,13 @@ TEST_CASE("understand: a time in someone else's words is theirs, unless the pers
     CHECK(number_slot(read("my mum has had lower back pain for 3 weeks, she is 81"), "duration") == 21);
 }
 
+TEST_CASE("understand: an age told as a decade in words, and a start with no known cause") {
+    CHECK(number_slot(read("my back hurts, im in my forties"), "age") == 45);
+    CHECK(number_slot(read("back pain since tuesday, I'm in my mid fifties"), "age") == 55);
+    CHECK(number_slot(read("my mum is in her eighties and her back hurts"), "age") == 85);
+    CHECK(word_slot(read("back pain, no idea why it started"), "trigger") == "none");
+    CHECK(word_slot(read("lower back pain, woke up with it 3 days ago"), "trigger") == "none");
+}
+
 }  // namespace
 }  // namespace backtalk
