@@ -96,6 +96,8 @@ bool Turn::answer_question_back(const std::string& intent, const std::vector<Qui
     const Topic* open = shown.empty() ? nullptr : r_.topic(shown);
     const Group* open_group = shown.empty() ? nullptr : r_.group(shown);
     std::string text;
+    // "I told you, 35": what it said is taken, and that is the answer.
+    if (intent == "already_told" && !advised && s_.slots != slots_before_) return true;
     if (intent == "about_bot") {
         text = r_.text("about_bot");
     } else if (intent == "why_asking") {
