@@ -58,8 +58,8 @@ std::optional<double> ValueReader::duration_days(bool about_someone_else) {
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         const auto unit = lexicon.unit_days.find(tokens[i].text);
         if (unit != lexicon.unit_days.end() && !blocked(i) && !someone_elses(i)) {
-            // "72 years old" is an age, not a duration; "every day", "some days" is how often.
-            if (word_at(i + 1, "old")) continue;
+            // "72 years old", "75 years of age" is an age, not a duration; "every day", "some days" is how often.
+            if (word_at(i + 1, "old") || (word_at(i + 1, "of") && word_at(i + 2, "age"))) continue;
             if (i >= 1 && lexicon.frequency_words.count(tokens[i - 1].text)) continue;
             double count = -1;
             std::size_t from = i;
@@ -104,7 +104,7 @@ std::optional<double> ValueReader::stated_age(bool about_someone_else, bool lone
         const Token& t = tokens[i];
         if (t.number < 1 || t.number > 120 || t.has_decimal) continue;
         const bool years_old = (word_at(i + 1, "years") || word_at(i + 1, "year") || word_at(i + 1, "yrs") ||
-                                word_at(i + 1, "yr")) && word_at(i + 2, "old");
+                                word_at(i + 1, "yr")) && (word_at(i + 2, "old") || (word_at(i + 2, "of") && word_at(i + 3, "age")));
         const bool short_form = word_at(i + 1, "yo") || (word_at(i + 1, "y") && word_at(i + 2, "/") && word_at(i + 3, "o"));
         const bool aged = i >= 1 && lexicon.age_words.count(tokens[i - 1].text) && tokens[i - 1].segment == t.segment;
         // "I am 67", "she is 81": a person, a verb of being, a number with no unit after it.
