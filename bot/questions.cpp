@@ -29,7 +29,9 @@ bool Turn::resolve_asked(const Understanding& u) {
     }
     // "Nothing", "no idea" to a question about how long or what started
     // it: an honest "don't know", not worth asking again.
-    if (topic->kind != TopicKind::yes_no && !u.answer.empty()) {
+    // A plain yes or no to "how old are you?" answers nothing: asked again.
+    const bool yes_or_no = u.answer == "yes" || u.answer == "no";
+    if (topic->kind != TopicKind::yes_no && !u.answer.empty() && !(topic->kind == TopicKind::number && yes_or_no)) {
         s_.slots[topic->id] = std::string("unsure");
         close_question();
         return false;
@@ -195,6 +197,8 @@ bool Turn::resolve_group(const Group& group, const Understanding& u) {
         close_question();
         return false;
     };
+    // "I don't understand the question": the list, one sign at a time.
+    if (has_intent(u, "clarify") && !named) return one_by_one();
     // "None of these", or "coughing makes it worse, otherwise no": the
     // signs named are set, the rest denied. Once the person has said yes,
     // a bare "no" to "which one?" is unclear, never a denial.
@@ -279,7 +283,7 @@ void Turn::ask_again() {
 }
 
 // A red flag the message raised in a question, a hypothetical or with
-// doubt, not yet answered: asked before anything else.
+// doubt, not yet answered (or denied before): asked before anything else.
 // In the order of the flow, so the most specific safety question comes
 // first ("numb down there" raises saddle numbness before leg numbness).
 bool Turn::ask_raised_flag(bool after_advice) {
@@ -300,9 +304,16 @@ bool Turn::ask_raised_flag(bool after_advice) {
             if (!confirm && !raised(to_ask_, id)) continue;
             const Topic& topic = *r_.topic(id);
             const auto known = s_.slots.find(id);
+            // A sign denied in an earlier message and raised again ("nope.
+            // well actually my foot has gone a bit floppy") is asked again
+            // when a yes would raise the level, before the advice as after
+            // it; never when this message answered that very question.
             if (known != s_.slots.end()) {
-                const bool denied = known->second == SlotValue{std::string("no")};
-                if (!after_advice || !denied || !yes_would_raise(topic, s_.triage->level)) continue;
+                const auto before = slots_before_.find(id);
+                const bool denied_before = before != slots_before_.end() && before->second == SlotValue{std::string("no")} &&
+                                           known->second == SlotValue{std::string("no")};
+                const Level level = after_advice ? s_.triage->level : triage().level;
+                if (!denied_before || asking_before_ == id || !yes_would_raise(topic, level)) continue;
             }
             ask(topic, topic.question);
             if (confirm) s_.attempts = 1;

@@ -104,6 +104,12 @@ bool Turn::answer_question_back(const std::string& intent, const std::vector<Qui
         text = open ? open->why : open_group ? open_group->why : r_.text("why_asking_general");
     } else if (intent == "does_it_count") {
         text = open ? (open->counts.empty() ? open->why : open->counts) : r_.text("count_general");
+    } else if (intent == "clarify") {
+        // A list is taken one sign at a time (resolve_group); a question in
+        // simpler words; after the advice, its gist.
+        if (open_group) return true;
+        text = open && !open->reprompts.empty() ? open->reprompts.front()
+                                                : advised ? level_text("clarify", level) : r_.text("help");
     } else if (intent == "questions_left") {
         const int n = questions_left();
         text = n > 0 ? fill(r_.text("questions_left"), {{"count", std::to_string(n)}}) : r_.text("questions_left_none");

@@ -26,7 +26,8 @@ const char* const required_texts[] = {
     "questions_left_none", "group_one_at_a_time", "group_which", "group_others", "correction_confirm", "correction_change", "advice_stands", "correction_unclear", "correction_applied", "correction_kept", "maternity", "count_general",
     "delay_emergency", "delay_urgent", "delay_gp_soon", "delay_self_care", "why_now_emergency", "why_now_urgent",
     "what_happens_emergency", "what_happens_urgent", "what_happens_gp_soon", "what_happens_self_care",
-    "medicines_emergency", "medicines_urgent",   "unanswered_moving_on", "answer_not_understood", "question_not_understood"};
+    "medicines_emergency", "medicines_urgent",   "unanswered_moving_on", "answer_not_understood", "question_not_understood",
+    "clarify"};
 
 // Texts the channels show beside the replies (adapters/core/wording.hpp).
 const char* const required_channel_texts[] = {

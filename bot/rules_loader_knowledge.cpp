@@ -220,6 +220,7 @@ void Loader::load_intents(RuleSet& r, const json& doc) {
             r.answers[kind] = patterns_of(r, *answers, "answers", kind);
             if (r.answers[kind].empty()) error(join("answers", kind), "needs at least one pattern");
         }
+        r.answer_lookalikes = patterns_of(r, *answers, "answers", "lookalikes");
     }
 }
 

@@ -354,6 +354,7 @@ void Loader::build_pattern_index(RuleSet& r) {
     for (std::size_t k = 0; k < r.answer_kinds.size(); ++k) {
         for (const auto& p : r.answers[r.answer_kinds[k]]) add(p, PatternOwner::answer, k, 0);
     }
+    for (const auto& p : r.answer_lookalikes) add(p, PatternOwner::answer_lookalike, 0, 0);
     for (std::size_t d = 0; d < r.definitions.size(); ++d) {
         for (const auto& p : r.definitions[d].detect) add(p, PatternOwner::definition, d, 0);
     }

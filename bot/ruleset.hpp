@@ -203,7 +203,7 @@ struct Lexicon {
 };
 
 // Who a pattern belongs to, so a hit can be applied.
-enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, topic_explained, topic_lookalike, topic_no_when_asked, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, fact_lookalike, intent, intent_lookalike, answer, definition };
+enum class PatternOwner { topic_yes, topic_yes_when_asked, topic_vague, topic_no, topic_explained, topic_lookalike, topic_no_when_asked, follow_up_yes, follow_up_no, option, option_no, fact_yes, fact_no, fact_lookalike, intent, intent_lookalike, answer, answer_lookalike, definition };
 
 struct PatternRef {
     const Pattern* pattern = nullptr;
@@ -234,6 +234,9 @@ public:
     std::vector<Intent> intents;
     std::vector<Definition> definitions;
     std::map<std::string, std::vector<Pattern>> answers;  // yes / no / unsure
+    // Words that hold an answer's words but are no answer ("I don't
+    // understand", "ok fine, so ..."): they cancel the answer they overlap.
+    std::vector<Pattern> answer_lookalikes;
     std::vector<QuickReply> yes_no_replies;
     std::vector<TriageRule> triage_rules;
     std::unordered_map<std::string, Cause> causes;

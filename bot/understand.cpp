@@ -207,13 +207,20 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
     // A lookalike ("tearing up the carpet") cancels the mention it overlaps and says nothing itself.
     const auto is_lookalike = [](const Hit& hit) {
         const PatternOwner o = hit.ref->owner;
-        return o == PatternOwner::topic_lookalike || o == PatternOwner::fact_lookalike || o == PatternOwner::intent_lookalike;
+        return o == PatternOwner::topic_lookalike || o == PatternOwner::fact_lookalike || o == PatternOwner::intent_lookalike ||
+               o == PatternOwner::answer_lookalike;
     };
     for (std::size_t a = 0; a < hits.size(); ++a) {
         if (!is_lookalike(hits[a])) continue;
         const PatternOwner of = hits[a].ref->owner;
         for (std::size_t b = 0; b < hits.size(); ++b) {
             const PatternOwner o = hits[b].ref->owner;
+            // An answer's lookalike ("I don't understand" is not "I don't")
+            // cancels an answer of any kind.
+            if (of == PatternOwner::answer_lookalike) {
+                if (o == PatternOwner::answer && overlaps(hits[a], hits[b])) dropped[b] = 1;
+                continue;
+            }
             const bool mention = of == PatternOwner::fact_lookalike     ? o == PatternOwner::fact_yes
                                  : of == PatternOwner::intent_lookalike ? o == PatternOwner::intent
                                                                         : o == PatternOwner::topic_yes || o == PatternOwner::topic_yes_when_asked ||
@@ -437,6 +444,7 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
             case PatternOwner::topic_lookalike:
             case PatternOwner::fact_lookalike:
             case PatternOwner::intent_lookalike:
+            case PatternOwner::answer_lookalike:
                 break;
             case PatternOwner::answer:
                 if (has(hit.context, Context::question)) {

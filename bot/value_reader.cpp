@@ -91,6 +91,19 @@ std::optional<double> ValueReader::duration_days(bool about_someone_else) {
     return longest_about_pain ? longest_about_pain : longest_other;
 }
 
+bool ValueReader::counts_something(std::size_t i) const {
+    static const std::unordered_set<std::string_view> counted = {
+        "kids", "children", "child", "boys", "girls", "sons", "daughters", "grandchildren", "grandkids", "babies",
+        "people", "times", "dogs", "cats", "jobs", "shifts", "flights", "stairs", "floors", "miles", "hours", "minutes"};
+    const auto counted_at = [&](std::size_t k) {
+        return k < tokens.size() && tokens[k].segment == tokens[i].segment &&
+               (counted.count(tokens[k].text) > 0 || lexicon.unit_days.count(tokens[k].text) > 0);
+    };
+    // "kids under 5": the limit of a count said just before.
+    const bool limit_of_count = i >= 2 && (tokens[i - 1].text == "under" || tokens[i - 1].text == "over") && counted_at(i - 2);
+    return counted_at(i + 1) || limit_of_count;
+}
+
 bool ValueReader::unit_follows(std::size_t i) const {
     static const std::unordered_set<std::string_view> measures = {
         "/",    "out", "of", "percent", "kg",     "kilos",  "lbs",   "pounds", "stone", "st", "ft",
@@ -189,7 +202,8 @@ std::optional<double> ValueReader::bare_number(double low, double high, bool low
     std::optional<double> found;
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         const Token& t = tokens[i];
-        if (t.number >= low && t.number <= high && !(t.number == 0 && t.text != "0")) {
+        // "3 kids under 5", "2 weeks": a count of something else.
+        if (t.number >= low && t.number <= high && !(t.number == 0 && t.text != "0") && !counts_something(i)) {
             mark(i, i + 1);
             found = std::min(found.value_or(t.number), t.number);
             if (!lowest) break;

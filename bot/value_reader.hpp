@@ -45,6 +45,10 @@ struct ValueReader {
     // not an age.
     bool unit_follows(std::size_t i) const;
 
+    // A number counting something ("3 kids", "2 weeks") or limiting such a
+    // count ("kids under 5"): not a bare answer.
+    bool counts_something(std::size_t i) const;
+
     // An age stated as "67 years old", "aged 67", "I am 67", "she is 81", "in my 40s".
     // A number on its own counts only while no other number is asked for
     // ("20" to "how long?" is not an age).
