@@ -95,8 +95,10 @@ bool ValueReader::counts_something(std::size_t i) const {
     static const std::unordered_set<std::string_view> counted = {
         "kids", "children", "child", "boys", "girls", "sons", "daughters", "grandchildren", "grandkids", "babies",
         "people", "times", "dogs", "cats", "jobs", "shifts", "flights", "stairs", "floors", "miles", "hours", "minutes"};
+    // "34 years", "34 year" to "how old are you?" is the age itself.
+    static const std::unordered_set<std::string_view> years = {"year", "years", "yr", "yrs"};
     const auto counted_at = [&](std::size_t k) {
-        return k < tokens.size() && tokens[k].segment == tokens[i].segment &&
+        return k < tokens.size() && tokens[k].segment == tokens[i].segment && !years.count(tokens[k].text) &&
                (counted.count(tokens[k].text) > 0 || lexicon.unit_days.count(tokens[k].text) > 0);
     };
     // "kids under 5": the limit of a count said just before.
