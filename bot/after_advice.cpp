@@ -28,7 +28,7 @@ void Turn::after_outcome(const Understanding& u, const Triage& now) {
             answered = true;
             continue;
         }
-        if (intent == "stretches" || (!in_guide && (intent == "next" || intent == "repeat"))) {
+        if (intent == "stretches" || (!in_guide && intent == "next")) {
             answered = true;
             if (!stretching_safe()) {
                 say(plain(r_.text("stretches_not_safe"), menu_after_outcome()));
@@ -58,7 +58,10 @@ void Turn::after_outcome(const Understanding& u, const Triage& now) {
         } else if (intent == "causes") {
             answered = true;
             say(plain(causes_text(r_.causes.size()), menu_after_outcome()));
-        } else if (intent == "see_doctor") {
+        } else if (in_guide && intent == "stretch_hurts") {
+            answered = true;
+            say(plain(r_.text("stretch_hurts"), r_.menus.at("stretch_step")));
+        } else if (intent == "see_doctor" || intent == "summary" || (!in_guide && intent == "repeat")) {
             answered = true;
             const std::string level_name(to_string(s_.triage->level));
             say(plain(r_.text("outcome_" + level_name) + "\n\n" + r_.text("safety_net_" + level_name), menu_after_outcome()));

@@ -27,7 +27,7 @@ const char* const required_texts[] = {
     "delay_emergency", "delay_urgent", "delay_gp_soon", "delay_self_care", "why_now_emergency", "why_now_urgent",
     "what_happens_emergency", "what_happens_urgent", "what_happens_gp_soon", "what_happens_self_care",
     "medicines_emergency", "medicines_urgent",   "unanswered_moving_on", "answer_not_understood", "question_not_understood",
-    "clarify"};
+    "clarify", "stretch_hurts"};
 
 // Texts the channels show beside the replies (adapters/core/wording.hpp).
 const char* const required_channel_texts[] = {
