@@ -201,7 +201,7 @@ TEST_CASE("rules sync: with SQLite a reload stays on its instance") {
     CHECK(status.in_step());
 }
 
-TEST_CASE("rules sync: an instance restarted on other rules publishes them; the others follow or say they are behind") {
+TEST_CASE("rules sync: an instance restarted on other rules publishes them, and the others follow or say they are behind") {
     const std::string url = test::fresh_postgres_database("rules_sync_restart");
     test::TempDir dir_a, dir_b, dir_c;
     Instance a(dir_a, url), b(dir_b, url);
