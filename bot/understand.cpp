@@ -146,6 +146,9 @@ Use use_of(const MentionPolicy& policy, ContextSet context, bool about_someone_e
         if (has(context, when) && !(policy.times & bit(when))) return Use::drop;
     }
     if (has(context, Context::hypothetical) || has(context, Context::question)) return policy.red_flag ? Use::ask : Use::drop;
+    // "I can't say my legs aren't weak": a denial said with doubt is a
+    // hedged report, confirmed by one direct question.
+    if (has(context, Context::negated) && has(context, Context::uncertain) && policy.red_flag) return Use::confirm;
     if (has(context, Context::negated)) return Use::set;
     if (has(context, Context::conditional) && !policy.conditional_counts) return Use::drop;
     // "A numb bum if I sit on hard bleachers": a red flag felt only in one
@@ -476,6 +479,13 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         if (sign != u.slots.end() && sign->second == SlotValue{std::string("yes")}) {
             set_yes_no(u.slots, topic.follow_up_fact, hit->ref->owner == PatternOwner::follow_up_yes && !hit->negated);
         }
+    }
+    // "I can't say my legs aren't weak, they do feel a bit wobbly": a sign
+    // denied and told with doubt in one message is unclear, never a no; it
+    // is confirmed by one direct question.
+    for (const std::string& id : u.to_confirm) {
+        const auto sign = u.slots.find(id);
+        if (sign != u.slots.end() && sign->second == SlotValue{std::string("no")}) u.slots.erase(sign);
     }
     if (earliest_answer) u.answer = earliest_answer->kind;
     u.question = std::any_of(message.tokens.begin(), message.tokens.end(), [](const Token& t) { return t.in_scope(Context::question); });

@@ -50,7 +50,11 @@ bool ValueReader::about_the_pain(std::size_t i) const {
 std::optional<double> ValueReader::duration_days(bool about_someone_else) {
     std::optional<double> longest_about_pain;
     std::optional<double> longest_other;
-    const auto someone_elses = [&](std::size_t i) { return !about_someone_else && tokens[i].in_scope(Context::other); };
+    // Someone else's time, or one that is over ("chest pain last year,
+    // sorted now", "no pain for 3 days"), is not how long this pain has lasted.
+    const auto someone_elses = [&](std::size_t i) {
+        return (!about_someone_else && tokens[i].in_scope(Context::other)) || tokens[i].negated();
+    };
     const auto found = [&](std::size_t i, double days) {
         auto& longest = about_the_pain(i) ? longest_about_pain : longest_other;
         longest = std::max(longest.value_or(0.0), days);
