@@ -181,7 +181,8 @@ TurnResult Turn::handle(Understanding& u) {
     if (has_intent(u, "stop")) {
         s_.asking.clear();
         s_.state = state_of_kind(State::Kind::ended).id;
-        say(plain(r_.text("stop"), {}));
+        // After urgent or emergency advice the goodbye keeps it: "stop_<level>".
+        say(plain(s_.triage ? level_text("stop", std::string(to_string(s_.triage->level))) : r_.text("stop"), {}));
         return finish();
     }
     if (state->kind == State::Kind::ended) {
