@@ -430,7 +430,9 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
                 break;
             }
             case PatternOwner::intent:
-                if (hit.negated) {
+                // "I don't want stretches" asks for nothing; "so I don't need
+                // a scan?" is still a question about scans.
+                if (hit.negated && !(has(hit.context, Context::question) && !rules.intents[idx].level_answers.empty())) {
                     counts = false;
                     break;
                 }
@@ -479,13 +481,6 @@ Understanding understand(const RuleSet& rules, std::string_view text, const Topi
         if (sign != u.slots.end() && sign->second == SlotValue{std::string("yes")}) {
             set_yes_no(u.slots, topic.follow_up_fact, hit->ref->owner == PatternOwner::follow_up_yes && !hit->negated);
         }
-    }
-    // "I can't say my legs aren't weak, they do feel a bit wobbly": a sign
-    // denied and told with doubt in one message is unclear, never a no; it
-    // is confirmed by one direct question.
-    for (const std::string& id : u.to_confirm) {
-        const auto sign = u.slots.find(id);
-        if (sign != u.slots.end() && sign->second == SlotValue{std::string("no")}) u.slots.erase(sign);
     }
     if (earliest_answer) u.answer = earliest_answer->kind;
     u.question = std::any_of(message.tokens.begin(), message.tokens.end(), [](const Token& t) { return t.in_scope(Context::question); });
