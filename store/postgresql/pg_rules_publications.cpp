@@ -109,11 +109,17 @@ private:
     // Until the stop, or an error (thrown) ends the connection.
     void listen(PgConnection& connection) {
         for (;;) {
+            // A notice that arrived with a query's result (the newest
+            // publication's, just read) waits in libpq's queue, not on the
+            // socket: looked for before every wait, or a publication made
+            // while that query ran is heard only at the next recheck.
+            if (connection.consume_notifications()) {
+                deliver_newest(connection);
+                continue;
+            }
             switch (wait_for(connection.socket(), wakeup_, options_.recheck)) {
                 case Wait::woken: return;
-                case Wait::readable:
-                    if (connection.consume_notifications()) deliver_newest(connection);
-                    break;
+                case Wait::readable: break;  // consumed at the top
                 case Wait::timed_out: deliver_newest(connection); break;
             }
         }
