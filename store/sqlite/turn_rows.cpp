@@ -71,6 +71,18 @@ struct MigratedObject {
     LoggedObject object;
 };
 
+// Runs a bound insert once and leaves it ready for the next binding, also
+// when it throws.
+void exec_once(SQLite::Statement& insert) {
+    try {
+        insert.exec();
+    } catch (...) {
+        insert.reset();
+        throw;
+    }
+    insert.reset();
+}
+
 std::string text_or_empty(const SQLite::Column& column) { return column.isNull() ? std::string() : column.getString(); }
 
 // `text` as the row's JSON holds it, after `out`. The JSON has invalid UTF-8
@@ -114,13 +126,7 @@ void index_turn_text(SQLite::Statement& insert, std::int64_t rowid, const std::v
     else insert.bind(2);
     if (has_bot) insert.bindNoCopy(3, bot);
     else insert.bind(3);
-    try {
-        insert.exec();
-    } catch (...) {
-        insert.reset();
-        throw;
-    }
-    insert.reset();
+    exec_once(insert);
 }
 
 const char* const last_seq_sql =
@@ -140,13 +146,7 @@ void write_turn_row(SQLite::Statement& insert, const std::string& conversation, 
     bind_text_or_null(insert, 8, row.channel);
     if (row.processing_us) insert.bind(9, *row.processing_us);
     else insert.bind(9);
-    try {
-        insert.exec();
-    } catch (...) {
-        insert.reset();
-        throw;
-    }
-    insert.reset();
+    exec_once(insert);
 }
 
 void convert_messages_to_turn_rows(SQLite::Database& db) {
